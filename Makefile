@@ -1,0 +1,120 @@
+# nudge: the outreach daemon (nudged) and its command-line tool (nudgectl).
+#
+#   make demo     install what is missing, build, run a throwaway demo
+#   make check    install what is missing, build, run every test, then run
+#                 them again built with AddressSanitizer and UBSan
+#   make bench    the benchmarks of bench/ (figures go to docs/performance.md)
+#   make fuzz     the libFuzzer targets (FUZZ_SECONDS each)
+#   make install  PREFIX=/usr/local DESTDIR=
+#
+# Sources are found by folder, so adding a module is adding its .c/.h pair:
+# every core/ rules/ templates/ queues/ channels/ daemon/ file goes into
+# libnudge.a, except the two programs' main files.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BUILD    ?= build
+CC       := gcc
+PKGS     := hiredis jansson libpcre2-8 libcurl libesmtp-1.0 libmicrohttpd inih
+OPT      ?= -O2
+SAN      ?=
+
+ifeq ($(SAN),1)
+BUILD    := build/san
+OPT      := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+endif
+
+# Recursive (=) so that pkg-config runs only when a recipe needs it: `make
+# deps` must work before the libraries are installed.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
+CFLAGS   = -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Wshadow \
+           -Wno-unused-parameter -MMD -MP -I. $(PKG_CFLAGS)
+LDLIBS   = $(PKG_LIBS) -lpthread -lm
+
+MAINS    := daemon/nudged.c cli/nudgectl.c
+LIB_SRC  := $(filter-out $(MAINS), $(wildcard core/*.c rules/*.c \
+            templates/*.c queues/*.c channels/*.c daemon/*.c cli/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+SUP_SRC  := $(wildcard tests/support/*.c)
+SUP_OBJ  := $(SUP_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC:= $(wildcard bench/*.c)
+BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 300
+
+.PHONY: all deps deps-bench check test test-build demo bench fuzz install \
+        clean format
+
+all: $(BUILD)/nudged $(BUILD)/nudgectl
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libnudge.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/nudged: $(BUILD)/daemon/nudged.o $(BUILD)/libnudge.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/nudgectl: $(BUILD)/cli/nudgectl.o $(BUILD)/libnudge.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- the two commands of the README --------------------------------------
+
+deps:
+	@scripts/deps.sh build
+
+deps-bench:
+	@scripts/deps.sh bench
+
+test-build: all $(UNIT_BIN)
+
+# Runs the suite on the normal build, then once more under the sanitizers.
+check:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory test-build
+	@$(MAKE) --no-print-directory test-build SAN=1
+	@tests/run.sh build build/san
+
+test: test-build
+	@tests/run.sh $(BUILD)
+
+demo:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(BUILD)
+
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@bench/run.sh $(BUILD)
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_SRC)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nudge/etc
+	install -m 755 $(BUILD)/nudged $(BUILD)/nudgectl $(DESTDIR)$(PREFIX)/bin/
+	cp -R etc/. $(DESTDIR)$(PREFIX)/share/nudge/etc/
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(SUP_OBJ:.o=.d) $(UNIT_BIN:%=%.d)

@@ -1,0 +1,23 @@
+/*
+ * clock.h - the time as nudge sees it. Unit tests inject a clock so that
+ * "three days later" takes no time; everything else reads the real one.
+ */
+#ifndef NUDGE_CLOCK_H
+#define NUDGE_CLOCK_H
+
+#include <stdint.h>
+
+typedef int64_t (*clock_fn)(void);
+
+/* Wall-clock milliseconds since the epoch (or the injected clock's). */
+int64_t clock_now_ms(void);
+/* Monotonic milliseconds, for timeouts and rates; never injected. */
+int64_t clock_mono_ms(void);
+/* Replaces the wall clock; NULL restores the real one. For tests. */
+void clock_inject(clock_fn fn);
+
+/* Sleeps ms milliseconds, waking early when *stop becomes non-zero (checked
+ * every 50 ms). Returns 0, or -1 when woken by *stop. */
+int clock_sleep_ms(int64_t ms, volatile int *stop);
+
+#endif

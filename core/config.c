@@ -1,0 +1,595 @@
+/*
+ * config.c - the key table and the typed setters of the INI config.
+ *
+ * Every [section] key is one row of conf_keys[]: its type, where it goes
+ * (offsetof) and its default. libinih calls handle_pair() for each
+ * name=value; a counting reader tells it the line, since Debian's libinih
+ * is built without INI_HANDLER_LINENO.
+ */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/duration.h"
+#include "core/log.h"
+
+enum conf_type {
+    CT_STR,      /* char * */
+    CT_PATH,     /* char *, relative to the config's folder */
+    CT_SECRET,   /* char *, env:/file:/literal resolved */
+    CT_ADDR,     /* char *, host:port or unix:/path */
+    CT_LISTEN,   /* char *, host:port or "" (off) */
+    CT_INT,      /* int in [min, max] */
+    CT_LONG,     /* long in [min, max] */
+    CT_DURATION, /* int64_t milliseconds */
+    CT_LOGLEVEL, /* int */
+    CT_HOURS,    /* char *, "HH:MM-HH:MM" or "" */
+};
+
+struct conf_key {
+    const char *section;
+    const char *key;
+    enum conf_type type;
+    size_t offset;
+    const char *def;
+    long min, max;
+};
+
+#define OFF(field) offsetof(struct config, field)
+
+static const struct conf_key conf_keys[] = {
+    {"redis", "address", CT_ADDR, OFF(redis.address), "127.0.0.1:6379", 0, 0},
+    {"redis", "prefix", CT_STR, OFF(redis.prefix), "slm:", 0, 0},
+    {"redis", "password", CT_SECRET, OFF(redis.password), NULL, 0, 0},
+    {"redis", "db", CT_INT, OFF(redis.db), "0", 0, 1024},
+    {"redis", "connect_timeout", CT_DURATION, OFF(redis.connect_timeout_ms),
+     "2s", 0, 0},
+    {"redis", "timeline_maxlen", CT_LONG, OFF(redis.timeline_maxlen), "1000",
+     10, 100000000},
+
+    {"daemon", "pidfile", CT_PATH, OFF(daemon.pidfile), NULL, 0, 0},
+    {"daemon", "group", CT_STR, OFF(daemon.group), "nudged", 0, 0},
+    {"daemon", "consumer", CT_STR, OFF(daemon.consumer), NULL, 0, 0},
+    {"daemon", "batch", CT_INT, OFF(daemon.batch), "500", 1, 100000},
+    {"daemon", "block", CT_DURATION, OFF(daemon.block_ms), "1s", 0, 0},
+    {"daemon", "claim_idle", CT_DURATION, OFF(daemon.claim_idle_ms), "60s", 0,
+     0},
+    {"daemon", "rejected_maxlen", CT_LONG, OFF(daemon.rejected_maxlen),
+     "100000", 10, 100000000},
+    {"daemon", "log_level", CT_LOGLEVEL, OFF(daemon.log_level), "info", 0, 0},
+
+    {"rules", "dir", CT_PATH, OFF(rules.dir), "rules", 0, 0},
+    {"rules", "schedule_grace", CT_DURATION, OFF(rules.schedule_grace_ms),
+     "1h", 0, 0},
+    {"rules", "max_chain", CT_INT, OFF(rules.max_chain), "8", 1, 100},
+
+    {"templates", "dir", CT_PATH, OFF(templates.dir), "templates", 0, 0},
+    {"templates", "sms_max_segments", CT_INT, OFF(templates.sms_max_segments),
+     "3", 1, 20},
+    {"templates", "sms_optout_text", CT_STR, OFF(templates.sms_optout_text),
+     "拒收请回复R", 0, 0},
+    {"templates", "unsubscribe_url", CT_STR, OFF(templates.unsubscribe_url),
+     "https://example.edu/unsubscribe", 0, 0},
+    {"templates", "unsubscribe_secret", CT_SECRET,
+     OFF(templates.unsubscribe_secret), NULL, 0, 0},
+
+    {"http", "listen", CT_LISTEN, OFF(http.listen), "127.0.0.1:9464", 0, 0},
+
+    {"queue", "workers", CT_INT, OFF(queue.workers), "4", 1, 256},
+    {"queue", "shards", CT_INT, OFF(queue.shards), "1", 1, 1024},
+    {"queue", "batch", CT_INT, OFF(queue.batch), "100", 1, 10000},
+    {"queue", "lease", CT_DURATION, OFF(queue.lease_ms), "60s", 0, 0},
+    {"queue", "retry_base", CT_DURATION, OFF(queue.retry_base_ms), "30s", 0,
+     0},
+    {"queue", "retry_cap", CT_DURATION, OFF(queue.retry_cap_ms), "1h", 0, 0},
+    {"queue", "max_attempts", CT_INT, OFF(queue.max_attempts), "8", 1, 1000},
+    {"queue", "max_sleep", CT_DURATION, OFF(queue.max_sleep_ms), "1s", 0, 0},
+
+    {"delivery", "quiet_hours", CT_HOURS, OFF(delivery.quiet_hours),
+     "21:00-08:00", 0, 0},
+    {"delivery", "timezone", CT_STR, OFF(delivery.timezone), "Asia/Shanghai",
+     0, 0},
+    {"delivery", "max_per_day", CT_INT, OFF(delivery.max_per_day), "3", 0,
+     1000},
+};
+
+#define NKEYS (sizeof conf_keys / sizeof conf_keys[0])
+
+/* What the inih callbacks share. */
+struct loader {
+    struct config *cfg;
+    struct diag *d;
+    FILE *fp;
+    const char *file;
+    int line;
+    char section[128];       /* the section of the previous pair */
+    int section_line;
+    struct conf_section *chan; /* the channel section being filled */
+};
+
+static char **str_field(struct config *cfg, const struct conf_key *k)
+{
+    return (char **)((char *)cfg + k->offset);
+}
+
+static int valid_addr(const char *v)
+{
+    const char *colon;
+    char *end;
+    long port;
+
+    if (strncmp(v, "unix:", 5) == 0)
+        return v[5] == '/';
+    colon = strrchr(v, ':');
+    if (!colon || colon == v)
+        return 0;
+    errno = 0;
+    port = strtol(colon + 1, &end, 10);
+    return errno == 0 && *end == '\0' && colon[1] && port > 0 &&
+           port < 65536;
+}
+
+static int valid_hhmm(const char *s)
+{
+    return isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
+           s[2] == ':' && isdigit((unsigned char)s[3]) &&
+           isdigit((unsigned char)s[4]) && (s[0] - '0') * 10 + s[1] - '0' < 24 &&
+           (s[3] - '0') * 10 + s[4] - '0' < 60;
+}
+
+static int valid_hours(const char *v)
+{
+    return *v == '\0' ||
+           (strlen(v) == 11 && valid_hhmm(v) && v[5] == '-' &&
+            valid_hhmm(v + 6));
+}
+
+static int set_string(char **field, const char *value)
+{
+    char *copy = strdup(value);
+
+    if (!copy)
+        return -1;
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+/* Applies value to the row's field. Returns 0, or -1 with why in err. */
+static int conf_set(struct config *cfg, const struct conf_key *k,
+                    const char *value, char *err, size_t errlen)
+{
+    char *end, *resolved;
+    long n;
+    int64_t ms;
+    int lvl;
+
+    switch (k->type) {
+    case CT_STR:
+        return set_string(str_field(cfg, k), value);
+    case CT_PATH:
+        if (!(resolved = config_path(cfg, value)))
+            return -1;
+        free(*str_field(cfg, k));
+        *str_field(cfg, k) = resolved;
+        return 0;
+    case CT_SECRET:
+        if (!(resolved = config_secret(cfg, value, err, errlen)))
+            return -1;
+        free(*str_field(cfg, k));
+        *str_field(cfg, k) = resolved;
+        return 0;
+    case CT_ADDR:
+        if (!valid_addr(value)) {
+            snprintf(err, errlen,
+                     "invalid address \"%s\": use host:port or unix:/path",
+                     value);
+            return -1;
+        }
+        return set_string(str_field(cfg, k), value);
+    case CT_LISTEN:
+        if (*value && (strncmp(value, "unix:", 5) == 0 || !valid_addr(value))) {
+            snprintf(err, errlen,
+                     "invalid listen address \"%s\": use host:port, or "
+                     "nothing to turn the listener off",
+                     value);
+            return -1;
+        }
+        return set_string(str_field(cfg, k), value);
+    case CT_HOURS:
+        if (!valid_hours(value)) {
+            snprintf(err, errlen,
+                     "invalid hours \"%s\": use HH:MM-HH:MM, e.g. "
+                     "21:00-08:00",
+                     value);
+            return -1;
+        }
+        return set_string(str_field(cfg, k), value);
+    case CT_INT:
+    case CT_LONG:
+        errno = 0;
+        n = strtol(value, &end, 10);
+        if (errno || *end || end == value || n < k->min || n > k->max) {
+            snprintf(err, errlen,
+                     "invalid number \"%s\": use a whole number from %ld "
+                     "to %ld",
+                     value, k->min, k->max);
+            return -1;
+        }
+        if (k->type == CT_INT)
+            *(int *)((char *)cfg + k->offset) = (int)n;
+        else
+            *(long *)((char *)cfg + k->offset) = n;
+        return 0;
+    case CT_DURATION:
+        if (duration_parse(value, &ms) < 0) {
+            snprintf(err, errlen,
+                     "invalid duration \"%s\": use a number and ms, s, m, "
+                     "h, d or w",
+                     value);
+            return -1;
+        }
+        *(int64_t *)((char *)cfg + k->offset) = ms;
+        return 0;
+    case CT_LOGLEVEL:
+        if ((lvl = log_level_parse(value)) < 0) {
+            snprintf(err, errlen,
+                     "invalid log level \"%s\": use error, warn, info or "
+                     "debug",
+                     value);
+            return -1;
+        }
+        *(int *)((char *)cfg + k->offset) = lvl;
+        return 0;
+    }
+    return -1;
+}
+
+static const struct conf_key *find_key(const char *section, const char *key)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(conf_keys[i].section, section) == 0 &&
+            strcmp(conf_keys[i].key, key) == 0)
+            return &conf_keys[i];
+    return NULL;
+}
+
+static int known_section(const char *section)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(conf_keys[i].section, section) == 0)
+            return 1;
+    return strcmp(section, "school") == 0;
+}
+
+static struct conf_section *add_channel(struct loader *l, const char *name)
+{
+    struct config *cfg = l->cfg;
+    struct conf_section *nv, *s;
+
+    nv = realloc(cfg->channels, (cfg->nchannels + 1) * sizeof *nv);
+    if (!nv)
+        return NULL;
+    cfg->channels = nv;
+    s = &cfg->channels[cfg->nchannels];
+    memset(s, 0, sizeof *s);
+    if (!(s->name = strdup(name)))
+        return NULL;
+    s->line = l->line;
+    s->file = cfg->path;
+    cfg->nchannels++;
+    return s;
+}
+
+static int section_add(struct conf_section *s, const char *key,
+                       const char *value, int line)
+{
+    if (s->nkv == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 8;
+        struct conf_kv *nv = realloc(s->kv, ncap * sizeof *nv);
+        if (!nv)
+            return -1;
+        s->kv = nv;
+        s->cap = ncap;
+    }
+    s->kv[s->nkv].key = strdup(key);
+    s->kv[s->nkv].value = strdup(value);
+    s->kv[s->nkv].line = line;
+    s->kv[s->nkv].used = 0;
+    if (!s->kv[s->nkv].key || !s->kv[s->nkv].value)
+        return -1;
+    s->nkv++;
+    return 0;
+}
+
+/* Values may carry a "  # comment" after them, as the sample does. */
+static void strip_comment(const char *value, char *out, size_t n)
+{
+    size_t len = 0;
+
+    for (const char *p = value; *p && len + 1 < n; p++) {
+        if ((*p == '#' || *p == ';') && p > value &&
+            isspace((unsigned char)p[-1]))
+            break;
+        out[len++] = *p;
+    }
+    while (len > 0 && isspace((unsigned char)out[len - 1]))
+        len--;
+    out[len] = '\0';
+}
+
+/* A new section starts: check its name once, at its header's line. */
+static void enter_section(struct loader *l, const char *section)
+{
+    snprintf(l->section, sizeof l->section, "%s", section);
+    l->section_line = l->line;
+    l->chan = NULL;
+    if (strncmp(section, "channel.", 8) == 0) {
+        if (section[8] == '\0') {
+            diag_error(l->d, l->file, l->line, 0,
+                       "a channel section needs a name: [channel.NAME]");
+            return;
+        }
+        if (config_channel(l->cfg, section + 8)) {
+            diag_error(l->d, l->file, l->line, 0,
+                       "channel \"%s\" is defined twice", section + 8);
+            return;
+        }
+        l->chan = add_channel(l, section + 8);
+    } else if (!known_section(section)) {
+        diag_error(l->d, l->file, l->line, 0, "unknown section [%s]",
+                   section);
+    }
+}
+
+static int handle_pair(void *user, const char *section, const char *name,
+                       const char *raw)
+{
+    struct loader *l = user;
+    const struct conf_key *k;
+    char value[4096], err[512];
+
+    if (strcmp(section, l->section) != 0 || l->section_line == 0)
+        enter_section(l, section);
+    strip_comment(raw, value, sizeof value);
+    if (*section == '\0') {
+        diag_error(l->d, l->file, l->line, 0,
+                   "key \"%s\" is outside any [section]", name);
+    } else if (strncmp(section, "channel.", 8) == 0) {
+        if (l->chan && section_add(l->chan, name, value, l->line) < 0)
+            return 0;
+    } else if (strcmp(section, "school") == 0) {
+        if (attrs_set(&l->cfg->school, name, value) < 0)
+            return 0;
+    } else if ((k = find_key(section, name)) != NULL) {
+        err[0] = '\0';
+        if (conf_set(l->cfg, k, value, err, sizeof err) < 0)
+            diag_error(l->d, l->file, l->line, 0, "%s: %s", name,
+                       err[0] ? err : "out of memory");
+    } else if (known_section(section)) {
+        diag_error(l->d, l->file, l->line, 0,
+                   "unknown key \"%s\" in [%s]", name, section);
+    }
+    return 1;
+}
+
+static char *counting_reader(char *str, int num, void *stream)
+{
+    struct loader *l = stream;
+    char *r = fgets(str, num, l->fp);
+
+    if (r)
+        l->line++;
+    return r;
+}
+
+static int apply_defaults(struct config *cfg)
+{
+    char err[256];
+
+    for (size_t i = 0; i < NKEYS; i++)
+        if (conf_keys[i].def &&
+            conf_set(cfg, &conf_keys[i], conf_keys[i].def, err, sizeof err) < 0)
+            return -1;
+    return 0;
+}
+
+int config_defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (!(cfg->path = strdup("(defaults)")) || !(cfg->dir = strdup(".")))
+        return -1;
+    return apply_defaults(cfg);
+}
+
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (!slash)
+        return strdup(".");
+    if (slash == path)
+        return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+/* Checks that need the whole file: sections without a type, and so on. */
+static void check_channels(struct config *cfg, struct diag *d)
+{
+    for (size_t i = 0; i < cfg->nchannels; i++) {
+        struct conf_section *s = &cfg->channels[i];
+        int has_type = 0;
+        for (size_t j = 0; j < s->nkv; j++)
+            has_type |= strcmp(s->kv[j].key, "type") == 0;
+        if (!has_type)
+            diag_error(d, s->file, s->line, 0,
+                       "[channel.%s] has no type: use sms, email, wecom, "
+                       "webhook or outbox",
+                       s->name);
+    }
+}
+
+int config_load(const char *path, struct config *cfg, struct diag *d)
+{
+    struct loader l;
+    int errors_before = d->errors, rc;
+
+    memset(cfg, 0, sizeof *cfg);
+    if (!(cfg->path = strdup(path)) || !(cfg->dir = folder_of(path)))
+        return -1;
+    if (apply_defaults(cfg) < 0)
+        return -1;
+    memset(&l, 0, sizeof l);
+    l.cfg = cfg;
+    l.d = d;
+    l.file = cfg->path;
+    if (!(l.fp = fopen(path, "r"))) {
+        diag_error(d, path, 0, 0, "cannot read the config: %s",
+                   strerror(errno));
+        return -1;
+    }
+    rc = ini_parse_stream(counting_reader, &l, handle_pair, &l);
+    fclose(l.fp);
+    if (rc > 0 && d->errors == errors_before)
+        diag_error(d, path, rc, 0,
+                   "syntax error: expected [section] or name = value");
+    else if (rc < 0)
+        diag_error(d, path, 0, 0, "out of memory reading the config");
+    check_channels(cfg, d);
+    attrs_sort(&cfg->school);
+    return d->errors == errors_before ? 0 : -1;
+}
+
+void config_free(struct config *cfg)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        enum conf_type t = conf_keys[i].type;
+        if (t == CT_STR || t == CT_PATH || t == CT_SECRET || t == CT_ADDR ||
+            t == CT_LISTEN || t == CT_HOURS) {
+            char **f = str_field(cfg, &conf_keys[i]);
+            if (t == CT_SECRET && *f)
+                explicit_bzero(*f, strlen(*f));
+            free(*f);
+        }
+    }
+    for (size_t i = 0; i < cfg->nchannels; i++) {
+        struct conf_section *s = &cfg->channels[i];
+        for (size_t j = 0; j < s->nkv; j++) {
+            free(s->kv[j].key);
+            free(s->kv[j].value);
+        }
+        free(s->kv);
+        free(s->name);
+    }
+    free(cfg->channels);
+    attrs_clear(&cfg->school);
+    free(cfg->path);
+    free(cfg->dir);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+char *config_path(const struct config *cfg, const char *value)
+{
+    char *out;
+
+    if (value[0] == '/' || !cfg->dir || strcmp(cfg->dir, ".") == 0)
+        return strdup(value);
+    if (asprintf(&out, "%s/%s", cfg->dir, value) < 0)
+        return NULL;
+    return out;
+}
+
+static char *read_secret_file(const char *path, char *err, size_t errlen)
+{
+    char buf[4096];
+    size_t n;
+    FILE *fp = fopen(path, "r");
+
+    if (!fp) {
+        snprintf(err, errlen, "cannot read secret file %s: %s", path,
+                 strerror(errno));
+        return NULL;
+    }
+    n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    char *out = strdup(buf);
+    explicit_bzero(buf, sizeof buf);
+    return out;
+}
+
+char *config_secret(const struct config *cfg, const char *value, char *err,
+                    size_t errlen)
+{
+    if (strncmp(value, "env:", 4) == 0) {
+        const char *v = getenv(value + 4);
+        if (!v) {
+            snprintf(err, errlen, "environment variable %s is not set",
+                     value + 4);
+            return NULL;
+        }
+        return strdup(v);
+    }
+    if (strncmp(value, "file:", 5) == 0) {
+        char *path = config_path(cfg, value + 5), *out;
+        if (!path)
+            return NULL;
+        out = read_secret_file(path, err, errlen);
+        free(path);
+        return out;
+    }
+    return strdup(value);
+}
+
+struct conf_section *config_channel(const struct config *cfg,
+                                    const char *name)
+{
+    for (size_t i = 0; i < cfg->nchannels; i++)
+        if (strcmp(cfg->channels[i].name, name) == 0)
+            return &cfg->channels[i];
+    return NULL;
+}
+
+const char *conf_section_get(struct conf_section *s, const char *key)
+{
+    for (size_t i = 0; i < s->nkv; i++) {
+        if (strcmp(s->kv[i].key, key) == 0) {
+            s->kv[i].used = 1;
+            return s->kv[i].value;
+        }
+    }
+    return NULL;
+}
+
+int conf_section_line(const struct conf_section *s, const char *key)
+{
+    for (size_t i = 0; i < s->nkv; i++)
+        if (strcmp(s->kv[i].key, key) == 0)
+            return s->kv[i].line;
+    return s->line;
+}
+
+int conf_section_unused(const struct conf_section *s, struct diag *d)
+{
+    int n = 0;
+
+    for (size_t i = 0; i < s->nkv; i++) {
+        if (!s->kv[i].used) {
+            diag_error(d, s->file, s->kv[i].line, 0,
+                       "unknown key \"%s\" in [channel.%s]", s->kv[i].key,
+                       s->name);
+            n++;
+        }
+    }
+    return n;
+}

@@ -1,0 +1,130 @@
+/*
+ * config.h - the INI file of nudged and nudgectl (etc/nudged.conf is the
+ * commented sample). Read with libinih; every key is a row of one table
+ * in config.c with its type, default and place in struct config, so adding
+ * a key is adding a row. [channel.NAME] sections are kept as key lists and
+ * checked by the channel's own init (channels/channel.h), which claims the
+ * keys it knows; whatever no one claims is an "unknown key" error.
+ *
+ * Ownership: config_load() fills a struct config that owns all its
+ * strings; config_free() frees them. Relative paths are made relative to
+ * the config file's folder. Secret values ("env:NAME", "file:PATH" or a
+ * literal) are resolved at load and never logged.
+ */
+#ifndef NUDGE_CONFIG_H
+#define NUDGE_CONFIG_H
+
+#include <stdint.h>
+
+#include "core/diag.h"
+#include "core/student.h"
+
+struct conf_kv {
+    char *key;
+    char *value;
+    int line;
+    int used; /* set by conf_section_get() */
+};
+
+/* One [channel.NAME] section. */
+struct conf_section {
+    char *name; /* "sms" for [channel.sms] */
+    int line;   /* the section header's line */
+    const char *file;
+    struct conf_kv *kv;
+    size_t nkv, cap;
+};
+
+struct config {
+    char *path; /* as given */
+    char *dir;  /* its folder, for relative paths */
+
+    struct {
+        char *address; /* host:port or unix:/path */
+        char *prefix;
+        char *password; /* resolved secret, or NULL */
+        int db;
+        int64_t connect_timeout_ms;
+        long timeline_maxlen; /* XADD MAXLEN ~ for each timeline */
+    } redis;
+
+    struct {
+        char *pidfile;
+        char *group;    /* consumer group on the events stream */
+        char *consumer; /* this daemon's name in it; default host-pid */
+        int batch;      /* events read per XREADGROUP */
+        int64_t block_ms;
+        int64_t claim_idle_ms; /* pending this long: its consumer is dead */
+        long rejected_maxlen;  /* the rejected-events stream's cap */
+        int log_level;
+    } daemon;
+
+    struct {
+        char *dir;
+        int64_t schedule_grace_ms;
+        int max_chain; /* rule-caused events deeper than this are cut */
+    } rules;
+
+    struct {
+        char *dir;
+        int sms_max_segments;
+        char *sms_optout_text;
+        char *unsubscribe_url;
+        char *unsubscribe_secret;
+    } templates;
+
+    struct {
+        char *listen; /* host:port, "" to disable */
+    } http;
+
+    struct {
+        int workers;
+        int shards;
+        int batch;
+        int64_t lease_ms;
+        int64_t retry_base_ms;
+        int64_t retry_cap_ms;
+        int max_attempts;
+        int64_t max_sleep_ms;
+    } queue;
+
+    struct {
+        char *quiet_hours; /* "21:00-08:00", "" for none */
+        char *timezone;    /* default IANA zone of students */
+        int max_per_day;   /* messages a student may get a day, 0 = no cap */
+    } delivery;
+
+    struct attrs school; /* [school]: constants the templates can use */
+
+    struct conf_section *channels;
+    size_t nchannels;
+};
+
+/* Loads path into cfg. Returns 0, or -1 with every problem in d. */
+int config_load(const char *path, struct config *cfg, struct diag *d);
+/* Fills cfg with the defaults only (for tests and tools). */
+int config_defaults(struct config *cfg);
+void config_free(struct config *cfg);
+
+/* Resolves a path value relative to the config's folder. Caller frees. */
+char *config_path(const struct config *cfg, const char *value);
+
+/* Resolves "env:NAME", "file:PATH" or a literal into a new string the
+ * caller frees. Returns NULL with a reason in err (which never contains
+ * the secret). */
+char *config_secret(const struct config *cfg, const char *value, char *err,
+                    size_t errlen);
+
+/* --- channel sections -------------------------------------------------- */
+/* The value of key, marking it used, or NULL. */
+const char *conf_section_get(struct conf_section *s, const char *key);
+/* The line of key in the file (for messages), or the section's line. */
+int conf_section_line(const struct conf_section *s, const char *key);
+/* Adds an "unknown key" error to d for every key nobody asked for.
+ * Returns the number of such keys. */
+int conf_section_unused(const struct conf_section *s, struct diag *d);
+/* The section named name, or NULL. */
+struct conf_section *config_channel(const struct config *cfg,
+                                    const char *name);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * mask.c - masking of phone numbers and emails (see mask.h).
+ *
+ * A phone keeps its head and its last four digits and hides the four before
+ * them, which is what Chinese operators print on bills; an email keeps its
+ * first letter and its domain, enough for a person to tell two apart.
+ */
+#include "core/mask.h"
+
+#include <ctype.h>
+#include <string.h>
+
+struct out {
+    char *p;
+    size_t left; /* room, excluding the final NUL */
+};
+
+static void out_putc(struct out *o, char c)
+{
+    if (o->left > 0) {
+        *o->p++ = c;
+        o->left--;
+    }
+}
+
+static void out_puts(struct out *o, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        out_putc(o, s[i]);
+}
+
+static int is_email_char(int c)
+{
+    return isalnum(c) || c == '.' || c == '_' || c == '%' || c == '+' ||
+           c == '-';
+}
+
+static int is_domain_char(int c)
+{
+    return isalnum(c) || c == '.' || c == '-';
+}
+
+/* Writes the digits of s[0..len) hiding the four before the last four (all
+ * but the last two when there are fewer than eight digits). */
+static void mask_phone_into(struct out *o, const char *s, size_t len)
+{
+    size_t digits = 0, seen = 0, from, to;
+
+    for (size_t i = 0; i < len; i++)
+        digits += isdigit((unsigned char)s[i]) != 0;
+    if (digits >= 8) {
+        from = digits - 8;
+        to = digits - 4;
+    } else {
+        from = 0;
+        to = digits > 2 ? digits - 2 : 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)s[i])) {
+            out_putc(o, s[i]);
+            continue;
+        }
+        out_putc(o, seen >= from && seen < to ? '*' : s[i]);
+        seen++;
+    }
+}
+
+static void mask_email_into(struct out *o, const char *s, size_t len)
+{
+    const char *at = memchr(s, '@', len);
+
+    if (at > s)
+        out_putc(o, s[0]);
+    out_puts(o, "***", 3);
+    out_puts(o, at, len - (size_t)(at - s));
+}
+
+static int looks_like_phone(const char *s)
+{
+    size_t digits = 0;
+
+    for (const char *p = s; *p; p++) {
+        if (isdigit((unsigned char)*p))
+            digits++;
+        else if (!(*p == '+' && p == s) && *p != ' ' && *p != '-')
+            return 0;
+    }
+    return digits >= 5;
+}
+
+char *mask_contact(const char *in, char *out, size_t n)
+{
+    struct out o = {out, n ? n - 1 : 0};
+    size_t len = strlen(in);
+
+    if (n == 0)
+        return out;
+    if (strchr(in, '@'))
+        mask_email_into(&o, in, len);
+    else if (looks_like_phone(in))
+        mask_phone_into(&o, in, len);
+    else if (len > 0) {
+        /* Some other identifier (a WeCom user id): keep a short head. */
+        out_puts(&o, in, len > 2 ? 2 : 1);
+        out_puts(&o, "***", 3);
+    }
+    *o.p = '\0';
+    return out;
+}
+
+/* Length of an email address starting at s, or 0 if none starts there. */
+static size_t email_span(const char *s)
+{
+    size_t local = 0, domain = 0, dot = 0;
+
+    while (is_email_char((unsigned char)s[local]))
+        local++;
+    if (local == 0 || s[local] != '@')
+        return 0;
+    while (is_domain_char((unsigned char)s[local + 1 + domain])) {
+        if (s[local + 1 + domain] == '.')
+            dot = domain;
+        domain++;
+    }
+    while (domain > 0 && s[local + domain] == '.') /* trailing dots */
+        domain--;
+    if (dot == 0 || dot + 1 >= domain)
+        return 0;
+    return local + 1 + domain;
+}
+
+/* Length of a run of seven or more digits (optionally after '+'). */
+static size_t phone_span(const char *s)
+{
+    size_t i = s[0] == '+' ? 1 : 0, digits = 0;
+
+    while (isdigit((unsigned char)s[i])) {
+        i++;
+        digits++;
+    }
+    return digits >= 7 ? i : 0;
+}
+
+char *mask_text(const char *in, char *out, size_t n)
+{
+    struct out o = {out, n ? n - 1 : 0};
+    const char *p = in;
+
+    if (n == 0)
+        return out;
+    while (*p) {
+        int at_word_start = p == in || !is_email_char((unsigned char)p[-1]);
+        size_t len;
+
+        if (at_word_start && (len = email_span(p)) > 0) {
+            mask_email_into(&o, p, len);
+            p += len;
+        } else if ((p == in || !isdigit((unsigned char)p[-1])) &&
+                   (len = phone_span(p)) > 0) {
+            mask_phone_into(&o, p, len);
+            p += len;
+        } else {
+            out_putc(&o, *p++);
+        }
+    }
+    *o.p = '\0';
+    return out;
+}

@@ -1,0 +1,334 @@
+/*
+ * redis.c - the self-healing hiredis connection (see redis.h).
+ */
+#include "core/redis.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backoff.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+
+#define RECONNECT_BASE_MS 100
+#define RECONNECT_CAP_MS 5000
+
+struct rconn *rconn_new_addr(const char *address, const char *password,
+                             int db, volatile int *stop)
+{
+    struct rconn *rc = calloc(1, sizeof *rc);
+
+    if (!rc)
+        return NULL;
+    rc->address = strdup(address);
+    rc->password = password ? strdup(password) : NULL;
+    rc->db = db;
+    rc->timeout_ms = 2000;
+    rc->stop = stop;
+    if (!rc->address || (password && !rc->password)) {
+        rconn_free(rc);
+        return NULL;
+    }
+    return rc;
+}
+
+struct rconn *rconn_new(const struct config *cfg, volatile int *stop)
+{
+    struct rconn *rc = rconn_new_addr(cfg->redis.address, cfg->redis.password,
+                                      cfg->redis.db, stop);
+    if (rc)
+        rc->timeout_ms = cfg->redis.connect_timeout_ms;
+    return rc;
+}
+
+void rconn_close(struct rconn *rc)
+{
+    if (rc->c) {
+        redisFree(rc->c);
+        rc->c = NULL;
+    }
+}
+
+void rconn_free(struct rconn *rc)
+{
+    if (!rc)
+        return;
+    rconn_close(rc);
+    free(rc->address);
+    if (rc->password) {
+        explicit_bzero(rc->password, strlen(rc->password));
+        free(rc->password);
+    }
+    free(rc);
+}
+
+static void set_err(struct rconn *rc, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(struct rconn *rc, int err, const char *fmt, ...)
+{
+    va_list ap;
+
+    rc->err = err ? err : REDIS_ERR_OTHER;
+    va_start(ap, fmt);
+    vsnprintf(rc->errstr, sizeof rc->errstr, fmt, ap);
+    va_end(ap);
+}
+
+static redisContext *dial(const struct rconn *rc)
+{
+    struct timeval tv = {rc->timeout_ms / 1000,
+                         (rc->timeout_ms % 1000) * 1000};
+    char host[256];
+    const char *colon;
+
+    if (strncmp(rc->address, "unix:", 5) == 0)
+        return redisConnectUnixWithTimeout(rc->address + 5, tv);
+    colon = strrchr(rc->address, ':');
+    if (!colon || (size_t)(colon - rc->address) >= sizeof host)
+        return NULL;
+    memcpy(host, rc->address, (size_t)(colon - rc->address));
+    host[colon - rc->address] = '\0';
+    return redisConnectWithTimeout(host, atoi(colon + 1), tv);
+}
+
+/* AUTH and SELECT; the reply text is Redis's, which never echoes the
+ * password. */
+static int handshake(struct rconn *rc)
+{
+    redisReply *r;
+
+    if (rc->password) {
+        r = redisCommand(rc->c, "AUTH %s", rc->password);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            set_err(rc, REDIS_ERR_OTHER, "AUTH failed: %s",
+                    r ? r->str : rc->c->errstr);
+            if (r)
+                freeReplyObject(r);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    if (rc->db != 0) {
+        r = redisCommand(rc->c, "SELECT %d", rc->db);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            set_err(rc, REDIS_ERR_OTHER, "SELECT %d failed: %s", rc->db,
+                    r ? r->str : rc->c->errstr);
+            if (r)
+                freeReplyObject(r);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+int rconn_connect(struct rconn *rc)
+{
+    rconn_close(rc);
+    rc->c = dial(rc);
+    if (!rc->c || rc->c->err) {
+        set_err(rc, rc->c ? rc->c->err : REDIS_ERR_OTHER,
+                "cannot connect to Redis at %s: %s", rc->address,
+                rc->c ? rc->c->errstr : "out of memory");
+        rconn_close(rc);
+        return -1;
+    }
+    if (handshake(rc) < 0) {
+        rconn_close(rc);
+        return -1;
+    }
+    if (rc->ever_connected)
+        rc->reconnects++;
+    rc->ever_connected = 1;
+    rc->err = 0;
+    rc->errstr[0] = '\0';
+    rc->attempt = 0;
+    return 0;
+}
+
+int rconn_ensure(struct rconn *rc)
+{
+    while (!rc->c) {
+        if (rc->stop && *rc->stop)
+            return -1;
+        if (rconn_connect(rc) == 0) {
+            if (rc->reconnects > 0)
+                log_info("reconnected to Redis at %s", rc->address);
+            return 0;
+        }
+        int64_t wait = backoff_equal_jitter(RECONNECT_BASE_MS, RECONNECT_CAP_MS,
+                                            rc->attempt++, backoff_random());
+        if (rc->attempt == 1 || rc->attempt % 10 == 0)
+            log_warnx("%s; retrying in %lld ms", rc->errstr, (long long)wait);
+        if (clock_sleep_ms(wait, rc->stop) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* After hiredis reports an I/O or protocol error the context is unusable:
+ * remember why and drop it. */
+static void conn_failed(struct rconn *rc)
+{
+    set_err(rc, rc->c ? rc->c->err : REDIS_ERR_IO, "Redis connection lost: %s",
+            rc->c ? rc->c->errstr : "not connected");
+    rconn_close(rc);
+}
+
+redisReply *rconn_cmd(struct rconn *rc, const char *fmt, ...)
+{
+    va_list ap;
+    redisReply *r;
+
+    if (!rc->c) {
+        set_err(rc, REDIS_ERR_IO, "not connected to Redis");
+        return NULL;
+    }
+    va_start(ap, fmt);
+    r = redisvCommand(rc->c, fmt, ap);
+    va_end(ap);
+    if (!r)
+        conn_failed(rc);
+    return r;
+}
+
+redisReply *rconn_cmdargv(struct rconn *rc, int argc, const char **argv,
+                          const size_t *argvlen)
+{
+    redisReply *r;
+
+    if (!rc->c) {
+        set_err(rc, REDIS_ERR_IO, "not connected to Redis");
+        return NULL;
+    }
+    r = redisCommandArgv(rc->c, argc, argv, argvlen);
+    if (!r)
+        conn_failed(rc);
+    return r;
+}
+
+int rconn_append(struct rconn *rc, const char *fmt, ...)
+{
+    va_list ap;
+    int ret;
+
+    if (!rc->c) {
+        set_err(rc, REDIS_ERR_IO, "not connected to Redis");
+        return -1;
+    }
+    va_start(ap, fmt);
+    ret = redisvAppendCommand(rc->c, fmt, ap);
+    va_end(ap);
+    if (ret != REDIS_OK) {
+        conn_failed(rc);
+        return -1;
+    }
+    return 0;
+}
+
+int rconn_appendargv(struct rconn *rc, int argc, const char **argv,
+                     const size_t *argvlen)
+{
+    if (!rc->c) {
+        set_err(rc, REDIS_ERR_IO, "not connected to Redis");
+        return -1;
+    }
+    if (redisAppendCommandArgv(rc->c, argc, argv, argvlen) != REDIS_OK) {
+        conn_failed(rc);
+        return -1;
+    }
+    return 0;
+}
+
+redisReply *rconn_reply(struct rconn *rc)
+{
+    void *r = NULL;
+
+    if (!rc->c) {
+        set_err(rc, REDIS_ERR_IO, "not connected to Redis");
+        return NULL;
+    }
+    if (redisGetReply(rc->c, &r) != REDIS_OK || !r) {
+        conn_failed(rc);
+        return NULL;
+    }
+    return r;
+}
+
+int rconn_discard(struct rconn *rc, int n)
+{
+    int errors = 0;
+
+    for (int i = 0; i < n; i++) {
+        redisReply *r = rconn_reply(rc);
+        if (!r)
+            return -1;
+        if (r->type == REDIS_REPLY_ERROR) {
+            log_warnx("Redis: %s", r->str);
+            errors++;
+        }
+        freeReplyObject(r);
+    }
+    return errors;
+}
+
+static int script_load(struct rconn *rc, struct rscript *s)
+{
+    redisReply *r = rconn_cmd(rc, "SCRIPT LOAD %s", s->source);
+
+    if (!r)
+        return -1;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        set_err(rc, REDIS_ERR_OTHER, "SCRIPT LOAD failed: %s",
+                r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+        return -1;
+    }
+    memcpy(s->sha, r->str, 40);
+    s->sha[40] = '\0';
+    freeReplyObject(r);
+    return 0;
+}
+
+static redisReply *evalsha(struct rconn *rc, struct rscript *s, int numkeys,
+                           int argc, const char **argv, const size_t *argvlen)
+{
+    const char *av[argc + 3];
+    size_t al[argc + 3];
+    char nk[16];
+
+    snprintf(nk, sizeof nk, "%d", numkeys);
+    av[0] = "EVALSHA";
+    al[0] = 7;
+    av[1] = s->sha;
+    al[1] = 40;
+    av[2] = nk;
+    al[2] = strlen(nk);
+    for (int i = 0; i < argc; i++) {
+        av[i + 3] = argv[i];
+        al[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
+    }
+    return rconn_cmdargv(rc, argc + 3, av, al);
+}
+
+redisReply *rconn_script(struct rconn *rc, struct rscript *s, int numkeys,
+                         int argc, const char **argv, const size_t *argvlen)
+{
+    redisReply *r;
+
+    if (!s->sha[0] && script_load(rc, s) < 0)
+        return NULL;
+    r = evalsha(rc, s, numkeys, argc, argv, argvlen);
+    if (r && r->type == REDIS_REPLY_ERROR &&
+        strncmp(r->str, "NOSCRIPT", 8) == 0) {
+        freeReplyObject(r);
+        if (script_load(rc, s) < 0)
+            return NULL;
+        r = evalsha(rc, s, numkeys, argc, argv, argvlen);
+    }
+    return r;
+}

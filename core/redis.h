@@ -1,0 +1,77 @@
+/*
+ * redis.h - one connection to Redis over hiredis, that comes back by
+ * itself: TCP or a unix socket, AUTH and SELECT on every (re)connect, and a
+ * reconnect loop with capped exponential backoff and jitter that sleeps
+ * while Redis is down (never a busy loop) and gives up only when asked to
+ * stop. Each thread owns its own struct rconn.
+ *
+ * Calls that fail on the connection (I/O error, EOF) close it and return
+ * NULL or -1 with rc->err and rc->errstr set; the next rconn_ensure()
+ * reconnects. Replies are hiredis's: the caller frees them with
+ * freeReplyObject().
+ */
+#ifndef NUDGE_REDIS_H
+#define NUDGE_REDIS_H
+
+#include <hiredis/hiredis.h>
+#include <stdint.h>
+
+struct config;
+
+struct rconn {
+    redisContext *c; /* NULL while disconnected */
+    char *address;   /* host:port or unix:/path */
+    char *password;  /* NULL for no AUTH */
+    int db;
+    int64_t timeout_ms;
+    volatile int *stop; /* set by a signal handler: give up reconnecting */
+
+    int err;            /* non-zero after a failure */
+    char errstr[256];   /* why, for a person; never holds the password */
+    int attempt;        /* failed connects in a row, for the backoff */
+    unsigned long reconnects; /* successful connects after the first */
+    int ever_connected;
+};
+
+/* A Lua script run with EVALSHA, loaded again after NOSCRIPT (a Redis
+ * restart or SCRIPT FLUSH). Declare one static per script. */
+struct rscript {
+    const char *source;
+    char sha[41]; /* filled on first use */
+};
+
+/* Returns a new, not yet connected, handle; caller frees with
+ * rconn_free(). stop may be NULL. */
+struct rconn *rconn_new(const struct config *cfg, volatile int *stop);
+/* The same, from explicit values (for tools and tests). */
+struct rconn *rconn_new_addr(const char *address, const char *password,
+                             int db, volatile int *stop);
+void rconn_free(struct rconn *rc);
+
+/* One connect attempt (AUTH, SELECT). Returns 0, or -1 with errstr. */
+int rconn_connect(struct rconn *rc);
+/* Connects if needed, retrying with backoff until it works or *stop is
+ * set. Returns 0 when connected, -1 when stopped. */
+int rconn_ensure(struct rconn *rc);
+/* Drops the connection (after a protocol error, say). */
+void rconn_close(struct rconn *rc);
+
+/* A command and its reply, or NULL on a connection error. */
+redisReply *rconn_cmd(struct rconn *rc, const char *fmt, ...);
+redisReply *rconn_cmdargv(struct rconn *rc, int argc, const char **argv,
+                          const size_t *argvlen);
+/* Pipelining: queue commands, then read their replies in order. */
+int rconn_append(struct rconn *rc, const char *fmt, ...);
+int rconn_appendargv(struct rconn *rc, int argc, const char **argv,
+                     const size_t *argvlen);
+redisReply *rconn_reply(struct rconn *rc);
+/* Reads and frees n pending replies; returns how many were errors, or -1
+ * on a connection error. */
+int rconn_discard(struct rconn *rc, int n);
+
+/* EVALSHA script with keys then args (argv holds numkeys keys followed by
+ * the args); loads it on NOSCRIPT and tries again once. */
+redisReply *rconn_script(struct rconn *rc, struct rscript *s, int numkeys,
+                         int argc, const char **argv, const size_t *argvlen);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * student_store.c - HGETALL + SMEMBERS x2 per student, pipelined.
+ */
+#include "core/student_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/keys.h"
+
+static int append_student_reads(struct rconn *rc, const char *prefix,
+                                const char *id)
+{
+    char key[KEY_MAX];
+
+    if (key_student(key, sizeof key, prefix, id, NULL) < 0)
+        return -1;
+    if (rconn_append(rc, "HGETALL %s", key) < 0)
+        return -1;
+    key_student(key, sizeof key, prefix, id, KEY_TAGS);
+    if (rconn_append(rc, "SMEMBERS %s", key) < 0)
+        return -1;
+    key_student(key, sizeof key, prefix, id, KEY_OPTOUT);
+    return rconn_append(rc, "SMEMBERS %s", key);
+}
+
+static int fill_attrs(struct attrs *a, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY)
+        return -1;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (attrs_set(a, r->element[i]->str, r->element[i + 1]->str) < 0)
+            return -1;
+    return 0;
+}
+
+static int fill_set(struct strset *s, const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY)
+        return -1;
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->type == REDIS_REPLY_STRING &&
+            strset_add(s, r->element[i]->str) < 0)
+            return -1;
+    return 0;
+}
+
+/* Reads the three replies of one student. Returns 1 (found), 0 (no hash),
+ * -1 (connection error: the pipeline is gone). A wrong-type key reads as a
+ * student without that part, never a crash. */
+static int read_student_replies(struct rconn *rc, const char *id,
+                                struct student **out)
+{
+    redisReply *r[3] = {0};
+    int found = -1;
+
+    *out = NULL;
+    for (int i = 0; i < 3; i++)
+        if (!(r[i] = rconn_reply(rc)))
+            goto done;
+    found = r[0]->type == REDIS_REPLY_ARRAY && r[0]->elements > 0;
+    if (found) {
+        struct student *s = student_new(id);
+        if (!s || fill_attrs(&s->attrs, r[0]) < 0) {
+            student_free(s);
+            found = -1;
+            goto done;
+        }
+        fill_set(&s->tags, r[1]);
+        fill_set(&s->optouts, r[2]);
+        student_seal(s);
+        *out = s;
+    }
+done:
+    for (int i = 0; i < 3; i++)
+        if (r[i])
+            freeReplyObject(r[i]);
+    return found;
+}
+
+int student_load(struct rconn *rc, const char *prefix, const char *id,
+                 struct student **out)
+{
+    *out = NULL;
+    if (!key_valid_id(id))
+        return 0;
+    if (append_student_reads(rc, prefix, id) < 0)
+        return -1;
+    return read_student_replies(rc, id, out);
+}
+
+int student_load_many(struct rconn *rc, const char *prefix,
+                      const char *const *ids, size_t n, struct student **out)
+{
+    size_t i;
+
+    memset(out, 0, n * sizeof *out);
+    for (i = 0; i < n; i++)
+        if (key_valid_id(ids[i]) && append_student_reads(rc, prefix, ids[i]) < 0)
+            return -1;
+    for (i = 0; i < n; i++) {
+        if (!key_valid_id(ids[i]))
+            continue;
+        if (read_student_replies(rc, ids[i], &out[i]) < 0)
+            goto fail;
+    }
+    return 0;
+fail:
+    for (size_t j = 0; j < n; j++) {
+        student_free(out[j]);
+        out[j] = NULL;
+    }
+    rconn_close(rc); /* replies may be left in the pipeline */
+    return -1;
+}
+
+int staff_load(struct rconn *rc, const char *prefix, const char *id,
+               struct staff **out)
+{
+    char key[KEY_MAX];
+    redisReply *r;
+    int found;
+
+    *out = NULL;
+    if (!key_valid_id(id) || key_staff(key, sizeof key, prefix, id) < 0)
+        return 0;
+    if (!(r = rconn_cmd(rc, "HGETALL %s", key)))
+        return -1;
+    found = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+    if (found) {
+        struct staff *s = staff_new(id);
+        if (!s || fill_attrs(&s->attrs, r) < 0) {
+            staff_free(s);
+            found = -1;
+        } else {
+            attrs_sort(&s->attrs);
+            *out = s;
+        }
+    }
+    freeReplyObject(r);
+    return found;
+}

@@ -1,0 +1,30 @@
+/*
+ * student_store.h - reading students and staff from Redis (the contract is
+ * docs/redis.md): the hash, the tags and the opt-outs of one student in one
+ * round trip, and many students pipelined for scans and batches.
+ */
+#ifndef NUDGE_STUDENT_STORE_H
+#define NUDGE_STUDENT_STORE_H
+
+#include <stddef.h>
+
+#include "core/redis.h"
+#include "core/student.h"
+
+/* Loads one student. Returns 1 and sets *out (caller frees with
+ * student_free()), 0 when the student does not exist (no hash), -1 on a
+ * Redis error (rc->errstr says why). */
+int student_load(struct rconn *rc, const char *prefix, const char *id,
+                 struct student **out);
+
+/* Loads n students in one pipeline: out[i] is the student of ids[i] or NULL
+ * when it does not exist. Returns 0 or -1 on a Redis error (then every
+ * out[i] is NULL). The caller frees each with student_free(). */
+int student_load_many(struct rconn *rc, const char *prefix,
+                      const char *const *ids, size_t n, struct student **out);
+
+/* Loads one staff member: 1 found, 0 not found, -1 error. */
+int staff_load(struct rconn *rc, const char *prefix, const char *id,
+               struct staff **out);
+
+#endif

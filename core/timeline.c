@@ -1,0 +1,74 @@
+/*
+ * timeline.c - writing timeline entries (see timeline.h).
+ */
+#include "core/timeline.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/keys.h"
+#include "core/mask.h"
+
+#define TL_MAX_ARGS 32
+
+struct argv {
+    const char *v[TL_MAX_ARGS];
+    size_t len[TL_MAX_ARGS];
+    int n;
+};
+
+static void push(struct argv *a, const char *s)
+{
+    a->v[a->n] = s;
+    a->len[a->n] = strlen(s);
+    a->n++;
+}
+
+static void push_field(struct argv *a, const char *name, const char *value)
+{
+    if (!value)
+        return;
+    push(a, name);
+    push(a, value);
+}
+
+int timeline_append_cmd(struct rconn *rc, const char *prefix,
+                        const char *student, long maxlen,
+                        const struct tl_entry *e)
+{
+    char key[KEY_MAX], maxbuf[32], stepbuf[16], masked[256];
+    struct argv a = {.n = 0};
+
+    if (key_student(key, sizeof key, prefix, student, KEY_TIMELINE) < 0)
+        return -1;
+    snprintf(maxbuf, sizeof maxbuf, "%ld", maxlen);
+    push(&a, "XADD");
+    push(&a, key);
+    push(&a, "MAXLEN");
+    push(&a, "~");
+    push(&a, maxbuf);
+    push(&a, "*");
+    push_field(&a, "type", e->type ? e->type : "note");
+    push_field(&a, "rule", e->rule);
+    if (e->step >= 0) {
+        snprintf(stepbuf, sizeof stepbuf, "%d", e->step);
+        push_field(&a, "step", stepbuf);
+    }
+    push_field(&a, "channel", e->channel);
+    push_field(&a, "template", e->template_name);
+    if (e->to)
+        push_field(&a, "to", mask_contact(e->to, masked, sizeof masked));
+    push_field(&a, "provider_id", e->provider_id);
+    push_field(&a, "detail", e->detail);
+    push_field(&a, "actor", e->actor);
+    return rconn_appendargv(rc, a.n, a.v, a.len);
+}
+
+int timeline_append(struct rconn *rc, const char *prefix, const char *student,
+                    long maxlen, const struct tl_entry *e)
+{
+    if (timeline_append_cmd(rc, prefix, student, maxlen, e) < 0)
+        return -1;
+    int errors = rconn_discard(rc, 1);
+    return errors == 0 ? 0 : -1;
+}

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Installs the Debian packages nudge needs when they are missing, so that
+# `make check` and `make demo` are one command on a fresh Debian 12 machine.
+# Usage: scripts/deps.sh build|bench|fuzz
+set -eu
+
+build="build-essential pkg-config libhiredis-dev libjansson-dev libpcre2-dev
+libcurl4-openssl-dev libesmtp-dev check libsubunit-dev libmicrohttpd-dev
+libinih-dev redis-server redis-tools python3 python3-redis python3-aiosmtpd
+ca-certificates procps"
+bench="nodejs npm"
+fuzz="clang libclang-rt-14-dev"
+
+case "${1:-build}" in
+build) want=$build ;;
+bench) want="$build $bench" ;;
+fuzz)  want="$build $fuzz" ;;
+*) echo "usage: $0 build|bench|fuzz" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# Debian starts the redis-server service on install; nudge's tests and demo
+# start their own servers on free ports and never use it.
+$sudo apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,218 @@
+"""Throwaway servers and nudge processes for the integration tests.
+
+Every test starts its own redis-server on a free loopback port in a
+temporary folder and stops it; nothing here touches a Redis it did not
+start. NUDGE_BUILD names the build folder (build or build/san) whose
+nudged and nudgectl are run.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import redis
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("NUDGE_BUILD", os.path.join(ROOT, "build"))
+NUDGED = os.path.join(BUILD, "nudged")
+NUDGECTL = os.path.join(BUILD, "nudgectl")
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
+    """Polls predicate until it is true; fails the test after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+
+
+class RedisServer:
+    """A redis-server of our own: start(), kill(), restart(), stop()."""
+
+    def __init__(self, appendonly=False):
+        self.dir = tempfile.mkdtemp(prefix="nudge-it-redis-")
+        self.port = free_port()
+        self.appendonly = appendonly
+        self.proc = None
+
+    @property
+    def address(self):
+        return "127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", self.dir, "--save", "",
+             "--appendonly", "yes" if self.appendonly else "no",
+             "--appendfsync", "always"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._pings, 10, what="redis-server to start")
+        return self
+
+    def _pings(self):
+        try:
+            return self.client().ping()
+        except redis.exceptions.ConnectionError:
+            return False
+
+    def client(self):
+        return redis.Redis(host="127.0.0.1", port=self.port,
+                           decode_responses=True, socket_timeout=10)
+
+    def kill(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def restart(self):
+        self.kill()
+        return self.start()
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+BASE_CONFIG = """\
+[redis]
+address = {address}
+prefix = slm:
+
+[daemon]
+batch = 200
+block = 100ms
+claim_idle = 1s
+log_level = {log_level}
+
+[rules]
+dir = rules
+
+[templates]
+dir = templates
+
+[http]
+listen = {listen}
+
+[channel.outbox]
+type = outbox
+as = sms
+path = outbox.jsonl
+"""
+
+
+class Nudge:
+    """A folder with a config, and the nudged/nudgectl that use it."""
+
+    def __init__(self, redis_server, extra="", log_level="info", http=True):
+        self.redis = redis_server
+        self.dir = tempfile.mkdtemp(prefix="nudge-it-")
+        self.http_port = free_port() if http else None
+        os.makedirs(os.path.join(self.dir, "rules"))
+        os.makedirs(os.path.join(self.dir, "templates"))
+        self.config = os.path.join(self.dir, "nudged.conf")
+        with open(self.config, "w") as f:
+            f.write(BASE_CONFIG.format(
+                address=redis_server.address, log_level=log_level,
+                listen="127.0.0.1:%d" % self.http_port if http else ""))
+            f.write(extra)
+        self.proc = None
+        self.logs = []
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as f:
+            f.write(text)
+
+    def start(self, *args):
+        log = open(self.path("nudged.%d.log" % len(self.logs)), "w")
+        self.logs.append(log.name)
+        self.proc = subprocess.Popen([NUDGED, "-f", "-c", self.config] + list(args),
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return self
+
+    def log_text(self):
+        text = ""
+        for name in self.logs:
+            with open(name, errors="replace") as f:
+                text += f.read()
+        return text
+
+    def stop(self, timeout=20):
+        """SIGTERM, then wait; returns the exit status."""
+        if not self.proc:
+            return 0
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("nudged did not stop on SIGTERM:\n" + self.log_text())
+        self.proc = None
+        return rc
+
+    def kill(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def check_clean_log(self, testcase):
+        text = self.log_text()
+        for mark in SANITIZER_MARKS:
+            testcase.assertNotIn(mark, text, "sanitizer report:\n" + text[-4000:])
+
+    def ctl(self, *args, check=True, env=None):
+        res = subprocess.run([NUDGECTL, "-c", self.config] + list(args),
+                             capture_output=True, text=True, timeout=60,
+                             env=env)
+        if check and res.returncode != 0:
+            raise AssertionError("nudgectl %s exited %d:\n%s%s" % (
+                " ".join(args), res.returncode, res.stdout, res.stderr))
+        for mark in SANITIZER_MARKS:
+            if mark in res.stderr:
+                raise AssertionError("sanitizer report:\n" + res.stderr)
+        return res
+
+    def cleanup(self):
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def add_student(r, sid, prefix="slm:", tags=(), optout=(), **attrs):
+    """Writes a student as the CRM would."""
+    key = "%sstudent:{%s}" % (prefix, sid)
+    fields = {"name": "学生%s" % sid, "phone": "+8613800%06d" % int(sid),
+              "stage": "lead", "stage_at": str(int(time.time()))}
+    fields.update({k: str(v) for k, v in attrs.items()})
+    r.hset(key, mapping=fields)
+    if tags:
+        r.sadd(key + ":tags", *tags)
+    if optout:
+        r.sadd(key + ":optout", *optout)
+
+
+def timeline(r, sid, prefix="slm:"):
+    return [fields for _id, fields in
+            r.xrange("%sstudent:{%s}:timeline" % (prefix, sid))]
