@@ -1,0 +1,14 @@
+/*
+ * cmd_emit.c - nudgectl emit (placeholder).
+ */
+#include <stdio.h>
+
+#include "cli/ctl.h"
+
+int cmd_emit(struct ctl *ctl, int argc, char **argv)
+{
+    (void)ctl;
+    (void)argc;
+    fprintf(stderr, "nudgectl: %s is not available yet\n", argv[0]);
+    return CTL_USAGE;
+}

@@ -1,0 +1,40 @@
+/*
+ * ctl.h - what every nudgectl command shares: the loaded config and a
+ * Redis connection made on first use. One cmd_*.c file per command; the
+ * table in nudgectl.c maps names to them.
+ *
+ * Exit statuses (DESIGN.md): 0 success, 1 a finding (check errors, a
+ * student not found), 2 a usage or config error.
+ */
+#ifndef NUDGE_CTL_H
+#define NUDGE_CTL_H
+
+#include "core/config.h"
+#include "core/redis.h"
+
+#define CTL_OK 0
+#define CTL_FINDING 1
+#define CTL_USAGE 2
+
+struct ctl {
+    struct config cfg;
+    struct rconn *rc; /* NULL until ctl_redis() */
+};
+
+/* The connection, made on first call (one attempt: a tool fails fast).
+ * NULL after printing why. */
+struct rconn *ctl_redis(struct ctl *ctl);
+
+/* True when argv has "-h" or "--help" (then the command prints its
+ * usage to stdout and returns CTL_OK). */
+int ctl_wants_help(int argc, char **argv);
+
+/* The commands: argv[0] is the command's name. */
+int cmd_check(struct ctl *ctl, int argc, char **argv);
+int cmd_simulate(struct ctl *ctl, int argc, char **argv);
+int cmd_render(struct ctl *ctl, int argc, char **argv);
+int cmd_timeline(struct ctl *ctl, int argc, char **argv);
+int cmd_emit(struct ctl *ctl, int argc, char **argv);
+int cmd_queue(struct ctl *ctl, int argc, char **argv);
+
+#endif

@@ -1,0 +1,5 @@
+/* nudged.c - placeholder */
+int main(void)
+{
+    return 0;
+}
