@@ -15,7 +15,8 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BUILD    ?= build
 CC       := gcc
-PKGS     := hiredis jansson libpcre2-8 libcurl libesmtp-1.0 libmicrohttpd inih
+PKGS     := hiredis jansson libpcre2-8 libcurl libesmtp-1.0 libmicrohttpd inih \
+            libcrypto
 OPT      ?= -O2
 SAN      ?=
 
@@ -41,6 +42,8 @@ SUP_SRC  := $(wildcard tests/support/*.c)
 SUP_OBJ  := $(SUP_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC := $(wildcard tests/tools/*.c)
+TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC:= $(wildcard bench/*.c)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -69,6 +72,12 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
+# Test drivers the integration tests run (tests/tools/NAME.c, one program
+# each), linked like the daemon.
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -80,7 +89,7 @@ deps:
 deps-bench:
 	@scripts/deps.sh bench
 
-test-build: all $(UNIT_BIN)
+test-build: all $(UNIT_BIN) $(TOOL_BIN)
 
 # Runs the suite on the normal build, then once more under the sanitizers.
 check:
@@ -117,4 +126,4 @@ format:
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(SUP_OBJ:.o=.d) $(UNIT_BIN:%=%.d)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
