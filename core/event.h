@@ -1,0 +1,70 @@
+/*
+ * event.h - one entry of the slm:events stream, decoded and checked.
+ *
+ * The CRM (and nudge itself, for tag/untag/assigned it causes) writes
+ * events with XADD: always `type` and `student`, and per type the fields
+ * of docs/redis.md. nudged's consumer decodes each entry with
+ * event_decode(); an entry that fails names a reason (a short code for the
+ * metrics label, and a sentence for the log) and is acknowledged and
+ * recorded, never retried.
+ *
+ * Ownership: an event borrows every string from what it was decoded from
+ * (a hiredis reply, or argv for `nudgectl simulate --event`); it is valid
+ * as long as that is. Nothing to free.
+ */
+#ifndef NUDGE_EVENT_H
+#define NUDGE_EVENT_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#define EVENT_MAX_FIELDS 32
+
+enum event_kind {
+    EV_CREATED,
+    EV_STAGE,    /* from, to */
+    EV_TAG,      /* tag */
+    EV_UNTAG,    /* tag */
+    EV_ASSIGNED, /* owner */
+    EV_FOLLOWUP, /* staff, note */
+    EV_REPLY,    /* channel, text */
+    EV_OPTOUT,   /* channel */
+    EV_CUSTOM,   /* any other well-formed name: rules say `on event NAME` */
+};
+
+struct event {
+    const char *id; /* the stream id, "1700000000000-0"; "" when made up */
+    enum event_kind kind;
+    const char *type;
+    const char *student;
+    size_t nfields; /* every field, type and student included */
+    const char *names[EVENT_MAX_FIELDS];
+    const char *values[EVENT_MAX_FIELDS];
+};
+
+/* Why an event was rejected: code is a metrics label ("no_student"),
+ * text a sentence for the log and the rejected-events stream. */
+struct event_reject {
+    const char *code;
+    char text[160];
+};
+
+/* Decodes one stream entry ([id, [field, value, ...]]). Returns 0, or -1
+ * with why in rej. */
+int event_decode(const redisReply *entry, struct event *ev,
+                 struct event_reject *rej);
+/* Builds an event from "key=value" strings (type and student given
+ * apart). Returns 0, or -1 with why in rej. The strings in kv are split
+ * in place at the '='. */
+int event_from_args(struct event *ev, const char *type, const char *student,
+                    char **kv, int nkv, struct event_reject *rej);
+/* The value of a field, or NULL. */
+const char *event_get(const struct event *ev, const char *field);
+/* The kind of a type name (EV_CUSTOM for any other name). */
+enum event_kind event_kind_of(const char *type);
+/* The name of a built-in kind ("stage"). */
+const char *event_kind_name(enum event_kind kind);
+/* The fields a built-in type needs, NULL-terminated. */
+const char *const *event_required_fields(enum event_kind kind);
+
+#endif
