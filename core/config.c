@@ -410,15 +410,23 @@ int config_defaults(struct config *cfg)
     return apply_defaults(cfg);
 }
 
+/* The config's folder as an absolute path, so that relative paths keep
+ * meaning the same after the daemon moves to /. */
 static char *folder_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
+    char *dir, *abs;
 
     if (!slash)
-        return strdup(".");
-    if (slash == path)
-        return strdup("/");
-    return strndup(path, (size_t)(slash - path));
+        dir = strdup(".");
+    else if (slash == path)
+        dir = strdup("/");
+    else
+        dir = strndup(path, (size_t)(slash - path));
+    if (!dir || !(abs = realpath(dir, NULL)))
+        return dir;
+    free(dir);
+    return abs;
 }
 
 /* Checks that need the whole file: sections without a type, and so on. */

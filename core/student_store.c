@@ -8,7 +8,7 @@
 
 #include "core/keys.h"
 
-static int append_student_reads(struct rconn *rc, const char *prefix,
+int student_append_reads(struct rconn *rc, const char *prefix,
                                 const char *id)
 {
     char key[KEY_MAX];
@@ -48,8 +48,7 @@ static int fill_set(struct strset *s, const redisReply *r)
 /* Reads the three replies of one student. Returns 1 (found), 0 (no hash),
  * -1 (connection error: the pipeline is gone). A wrong-type key reads as a
  * student without that part, never a crash. */
-static int read_student_replies(struct rconn *rc, const char *id,
-                                struct student **out)
+int student_read(struct rconn *rc, const char *id, struct student **out)
 {
     redisReply *r[3] = {0};
     int found = -1;
@@ -84,9 +83,9 @@ int student_load(struct rconn *rc, const char *prefix, const char *id,
     *out = NULL;
     if (!key_valid_id(id))
         return 0;
-    if (append_student_reads(rc, prefix, id) < 0)
+    if (student_append_reads(rc, prefix, id) < 0)
         return -1;
-    return read_student_replies(rc, id, out);
+    return student_read(rc, id, out);
 }
 
 int student_load_many(struct rconn *rc, const char *prefix,
@@ -96,12 +95,12 @@ int student_load_many(struct rconn *rc, const char *prefix,
 
     memset(out, 0, n * sizeof *out);
     for (i = 0; i < n; i++)
-        if (key_valid_id(ids[i]) && append_student_reads(rc, prefix, ids[i]) < 0)
+        if (key_valid_id(ids[i]) && student_append_reads(rc, prefix, ids[i]) < 0)
             return -1;
     for (i = 0; i < n; i++) {
         if (!key_valid_id(ids[i]))
             continue;
-        if (read_student_replies(rc, ids[i], &out[i]) < 0)
+        if (student_read(rc, ids[i], &out[i]) < 0)
             goto fail;
     }
     return 0;

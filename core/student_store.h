@@ -23,6 +23,14 @@ int student_load(struct rconn *rc, const char *prefix, const char *id,
 int student_load_many(struct rconn *rc, const char *prefix,
                       const char *const *ids, size_t n, struct student **out);
 
+/* The two halves of a load, for callers that pipeline other commands
+ * around it: queue the reads of one student, then (after the replies of
+ * anything queued before them) read them. student_read() returns like
+ * student_load(). Ids that fail key_valid_id() must not be queued. */
+int student_append_reads(struct rconn *rc, const char *prefix,
+                         const char *id);
+int student_read(struct rconn *rc, const char *id, struct student **out);
+
 /* Loads one staff member: 1 found, 0 not found, -1 error. */
 int staff_load(struct rconn *rc, const char *prefix, const char *id,
                struct staff **out);

@@ -61,6 +61,7 @@ int timeline_append_cmd(struct rconn *rc, const char *prefix,
     push_field(&a, "provider_id", e->provider_id);
     push_field(&a, "detail", e->detail);
     push_field(&a, "actor", e->actor);
+    push_field(&a, "event", e->event_id);
     return rconn_appendargv(rc, a.n, a.v, a.len);
 }
 

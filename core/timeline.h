@@ -21,6 +21,7 @@ struct tl_entry {
     const char *provider_id;
     const char *detail;
     const char *actor;
+    const char *event_id; /* the slm:events id that caused it */
 };
 
 #define TL_ENTRY_INIT {.step = -1}

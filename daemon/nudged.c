@@ -1,5 +1,248 @@
-/* nudged.c - placeholder */
-int main(void)
+/*
+ * nudged.c - the daemon: loads the config, opens the channels, starts the
+ * HTTP listener and the event consumer (daemon/consumer.c) on its own
+ * thread, and turns signals into actions:
+ *   SIGTERM, SIGINT  stop reading, finish what is in hand, exit 0;
+ *   SIGHUP           reload what can be reloaded; a broken file keeps the
+ *                    old settings and logs why.
+ *
+ * usage: nudged [-c FILE] [-f] [-p PIDFILE]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "channels/channel.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "daemon/consumer.h"
+#include "daemon/http.h"
+
+static volatile sig_atomic_t got_stop, got_reload;
+static volatile int stop_flag; /* what the workers poll */
+
+struct nudged {
+    const char *conf_path;
+    const char *pidfile;
+    int foreground;
+    struct config cfg;
+    struct channel_set channels;
+    struct consumer *consumer;
+    struct http *http;
+    pthread_t consumer_thread;
+    int consumer_started;
+    char pidpath[4096];
+};
+
+static void usage(FILE *fp)
 {
+    fprintf(fp, "usage: nudged [-c FILE] [-f] [-p PIDFILE]\n"
+                "  -c FILE     the config (default /etc/nudge/nudged.conf)\n"
+                "  -f          stay in the foreground and log to stderr\n"
+                "  -p PIDFILE  write the process id there (overrides "
+                "[daemon] pidfile)\n");
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        got_reload = 1;
+    else
+        got_stop = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static int write_pidfile(const char *path)
+{
+    char buf[32];
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        log_warn("pidfile %s", path);
+        return -1;
+    }
+    snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (write(fd, buf, strlen(buf)) < 0)
+        log_warn("pidfile %s", path);
+    close(fd);
+    return 0;
+}
+
+static int health(void *ctx, char *why, size_t n)
+{
+    struct nudged *nd = ctx;
+
+    if (!consumer_healthy(nd->consumer)) {
+        snprintf(why, n, "Redis unreachable or event consumer not running");
+        return 0;
+    }
+    return 1;
+}
+
+static void *consumer_main(void *arg)
+{
+    consumer_run(arg);
+    return NULL;
+}
+
+/* Loads and checks the config and the channels; prints errors. */
+static int load(struct nudged *nd)
+{
+    struct diag d = {0};
+    int ok = config_load(nd->conf_path, &nd->cfg, &d) == 0 &&
+             channels_open(&nd->cfg, &nd->channels, &d) == 0;
+
+    diag_print(&d, stderr);
+    diag_clear(&d);
+    return ok ? 0 : -1;
+}
+
+/* SIGHUP: for now the log level is what reloads; the rest needs a
+ * restart (docs/operations.md). */
+static void reload(struct nudged *nd)
+{
+    struct config fresh;
+    struct diag d = {0};
+
+    if (config_load(nd->conf_path, &fresh, &d) < 0) {
+        for (size_t i = 0; i < d.n; i++)
+            log_warnx("reload refused, keeping the running config: %s",
+                      d.v[i].text);
+        diag_clear(&d);
+        config_free(&fresh);
+        return;
+    }
+    log_set_level((enum log_level)fresh.daemon.log_level);
+    log_info("reloaded %s (log level); Redis, HTTP, daemon and channel "
+             "settings take effect on restart",
+             nd->conf_path);
+    config_free(&fresh);
+    diag_clear(&d);
+}
+
+static int start(struct nudged *nd)
+{
+    char err[256];
+
+    if (nd->cfg.http.listen[0]) {
+        nd->http = http_start(nd->cfg.http.listen, health, nd, err, sizeof err);
+        if (!nd->http) {
+            log_errorx("%s", err);
+            return -1;
+        }
+        log_info("HTTP on %s: /healthz, /metrics", nd->cfg.http.listen);
+    }
+    if (!(nd->consumer = consumer_new(&nd->cfg, &stop_flag)))
+        return -1;
+    if (pthread_create(&nd->consumer_thread, NULL, consumer_main,
+                       nd->consumer) != 0) {
+        log_warnx("cannot start the event consumer");
+        return -1;
+    }
+    nd->consumer_started = 1;
+    return 0;
+}
+
+/* Waits for signals; returns when asked to stop. */
+static void serve(struct nudged *nd)
+{
+    while (!got_stop) {
+        if (got_reload) {
+            got_reload = 0;
+            reload(nd);
+        }
+        clock_sleep_ms(100, NULL);
+    }
+    log_info("stopping: finishing the events in hand");
+    stop_flag = 1;
+}
+
+static void shutdown_all(struct nudged *nd)
+{
+    if (nd->consumer_started)
+        pthread_join(nd->consumer_thread, NULL);
+    consumer_free(nd->consumer);
+    http_stop(nd->http);
+    channels_close(&nd->channels);
+    if (nd->pidfile)
+        unlink(nd->pidfile);
+    config_free(&nd->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    struct nudged nd = {.conf_path = "/etc/nudge/nudged.conf"};
+    int ch;
+
+    while ((ch = getopt(argc, argv, "c:fp:h")) != -1) {
+        switch (ch) {
+        case 'c':
+            nd.conf_path = optarg;
+            break;
+        case 'f':
+            nd.foreground = 1;
+            break;
+        case 'p':
+            nd.pidfile = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    log_init("nudged", 1, LOG_LVL_INFO);
+    if (load(&nd) < 0) {
+        config_free(&nd.cfg);
+        return 2;
+    }
+    if (!nd.pidfile)
+        nd.pidfile = nd.cfg.daemon.pidfile;
+    else if (nd.pidfile[0] != '/' && getcwd(nd.pidpath, 2048)) {
+        /* daemon() moves to /: keep a relative -p where it was meant. */
+        size_t len = strlen(nd.pidpath);
+        snprintf(nd.pidpath + len, sizeof nd.pidpath - len, "/%s", nd.pidfile);
+        nd.pidfile = nd.pidpath;
+    }
+    if (!nd.foreground && daemon(0, 0) < 0)
+        fatalx("daemon: %s", strerror(errno));
+    log_init("nudged", nd.foreground, (enum log_level)nd.cfg.daemon.log_level);
+    install_signals();
+    if (nd.pidfile)
+        write_pidfile(nd.pidfile);
+    if (start(&nd) < 0) {
+        stop_flag = 1;
+        shutdown_all(&nd);
+        return 1;
+    }
+    log_info("nudged started (pid %ld)", (long)getpid());
+    serve(&nd);
+    shutdown_all(&nd);
+    log_info("nudged stopped");
     return 0;
 }

@@ -1,0 +1,593 @@
+/*
+ * consumer.c - the events stream consumer (see consumer.h).
+ *
+ * A batch goes through three steps, each one pipelined round trip:
+ *   1. look the students up (EXISTS, or a full load when the hook wants
+ *      the event);
+ *   2. write the timeline entries and the rejected records, then run the
+ *      hook for each accepted event;
+ *   3. XACK the whole batch.
+ * A Redis failure anywhere leaves the batch unacknowledged; after the
+ * reconnect the consumer reads its own pending entries first, so the batch
+ * is handled again (at least once: a timeline entry may be written twice
+ * when the daemon dies between steps 2 and 3, never lost).
+ */
+#include "daemon/consumer.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/keys.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/student_store.h"
+#include "core/timeline.h"
+
+/* Reasons an event is rejected, as metrics labels; event.c names all but
+ * the last. */
+static const char *const reject_codes[] = {
+    "garbage", "no_type", "bad_type", "no_student", "bad_student_id",
+    "missing_field", "unknown_student", "usage",
+};
+#define NREJECT (sizeof reject_codes / sizeof reject_codes[0])
+
+struct consumer_metrics {
+    struct metric *handled[EV_CUSTOM + 1];
+    struct metric *rejected[NREJECT];
+    struct metric *reconnects, *timeline_writes, *reclaimed, *batches;
+};
+
+struct consumer {
+    const struct config *cfg;
+    volatile int *stop;
+    struct rconn *rc;
+    char stream[KEY_MAX], rejected[KEY_MAX];
+    char name[256];
+    struct consumer_hook hook;
+    struct consumer_metrics m;
+    int64_t next_claim_ms; /* when to look for dead consumers' entries */
+    unsigned long reconnects_seen;
+    int running;
+};
+
+/* One entry of a batch while it is handled. */
+struct item {
+    struct event ev;
+    struct event_reject rej;
+    int accepted;       /* decoded and checked */
+    int known;          /* the student exists */
+    int looked_up;      /* a lookup was queued for it */
+    struct student *st; /* loaded when the hook wants it */
+};
+
+static void register_metrics(struct consumer_metrics *m)
+{
+    char labels[64];
+
+    for (int k = 0; k <= EV_CUSTOM; k++) {
+        snprintf(labels, sizeof labels, "type=\"%s\"",
+                 event_kind_name((enum event_kind)k));
+        m->handled[k] = metric_counter(
+            "nudge_events_total", "Events handled, by type.", labels);
+    }
+    for (size_t r = 0; r < NREJECT; r++) {
+        snprintf(labels, sizeof labels, "reason=\"%s\"", reject_codes[r]);
+        m->rejected[r] = metric_counter("nudge_events_rejected_total",
+                                        "Events rejected, by reason.", labels);
+    }
+    m->reconnects = metric_counter("nudge_redis_reconnects_total",
+                                   "Reconnections to Redis.", NULL);
+    m->timeline_writes = metric_counter("nudge_timeline_writes_total",
+                                        "Timeline entries written.", NULL);
+    m->reclaimed = metric_counter(
+        "nudge_events_reclaimed_total",
+        "Pending events taken over from this or a dead consumer.", NULL);
+    m->batches = metric_counter("nudge_event_batches_total",
+                                "Batches of events read.", NULL);
+}
+
+static struct metric *reject_metric(struct consumer *c, const char *code)
+{
+    for (size_t r = 0; r < NREJECT; r++)
+        if (strcmp(reject_codes[r], code) == 0)
+            return c->m.rejected[r];
+    return c->m.rejected[0];
+}
+
+struct consumer *consumer_new(const struct config *cfg, volatile int *stop)
+{
+    struct consumer *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    c->cfg = cfg;
+    c->stop = stop;
+    if (!(c->rc = rconn_new(cfg, stop))) {
+        free(c);
+        return NULL;
+    }
+    key_global(c->stream, sizeof c->stream, cfg->redis.prefix, "events");
+    key_global(c->rejected, sizeof c->rejected, cfg->redis.prefix,
+               "events:rejected");
+    if (cfg->daemon.consumer)
+        snprintf(c->name, sizeof c->name, "%s", cfg->daemon.consumer);
+    else if (gethostname(c->name, sizeof c->name) < 0)
+        snprintf(c->name, sizeof c->name, "nudged");
+    register_metrics(&c->m);
+    return c;
+}
+
+void consumer_free(struct consumer *c)
+{
+    if (!c)
+        return;
+    rconn_free(c->rc);
+    free(c);
+}
+
+void consumer_set_hook(struct consumer *c, const struct consumer_hook *hook)
+{
+    c->hook = *hook;
+}
+
+void consumer_reconfigure(struct consumer *c, const struct config *cfg)
+{
+    c->cfg = cfg;
+}
+
+int consumer_healthy(const struct consumer *c)
+{
+    return __atomic_load_n(&c->running, __ATOMIC_RELAXED) && c->rc->c != NULL;
+}
+
+/* --- step 1: who are these students? ----------------------------------- */
+
+static int wants(const struct consumer *c, const struct event *ev)
+{
+    return c->hook.wants && c->hook.wants(c->hook.ctx, ev);
+}
+
+static int queue_lookup(struct consumer *c, struct item *it)
+{
+    char key[KEY_MAX];
+    const char *id = it->ev.student;
+
+    if (!id || !key_valid_id(id))
+        return 0;
+    it->looked_up = 1;
+    if (it->accepted && wants(c, &it->ev))
+        return student_append_reads(c->rc, c->cfg->redis.prefix, id);
+    key_student(key, sizeof key, c->cfg->redis.prefix, id, NULL);
+    return rconn_append(c->rc, "EXISTS %s", key);
+}
+
+static int read_lookup(struct consumer *c, struct item *it)
+{
+    redisReply *r;
+
+    if (!it->looked_up)
+        return 0;
+    if (it->accepted && wants(c, &it->ev)) {
+        int found = student_read(c->rc, it->ev.student, &it->st);
+        if (found < 0)
+            return -1;
+        it->known = found;
+        return 0;
+    }
+    if (!(r = rconn_reply(c->rc)))
+        return -1;
+    it->known = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    freeReplyObject(r);
+    return 0;
+}
+
+static int lookup_students(struct consumer *c, struct item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (queue_lookup(c, &items[i]) < 0)
+            return -1;
+    for (size_t i = 0; i < n; i++)
+        if (read_lookup(c, &items[i]) < 0)
+            return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].accepted && !items[i].known) {
+            items[i].accepted = 0;
+            items[i].rej.code = "unknown_student";
+            snprintf(items[i].rej.text, sizeof items[i].rej.text,
+                     "no student \"%.64s\" in Redis", items[i].ev.student);
+        }
+    }
+    return 0;
+}
+
+/* --- step 2: record ---------------------------------------------------- */
+
+/* The timeline entry an accepted event leaves; 0 when its kind leaves
+ * none (created and custom events: the rules they start will). */
+static int entry_for_event(const struct event *ev, struct tl_entry *e,
+                           char *detail, size_t n)
+{
+    const char *from, *to, *actor = event_get(ev, "actor");
+
+    *e = (struct tl_entry)TL_ENTRY_INIT;
+    e->type = event_kind_name(ev->kind);
+    e->event_id = ev->id;
+    e->actor = actor ? actor : "crm";
+    switch (ev->kind) {
+    case EV_STAGE:
+        from = event_get(ev, "from");
+        to = event_get(ev, "to");
+        snprintf(detail, n, "%s -> %s", from ? from : "?", to);
+        e->detail = detail;
+        return 1;
+    case EV_TAG:
+    case EV_UNTAG:
+        snprintf(detail, n, "%s %s", ev->kind == EV_TAG ? "added" : "removed",
+                 event_get(ev, "tag"));
+        e->type = "tag";
+        e->detail = detail;
+        return 1;
+    case EV_ASSIGNED:
+        e->detail = event_get(ev, "owner");
+        return 1;
+    case EV_FOLLOWUP:
+        e->actor = event_get(ev, "staff");
+        e->detail = event_get(ev, "note");
+        return 1;
+    case EV_REPLY:
+        e->channel = event_get(ev, "channel");
+        e->detail = event_get(ev, "text");
+        e->actor = "student";
+        return 1;
+    case EV_OPTOUT:
+        e->channel = event_get(ev, "channel");
+        e->detail = event_get(ev, "detail");
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The original fields as one JSON object, for the rejected record. */
+static char *fields_json(const struct event *ev)
+{
+    json_t *obj = json_object();
+    char *s;
+
+    for (size_t i = 0; i < ev->nfields; i++)
+        json_object_set_new(obj, ev->names[i], json_string(ev->values[i]));
+    s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(obj);
+    return s;
+}
+
+static int queue_rejected(struct consumer *c, const struct item *it)
+{
+    char maxlen[32], *fields = fields_json(&it->ev);
+    const char *argv[14] = {"XADD", c->rejected, "MAXLEN", "~", maxlen, "*",
+                            "reason", it->rej.code, "detail", it->rej.text,
+                            "event", it->ev.id, "fields",
+                            fields ? fields : "{}"};
+    int ret;
+
+    snprintf(maxlen, sizeof maxlen, "%ld", c->cfg->daemon.rejected_maxlen);
+    ret = rconn_appendargv(c->rc, 14, argv, NULL);
+    free(fields);
+    return ret;
+}
+
+/* Queues the writes of one item; returns how many replies to read. */
+static int queue_record(struct consumer *c, const struct item *it)
+{
+    const struct config *cfg = c->cfg;
+    struct tl_entry e;
+    char detail[300];
+    int n = 0;
+
+    if (it->accepted) {
+        if (!entry_for_event(&it->ev, &e, detail, sizeof detail))
+            return 0;
+        if (timeline_append_cmd(c->rc, cfg->redis.prefix, it->ev.student,
+                                cfg->redis.timeline_maxlen, &e) < 0)
+            return -1;
+        return 1;
+    }
+    if (queue_rejected(c, it) < 0)
+        return -1;
+    n++;
+    if (it->known) {
+        e = (struct tl_entry)TL_ENTRY_INIT;
+        e.type = "rejected";
+        e.detail = it->rej.text;
+        e.event_id = it->ev.id;
+        e.actor = "nudged";
+        if (timeline_append_cmd(c->rc, cfg->redis.prefix, it->ev.student,
+                                cfg->redis.timeline_maxlen, &e) < 0)
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+static int record_items(struct consumer *c, struct item *items, size_t n)
+{
+    int replies = 0, q, errors;
+
+    for (size_t i = 0; i < n; i++) {
+        if ((q = queue_record(c, &items[i])) < 0)
+            return -1;
+        replies += q;
+    }
+    if ((errors = rconn_discard(c->rc, replies)) < 0)
+        return -1;
+    metric_add(c->m.timeline_writes, (uint64_t)(replies - errors));
+    return 0;
+}
+
+static int run_hooks(struct consumer *c, struct item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &items[i];
+        if (!it->accepted || !it->st || !c->hook.handle)
+            continue;
+        if (c->hook.handle(c->hook.ctx, c->rc, &it->ev, it->st) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* --- step 3: acknowledge ----------------------------------------------- */
+
+static int ack_batch(struct consumer *c, const redisReply *entries)
+{
+    size_t n = entries->elements, argc = 0;
+    const char **argv = malloc((n + 3) * sizeof *argv);
+    redisReply *r;
+
+    if (!argv)
+        return -1;
+    argv[argc++] = "XACK";
+    argv[argc++] = c->stream;
+    argv[argc++] = c->cfg->daemon.group;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *e = entries->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
+            e->element[0]->type == REDIS_REPLY_STRING)
+            argv[argc++] = e->element[0]->str;
+    }
+    r = argc > 3 ? rconn_cmdargv(c->rc, (int)argc, argv, NULL) : NULL;
+    free(argv);
+    if (argc > 3 && !r)
+        return -1;
+    if (r)
+        freeReplyObject(r);
+    return 0;
+}
+
+/* --- a batch ----------------------------------------------------------- */
+
+static void log_rejected(const struct item *it)
+{
+    log_warnx("event %s rejected (%s): %s", it->ev.id[0] ? it->ev.id : "?",
+              it->rej.code, it->rej.text);
+}
+
+static void count_batch(struct consumer *c, const struct item *items,
+                        size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].accepted) {
+            metric_inc(c->m.handled[items[i].ev.kind]);
+        } else {
+            log_rejected(&items[i]);
+            metric_inc(reject_metric(c, items[i].rej.code));
+        }
+    }
+}
+
+static void free_items(struct item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        student_free(items[i].st);
+    free(items);
+}
+
+/* Handles the entries of one XREADGROUP/XAUTOCLAIM reply. Returns 0, or
+ * -1 on a Redis failure (nothing acknowledged). */
+static int handle_entries(struct consumer *c, const redisReply *entries)
+{
+    size_t n = entries->elements;
+    struct item *items;
+    int ret = -1;
+
+    if (n == 0)
+        return 0;
+    if (!(items = calloc(n, sizeof *items)))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        items[i].accepted =
+            event_decode(entries->element[i], &items[i].ev, &items[i].rej) ==
+            0;
+    if (lookup_students(c, items, n) < 0 || record_items(c, items, n) < 0 ||
+        run_hooks(c, items, n) < 0 || ack_batch(c, entries) < 0)
+        goto done;
+    count_batch(c, items, n);
+    metric_inc(c->m.batches);
+    ret = 0;
+done:
+    free_items(items, n);
+    return ret;
+}
+
+/* --- reading ----------------------------------------------------------- */
+
+static int ensure_group(struct consumer *c)
+{
+    redisReply *r = rconn_cmd(c->rc, "XGROUP CREATE %s %s 0 MKSTREAM",
+                              c->stream, c->cfg->daemon.group);
+    int ok;
+
+    if (!r)
+        return -1;
+    ok = r->type != REDIS_REPLY_ERROR || strncmp(r->str, "BUSYGROUP", 9) == 0;
+    if (!ok)
+        log_warnx("XGROUP CREATE %s: %s", c->stream, r->str);
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+/* The entries array of an XREADGROUP reply ([[stream, entries]]), or
+ * NULL when it timed out empty. */
+static const redisReply *stream_entries(const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1)
+        return NULL;
+    r = r->element[0];
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->element[1]->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    return r->element[1];
+}
+
+/* Our own pending entries (a previous run of this consumer died with
+ * them), oldest first. */
+static int drain_own_pending(struct consumer *c)
+{
+    char last[64] = "0";
+
+    while (!*c->stop) {
+        redisReply *r = rconn_cmd(c->rc,
+                                  "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
+                                  c->cfg->daemon.group, c->name,
+                                  c->cfg->daemon.batch, c->stream, last);
+        const redisReply *entries;
+        int ret;
+
+        if (!r)
+            return -1;
+        entries = stream_entries(r);
+        if (!entries || entries->elements == 0) {
+            freeReplyObject(r);
+            return 0;
+        }
+        const redisReply *tail = entries->element[entries->elements - 1];
+        snprintf(last, sizeof last, "%s", tail->element[0]->str);
+        metric_add(c->m.reclaimed, entries->elements);
+        ret = handle_entries(c, entries);
+        freeReplyObject(r);
+        if (ret < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Entries other consumers have held longer than claim_idle. */
+static int claim_idle(struct consumer *c)
+{
+    char cursor[64] = "0-0";
+
+    do {
+        redisReply *r = rconn_cmd(
+            c->rc, "XAUTOCLAIM %s %s %s %lld %s COUNT %d", c->stream,
+            c->cfg->daemon.group, c->name,
+            (long long)c->cfg->daemon.claim_idle_ms, cursor,
+            c->cfg->daemon.batch);
+        int ret = 0;
+
+        if (!r)
+            return -1;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+            log_warnx("XAUTOCLAIM: %s",
+                      r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+            freeReplyObject(r);
+            return 0;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        if (r->element[1]->elements > 0) {
+            metric_add(c->m.reclaimed, r->element[1]->elements);
+            log_info("took over %zu pending events of stopped consumers",
+                     r->element[1]->elements);
+            ret = handle_entries(c, r->element[1]);
+        }
+        freeReplyObject(r);
+        if (ret < 0)
+            return -1;
+    } while (strcmp(cursor, "0-0") != 0 && !*c->stop);
+    c->next_claim_ms = clock_mono_ms() + c->cfg->daemon.claim_idle_ms;
+    return 0;
+}
+
+/* Connects, makes the group, and takes back what was left pending. */
+static int recover(struct consumer *c)
+{
+    if (rconn_ensure(c->rc) < 0)
+        return -1;
+    if (c->rc->reconnects != c->reconnects_seen) {
+        metric_add(c->m.reconnects, c->rc->reconnects - c->reconnects_seen);
+        c->reconnects_seen = c->rc->reconnects;
+    }
+    if (ensure_group(c) < 0 || drain_own_pending(c) < 0 || claim_idle(c) < 0) {
+        rconn_close(c->rc);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_new(struct consumer *c)
+{
+    redisReply *r = rconn_cmd(
+        c->rc, "XREADGROUP GROUP %s %s COUNT %d BLOCK %lld STREAMS %s >",
+        c->cfg->daemon.group, c->name, c->cfg->daemon.batch,
+        (long long)c->cfg->daemon.block_ms, c->stream);
+    const redisReply *entries;
+    int ret = 0;
+
+    if (!r)
+        return -1;
+    if (r->type == REDIS_REPLY_ERROR) {
+        /* NOGROUP: someone deleted the stream or the group. */
+        log_warnx("XREADGROUP: %s", r->str);
+        freeReplyObject(r);
+        return -1;
+    }
+    if ((entries = stream_entries(r)) != NULL)
+        ret = handle_entries(c, entries);
+    freeReplyObject(r);
+    return ret;
+}
+
+void consumer_run(struct consumer *c)
+{
+    int need_recover = 1;
+
+    log_info("reading %s as %s/%s", c->stream, c->cfg->daemon.group, c->name);
+    __atomic_store_n(&c->running, 1, __ATOMIC_RELAXED);
+    while (!*c->stop) {
+        if (need_recover) {
+            if (recover(c) < 0) {
+                if (!*c->stop) {
+                    log_warnx("%s", c->rc->errstr);
+                    clock_sleep_ms(1000, c->stop); /* never spin */
+                }
+                continue;
+            }
+            need_recover = 0;
+        }
+        if (clock_mono_ms() >= c->next_claim_ms && claim_idle(c) < 0) {
+            need_recover = 1;
+            continue;
+        }
+        if (read_new(c) < 0) {
+            if (c->rc->c)
+                clock_sleep_ms(100, c->stop); /* an error reply, not I/O */
+            rconn_close(c->rc);
+            need_recover = 1;
+        }
+    }
+    __atomic_store_n(&c->running, 0, __ATOMIC_RELAXED);
+    log_info("event consumer stopped");
+}

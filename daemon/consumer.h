@@ -1,0 +1,53 @@
+/*
+ * consumer.h - nudged's reader of the slm:events stream.
+ *
+ * It reads through a consumer group (several daemons share the work),
+ * decodes and checks each event, records the ones that belong on the
+ * student's timeline (stage, tag, untag, assigned, followup, reply,
+ * optout), hands every accepted event to the hook (the rule engine), and
+ * acknowledges a batch only after all of that is written. On start, and
+ * after every reconnect, it first takes back its own pending entries and
+ * those of consumers idle longer than claim_idle (a crashed daemon), so a
+ * crash loses no event. An event it cannot handle is logged, counted,
+ * recorded in slm:events:rejected (and on the timeline when the student
+ * is known) and acknowledged: it never blocks the stream.
+ */
+#ifndef NUDGE_CONSUMER_H
+#define NUDGE_CONSUMER_H
+
+#include "core/config.h"
+#include "core/event.h"
+#include "core/redis.h"
+#include "core/student.h"
+
+/* The rule engine's place. wants() is asked first, so that the student is
+ * loaded only for events some rule listens to; handle() then gets the
+ * event and the loaded student. handle() returns 0, or -1 when the event
+ * must be handled again later (Redis went away): the batch is then not
+ * acknowledged. */
+struct consumer_hook {
+    int (*wants)(void *ctx, const struct event *ev);
+    int (*handle)(void *ctx, struct rconn *rc, const struct event *ev,
+                  const struct student *st);
+    void *ctx;
+};
+
+struct consumer;
+
+/* Returns a consumer for cfg (borrowed; must outlive it), or NULL. stop is
+ * polled between batches and while reconnecting. The caller frees with
+ * consumer_free(). */
+struct consumer *consumer_new(const struct config *cfg, volatile int *stop);
+void consumer_free(struct consumer *c);
+void consumer_set_hook(struct consumer *c, const struct consumer_hook *hook);
+/* Applies the reloadable settings of a new config (batch, block,
+ * claim_idle); cfg must outlive the consumer. */
+void consumer_reconfigure(struct consumer *c, const struct config *cfg);
+
+/* Reads and handles events until *stop; finishes the batch in hand. */
+void consumer_run(struct consumer *c);
+
+/* For /healthz: connected to Redis and reading. */
+int consumer_healthy(const struct consumer *c);
+
+#endif
