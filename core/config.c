@@ -111,7 +111,8 @@ struct loader {
     const char *file;
     int line;
     char section[128];       /* the section of the previous pair */
-    int section_line;
+    int section_line;        /* the line of its [header] */
+    int header_line;         /* the line of the last [header] read */
     struct conf_section *chan; /* the channel section being filled */
 };
 
@@ -283,7 +284,7 @@ static struct conf_section *add_channel(struct loader *l, const char *name)
     memset(s, 0, sizeof *s);
     if (!(s->name = strdup(name)))
         return NULL;
-    s->line = l->line;
+    s->line = l->section_line;
     s->file = cfg->path;
     cfg->nchannels++;
     return s;
@@ -330,8 +331,10 @@ static void strip_comment(const char *value, char *out, size_t n)
 static void enter_section(struct loader *l, const char *section)
 {
     snprintf(l->section, sizeof l->section, "%s", section);
-    l->section_line = l->line;
+    l->section_line = l->header_line;
     l->chan = NULL;
+    if (*section == '\0')
+        return; /* handle_pair() names the stray key */
     if (strncmp(section, "channel.", 8) == 0) {
         if (section[8] == '\0') {
             diag_error(l->d, l->file, l->line, 0,
@@ -339,13 +342,13 @@ static void enter_section(struct loader *l, const char *section)
             return;
         }
         if (config_channel(l->cfg, section + 8)) {
-            diag_error(l->d, l->file, l->line, 0,
+            diag_error(l->d, l->file, l->section_line, 0,
                        "channel \"%s\" is defined twice", section + 8);
             return;
         }
         l->chan = add_channel(l, section + 8);
     } else if (!known_section(section)) {
-        diag_error(l->d, l->file, l->line, 0, "unknown section [%s]",
+        diag_error(l->d, l->file, l->section_line, 0, "unknown section [%s]",
                    section);
     }
 }
@@ -357,7 +360,7 @@ static int handle_pair(void *user, const char *section, const char *name,
     const struct conf_key *k;
     char value[4096], err[512];
 
-    if (strcmp(section, l->section) != 0 || l->section_line == 0)
+    if (strcmp(section, l->section) != 0 || l->section_line != l->header_line)
         enter_section(l, section);
     strip_comment(raw, value, sizeof value);
     if (*section == '\0') {
@@ -386,8 +389,14 @@ static char *counting_reader(char *str, int num, void *stream)
     struct loader *l = stream;
     char *r = fgets(str, num, l->fp);
 
-    if (r)
+    if (r) {
+        const char *p = r;
         l->line++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '[')
+            l->header_line = l->line;
+    }
     return r;
 }
 

@@ -1,0 +1,166 @@
+/*
+ * test_event.c - decoding stream entries into events: every good type and
+ * every way an entry can be bad.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/event.h"
+
+/* Builds [id, [f1, v1, ...]] the way hiredis hands a stream entry over.
+ * fields is a NULL-terminated list; a "\x01" field makes an integer. */
+static redisReply *str_reply(const char *s)
+{
+    redisReply *r = calloc(1, sizeof *r);
+
+    if (strcmp(s, "\x01") == 0) {
+        r->type = REDIS_REPLY_INTEGER;
+        r->integer = 1;
+        return r;
+    }
+    r->type = REDIS_REPLY_STRING;
+    r->str = strdup(s);
+    r->len = strlen(s);
+    return r;
+}
+
+static redisReply *array_reply(size_t n)
+{
+    redisReply *r = calloc(1, sizeof *r);
+
+    r->type = REDIS_REPLY_ARRAY;
+    r->elements = n;
+    r->element = calloc(n ? n : 1, sizeof *r->element);
+    return r;
+}
+
+static redisReply *entry(const char *id, const char *const *fields)
+{
+    size_t n = 0;
+    redisReply *e = array_reply(2), *f;
+
+    while (fields[n])
+        n++;
+    f = array_reply(n);
+    for (size_t i = 0; i < n; i++)
+        f->element[i] = str_reply(fields[i]);
+    e->element[0] = str_reply(id);
+    e->element[1] = f;
+    return e;
+}
+
+#define F(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static const struct {
+    const char *const *fields;
+    const char *reject; /* NULL: accepted */
+    enum event_kind kind;
+} cases[] = {
+    {F("type", "created", "student", "42"), NULL, EV_CREATED},
+    {F("type", "stage", "student", "42", "from", "lead", "to", "consulting"),
+     NULL, EV_STAGE},
+    {F("type", "tag", "student", "42", "tag", "intent:high"), NULL, EV_TAG},
+    {F("type", "untag", "student", "42", "tag", "x"), NULL, EV_UNTAG},
+    {F("type", "assigned", "student", "42", "owner", "s7"), NULL,
+     EV_ASSIGNED},
+    {F("type", "followup", "student", "42", "staff", "s7", "note", "called"),
+     NULL, EV_FOLLOWUP},
+    {F("type", "reply", "student", "42", "channel", "sms", "text", "好的"),
+     NULL, EV_REPLY},
+    {F("type", "optout", "student", "42", "channel", "sms"), NULL, EV_OPTOUT},
+    /* a custom name is an event rules can use */
+    {F("type", "open_day_visit", "student", "学生-7"), NULL, EV_CUSTOM},
+    /* rejected */
+    {F("student", "42"), "no_type", EV_CUSTOM},
+    {F("type", "", "student", "42"), "no_type", EV_CUSTOM},
+    {F("type", "bad type!", "student", "42"), "bad_type", EV_CUSTOM},
+    {F("type", "stage"), "no_student", EV_CUSTOM},
+    {F("type", "stage", "student", ""), "no_student", EV_CUSTOM},
+    {F("type", "created", "student", "a{b}"), "bad_student_id", EV_CUSTOM},
+    {F("type", "created", "student", "a b"), "bad_student_id", EV_CUSTOM},
+    {F("type", "stage", "student", "42"), "missing_field", EV_CUSTOM},
+    {F("type", "tag", "student", "42", "tag", ""), "missing_field",
+     EV_CUSTOM},
+    {F("type", "assigned", "student", "42"), "missing_field", EV_CUSTOM},
+    /* an odd number of field strings */
+    {F("type", "created", "student"), "garbage", EV_CUSTOM},
+    /* a field that is not a string */
+    {F("type", "created", "student", "\x01"), "garbage", EV_CUSTOM},
+};
+
+START_TEST(test_decode)
+{
+    redisReply *e = entry("1700000000000-0", cases[_i].fields);
+    struct event ev;
+    struct event_reject rej = {0};
+    int rc = event_decode(e, &ev, &rej);
+
+    if (cases[_i].reject) {
+        ck_assert_int_eq(rc, -1);
+        ck_assert_str_eq(rej.code, cases[_i].reject);
+        ck_assert(strlen(rej.text) > 0);
+    } else {
+        ck_assert_msg(rc == 0, "rejected: %s", rej.text);
+        ck_assert_int_eq(ev.kind, cases[_i].kind);
+        ck_assert_str_eq(ev.id, "1700000000000-0");
+        ck_assert_str_eq(ev.student, event_get(&ev, "student"));
+    }
+    freeReplyObject(e);
+}
+END_TEST
+
+START_TEST(test_decode_shapes)
+{
+    struct event ev;
+    struct event_reject rej;
+    redisReply *r = str_reply("not an entry");
+
+    ck_assert_int_eq(event_decode(r, &ev, &rej), -1);
+    ck_assert_str_eq(rej.code, "garbage");
+    freeReplyObject(r);
+    /* a deleted entry comes back as [id, nil] */
+    r = array_reply(2);
+    r->element[0] = str_reply("1-0");
+    r->element[1] = calloc(1, sizeof(redisReply));
+    r->element[1]->type = REDIS_REPLY_NIL;
+    ck_assert_int_eq(event_decode(r, &ev, &rej), -1);
+    ck_assert_str_eq(rej.code, "garbage");
+    freeReplyObject(r);
+}
+END_TEST
+
+START_TEST(test_from_args)
+{
+    char a[] = "to=consulting", b[] = "note=a=b", c[] = "novalue";
+    char *kv[] = {a, b};
+    char *bad[] = {c};
+    struct event ev;
+    struct event_reject rej;
+
+    ck_assert_int_eq(event_from_args(&ev, "stage", "42", kv, 2, &rej), 0);
+    ck_assert_str_eq(event_get(&ev, "to"), "consulting");
+    ck_assert_str_eq(event_get(&ev, "note"), "a=b");
+    ck_assert_ptr_null(event_get(&ev, "from"));
+    ck_assert_int_eq(event_from_args(&ev, "created", "42", bad, 1, &rej), -1);
+    ck_assert_str_eq(rej.text, "\"novalue\" is not key=value");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("event");
+    TCase *tc = tcase_create("event");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_loop_test(tc, test_decode, 0, sizeof cases / sizeof cases[0]);
+    tcase_add_test(tc, test_decode_shapes);
+    tcase_add_test(tc, test_from_args);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

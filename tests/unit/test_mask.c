@@ -1,0 +1,89 @@
+/*
+ * test_mask.c - masking of contacts in values and in free text.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+#include "core/mask.h"
+
+static const struct {
+    const char *in, *want;
+} contact_cases[] = {
+    /* a mainland mobile: head 3, last 4 */
+    {"13812345678", "138****5678"},
+    /* E.164 keeps the country code */
+    {"+8613812345678", "+86138****5678"},
+    /* an email keeps its first letter and domain */
+    {"zhang.wei@example.edu", "z***@example.edu"},
+    {"a@b.cn", "a***@b.cn"},
+    /* an empty local part */
+    {"@example.edu", "***@example.edu"},
+    /* a short number keeps only its last two digits */
+    {"12345", "***45"},
+    /* a WeCom user id: a short head */
+    {"zhangwei01", "zh***"},
+    {"", ""},
+};
+
+START_TEST(test_mask_contact)
+{
+    char out[128];
+
+    ck_assert_str_eq(mask_contact(contact_cases[_i].in, out, sizeof out),
+                     contact_cases[_i].want);
+}
+END_TEST
+
+static const struct {
+    const char *in, *want;
+} text_cases[] = {
+    {"call 13812345678 now", "call 138****5678 now"},
+    {"mail zhang.wei@example.edu, thanks", "mail z***@example.edu, thanks"},
+    {"+8613812345678 and li@x.org", "+86138****5678 and l***@x.org"},
+    /* six digits are not a phone number */
+    {"code 123456", "code 123456"},
+    /* a lone @ is not an address */
+    {"meet @ 5pm", "meet @ 5pm"},
+    {"no contacts here", "no contacts here"},
+    {"中文 13912345678 结束", "中文 139****5678 结束"},
+};
+
+START_TEST(test_mask_text)
+{
+    char out[256];
+
+    ck_assert_str_eq(mask_text(text_cases[_i].in, out, sizeof out),
+                     text_cases[_i].want);
+}
+END_TEST
+
+START_TEST(test_mask_truncates)
+{
+    char out[6];
+
+    mask_contact("zhang.wei@example.edu", out, sizeof out);
+    ck_assert_str_eq(out, "z***@");
+    mask_text("13812345678", out, sizeof out);
+    ck_assert_str_eq(out, "138**");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("mask");
+    TCase *tc = tcase_create("mask");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_loop_test(tc, test_mask_contact, 0,
+                        sizeof contact_cases / sizeof contact_cases[0]);
+    tcase_add_loop_test(tc, test_mask_text, 0,
+                        sizeof text_cases / sizeof text_cases[0]);
+    tcase_add_test(tc, test_mask_truncates);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
