@@ -1,0 +1,286 @@
+"""The event pipeline end to end: nudgectl emit -> slm:events -> nudged ->
+timelines, against a throwaway Redis; garbage, crashes and a Redis outage."""
+import os
+import re
+import signal
+import subprocess
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+from harness import Nudge, RedisServer, add_student, timeline, wait_for
+
+STREAM = "slm:events"
+GROUP = "nudged"
+
+
+def group_info(r):
+    for g in r.xinfo_groups(STREAM):
+        if g["name"] == GROUP:
+            return g
+    return None
+
+
+def all_acked(r, total):
+    """Every one of total events read by the group and none pending."""
+    g = group_info(r)
+    if not g or g["pending"] != 0:
+        return False
+    return g.get("entries-read", 0) >= total or g.get("lag", 1) == 0
+
+
+def http_get(port, path):
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
+                                    timeout=5) as res:
+            return res.status, res.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return None, ""
+
+
+def metric(text, name):
+    total = 0
+    for line in text.splitlines():
+        if line.startswith(name):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+class EventPipelineTest(unittest.TestCase):
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.r = self.redis.client()
+        self.nudge = Nudge(self.redis)
+
+    def tearDown(self):
+        self.nudge.cleanup()
+        self.redis.stop()
+
+    def stop_clean(self):
+        self.assertEqual(self.nudge.stop(), 0, self.nudge.log_text()[-3000:])
+        self.nudge.check_clean_log(self)
+
+    def test_emit_to_timeline(self):
+        n = self.nudge
+        n.ctl("emit", "created", "42", "name=张伟", "phone=+8613812345678",
+              "email=zhang.wei@example.edu", "stage=lead")
+        n.ctl("emit", "stage", "42", "to=consulting")
+        n.ctl("emit", "tag", "42", "tag=intent:high")
+        n.ctl("emit", "assigned", "42", "owner=s7")
+        n.ctl("emit", "followup", "42", "staff=s7", "note=called, call 13912345678")
+        n.ctl("emit", "reply", "42", "channel=sms", "text=好的")
+        n.ctl("emit", "untag", "42", "tag=intent:high")
+        # the data was written with the event
+        self.assertEqual(self.r.hget("slm:student:{42}", "stage"), "consulting")
+        self.assertEqual(self.r.hget("slm:student:{42}", "owner"), "s7")
+        self.assertEqual(self.r.smembers("slm:student:{42}:tags"), set())
+        n.start()
+        entries = wait_for(lambda: len(timeline(self.r, "42")) >= 6 and
+                           timeline(self.r, "42"), what="6 timeline entries")
+        self.assertEqual([e["type"] for e in entries],
+                         ["stage", "tag", "assigned", "followup", "reply", "tag"])
+        self.assertEqual(entries[0]["detail"], "lead -> consulting")
+        self.assertEqual(entries[1]["detail"], "added intent:high")
+        self.assertEqual(entries[3]["actor"], "s7")
+        self.assertEqual(entries[4]["channel"], "sms")
+        self.assertEqual(entries[5]["detail"], "removed intent:high")
+        out = n.ctl("timeline", "42").stdout
+        self.assertIn("+86138****5678", out)
+        self.assertIn("z***@example.edu", out)
+        self.assertIn("139****5678", out)
+        self.assertNotIn("13812345678", out)
+        self.assertNotIn("13912345678", out)
+        self.assertLess(out.index("lead -> consulting"), out.index("removed"))
+        unmasked = n.ctl("timeline", "42", "--unmasked").stdout
+        self.assertIn("+8613812345678", unmasked)
+        self.stop_clean()
+
+    def test_emit_refuses_unknown_student_and_bad_usage(self):
+        res = self.nudge.ctl("emit", "stage", "nobody", "to=x", check=False)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn('no student "nobody"', res.stderr)
+        self.assertFalse(self.r.exists("slm:student:{nobody}"))
+        res = self.nudge.ctl("emit", "stage", "42", check=False)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn('stage event has no "to" field', res.stderr)
+        res = self.nudge.ctl("emit", check=False)
+        self.assertEqual(res.returncode, 2)
+
+    def test_garbage_mixed_in_10000_events(self):
+        students = 200
+        for i in range(students):
+            add_student(self.r, str(i))
+        pipe = self.r.pipeline(transaction=False)
+        good = bad = 0
+        garbage = [
+            {"type": "stage", "to": "x"},                      # no student
+            {"type": "stage", "student": "99999", "to": "x"},  # unknown
+            {"type": "no such type!", "student": "1"},         # bad type
+            {"type": "tag", "student": "2"},                   # missing field
+            {"student": "3"},                                  # no type
+            {"type": "created", "student": "a{b}"},            # bad id
+        ]
+        for i in range(10000):
+            if i % 100 == 50:
+                pipe.xadd(STREAM, garbage[bad % len(garbage)])
+                bad += 1
+            else:
+                pipe.xadd(STREAM, {"type": "tag", "student": str(i % students),
+                                   "tag": "t%d" % i})
+                good += 1
+        pipe.execute()
+        self.assertEqual((good, bad), (9900, 100))
+        self.nudge.start()
+        wait_for(lambda: all_acked(self.r, 10000), 60, what="all acked")
+        recorded = sum(len(timeline(self.r, str(i))) for i in range(students))
+        # good ones recorded; rejected events of known students (1, 2, 3)
+        # leave a "rejected" entry on their timeline
+        rejected_on_timelines = sum(
+            1 for i in (1, 2, 3) for e in timeline(self.r, str(i))
+            if e["type"] == "rejected")
+        self.assertEqual(recorded - rejected_on_timelines, good)
+        self.assertEqual(rejected_on_timelines, 50)
+        self.assertEqual(self.r.xlen("slm:events:rejected"), bad)
+        reasons = {}
+        for _id, f in self.r.xrange("slm:events:rejected"):
+            reasons[f["reason"]] = reasons.get(f["reason"], 0) + 1
+        self.assertEqual(reasons, {"no_student": 17, "unknown_student": 17,
+                                   "bad_type": 17, "missing_field": 17,
+                                   "no_type": 16, "bad_student_id": 16})
+        status, text = http_get(self.nudge.http_port, "/metrics")
+        self.assertEqual(status, 200)
+        self.assertEqual(metric(text, "nudge_events_rejected_total"), bad)
+        self.assertEqual(metric(text, 'nudge_events_total{type="tag"}'), good)
+        self.assertEqual(group_info(self.r)["pending"], 0)
+        self.stop_clean()
+
+    def test_sigkill_mid_backlog_loses_nothing(self):
+        total, students = 30000, 100
+        for i in range(students):
+            add_student(self.r, str(i))
+        pipe = self.r.pipeline(transaction=False)
+        for i in range(total):
+            pipe.xadd(STREAM, {"type": "followup", "student": str(i % students),
+                               "staff": "s1", "note": "n%d" % i})
+        pipe.execute()
+        self.nudge.start()
+        wait_for(lambda: (group_info(self.r) or {}).get("entries-read", 0) > 3000,
+                 20, interval=0.001, what="some progress")
+        self.nudge.kill()
+        read_at_kill = group_info(self.r)["entries-read"]
+        self.assertLess(read_at_kill, total, "backlog finished before the kill")
+        self.nudge.start()
+        wait_for(lambda: all_acked(self.r, total), 60, what="all acked")
+        notes = set()
+        for i in range(students):
+            for e in timeline(self.r, str(i)):
+                notes.add(e["detail"])
+        self.assertEqual(len(notes), total, "events lost")
+        print("\n  killed after %d of %d events read; all %d recorded after "
+              "restart" % (read_at_kill, total, total))
+        self.stop_clean()
+
+    def test_redis_outage_reconnects(self):
+        self.redis.kill()
+        self.redis = RedisServer(appendonly=True)
+        self.redis.start()
+        self.r = self.redis.client()
+        self.nudge.cleanup()
+        self.nudge = Nudge(self.redis)
+        add_student(self.r, "1")
+        self.nudge.start()
+        self.nudge.ctl("emit", "tag", "1", "tag=before")
+        wait_for(lambda: len(timeline(self.r, "1")) == 1, what="first entry")
+        wait_for(lambda: http_get(self.nudge.http_port, "/healthz")[0] == 200,
+                 what="healthy")
+        self.redis.kill()
+        time.sleep(1)
+        status, body = http_get(self.nudge.http_port, "/healthz")
+        self.assertEqual(status, 503)
+        self.assertIn("Redis", body)
+        time.sleep(4)  # down for 5 s in all
+        self.assertIsNotNone(self.nudge.proc)
+        self.assertIsNone(self.nudge.proc.poll(), "nudged died with Redis")
+        self.redis.start()
+        self.nudge.ctl("emit", "tag", "1", "tag=after")
+        wait_for(lambda: len(timeline(self.r, "1")) == 2, 15,
+                 what="entry after restart")
+        wait_for(lambda: http_get(self.nudge.http_port, "/healthz")[0] == 200,
+                 what="healthy again")
+        _, text = http_get(self.nudge.http_port, "/metrics")
+        self.assertGreaterEqual(metric(text, "nudge_redis_reconnects_total"), 1)
+        self.stop_clean()
+
+
+class DaemonTest(unittest.TestCase):
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.r = self.redis.client()
+        self.nudge = Nudge(self.redis)
+
+    def tearDown(self):
+        self.nudge.cleanup()
+        self.redis.stop()
+
+    def test_bad_config_exits_2_with_place(self):
+        self.nudge.write("bad.conf", "[redis]\naddress = 127.0.0.1:1\n"
+                         "[daemon]\nbatch = lots\n")
+        res = subprocess.run([self.nudge_bin(), "-f", "-c",
+                              self.nudge.path("bad.conf")],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("bad.conf:4: batch: invalid number \"lots\"", res.stderr)
+        res = subprocess.run([self.nudge_bin(), "-f", "-c",
+                              self.nudge.path("missing.conf")],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("missing.conf: cannot read the config", res.stderr)
+
+    def nudge_bin(self):
+        from harness import NUDGED
+        return NUDGED
+
+    def test_sighup_reload_and_pidfile(self):
+        pidfile = self.nudge.path("nudged.pid")
+        self.nudge.start("-p", pidfile)
+        wait_for(lambda: os.path.exists(pidfile), what="pidfile")
+        with open(pidfile) as f:
+            self.assertEqual(int(f.read()), self.nudge.proc.pid)
+        # a broken reload keeps the old config running
+        with open(self.nudge.config, "a") as f:
+            f.write("\n[daemon]\nnonsense = 1\n")
+        self.nudge.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in self.nudge.log_text(),
+                 what="reload refused")
+        self.assertIn('unknown key "nonsense"', self.nudge.log_text())
+        add_student(self.r, "5")
+        self.r.xadd(STREAM, {"type": "tag", "student": "5",
+                             "tag": "still-running"})
+        wait_for(lambda: len(timeline(self.r, "5")) == 1, what="still working")
+        self.assertEqual(self.nudge.stop(), 0)
+        self.assertFalse(os.path.exists(pidfile))
+        self.nudge.check_clean_log(self)
+
+    def test_metrics_and_health(self):
+        self.nudge.start()
+        wait_for(lambda: http_get(self.nudge.http_port, "/healthz")[0] == 200,
+                 what="healthy")
+        status, text = http_get(self.nudge.http_port, "/metrics")
+        self.assertEqual(status, 200)
+        for name in ("nudge_events_total", "nudge_events_rejected_total",
+                     "nudge_redis_reconnects_total",
+                     "nudge_timeline_writes_total"):
+            self.assertIn("# TYPE %s counter" % name, text)
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                self.assertRegex(line, r'^[a-z_]+(\{[^}]*\})? -?[0-9.e+]+$')
+        self.assertEqual(http_get(self.nudge.http_port, "/nope")[0], 404)
+        self.assertEqual(self.nudge.stop(), 0)
+        self.nudge.check_clean_log(self)
+
+
+if __name__ == "__main__":
+    unittest.main()
