@@ -27,7 +27,7 @@ def all_acked(r, total):
     g = group_info(r)
     if not g or g["pending"] != 0:
         return False
-    return g.get("entries-read", 0) >= total or g.get("lag", 1) == 0
+    return (g.get("entries-read") or 0) >= total or g.get("lag") == 0
 
 
 def http_get(port, path):
@@ -167,7 +167,7 @@ class EventPipelineTest(unittest.TestCase):
                                "staff": "s1", "note": "n%d" % i})
         pipe.execute()
         self.nudge.start()
-        wait_for(lambda: (group_info(self.r) or {}).get("entries-read", 0) > 3000,
+        wait_for(lambda: ((group_info(self.r) or {}).get("entries-read") or 0) > 3000,
                  20, interval=0.001, what="some progress")
         self.nudge.kill()
         read_at_kill = group_info(self.r)["entries-read"]
