@@ -1,0 +1,607 @@
+/*
+ * test_queue.c - the delayed queue against a throwaway redis-server: due
+ * order, idempotency, cancel, leases, the backoff schedule and dead
+ * letters (with an injected clock), shards, and the dispatcher.
+ */
+#include <check.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "queues/delayed.h"
+#include "queues/dispatcher.h"
+#include "tests/support/redis_server.h"
+
+#define T0 1700000000000LL /* the injected clock's start */
+
+static struct test_redis server;
+static struct config cfg;
+static struct rconn *rc;
+static struct queue *q;
+static int64_t fake_now;
+
+static int64_t fake_clock(void)
+{
+    return fake_now;
+}
+
+static double half(void)
+{
+    return 0.5;
+}
+
+static void server_up(void)
+{
+    memset(&server, 0, sizeof server);
+    if (test_redis_start(&server) < 0)
+        abort();
+}
+
+static void server_down(void)
+{
+    test_redis_stop(&server);
+}
+
+/* A fresh, empty database and a queue on the injected clock. */
+static void setup(void)
+{
+    redisReply *r;
+
+    ck_assert_int_eq(config_defaults(&cfg), 0);
+    free(cfg.redis.address);
+    cfg.redis.address = strdup(server.address);
+    cfg.queue.lease_ms = 60000;
+    cfg.queue.retry_base_ms = 1000;
+    cfg.queue.retry_cap_ms = 8000;
+    cfg.queue.max_attempts = 6;
+    rc = rconn_new_addr(server.address, NULL, 0, NULL);
+    ck_assert_ptr_nonnull(rc);
+    ck_assert_int_eq(rconn_connect(rc), 0);
+    r = rconn_cmd(rc, "FLUSHALL");
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    q = queue_open(&cfg, rc);
+    ck_assert_ptr_nonnull(q);
+    fake_now = T0;
+    queue_set_clock(q, fake_clock);
+    queue_set_random(q, half);
+}
+
+static void teardown(void)
+{
+    queue_close(q);
+    rconn_free(rc);
+    config_free(&cfg);
+}
+
+static void schedule(const char *id, const char *payload, int64_t delay)
+{
+    ck_assert_int_eq(queue_schedule(q, id, payload, strlen(payload), delay),
+                     1);
+}
+
+/* Claims and returns exactly one job (the caller frees the batch). */
+static struct queue_job *claim_one(struct queue_batch *b)
+{
+    ck_assert_int_eq(queue_claim(q, 0, 10, b), 1);
+    return &b->jobs[0];
+}
+
+static long long zscore(const char *key, const char *id)
+{
+    redisReply *r = rconn_cmd(rc, "ZSCORE %s %s", key, id);
+    long long v = -1;
+
+    ck_assert_ptr_nonnull(r);
+    if (r->type == REDIS_REPLY_STRING)
+        v = atoll(r->str);
+    freeReplyObject(r);
+    return v;
+}
+
+/* --- producing and claiming ------------------------------------------ */
+
+static const struct {
+    const char *id;
+    int64_t delay;
+} order_cases[] = {
+    {"e", 500}, {"b", 100}, {"d", 300}, {"a", 0}, {"c", 200},
+    /* same due time as "c": ties go by id */
+    {"bb", 200},
+};
+
+START_TEST(test_due_order)
+{
+    const char *want[] = {"a", "b", "bb", "c", "d", "e"};
+    struct queue_batch b;
+
+    for (size_t i = 0; i < sizeof order_cases / sizeof order_cases[0]; i++)
+        schedule(order_cases[i].id, "{}", order_cases[i].delay);
+    fake_now = T0 + 250;
+    ck_assert_int_eq(queue_claim(q, 0, 100, &b), 4);
+    for (size_t i = 0; i < b.n; i++) {
+        ck_assert_str_eq(b.jobs[i].id, want[i]);
+        ck_assert_int_eq(b.jobs[i].attempt, 1);
+        ck_assert_int_le(b.jobs[i].due_ms, T0 + 250);
+        ck_assert_int_eq(b.jobs[i].claimed_ms, T0 + 250);
+    }
+    ck_assert_int_eq(b.jobs[2].due_ms, T0 + 200);
+    /* the next job ("d") is due in 50 ms */
+    ck_assert_int_eq(b.next_in_ms, 50);
+    queue_batch_free(&b);
+    fake_now = T0 + 1000;
+    ck_assert_int_eq(queue_claim(q, 0, 100, &b), 2);
+    ck_assert_str_eq(b.jobs[0].id, "d");
+    ck_assert_str_eq(b.jobs[1].id, "e");
+    queue_batch_free(&b);
+}
+END_TEST
+
+START_TEST(test_not_due_yet)
+{
+    struct queue_batch b;
+
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b), 0);
+    ck_assert_int_eq(b.next_in_ms, -1); /* nothing at all */
+    queue_batch_free(&b);
+    schedule("later", "{}", 1000);
+    fake_now = T0 + 999;
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b), 0);
+    ck_assert_int_eq(b.next_in_ms, 1);
+    queue_batch_free(&b);
+    ck_assert_int_eq(queue_schedule_at(q, "abs", "x", 1, T0 + 500), 1);
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b), 1);
+    ck_assert_str_eq(b.jobs[0].id, "abs");
+    ck_assert_int_eq(b.jobs[0].due_ms, T0 + 500);
+    queue_batch_free(&b);
+}
+END_TEST
+
+START_TEST(test_idempotency)
+{
+    struct queue_new twice[] = {
+        {"k2", "first", 5, 0, 0},
+        {"k2", "second", 6, 0, 0}, /* same key in one batch */
+        {"k3", "x", 1, 0, 0},
+    };
+    struct queue_batch b;
+    size_t added;
+
+    ck_assert_int_eq(queue_schedule(q, "k1", "first", 5, 0), 1);
+    ck_assert_int_eq(queue_schedule(q, "k1", "second", 6, 0), 0);
+    ck_assert_int_eq(queue_schedule_many(q, twice, 3, &added), 0);
+    ck_assert_int_eq(added, 2);
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b), 3);
+    for (size_t i = 0; i < b.n; i++)
+        if (strcmp(b.jobs[i].id, "k3") != 0)
+            ck_assert_str_eq(b.jobs[i].payload, "first");
+    /* in flight, the key is still taken */
+    ck_assert_int_eq(queue_schedule(q, "k1", "third", 5, 0), 0);
+    queue_batch_free(&b);
+}
+END_TEST
+
+START_TEST(test_invalid_id)
+{
+    ck_assert_int_eq(queue_schedule(q, "", "x", 1, 0), -1);
+    ck_assert_int_eq(queue_schedule(q, "a\nb", "x", 1, 0), -1);
+    ck_assert_ptr_nonnull(strstr(queue_error(q), "invalid job id"));
+}
+END_TEST
+
+START_TEST(test_cancel)
+{
+    struct queue_batch b;
+    const struct queue_job *j;
+
+    schedule("c1", "{}", 100);
+    ck_assert_int_eq(queue_cancel(q, "c1"), 1);
+    ck_assert_int_eq(queue_cancel(q, "c1"), 0);
+    fake_now = T0 + 1000;
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b), 0);
+    queue_batch_free(&b);
+    /* cancelled in flight: the holder's ack finds nothing */
+    schedule("c2", "{}", 0);
+    j = claim_one(&b);
+    ck_assert_int_eq(queue_cancel(q, "c2"), 1);
+    ck_assert_int_eq(queue_ack(q, &j, 1), 0);
+    queue_batch_free(&b);
+    /* the key is free again */
+    schedule("c1", "{}", 0);
+}
+END_TEST
+
+/* --- leases ------------------------------------------------------------ */
+
+START_TEST(test_lease_expiry)
+{
+    struct queue_batch b1, b2;
+    const struct queue_job *old, *again;
+    struct queue_stats st;
+
+    schedule("L", "{\"n\":1}", 0);
+    old = claim_one(&b1);
+    ck_assert_int_eq(old->attempt, 1);
+    /* held: nobody else gets it while the lease runs */
+    fake_now = T0 + 59999;
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b2), 0);
+    ck_assert_int_eq(b2.next_in_ms, 1); /* the lease deadline */
+    queue_batch_free(&b2);
+    /* the holder died: at the deadline the job comes back */
+    fake_now = T0 + 60000;
+    again = claim_one(&b2);
+    ck_assert_int_eq(b2.expired, 1);
+    ck_assert_str_eq(again->id, "L");
+    ck_assert_str_eq(again->payload, "{\"n\":1}");
+    ck_assert_int_eq(again->attempt, 2);
+    /* the old holder's ack and failure are refused, the new one's not */
+    ck_assert_int_eq(queue_ack(q, &old, 1), 0);
+    ck_assert_int_eq(queue_fail(q, old, QUEUE_FAIL_PERMANENT, "x"), 0);
+    ck_assert_int_eq(queue_ack(q, &again, 1), 1);
+    ck_assert_int_eq(queue_stats(q, &st), 0);
+    ck_assert_int_eq(st.pending + st.in_flight + st.dead, 0);
+    queue_batch_free(&b1);
+    queue_batch_free(&b2);
+}
+END_TEST
+
+START_TEST(test_extend)
+{
+    struct queue_batch b1, b2;
+    const struct queue_job *j;
+
+    schedule("E", "{}", 0);
+    j = claim_one(&b1);
+    fake_now = T0 + 30000;
+    ck_assert_int_eq(queue_extend(q, j, 120000), 1);
+    fake_now = T0 + 60000;
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b2), 0);
+    ck_assert_int_eq(b2.expired, 0);
+    queue_batch_free(&b2);
+    fake_now = T0 + 150000;
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b2), 1);
+    /* the lease is lost now: extending fails */
+    ck_assert_int_eq(queue_extend(q, j, 1000), 0);
+    queue_batch_free(&b1);
+    queue_batch_free(&b2);
+}
+END_TEST
+
+START_TEST(test_lease_expiry_last_attempt)
+{
+    struct queue_batch b;
+    struct queue_dead *d;
+    size_t n;
+
+    cfg.queue.max_attempts = 2;
+    queue_close(q);
+    q = queue_open(&cfg, rc);
+    queue_set_clock(q, fake_clock);
+    schedule("P", "{}", 0); /* a poison job that kills its daemon */
+    for (int i = 1; i <= 2; i++) {
+        ck_assert_int_eq(claim_one(&b)->attempt, i);
+        queue_batch_free(&b);
+        fake_now += 60000;
+    }
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b), 0);
+    ck_assert_int_eq(b.expired_dead, 1);
+    queue_batch_free(&b);
+    ck_assert_int_eq(queue_dead_list(q, 10, &d, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(d[0].error, "lease expired on attempt 2");
+    queue_dead_free(d, n);
+}
+END_TEST
+
+/* --- retries and dead letters ------------------------------------------- */
+
+/* base 1s, cap 8s, full jitter with r = 0.5: half the ceiling (+0.5). */
+static const struct {
+    int attempt;
+    int64_t delay; /* after this attempt fails */
+} backoff_cases[] = {
+    {1, 500},  /* ceiling 1s */
+    {2, 1000}, /* 2s */
+    {3, 2000}, /* 4s */
+    {4, 4000}, /* 8s */
+    {5, 4000}, /* capped at 8s */
+    {6, -1},   /* max_attempts 6: dead */
+};
+
+START_TEST(test_backoff_schedule)
+{
+    char due_key[128];
+
+    queue_key(due_key, sizeof due_key, "slm:", 0, "due");
+    schedule("B", "{}", 0);
+    for (size_t i = 0; i < sizeof backoff_cases / sizeof backoff_cases[0];
+         i++) {
+        struct queue_batch b;
+        const struct queue_job *j = claim_one(&b);
+        int64_t failed_at = fake_now;
+        ck_assert_int_eq(j->attempt, backoff_cases[i].attempt);
+        if (backoff_cases[i].delay < 0) {
+            ck_assert_int_eq(queue_fail(q, j, QUEUE_FAIL_TRANSIENT, "boom"),
+                             2);
+        } else {
+            ck_assert_int_eq(queue_fail(q, j, QUEUE_FAIL_TRANSIENT, "boom"),
+                             1);
+            ck_assert_int_eq(zscore(due_key, "B"),
+                             failed_at + backoff_cases[i].delay);
+            /* not a millisecond early */
+            fake_now = failed_at + backoff_cases[i].delay - 1;
+            queue_batch_free(&b);
+            ck_assert_int_eq(queue_claim(q, 0, 10, &b), 0);
+            fake_now++;
+        }
+        queue_batch_free(&b);
+    }
+}
+END_TEST
+
+static const struct {
+    int64_t base, cap;
+    int attempt;
+    double r;
+    int64_t delay;
+} delay_cases[] = {
+    {30000, 3600000, 1, 0.0, 0},           /* full jitter can be zero */
+    {30000, 3600000, 1, 0.999999, 30000},  /* up to base */
+    {30000, 3600000, 3, 0.5, 60000},       /* 4 * base / 2 */
+    {30000, 3600000, 20, 0.5, 1800000},    /* capped */
+    {30000, 3600000, 1000, 0.999999, 3599997}, /* no overflow */
+};
+
+START_TEST(test_retry_delay)
+{
+    ck_assert_int_eq(queue_retry_delay(delay_cases[_i].base,
+                                       delay_cases[_i].cap,
+                                       delay_cases[_i].attempt,
+                                       delay_cases[_i].r),
+                     delay_cases[_i].delay);
+}
+END_TEST
+
+START_TEST(test_dead_and_retry)
+{
+    struct queue_batch b;
+    struct queue_dead *d;
+    struct queue_stats st;
+    size_t n;
+
+    schedule("D", "{\"x\":1}", 0);
+    ck_assert_int_eq(queue_fail(q, claim_one(&b), QUEUE_FAIL_PERMANENT,
+                                "corrupt payload: bad JSON"),
+                     2);
+    queue_batch_free(&b);
+    ck_assert_int_eq(queue_stats(q, &st), 0);
+    ck_assert_int_eq(st.dead, 1);
+    ck_assert_int_eq(st.in_flight, 0);
+    ck_assert_int_eq(queue_dead_list(q, 10, &d, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(d[0].id, "D");
+    ck_assert_str_eq(d[0].error, "corrupt payload: bad JSON");
+    ck_assert_str_eq(d[0].payload, "{\"x\":1}");
+    ck_assert_int_eq(d[0].attempts, 1);
+    ck_assert_int_eq(d[0].died_ms, T0);
+    queue_dead_free(d, n);
+    /* the key stays taken while dead */
+    ck_assert_int_eq(queue_schedule(q, "D", "{}", 2, 0), 0);
+    ck_assert_int_eq(queue_retry_dead(q, "nope"), 0);
+    ck_assert_int_eq(queue_retry_dead(q, "D"), 1);
+    ck_assert_int_eq(queue_retry_dead(q, "D"), 0);
+    ck_assert_int_eq(claim_one(&b)->attempt, 1);
+    ck_assert_str_eq(b.jobs[0].payload, "{\"x\":1}");
+    queue_batch_free(&b);
+}
+END_TEST
+
+START_TEST(test_missing_payload)
+{
+    struct queue_batch b;
+
+    schedule("M", "{}", 0);
+    freeReplyObject(rconn_cmd(rc, "HDEL slm:q:{0}:jobs M"));
+    claim_one(&b);
+    ck_assert_ptr_null(b.jobs[0].payload);
+    queue_batch_free(&b);
+}
+END_TEST
+
+START_TEST(test_stats)
+{
+    struct queue_batch b;
+    struct queue_stats st;
+
+    schedule("s1", "{}", 0);
+    schedule("s2", "{}", 10);
+    schedule("s3", "{}", 20);
+    schedule("s4", "{}", 5000);
+    schedule("s5", "{}", 9000);
+    fake_now = T0 + 100;
+    ck_assert_int_eq(queue_claim(q, 0, 1, &b), 1);
+    queue_batch_free(&b);
+    ck_assert_int_eq(queue_stats(q, &st), 0);
+    ck_assert_int_eq(st.pending, 4);
+    ck_assert_int_eq(st.due, 2);
+    ck_assert_int_eq(st.scheduled, 2);
+    ck_assert_int_eq(st.in_flight, 1);
+    ck_assert_int_eq(st.dead, 0);
+    ck_assert_int_eq(st.oldest_lag_ms, 90); /* s2, due at T0 + 10 */
+    ck_assert_int_eq(st.now_ms, T0 + 100);
+}
+END_TEST
+
+/* --- shards ------------------------------------------------------------ */
+
+static const struct {
+    int shard;
+    const char *part, *key;
+} key_cases[] = {
+    {0, "due", "slm:q:{0}:due"},
+    {7, "lease", "slm:q:{7}:lease"},
+    {1023, "dead", "slm:q:{1023}:dead"},
+};
+
+START_TEST(test_keys)
+{
+    char buf[64];
+
+    ck_assert_int_gt(queue_key(buf, sizeof buf, "slm:", key_cases[_i].shard,
+                               key_cases[_i].part),
+                     0);
+    ck_assert_str_eq(buf, key_cases[_i].key);
+    ck_assert_int_eq(queue_key(buf, 8, "slm:", 0, "due"), -1);
+}
+END_TEST
+
+START_TEST(test_shards)
+{
+    struct queue_new jobs[200];
+    char ids[200][16];
+    int per_shard[4] = {0}, total = 0;
+    size_t added;
+
+    cfg.queue.shards = 4;
+    queue_close(q);
+    q = queue_open(&cfg, rc);
+    queue_set_clock(q, fake_clock);
+    for (int i = 0; i < 200; i++) {
+        snprintf(ids[i], sizeof ids[i], "job%d", i);
+        jobs[i] = (struct queue_new){ids[i], "{}", 2, i, 0};
+        per_shard[queue_shard_of(ids[i], 4)]++;
+    }
+    ck_assert_int_eq(queue_schedule_many(q, jobs, 200, &added), 0);
+    ck_assert_int_eq(added, 200);
+    fake_now = T0 + 1000;
+    for (int s = 0; s < 4; s++) {
+        struct queue_batch b;
+        ck_assert_int_gt(per_shard[s], 10); /* spread, roughly */
+        ck_assert_int_eq(queue_claim(q, s, 1000, &b), per_shard[s]);
+        for (size_t i = 0; i < b.n; i++)
+            ck_assert_int_eq(queue_shard_of(b.jobs[i].id, 4), s);
+        total += (int)b.n;
+        queue_batch_free(&b);
+    }
+    ck_assert_int_eq(total, 200);
+}
+END_TEST
+
+/* --- the dispatcher, on the real clock -------------------------------- */
+
+static atomic_int handled, rejected;
+
+static enum job_result count_job(const struct queue_job *job,
+                                 struct rconn *conn, void *ctx, char *err,
+                                 size_t errlen)
+{
+    (void)conn;
+    (void)ctx;
+    if (job->payload[0] != '{') {
+        snprintf(err, errlen, "corrupt payload: not a JSON object");
+        atomic_fetch_add(&rejected, 1);
+        return JOB_DEAD;
+    }
+    atomic_fetch_add(&handled, 1);
+    return JOB_OK;
+}
+
+static int wait_count(atomic_int *n, int want, int64_t ms)
+{
+    int64_t end = clock_mono_ms() + ms;
+
+    while (atomic_load(n) < want && clock_mono_ms() < end)
+        clock_sleep_ms(5, NULL);
+    return atomic_load(n);
+}
+
+START_TEST(test_dispatcher)
+{
+    struct queue_new jobs[500];
+    char ids[500][16], err[256];
+    volatile int stop = 0;
+    struct dispatcher *d;
+    struct queue_dead *dead;
+    size_t added, n;
+    int64_t t;
+
+    queue_set_clock(q, NULL);
+    cfg.queue.workers = 3;
+    cfg.queue.batch = 50;
+    cfg.queue.max_sleep_ms = 10000; /* so only a wake-up can be quick */
+    for (int i = 0; i < 500; i++) {
+        snprintf(ids[i], sizeof ids[i], "j%d", i);
+        jobs[i] = (struct queue_new){ids[i], "{}", 2, 0, 0};
+    }
+    jobs[7].payload = "garbage";
+    jobs[7].len = 7;
+    ck_assert_int_eq(queue_schedule_many(q, jobs, 500, &added), 0);
+    d = dispatcher_start(&cfg, count_job, NULL, &stop, err, sizeof err);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(wait_count(&handled, 499, 5000), 499);
+    ck_assert_int_eq(atomic_load(&rejected), 1);
+    /* all sleep now (10 s); a job for now must still fire at once */
+    clock_sleep_ms(100, NULL);
+    t = clock_mono_ms();
+    ck_assert_int_eq(queue_schedule(q, "late", "{}", 2, 0), 1);
+    ck_assert_int_eq(wait_count(&handled, 500, 2000), 500);
+    ck_assert_int_lt(clock_mono_ms() - t, 500);
+    /* and one due in 300 ms fires then, not 10 s later */
+    ck_assert_int_eq(queue_schedule(q, "timed", "{}", 2, 300), 1);
+    ck_assert_int_eq(wait_count(&handled, 501, 2000), 501);
+    stop = 1;
+    dispatcher_join(d);
+    ck_assert_int_eq(queue_dead_list(q, 10, &dead, &n), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_str_eq(dead[0].id, "j7");
+    ck_assert_str_eq(dead[0].error, "corrupt payload: not a JSON object");
+    queue_dead_free(dead, n);
+}
+END_TEST
+
+static Suite *queue_suite(void)
+{
+    Suite *s = suite_create("queue");
+    TCase *tc = tcase_create("redis");
+
+    tcase_add_unchecked_fixture(tc, server_up, server_down);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_due_order);
+    tcase_add_test(tc, test_not_due_yet);
+    tcase_add_test(tc, test_idempotency);
+    tcase_add_test(tc, test_invalid_id);
+    tcase_add_test(tc, test_cancel);
+    tcase_add_test(tc, test_lease_expiry);
+    tcase_add_test(tc, test_extend);
+    tcase_add_test(tc, test_lease_expiry_last_attempt);
+    tcase_add_test(tc, test_backoff_schedule);
+    tcase_add_test(tc, test_dead_and_retry);
+    tcase_add_test(tc, test_missing_payload);
+    tcase_add_test(tc, test_stats);
+    tcase_add_test(tc, test_shards);
+    tcase_add_test(tc, test_dispatcher);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("pure");
+    tcase_add_loop_test(tc, test_retry_delay, 0,
+                        sizeof delay_cases / sizeof delay_cases[0]);
+    tcase_add_loop_test(tc, test_keys, 0,
+                        sizeof key_cases / sizeof key_cases[0]);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(queue_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
