@@ -1,14 +1,53 @@
 /*
- * cmd_check.c - nudgectl check (placeholder until its issue lands).
+ * cmd_check.c - nudgectl check: runs every checker of check.h, prints
+ * their errors as file:line:col: message (stderr) and summaries (stdout).
+ * Exit 0 when clean (warnings allowed), 1 when anything is wrong.
  */
 #include <stdio.h>
+#include <string.h>
 
+#include "cli/check.h"
 #include "cli/ctl.h"
+
+static const struct checker {
+    const char *what;
+    int (*run)(struct ctl *ctl, struct diag *d, FILE *report);
+} checkers[] = {
+    {"templates", check_templates},
+};
+
+#define NCHECKERS (sizeof checkers / sizeof checkers[0])
+
+static void usage(FILE *fp)
+{
+    fprintf(fp, "usage: nudgectl -c FILE check\n"
+                "Checks the rules and templates the config names; prints "
+                "each problem as\nfile:line:col: message, and per template "
+                "the values it needs.\n");
+}
 
 int cmd_check(struct ctl *ctl, int argc, char **argv)
 {
-    (void)ctl;
-    (void)argc;
-    fprintf(stderr, "nudgectl: %s is not available yet\n", argv[0]);
-    return CTL_USAGE;
+    struct diag d = {0};
+    int status;
+
+    if (ctl_wants_help(argc, argv)) {
+        usage(stdout);
+        return CTL_OK;
+    }
+    if (argc > 1) {
+        usage(stderr);
+        return CTL_USAGE;
+    }
+    for (size_t i = 0; i < NCHECKERS; i++)
+        checkers[i].run(ctl, &d, stdout);
+    fflush(stdout);
+    diag_print(&d, stderr);
+    if (d.errors || d.warnings)
+        fprintf(stderr, "%d error%s, %d warning%s\n", d.errors,
+                d.errors == 1 ? "" : "s", d.warnings,
+                d.warnings == 1 ? "" : "s");
+    status = d.errors ? CTL_FINDING : CTL_OK;
+    diag_clear(&d);
+    return status;
 }

@@ -1,0 +1,19 @@
+/*
+ * check.h - the checkers `nudgectl check` runs, one per kind of file a
+ * site writes. Each adds its errors and warnings to d (file:line:col:
+ * message) and writes a short summary of what it checked to report;
+ * adding a checker is one function here and one row in cmd_check.c.
+ */
+#ifndef NUDGE_CLI_CHECK_H
+#define NUDGE_CLI_CHECK_H
+
+#include <stdio.h>
+
+#include "cli/ctl.h"
+#include "core/diag.h"
+
+/* The templates folder: every part compiles; per template, the names it
+ * needs. Returns 0, or -1 when it found errors. */
+int check_templates(struct ctl *ctl, struct diag *d, FILE *report);
+
+#endif
