@@ -1,0 +1,71 @@
+#!/bin/sh
+# Event pipeline benchmark (issue 2): a backlog of EVENTS events (stage,
+# tag and followup, so every one writes a timeline entry) over 10,000
+# students; nudged's rate beside the raw XREADGROUP+XACK rate with no work
+# (the limit) on the same throwaway Redis in the same run; nudged's RSS at
+# rest and after the backlog. RUNS runs; the medians are reported.
+set -eu
+build=${1:-build}
+EVENTS=${EVENTS:-200000}
+RUNS=${RUNS:-3}
+BATCH=500
+root=$(cd "$(dirname "$0")/.." && pwd)
+tool="$root/$build/bench/events_tool"
+tmp=$(mktemp -d /tmp/nudge-bench-events-XXXXXX)
+out="$root/bench/out/events.txt"
+redis_pid=""
+trap 'kill $redis_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$tmp/nudged.conf" <<CONF
+[redis]
+address = 127.0.0.1:$port
+[daemon]
+batch = $BATCH
+block = 100ms
+log_level = warn
+[http]
+listen =
+CONF
+
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+: >"$tmp/raw" ; : >"$tmp/nudged" ; : >"$tmp/rest" ; : >"$tmp/after"
+for run in $(seq "$RUNS"); do
+	redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --save "" \
+		--appendonly no >/dev/null 2>&1 &
+	redis_pid=$!
+	until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
+
+	# nudged at rest: connected, nothing to do
+	"$root/$build/nudged" -f -c "$tmp/nudged.conf" 2>"$tmp/log" &
+	pid=$!
+	sleep 1
+	rss_kb $pid >>"$tmp/rest"
+	kill $pid; wait $pid || true
+	redis-cli -p "$port" flushall >/dev/null
+
+	"$tool" fill "$port" "$EVENTS" 10000
+	"$tool" raw "$port" "$EVENTS" "$BATCH" >>"$tmp/raw"
+
+	"$root/$build/nudged" -f -c "$tmp/nudged.conf" 2>"$tmp/log" &
+	pid=$!
+	secs=$("$tool" wait "$port" "$EVENTS" nudged)
+	echo "$EVENTS $secs" | awk '{printf "%.0f\n", $1 / $2}' >>"$tmp/nudged"
+	rss_kb $pid >>"$tmp/after"
+	kill $pid; wait $pid || true
+	redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
+	wait $redis_pid 2>/dev/null || true
+	echo "run $run: raw $(tail -1 "$tmp/raw")/s, nudged $(tail -1 "$tmp/nudged")/s"
+done
+
+raw=$(median <"$tmp/raw")
+nud=$(median <"$tmp/nudged")
+{
+	echo "events: $EVENTS per run, $RUNS runs, batch $BATCH, medians"
+	echo "raw XREADGROUP+XACK (no work): $raw events/s"
+	echo "nudged (decode, lookup, timeline XADD, XACK): $nud events/s"
+	echo "ratio nudged/raw: $(echo "$nud $raw" | awk '{printf "%.2f", $1/$2}')"
+	echo "nudged RSS at rest: $(median <"$tmp/rest") KiB; after the backlog: $(median <"$tmp/after") KiB"
+} | tee "$out"
