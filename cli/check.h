@@ -16,4 +16,8 @@
  * needs. Returns 0, or -1 when it found errors. */
 int check_templates(struct ctl *ctl, struct diag *d, FILE *report);
 
+/* The rules folder (rules/checker.h): syntax, names, shapes; a summary
+ * line. Returns 0, or -1 when it found errors. (cli/check_rules.c) */
+int check_rules(struct ctl *ctl, struct diag *d, FILE *report);
+
 #endif

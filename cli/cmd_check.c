@@ -14,6 +14,7 @@ static const struct checker {
     int (*run)(struct ctl *ctl, struct diag *d, FILE *report);
 } checkers[] = {
     {"templates", check_templates},
+    {"rules", check_rules}, /* rules/checker.h, cli/check_rules.c */
 };
 
 #define NCHECKERS (sizeof checkers / sizeof checkers[0])

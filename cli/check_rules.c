@@ -1,0 +1,36 @@
+/*
+ * check_rules.c - the rules half of `nudgectl check` (see check.h): parse
+ * and check the rules folder against the config's channels and the
+ * templates folder as the daemon would, and summarise what it found.
+ */
+#include <stdio.h>
+
+#include "cli/check.h"
+#include "rules/checker.h"
+#include "rules/compile.h"
+
+int check_rules(struct ctl *ctl, struct diag *d, FILE *report)
+{
+    struct rules_env env;
+    struct ruleset *set = NULL;
+    size_t events = 0;
+
+    if (rules_env_from_config(&env, &ctl->cfg) < 0) {
+        diag_error(d, ctl->cfg.rules.dir, 0, 0, "out of memory");
+        return -1;
+    }
+    if (ruleset_load_dir(ctl->cfg.rules.dir, &env, &set, d) < 0) {
+        rules_env_free(&env);
+        return -1;
+    }
+    for (int k = 0; k <= EV_CUSTOM; k++)
+        events += set->nby_event[k];
+    fprintf(report, "rules: %zu rule%s in %zu file%s (%zu on events, %zu "
+                    "scheduled), %zu stages\n",
+            set->nrules, set->nrules == 1 ? "" : "s", set->nfiles,
+            set->nfiles == 1 ? "" : "s", events, set->nscheduled,
+            set->stages.n);
+    ruleset_free(set);
+    rules_env_free(&env);
+    return 0;
+}
