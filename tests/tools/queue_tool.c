@@ -78,6 +78,13 @@ static enum job_result handle(const struct queue_job *job, struct rconn *rc,
             snprintf(err, errlen, "recording: %s", rc->errstr);
             return JOB_RETRY;
         }
+        if (r->type == REDIS_REPLY_ERROR) {
+            /* LOADING after a restart, say: the job must run again */
+            snprintf(err, errlen, "recording: %s", r->str);
+            freeReplyObject(r);
+            rconn_discard(rc, 1 - i);
+            return JOB_RETRY;
+        }
         freeReplyObject(r);
     }
     return JOB_OK;
