@@ -53,6 +53,7 @@ struct compiler {
     struct diag *d;
     int errors;
     int oom;
+    int barrier; /* a section began or ended: text starts a new op */
     struct tmpl_prog *p;
     struct open_section stack[TMPL_MAX_DEPTH];
     int depth;
@@ -156,10 +157,12 @@ static int emit_text(struct compiler *c, const char *s, size_t n)
         return 0;
     if ((off = add_text(c, s, n)) < 0)
         return -1;
-    if (last && last->kind == OP_TEXT && last->off + last->len == (size_t)off) {
+    if (last && !c->barrier && last->kind == OP_TEXT &&
+        last->off + last->len == (size_t)off) {
         last->len += (uint32_t)n;
         return 0;
     }
+    c->barrier = 0;
     if (!(last = add_op(c, OP_TEXT)))
         return -1;
     last->off = (uint32_t)off;
@@ -425,6 +428,7 @@ static void open_section(struct compiler *c, size_t at, const char *s,
     op->ref = (uint32_t)ref;
     op->inverted = (unsigned char)inverted;
     c->p->refs[ref].use |= REF_OPTIONAL;
+    c->barrier = 1;
     c->stack[c->depth].op = c->p->nops - 1;
     c->stack[c->depth].at = at;
     c->stack[c->depth].ref = (uint32_t)ref;
@@ -458,6 +462,7 @@ static void close_section(struct compiler *c, size_t at, const char *s,
         return;
     }
     c->p->ops[top->op].end = (uint32_t)c->p->nops;
+    c->barrier = 1;
     c->depth--;
 }
 

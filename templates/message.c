@@ -224,16 +224,16 @@ static enum tmpl_status render_email(struct render *r, struct offsets *o)
     const struct tmpl_part *part = r->part;
     enum tmpl_status st;
 
-    if ((st = piece(r, part->subject, ESC_HEADER, &o->subject)) ||
-        (st = piece(r, part->body, ESC_PLAIN, &o->body)) ||
-        (part->html && (st = piece(r, part->html, ESC_HTML, &o->html))))
-        return st;
     if (!unsubscribe_link(r)) {
         snprintf(r->out->err, sizeof r->out->err,
                  "no unsubscribe link: set unsubscribe_secret in "
                  "[templates]; every email carries a signed link");
         return TMPL_INVALID;
     }
+    if ((st = piece(r, part->subject, ESC_HEADER, &o->subject)) ||
+        (st = piece(r, part->body, ESC_PLAIN, &o->body)) ||
+        (part->html && (st = piece(r, part->html, ESC_HTML, &o->html))))
+        return st;
     return TMPL_OK;
 }
 

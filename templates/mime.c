@@ -161,29 +161,36 @@ static size_t utf8_prefix(const char *s, size_t n, size_t max)
     return i ? i : (n < max ? n : max);
 }
 
-/* Encoded words for s, folded; col is the current line's length. */
+/* Encoded words for s, folded; col is the current line's length. Each
+ * word holds as many whole characters as fit the line, at most 45 bytes. */
 static void encoded_words(struct tbuf *b, const char *s, size_t col)
 {
     size_t n = strlen(s);
+    int first = 1;
     char chunk[64];
 
     while (n > 0) {
-        size_t take = utf8_prefix(s, n, WORD_MAX_BYTES);
-        size_t enc = (take + 2) / 3 * 4;
-        if (col + enc + 12 > HEADER_WIDTH) {
+        size_t at = col + !first; /* after the separating blank */
+        size_t avail = at + 12 + 16 <= HEADER_WIDTH
+                           ? (HEADER_WIDTH - at - 12) / 4 * 3
+                           : 0;
+        if (avail < 12) { /* not even a few characters: fold first */
             tbuf_add(b, "\r\n ", 3);
             col = 1;
-        }
-        tbuf_add(b, "=?UTF-8?B?", 10);
-        tbuf_add(b, chunk, b64_chunk(chunk, (const unsigned char *)s, take));
-        tbuf_add(b, "?=", 2);
-        col += enc + 12;
-        s += take;
-        n -= take;
-        if (n > 0) {
+            avail = WORD_MAX_BYTES;
+        } else if (!first) {
             tbuf_addc(b, ' ');
             col++;
         }
+        first = 0;
+        size_t take = utf8_prefix(s, n, avail < WORD_MAX_BYTES ? avail
+                                                              : WORD_MAX_BYTES);
+        tbuf_add(b, "=?UTF-8?B?", 10);
+        tbuf_add(b, chunk, b64_chunk(chunk, (const unsigned char *)s, take));
+        tbuf_add(b, "?=", 2);
+        col += (take + 2) / 3 * 4 + 12;
+        s += take;
+        n -= take;
     }
 }
 
@@ -342,8 +349,7 @@ static void header_unsubscribe(struct tbuf *b, const char *link)
 {
     tbuf_add(b, "List-Unsubscribe: <", 19);
     put_addr(b, link, strlen(link));
-    tbuf_add(b, ">\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
-             53);
+    tbuf_adds(b, ">\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
 }
 
 /* --- bodies -------------------------------------------------------------- */
