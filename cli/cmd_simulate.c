@@ -1,14 +1,376 @@
 /*
- * cmd_simulate.c - nudgectl simulate (placeholder until its issue lands).
+ * cmd_simulate.c - nudgectl simulate STUDENT [--event TYPE key=value...]
+ * [--at TIME]: what the rules would do to one student, read from Redis,
+ * without writing or sending anything. For every rule: whether its
+ * trigger fires (for the event given, or for what kind of event it
+ * waits), whether `when` matches and if not which part failed and why,
+ * then each step with its time and each message rendered. `stop`
+ * conditions are evaluated on today's data; the daemon checks them again
+ * when the step comes.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/ctl.h"
+#include "core/clock.h"
+#include "core/duration.h"
+#include "core/keys.h"
+#include "core/mask.h"
+#include "core/student_store.h"
+#include "rules/compile.h"
+#include "rules/eval.h"
+#include "rules/recipient.h"
+#include "rules/schedule.h"
+#include "templates/tmpl.h"
+
+struct sim {
+    struct ctl *ctl;
+    struct ruleset *rules;
+    struct tmpl_set *tmpls;
+    struct rules_env env;
+    struct student *st;
+    struct rview view;
+    int64_t now_ms;
+    int have_event;
+    struct event ev;
+    int64_t start_ms; /* when the rule's run would start */
+};
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "usage: nudgectl -c FILE simulate STUDENT [--event TYPE "
+            "key=value...] [--at TIME]\n"
+            "Shows which rules would trigger or match for the student and "
+            "what each would\nsend, rendered; nothing is sent or written. "
+            "TIME is \"YYYY-MM-DD HH:MM\" (local)\nor unix seconds; "
+            "default now.\n");
+}
+
+/* --- the plan of one rule ---------------------------------------------- */
+
+static const char *channel_type(const struct sim *s, const char *name)
+{
+    for (size_t i = 0; i < s->env.nchans; i++)
+        if (strcmp(s->env.chans[i].name, name) == 0)
+            return s->env.chans[i].as;
+    return name;
+}
+
+static void print_indented(const char *text)
+{
+    const char *p = text;
+
+    while (p && *p) {
+        const char *nl = strchr(p, '\n');
+        int len = nl ? (int)(nl - p) : (int)strlen(p);
+        printf("       | %.*s\n", len, p);
+        p = nl ? nl + 1 : NULL;
+    }
+}
+
+static void render_step(struct sim *s, const struct step *st)
+{
+    const char *type = channel_type(s, st->channel);
+    const struct tmpl_part *part = tmpl_find(s->tmpls, st->tmpl, type);
+    struct recipient who;
+    struct tmpl_out out;
+    struct tmpl_ctx ctx = {.student = s->st, .cfg = &s->ctl->cfg,
+                           .now_ms = s->now_ms};
+    char why[256], masked[128];
+    int got;
+
+    if (st->kind == STEP_SEND && student_opted_out(s->st, type)) {
+        printf("       skipped: the student opted out of %s\n", type);
+        return;
+    }
+    got = recipient_resolve(s->ctl->rc, s->ctl->cfg.redis.prefix, st, s->st,
+                            type, &who, why, sizeof why);
+    if (got <= 0) {
+        printf("       skipped: %s\n", why);
+        recipient_clear(&who);
+        return;
+    }
+    if (!part) {
+        printf("       failed: template %s has no %s part\n", st->tmpl, type);
+        recipient_clear(&who);
+        return;
+    }
+    ctx.owner = who.owner;
+    ctx.supervisor = who.supervisor;
+    ctx.to = who.to;
+    tmpl_out_init(&out);
+    switch (tmpl_render(part, &ctx, &out)) {
+    case TMPL_OK:
+        printf("       to %s\n",
+               out.msg.to ? mask_contact(out.msg.to, masked, sizeof masked)
+                          : "(nobody)");
+        if (out.msg.subject)
+            printf("       subject: %s\n", out.msg.subject);
+        print_indented(out.msg.body);
+        break;
+    case TMPL_MISSING:
+        printf("       skipped: %s\n", out.err);
+        break;
+    default:
+        printf("       failed: %s\n", out.err);
+        break;
+    }
+    tmpl_out_free(&out);
+    recipient_clear(&who);
+}
+
+/* Prints the steps; returns when a stop would end the run. */
+static void print_steps(struct sim *s, const struct crule *r)
+{
+    int64_t at = s->start_ms;
+    char when[32], dur[32], text[512], why[512];
+
+    for (size_t i = 0; i < r->nsteps; i++) {
+        const struct step *st = r->steps[i].src;
+        printf("    %zu. %s", i + 1, step_kind_name(st->kind));
+        switch (st->kind) {
+        case STEP_WAIT:
+            at += st->ms;
+            printf(" %s (until %s)\n", duration_format(st->ms, dur, sizeof dur),
+                   schedule_format(at, when, sizeof when));
+            continue;
+        case STEP_STOP: {
+            int holds;
+            if (!st->cond) {
+                printf(": the run ends here\n");
+                return;
+            }
+            holds = rule_cond_explain(r, r->steps[i].cond, &s->view, why,
+                                      sizeof why);
+            if (st->unless)
+                holds = !holds;
+            printf(" %s %s: %s (on today's data)%s%s%s\n",
+                   st->unless ? "unless" : "if",
+                   cond_format(st->cond, text, sizeof text),
+                   holds ? "would stop" : "would go on",
+                   why[0] ? ": " : "", why[0] ? why : "", "");
+            if (holds)
+                return;
+            continue;
+        }
+        case STEP_SEND:
+        case STEP_NOTIFY:
+        case STEP_ESCALATE:
+            if (st->kind == STEP_ESCALATE)
+                printf(" level %ld via", st->level);
+            else if (st->kind == STEP_NOTIFY)
+                printf(" owner via");
+            printf(" %s %s at %s\n", st->channel, st->tmpl,
+                   schedule_format(at, when, sizeof when));
+            render_step(s, st);
+            continue;
+        default:
+            printf(" %s\n", st->arg);
+            continue;
+        }
+    }
+}
+
+/* --- triggers ------------------------------------------------------------ */
+
+static void describe_trigger(const struct trigger *t, char *buf, size_t n)
+{
+    switch (t->kind) {
+    case TRIG_EVENT:
+        if (t->arg)
+            snprintf(buf, n, "on %s %s%s%s",
+                     t->ev == EV_CUSTOM ? "event" : event_kind_name(t->ev),
+                     t->ev == EV_TAG || t->ev == EV_UNTAG ? "\"" : "", t->arg,
+                     t->ev == EV_TAG || t->ev == EV_UNTAG ? "\"" : "");
+        else
+            snprintf(buf, n, "on %s", event_kind_name(t->ev));
+        break;
+    default:
+        snprintf(buf, n, "a schedule");
+        break;
+    }
+}
+
+/* "stage to=consulting": the event's type and fields. */
+static const char *describe_event(const struct event *ev, char *buf, size_t n)
+{
+    size_t len = (size_t)snprintf(buf, n, "%s", ev->type);
+
+    for (size_t i = 0; i < ev->nfields && len < n; i++) {
+        if (strcmp(ev->names[i], "type") == 0 ||
+            strcmp(ev->names[i], "student") == 0)
+            continue;
+        len += (size_t)snprintf(buf + len, n - len, " %s=%s", ev->names[i],
+                                ev->values[i]);
+    }
+    return buf;
+}
+
+/* Does the rule start for this simulation? Prints the trigger line. */
+static int trigger_line(struct sim *s, const struct crule *r, size_t idx)
+{
+    const struct trigger *t = &r->src->trig;
+    char what[160], next[160];
+    int64_t at;
+
+    describe_trigger(t, what, sizeof what);
+    s->start_ms = s->now_ms;
+    if (t->kind != TRIG_EVENT) {
+        at = schedule_next(t, s->now_ms - 1);
+        s->start_ms = at;
+        if (at < 0) {
+            printf("  trigger: a schedule that will not fire again\n");
+            return 0;
+        }
+        printf("  trigger: scheduled, next at %s\n",
+               schedule_format(at, next, sizeof next));
+        return 1;
+    }
+    if (!s->have_event) {
+        printf("  trigger: %s (pass --event to simulate one)\n", what);
+        return 1;
+    }
+    {
+        size_t hits[64], n = ruleset_triggered(s->rules, &s->ev, hits, 64);
+        for (size_t i = 0; i < n && i < 64; i++)
+            if (hits[i] == idx) {
+                printf("  trigger: %s: fired by the event\n", what);
+                return 1;
+            }
+    }
+    printf("  not triggered: %s; the event is %s\n", what,
+           describe_event(&s->ev, next, sizeof next));
+    return 0;
+}
+
+static void simulate_rule(struct sim *s, size_t idx)
+{
+    const struct crule *r = &s->rules->rules[idx];
+    char why[512];
+
+    printf("%s (%s:%d)\n", r->name, r->src->file, r->src->at.line);
+    if (!trigger_line(s, r, idx))
+        return;
+    if (!rule_cond_explain(r, r->when, &s->view, why, sizeof why)) {
+        printf("  when fails: %s\n", why);
+        return;
+    }
+    printf("  when: %s\n", r->when >= 0 ? "matches" : "(none)");
+    if (r->src->limit_n) {
+        char dur[32];
+        printf("  limit %ld per %s (counted by the daemon)\n", r->src->limit_n,
+               duration_format(r->src->limit_ms, dur, sizeof dur));
+    }
+    print_steps(s, r);
+}
+
+/* --- setup ---------------------------------------------------------------- */
+
+static int parse_args(struct sim *s, int argc, char **argv,
+                      const char **student)
+{
+    struct event_reject rej;
+    int i;
+
+    *student = NULL;
+    s->now_ms = clock_now_ms();
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
+            if (schedule_parse_time(argv[++i], &s->now_ms) < 0) {
+                fprintf(stderr, "nudgectl: invalid --at \"%s\": use "
+                                "\"YYYY-MM-DD HH:MM\" or unix seconds\n",
+                        argv[i]);
+                return -1;
+            }
+        } else if (strcmp(argv[i], "--event") == 0 && i + 1 < argc &&
+                   *student) {
+            int k = i + 2;
+            while (k < argc && strchr(argv[k], '=') && argv[k][0] != '-')
+                k++;
+            if (event_from_args(&s->ev, argv[i + 1], *student, argv + i + 2,
+                                k - i - 2, &rej) < 0) {
+                fprintf(stderr, "nudgectl: --event: %s\n", rej.text);
+                return -1;
+            }
+            s->have_event = 1;
+            i = k - 1;
+        } else if (!*student && argv[i][0] != '-') {
+            *student = argv[i];
+        } else {
+            return -1;
+        }
+    }
+    return *student ? 0 : -1;
+}
+
+static int load_all(struct sim *s, const char *id)
+{
+    struct diag d = {0};
+    int rc;
+
+    if (rules_env_from_config(&s->env, &s->ctl->cfg) < 0)
+        return -1;
+    ruleset_load_dir(s->ctl->cfg.rules.dir, &s->env, &s->rules, &d);
+    if (s->rules)
+        s->tmpls = tmpl_set_load(s->ctl->cfg.templates.dir, &s->ctl->cfg, &d);
+    if (!s->rules || !s->tmpls) {
+        diag_print(&d, stderr);
+        fprintf(stderr, "nudgectl: fix these first (nudgectl check)\n");
+        diag_clear(&d);
+        return -1;
+    }
+    diag_clear(&d);
+    if (!key_valid_id(id)) {
+        fprintf(stderr, "nudgectl: invalid student id \"%s\"\n", id);
+        return -1;
+    }
+    if (!ctl_redis(s->ctl))
+        return -1;
+    rc = student_load(s->ctl->rc, s->ctl->cfg.redis.prefix, id, &s->st);
+    if (rc <= 0) {
+        fprintf(stderr, "nudgectl: %s\n",
+                rc < 0 ? s->ctl->rc->errstr : "no such student");
+        return -1;
+    }
+    if (rview_init(&s->view, s->rules) < 0)
+        return -1;
+    rview_load(&s->view, s->st, s->now_ms);
+    return 0;
+}
 
 int cmd_simulate(struct ctl *ctl, int argc, char **argv)
 {
-    (void)ctl;
-    (void)argc;
-    fprintf(stderr, "nudgectl: %s is not available yet\n", argv[0]);
-    return CTL_USAGE;
+    struct sim s = {.ctl = ctl};
+    const char *id;
+    char when[32];
+    int status = CTL_FINDING;
+
+    if (ctl_wants_help(argc, argv)) {
+        usage(stdout);
+        return CTL_OK;
+    }
+    if (parse_args(&s, argc, argv, &id) < 0) {
+        usage(stderr);
+        return CTL_USAGE;
+    }
+    if (load_all(&s, id) == 0) {
+        printf("student %s, stage %s, at %s%s%s\n\n", id,
+               student_get(s.st, "stage") ? student_get(s.st, "stage")
+                                          : "(none)",
+               schedule_format(s.now_ms, when, sizeof when),
+               s.have_event ? ", event " : "", s.have_event ? s.ev.type : "");
+        for (size_t i = 0; i < s.rules->nrules; i++)
+            simulate_rule(&s, i);
+        status = CTL_OK;
+    }
+    if (s.rules)
+        rview_free(&s.view);
+    student_free(s.st);
+    if (s.tmpls)
+        tmpl_set_unref(s.tmpls);
+    ruleset_free(s.rules);
+    rules_env_free(&s.env);
+    return status;
 }
