@@ -4,7 +4,6 @@
 #include "core/timeline.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "core/keys.h"
 #include "core/mask.h"
@@ -13,15 +12,12 @@
 
 struct argv {
     const char *v[TL_MAX_ARGS];
-    size_t len[TL_MAX_ARGS];
     int n;
 };
 
 static void push(struct argv *a, const char *s)
 {
-    a->v[a->n] = s;
-    a->len[a->n] = strlen(s);
-    a->n++;
+    a->v[a->n++] = s;
 }
 
 static void push_field(struct argv *a, const char *name, const char *value)
@@ -32,9 +28,8 @@ static void push_field(struct argv *a, const char *name, const char *value)
     push(a, value);
 }
 
-int timeline_append_cmd(struct rconn *rc, const char *prefix,
-                        const char *student, long maxlen,
-                        const struct tl_entry *e)
+int timeline_format(struct resp *r, const char *prefix, const char *student,
+                    long maxlen, const struct tl_entry *e)
 {
     char key[KEY_MAX], maxbuf[32], stepbuf[16], masked[256];
     struct argv a = {.n = 0};
@@ -62,7 +57,23 @@ int timeline_append_cmd(struct rconn *rc, const char *prefix,
     push_field(&a, "detail", e->detail);
     push_field(&a, "actor", e->actor);
     push_field(&a, "event", e->event_id);
-    return rconn_appendargv(rc, a.n, a.v, a.len);
+    resp_begin(r, a.n);
+    for (int i = 0; i < a.n; i++)
+        resp_str(r, a.v[i]);
+    return r->failed ? -1 : 0;
+}
+
+int timeline_append_cmd(struct rconn *rc, const char *prefix,
+                        const char *student, long maxlen,
+                        const struct tl_entry *e)
+{
+    struct resp r = {0};
+    int ret = timeline_format(&r, prefix, student, maxlen, e) == 0
+                  ? rconn_append_resp(rc, &r)
+                  : -1;
+
+    resp_free(&r);
+    return ret;
 }
 
 int timeline_append(struct rconn *rc, const char *prefix, const char *student,

@@ -9,6 +9,7 @@
 #define NUDGE_TIMELINE_H
 
 #include "core/redis.h"
+#include "core/resp.h"
 
 /* Fields left NULL are not written; step < 0 is not written. */
 struct tl_entry {
@@ -26,6 +27,10 @@ struct tl_entry {
 
 #define TL_ENTRY_INIT {.step = -1}
 
+/* Adds the XADD (MAXLEN ~ maxlen) of the entry to r, for a caller that
+ * sends many at once with rconn_append_resp(). Returns 0 or -1. */
+int timeline_format(struct resp *r, const char *prefix, const char *student,
+                    long maxlen, const struct tl_entry *e);
 /* Queues the XADD (MAXLEN ~ maxlen) in rc's pipeline; read its reply with
  * rconn_reply() or rconn_discard(). Returns 0 or -1. */
 int timeline_append_cmd(struct rconn *rc, const char *prefix,

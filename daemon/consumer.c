@@ -29,6 +29,7 @@
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/resp.h"
 #include "core/student_store.h"
 #include "core/timeline.h"
 
@@ -56,6 +57,13 @@ struct item {
     struct student *st; /* loaded when the hook wants it */
 };
 
+/* A Redis connection and the buffer its commands are built in; one per
+ * thread. */
+struct link {
+    struct rconn *rc;
+    struct resp out;
+};
+
 /* One XREADGROUP reply's worth of events, between prepare and commit. */
 struct batch {
     redisReply *reply;         /* owns the strings; NULL when borrowed */
@@ -80,8 +88,8 @@ struct handoff {
 struct consumer {
     const struct config *cfg;
     volatile int *stop;
-    struct rconn *rc;  /* reading, lookups, recovery */
-    struct rconn *wrc; /* the writer thread's */
+    struct link rd; /* reading, lookups, recovery */
+    struct link wr; /* the writer thread's */
     struct handoff ho;
     pthread_t writer;
     int writer_started;
@@ -136,8 +144,9 @@ struct consumer *consumer_new(const struct config *cfg, volatile int *stop)
         return NULL;
     c->cfg = cfg;
     c->stop = stop;
-    if (!(c->rc = rconn_new(cfg, stop)) || !(c->wrc = rconn_new(cfg, stop))) {
-        rconn_free(c->rc);
+    if (!(c->rd.rc = rconn_new(cfg, stop)) ||
+        !(c->wr.rc = rconn_new(cfg, stop))) {
+        rconn_free(c->rd.rc);
         free(c);
         return NULL;
     }
@@ -158,8 +167,10 @@ void consumer_free(struct consumer *c)
 {
     if (!c)
         return;
-    rconn_free(c->rc);
-    rconn_free(c->wrc);
+    rconn_free(c->rd.rc);
+    rconn_free(c->wr.rc);
+    resp_free(&c->rd.out);
+    resp_free(&c->wr.out);
     pthread_mutex_destroy(&c->ho.mu);
     pthread_cond_destroy(&c->ho.changed);
     free(c);
@@ -177,7 +188,7 @@ void consumer_reconfigure(struct consumer *c, const struct config *cfg)
 
 int consumer_healthy(const struct consumer *c)
 {
-    return __atomic_load_n(&c->running, __ATOMIC_RELAXED) && c->rc->c != NULL;
+    return __atomic_load_n(&c->running, __ATOMIC_RELAXED) && c->rd.rc->c != NULL;
 }
 
 /* --- step 1: who are these students? ----------------------------------- */
@@ -187,7 +198,7 @@ static int wants(const struct consumer *c, const struct event *ev)
     return c->hook.wants && c->hook.wants(c->hook.ctx, ev);
 }
 
-static int queue_lookup(struct consumer *c, struct rconn *rc, struct item *it)
+static int queue_lookup(struct consumer *c, struct link *l, struct item *it)
 {
     char key[KEY_MAX];
     const char *id = it->ev.student;
@@ -196,39 +207,45 @@ static int queue_lookup(struct consumer *c, struct rconn *rc, struct item *it)
         return 0;
     it->looked_up = 1;
     if (it->accepted && wants(c, &it->ev))
-        return student_append_reads(rc, c->cfg->redis.prefix, id);
+        return rconn_append_resp(l->rc, &l->out) < 0 ? -1
+               : student_append_reads(l->rc, c->cfg->redis.prefix, id);
     key_student(key, sizeof key, c->cfg->redis.prefix, id, NULL);
-    return rconn_append(rc, "EXISTS %s", key);
+    resp_begin(&l->out, 2);
+    resp_arg(&l->out, "EXISTS", 6);
+    resp_str(&l->out, key);
+    return 0;
 }
 
-static int read_lookup(struct consumer *c, struct rconn *rc, struct item *it)
+static int read_lookup(struct consumer *c, struct link *l, struct item *it)
 {
     redisReply *r;
 
     if (!it->looked_up)
         return 0;
     if (it->accepted && wants(c, &it->ev)) {
-        int found = student_read(rc, it->ev.student, &it->st);
+        int found = student_read(l->rc, it->ev.student, &it->st);
         if (found < 0)
             return -1;
         it->known = found;
         return 0;
     }
-    if (!(r = rconn_reply(rc)))
+    if (!(r = rconn_reply(l->rc)))
         return -1;
     it->known = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     freeReplyObject(r);
     return 0;
 }
 
-static int lookup_students(struct consumer *c, struct rconn *rc,
+static int lookup_students(struct consumer *c, struct link *l,
                            struct item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (queue_lookup(c, rc, &items[i]) < 0)
+        if (queue_lookup(c, l, &items[i]) < 0)
             return -1;
+    if (rconn_append_resp(l->rc, &l->out) < 0)
+        return -1;
     for (size_t i = 0; i < n; i++)
-        if (read_lookup(c, rc, &items[i]) < 0)
+        if (read_lookup(c, l, &items[i]) < 0)
             return -1;
     for (size_t i = 0; i < n; i++) {
         if (items[i].accepted && !items[i].known) {
@@ -302,24 +319,29 @@ static char *fields_json(const struct event *ev)
     return s;
 }
 
-static int queue_rejected(struct consumer *c, struct rconn *rc,
+static int queue_rejected(struct consumer *c, struct link *l,
                           const struct item *it)
 {
-    char maxlen[32], *fields = fields_json(&it->ev);
-    const char *argv[14] = {"XADD", c->rejected, "MAXLEN", "~", maxlen, "*",
-                            "reason", it->rej.code, "detail", it->rej.text,
-                            "event", it->ev.id, "fields",
-                            fields ? fields : "{}"};
-    int ret;
+    char *fields = fields_json(&it->ev);
+    const char *argv[] = {"XADD", c->rejected, "MAXLEN", "~", NULL, "*",
+                          "reason", it->rej.code, "detail", it->rej.text,
+                          "event", it->ev.id, "fields",
+                          fields ? fields : "{}"};
+    const int argc = (int)(sizeof argv / sizeof argv[0]);
 
-    snprintf(maxlen, sizeof maxlen, "%ld", c->cfg->daemon.rejected_maxlen);
-    ret = rconn_appendargv(rc, 14, argv, NULL);
+    resp_begin(&l->out, argc);
+    for (int i = 0; i < argc; i++) {
+        if (argv[i])
+            resp_str(&l->out, argv[i]);
+        else
+            resp_long(&l->out, c->cfg->daemon.rejected_maxlen);
+    }
     free(fields);
-    return ret;
+    return l->out.failed ? -1 : 0;
 }
 
 /* Queues the writes of one item; returns how many replies to read. */
-static int queue_record(struct consumer *c, struct rconn *rc,
+static int queue_record(struct consumer *c, struct link *l,
                         const struct item *it)
 {
     const struct config *cfg = c->cfg;
@@ -330,12 +352,12 @@ static int queue_record(struct consumer *c, struct rconn *rc,
     if (it->accepted) {
         if (!entry_for_event(&it->ev, &e, detail, sizeof detail))
             return 0;
-        if (timeline_append_cmd(rc, cfg->redis.prefix, it->ev.student,
-                                cfg->redis.timeline_maxlen, &e) < 0)
+        if (timeline_format(&l->out, cfg->redis.prefix, it->ev.student,
+                            cfg->redis.timeline_maxlen, &e) < 0)
             return -1;
         return 1;
     }
-    if (queue_rejected(c, rc, it) < 0)
+    if (queue_rejected(c, l, it) < 0)
         return -1;
     n++;
     if (it->known) {
@@ -344,38 +366,39 @@ static int queue_record(struct consumer *c, struct rconn *rc,
         e.detail = it->rej.text;
         e.event_id = it->ev.id;
         e.actor = "nudged";
-        if (timeline_append_cmd(rc, cfg->redis.prefix, it->ev.student,
-                                cfg->redis.timeline_maxlen, &e) < 0)
+        if (timeline_format(&l->out, cfg->redis.prefix, it->ev.student,
+                            cfg->redis.timeline_maxlen, &e) < 0)
             return -1;
         n++;
     }
     return n;
 }
 
-static int record_items(struct consumer *c, struct rconn *rc,
+static int record_items(struct consumer *c, struct link *l,
                         struct item *items, size_t n)
 {
     int replies = 0, q, errors;
 
     for (size_t i = 0; i < n; i++) {
-        if ((q = queue_record(c, rc, &items[i])) < 0)
+        if ((q = queue_record(c, l, &items[i])) < 0)
             return -1;
         replies += q;
     }
-    if ((errors = rconn_discard(rc, replies)) < 0)
+    if (rconn_append_resp(l->rc, &l->out) < 0 ||
+        (errors = rconn_discard(l->rc, replies)) < 0)
         return -1;
     metric_add(c->m.timeline_writes, (uint64_t)(replies - errors));
     return 0;
 }
 
-static int run_hooks(struct consumer *c, struct rconn *rc,
+static int run_hooks(struct consumer *c, struct link *l,
                      struct item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         struct item *it = &items[i];
         if (!it->accepted || !it->st || !c->hook.handle)
             continue;
-        if (c->hook.handle(c->hook.ctx, rc, &it->ev, it->st) < 0)
+        if (c->hook.handle(c->hook.ctx, l->rc, &it->ev, it->st) < 0)
             return -1;
     }
     return 0;
@@ -383,30 +406,31 @@ static int run_hooks(struct consumer *c, struct rconn *rc,
 
 /* --- step 3: acknowledge ----------------------------------------------- */
 
-static int ack_batch(struct consumer *c, struct rconn *rc,
+static int ack_batch(struct consumer *c, struct link *l,
                      const redisReply *entries)
 {
-    size_t n = entries->elements, argc = 0;
-    const char **argv = malloc((n + 3) * sizeof *argv);
+    size_t n = 0;
     redisReply *r;
 
-    if (!argv)
-        return -1;
-    argv[argc++] = "XACK";
-    argv[argc++] = c->stream;
-    argv[argc++] = c->cfg->daemon.group;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < entries->elements; i++)
+        n += entries->element[i]->type == REDIS_REPLY_ARRAY &&
+             entries->element[i]->elements >= 1 &&
+             entries->element[i]->element[0]->type == REDIS_REPLY_STRING;
+    if (n == 0)
+        return 0;
+    resp_begin(&l->out, (int)n + 3);
+    resp_arg(&l->out, "XACK", 4);
+    resp_str(&l->out, c->stream);
+    resp_str(&l->out, c->cfg->daemon.group);
+    for (size_t i = 0; i < entries->elements; i++) {
         const redisReply *e = entries->element[i];
         if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
             e->element[0]->type == REDIS_REPLY_STRING)
-            argv[argc++] = e->element[0]->str;
+            resp_arg(&l->out, e->element[0]->str, e->element[0]->len);
     }
-    r = argc > 3 ? rconn_cmdargv(rc, (int)argc, argv, NULL) : NULL;
-    free(argv);
-    if (argc > 3 && !r)
+    if (rconn_append_resp(l->rc, &l->out) < 0 || !(r = rconn_reply(l->rc)))
         return -1;
-    if (r)
-        freeReplyObject(r);
+    freeReplyObject(r);
     return 0;
 }
 
@@ -433,7 +457,7 @@ static void count_batch(struct consumer *c, const struct item *items,
 
 /* Decodes the entries and looks their students up on rc. The batch
  * borrows entries; batch_free() frees the items (and reply, if set). */
-static int batch_prepare(struct consumer *c, struct rconn *rc,
+static int batch_prepare(struct consumer *c, struct link *l,
                          const redisReply *entries, struct batch *b)
 {
     b->entries = entries;
@@ -444,16 +468,16 @@ static int batch_prepare(struct consumer *c, struct rconn *rc,
         b->items[i].accepted = event_decode(entries->element[i],
                                             &b->items[i].ev,
                                             &b->items[i].rej) == 0;
-    return lookup_students(c, rc, b->items, b->n);
+    return lookup_students(c, l, b->items, b->n);
 }
 
 /* Records, runs the hooks and acknowledges on rc. Returns 0, or -1 on a
  * Redis failure (then nothing of it is acknowledged). */
-static int batch_commit(struct consumer *c, struct rconn *rc, struct batch *b)
+static int batch_commit(struct consumer *c, struct link *l, struct batch *b)
 {
-    if (record_items(c, rc, b->items, b->n) < 0 ||
-        run_hooks(c, rc, b->items, b->n) < 0 ||
-        ack_batch(c, rc, b->entries) < 0)
+    if (record_items(c, l, b->items, b->n) < 0 ||
+        run_hooks(c, l, b->items, b->n) < 0 ||
+        ack_batch(c, l, b->entries) < 0)
         return -1;
     count_batch(c, b->items, b->n);
     metric_inc(c->m.batches);
@@ -479,8 +503,8 @@ static int handle_entries(struct consumer *c, const redisReply *entries)
 
     if (entries->elements == 0)
         return 0;
-    ret = batch_prepare(c, c->rc, entries, &b) == 0 &&
-                  batch_commit(c, c->rc, &b) == 0
+    ret = batch_prepare(c, &c->rd, entries, &b) == 0 &&
+                  batch_commit(c, &c->rd, &b) == 0
               ? 0
               : -1;
     batch_free(&b);
@@ -506,11 +530,11 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&ho->mu);
         /* After a failure, later batches are dropped unacknowledged: they
          * stay pending and recovery reads them again, in order. */
-        int ok = !failed && rconn_ensure(c->wrc) == 0 &&
-                 batch_commit(c, c->wrc, b) == 0;
+        int ok = !failed && rconn_ensure(c->wr.rc) == 0 &&
+                 batch_commit(c, &c->wr, b) == 0;
         if (!ok && !failed)
-            log_warnx("writing events: %s", c->wrc->errstr[0]
-                                                ? c->wrc->errstr
+            log_warnx("writing events: %s", c->wr.rc->errstr[0]
+                                                ? c->wr.rc->errstr
                                                 : "stopped");
         batch_free(b);
         free(b);
@@ -581,7 +605,7 @@ static int writer_failed(struct consumer *c)
 
 static int ensure_group(struct consumer *c)
 {
-    redisReply *r = rconn_cmd(c->rc, "XGROUP CREATE %s %s 0 MKSTREAM",
+    redisReply *r = rconn_cmd(c->rd.rc, "XGROUP CREATE %s %s 0 MKSTREAM",
                               c->stream, c->cfg->daemon.group);
     int ok;
 
@@ -614,7 +638,7 @@ static int drain_own_pending(struct consumer *c)
     char last[64] = "0";
 
     while (!*c->stop) {
-        redisReply *r = rconn_cmd(c->rc,
+        redisReply *r = rconn_cmd(c->rd.rc,
                                   "XREADGROUP GROUP %s %s COUNT %d STREAMS %s %s",
                                   c->cfg->daemon.group, c->name,
                                   c->cfg->daemon.batch, c->stream, last);
@@ -646,7 +670,7 @@ static int claim_idle(struct consumer *c)
 
     do {
         redisReply *r = rconn_cmd(
-            c->rc, "XAUTOCLAIM %s %s %s %lld %s COUNT %d", c->stream,
+            c->rd.rc, "XAUTOCLAIM %s %s %s %lld %s COUNT %d", c->stream,
             c->cfg->daemon.group, c->name,
             (long long)c->cfg->daemon.claim_idle_ms, cursor,
             c->cfg->daemon.batch);
@@ -678,14 +702,14 @@ static int claim_idle(struct consumer *c)
 /* Connects, makes the group, and takes back what was left pending. */
 static int recover(struct consumer *c)
 {
-    if (rconn_ensure(c->rc) < 0)
+    if (rconn_ensure(c->rd.rc) < 0)
         return -1;
-    if (c->rc->reconnects != c->reconnects_seen) {
-        metric_add(c->m.reconnects, c->rc->reconnects - c->reconnects_seen);
-        c->reconnects_seen = c->rc->reconnects;
+    if (c->rd.rc->reconnects != c->reconnects_seen) {
+        metric_add(c->m.reconnects, c->rd.rc->reconnects - c->reconnects_seen);
+        c->reconnects_seen = c->rd.rc->reconnects;
     }
     if (ensure_group(c) < 0 || drain_own_pending(c) < 0 || claim_idle(c) < 0) {
-        rconn_close(c->rc);
+        rconn_close(c->rd.rc);
         return -1;
     }
     return 0;
@@ -701,7 +725,7 @@ static int read_new(struct consumer *c)
 
     if (writer_failed(c))
         return -1;
-    r = rconn_cmd(c->rc,
+    r = rconn_cmd(c->rd.rc,
                   "XREADGROUP GROUP %s %s COUNT %d BLOCK %lld STREAMS %s >",
                   c->cfg->daemon.group, c->name, c->cfg->daemon.batch,
                   (long long)c->cfg->daemon.block_ms, c->stream);
@@ -722,7 +746,7 @@ static int read_new(struct consumer *c)
         return -1;
     }
     b->reply = r;
-    if (batch_prepare(c, c->rc, entries, b) < 0) {
+    if (batch_prepare(c, &c->rd, entries, b) < 0) {
         batch_free(b);
         free(b);
         return -1;
@@ -766,7 +790,7 @@ void consumer_run(struct consumer *c)
             handoff_drain(c);
             if (recover(c) < 0) {
                 if (!*c->stop) {
-                    log_warnx("%s", c->rc->errstr);
+                    log_warnx("%s", c->rd.rc->errstr);
                     clock_sleep_ms(1000, c->stop); /* never spin */
                 }
                 continue;
@@ -780,9 +804,9 @@ void consumer_run(struct consumer *c)
             }
         }
         if (read_new(c) < 0) {
-            if (c->rc->c && !writer_failed(c))
+            if (c->rd.rc->c && !writer_failed(c))
                 clock_sleep_ms(100, c->stop); /* an error reply, not I/O */
-            rconn_close(c->rc);
+            rconn_close(c->rd.rc);
             need_recover = 1;
         }
     }
