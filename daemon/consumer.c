@@ -69,7 +69,8 @@ struct batch {
     redisReply *reply;         /* owns the strings; NULL when borrowed */
     const redisReply *entries; /* [[id, fields], ...] */
     struct item *items;
-    size_t n;
+    size_t n, cap;
+    struct batch *next; /* in the handoff's spare list */
 };
 
 #define HANDOFF_DEPTH 2
@@ -81,6 +82,12 @@ struct handoff {
     struct batch *q[HANDOFF_DEPTH];
     size_t head, count;
     int busy;   /* the writer holds a batch */
+    /* Batches the writer is done with, for the reader to reuse: the
+     * reader allocated their replies and students, so it frees them (a
+     * free on another thread's arena costs a lock), and their item arrays
+     * (hundreds of KB, above malloc's mmap threshold) are kept instead of
+     * being mapped and faulted in again for every batch. */
+    struct batch *spare;
     int failed; /* the writer lost Redis; reset by recovery */
     int quit;
 };
@@ -455,15 +462,43 @@ static void count_batch(struct consumer *c, const struct item *items,
     }
 }
 
-/* Decodes the entries and looks their students up on rc. The batch
- * borrows entries; batch_free() frees the items (and reply, if set). */
+/* Frees what the batch's last use left (students, the reply) and keeps
+ * its item array. */
+static void batch_clear(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        student_free(b->items[i].st);
+    if (b->reply)
+        freeReplyObject(b->reply);
+    b->reply = NULL;
+    b->entries = NULL;
+    b->n = 0;
+}
+
+static void batch_free(struct batch *b)
+{
+    batch_clear(b);
+    free(b->items);
+    free(b);
+}
+
+/* Decodes the entries and looks their students up on l. The batch
+ * borrows entries (and owns b->reply when the caller set it). */
 static int batch_prepare(struct consumer *c, struct link *l,
                          const redisReply *entries, struct batch *b)
 {
+    size_t n = entries->elements;
+
+    if (n > b->cap) {
+        struct item *items = realloc(b->items, n * sizeof *items);
+        if (!items)
+            return -1;
+        b->items = items;
+        b->cap = n;
+    }
     b->entries = entries;
-    b->n = entries->elements;
-    if (!(b->items = calloc(b->n ? b->n : 1, sizeof *b->items)))
-        return -1;
+    b->n = n;
+    memset(b->items, 0, n * sizeof *b->items);
     for (size_t i = 0; i < b->n; i++)
         b->items[i].accepted = event_decode(entries->element[i],
                                             &b->items[i].ev,
@@ -484,30 +519,22 @@ static int batch_commit(struct consumer *c, struct link *l, struct batch *b)
     return 0;
 }
 
-static void batch_free(struct batch *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        student_free(b->items[i].st);
-    free(b->items);
-    if (b->reply)
-        freeReplyObject(b->reply);
-    memset(b, 0, sizeof *b);
-}
-
 /* Handles entries on the caller's thread alone (recovery). Returns 0, or
  * -1 on a Redis failure (nothing acknowledged). */
 static int handle_entries(struct consumer *c, const redisReply *entries)
 {
-    struct batch b = {0};
+    struct batch *b;
     int ret;
 
     if (entries->elements == 0)
         return 0;
-    ret = batch_prepare(c, &c->rd, entries, &b) == 0 &&
-                  batch_commit(c, &c->rd, &b) == 0
+    if (!(b = calloc(1, sizeof *b)))
+        return -1;
+    ret = batch_prepare(c, &c->rd, entries, b) == 0 &&
+                  batch_commit(c, &c->rd, b) == 0
               ? 0
               : -1;
-    batch_free(&b);
+    batch_free(b);
     return ret;
 }
 
@@ -536,9 +563,9 @@ static void *writer_main(void *arg)
             log_warnx("writing events: %s", c->wr.rc->errstr[0]
                                                 ? c->wr.rc->errstr
                                                 : "stopped");
-        batch_free(b);
-        free(b);
         pthread_mutex_lock(&ho->mu);
+        b->next = ho->spare;
+        ho->spare = b;
         ho->head = (ho->head + 1) % HANDOFF_DEPTH;
         ho->count--;
         ho->busy = 0;
@@ -568,11 +595,34 @@ static int handoff_push(struct consumer *c, struct batch *b)
         pthread_cond_broadcast(&ho->changed);
     }
     pthread_mutex_unlock(&ho->mu);
-    if (ret < 0) {
+    if (ret < 0)
         batch_free(b);
-        free(b);
-    }
     return ret;
+}
+
+/* A batch to fill: a spare one cleared, or a new one. NULL on no memory. */
+static struct batch *batch_get(struct consumer *c)
+{
+    struct batch *b;
+
+    pthread_mutex_lock(&c->ho.mu);
+    if ((b = c->ho.spare) != NULL)
+        c->ho.spare = b->next;
+    pthread_mutex_unlock(&c->ho.mu);
+    if (!b)
+        return calloc(1, sizeof *b);
+    batch_clear(b);
+    b->next = NULL;
+    return b;
+}
+
+static void free_spares(struct consumer *c)
+{
+    while (c->ho.spare) {
+        struct batch *b = c->ho.spare;
+        c->ho.spare = b->next;
+        batch_free(b);
+    }
 }
 
 /* Waits until the writer holds nothing. Returns 1 if it had failed, and
@@ -741,14 +791,13 @@ static int read_new(struct consumer *c)
         freeReplyObject(r);
         return 0;
     }
-    if (!(b = calloc(1, sizeof *b))) {
+    if (!(b = batch_get(c))) {
         freeReplyObject(r);
         return -1;
     }
     b->reply = r;
     if (batch_prepare(c, &c->rd, entries, b) < 0) {
         batch_free(b);
-        free(b);
         return -1;
     }
     return handoff_push(c, b);
@@ -772,6 +821,7 @@ static void stop_writer(struct consumer *c)
     pthread_mutex_unlock(&c->ho.mu);
     pthread_join(c->writer, NULL);
     c->writer_started = 0;
+    free_spares(c);
 }
 
 void consumer_run(struct consumer *c)
