@@ -43,10 +43,12 @@ def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
 class RedisServer:
     """A redis-server of our own: start(), kill(), restart(), stop()."""
 
-    def __init__(self, appendonly=False):
+    def __init__(self, appendonly=False, password=None, unixsocket=False):
         self.dir = tempfile.mkdtemp(prefix="nudge-it-redis-")
         self.port = free_port()
         self.appendonly = appendonly
+        self.password = password
+        self.socket = os.path.join(self.dir, "redis.sock") if unixsocket else None
         self.proc = None
 
     @property
@@ -58,10 +60,18 @@ class RedisServer:
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--dir", self.dir, "--save", "",
              "--appendonly", "yes" if self.appendonly else "no",
-             "--appendfsync", "always"],
+             "--appendfsync", "always"] + self._extra_args(),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self._pings, 10, what="redis-server to start")
         return self
+
+    def _extra_args(self):
+        args = []
+        if self.password:
+            args += ["--requirepass", self.password]
+        if self.socket:
+            args += ["--unixsocket", self.socket, "--unixsocketperm", "700"]
+        return args
 
     def _pings(self):
         try:
@@ -71,7 +81,8 @@ class RedisServer:
 
     def client(self):
         return redis.Redis(host="127.0.0.1", port=self.port,
-                           decode_responses=True, socket_timeout=10)
+                           password=self.password, decode_responses=True,
+                           socket_timeout=10)
 
     def kill(self):
         if self.proc:
@@ -95,6 +106,7 @@ BASE_CONFIG = """\
 [redis]
 address = {address}
 prefix = slm:
+{redis_extra}
 
 [daemon]
 batch = 200
@@ -121,7 +133,8 @@ path = outbox.jsonl
 class Nudge:
     """A folder with a config, and the nudged/nudgectl that use it."""
 
-    def __init__(self, redis_server, extra="", log_level="info", http=True):
+    def __init__(self, redis_server, extra="", log_level="info", http=True,
+                 redis_extra=""):
         self.redis = redis_server
         self.dir = tempfile.mkdtemp(prefix="nudge-it-")
         self.http_port = free_port() if http else None
@@ -131,6 +144,7 @@ class Nudge:
         with open(self.config, "w") as f:
             f.write(BASE_CONFIG.format(
                 address=redis_server.address, log_level=log_level,
+                redis_extra=redis_extra,
                 listen="127.0.0.1:%d" % self.http_port if http else ""))
             f.write(extra)
         self.proc = None
@@ -143,11 +157,12 @@ class Nudge:
         with open(self.path(name), "w") as f:
             f.write(text)
 
-    def start(self, *args):
+    def start(self, *args, env=None):
         log = open(self.path("nudged.%d.log" % len(self.logs)), "w")
         self.logs.append(log.name)
         self.proc = subprocess.Popen([NUDGED, "-f", "-c", self.config] + list(args),
-                                     stdout=log, stderr=subprocess.STDOUT)
+                                     stdout=log, stderr=subprocess.STDOUT,
+                                     env=env)
         log.close()
         return self
 

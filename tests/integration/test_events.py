@@ -9,7 +9,9 @@ import unittest
 import urllib.error
 import urllib.request
 
-from harness import Nudge, RedisServer, add_student, timeline, wait_for
+import redis
+
+from harness import NUDGED, Nudge, RedisServer, add_student, timeline, wait_for
 
 STREAM = "slm:events"
 GROUP = "nudged"
@@ -213,6 +215,41 @@ class EventPipelineTest(unittest.TestCase):
         _, text = http_get(self.nudge.http_port, "/metrics")
         self.assertGreaterEqual(metric(text, "nudge_redis_reconnects_total"), 1)
         self.stop_clean()
+
+
+class RedisConnectionTest(unittest.TestCase):
+    """AUTH with a secret from the environment, a unix socket, a DB."""
+
+    def test_auth_unix_socket_and_db(self):
+        server = RedisServer(password="s3cret-pw", unixsocket=True).start()
+        nudge = Nudge(server, redis_extra="password = env:NUDGE_IT_REDIS_PW\n"
+                      "db = 3\n")
+        try:
+            with open(nudge.config) as f:
+                text = f.read().replace("address = " + server.address,
+                                        "address = unix:" + server.socket)
+            with open(nudge.config, "w") as f:
+                f.write(text)
+            env = dict(os.environ, NUDGE_IT_REDIS_PW="s3cret-pw")
+            r3 = redis.Redis(unix_socket_path=server.socket, password="s3cret-pw",
+                             db=3, decode_responses=True)
+            add_student(r3, "8")
+            nudge.ctl("emit", "tag", "8", "tag=x", env=env)
+            nudge.start(env=env)
+            wait_for(lambda: len(timeline(r3, "8")) == 1, what="entry in db 3")
+            self.assertEqual(server.client().dbsize(), 0, "wrote to db 0")
+            self.assertEqual(nudge.stop(), 0)
+            # a wrong password: refused, retried, never printed
+            env["NUDGE_IT_REDIS_PW"] = "wrong-pw"
+            nudge.start(env=env)
+            wait_for(lambda: "AUTH failed" in nudge.log_text(), what="AUTH failure")
+            self.assertEqual(nudge.stop(), 0)
+            self.assertNotIn("wrong-pw", nudge.log_text())
+            self.assertNotIn("s3cret-pw", nudge.log_text())
+            nudge.check_clean_log(self)
+        finally:
+            nudge.cleanup()
+            server.stop()
 
 
 class DaemonTest(unittest.TestCase):
