@@ -13,7 +13,7 @@ static void print_names(FILE *fp, const char *label, const struct strset *s)
 {
     if (s->n == 0)
         return;
-    fprintf(fp, "; %s ", label);
+    fprintf(fp, "%s ", label);
     for (size_t i = 0; i < s->n; i++)
         fprintf(fp, "%s%s", i ? ", " : "", s->v[i]);
 }
@@ -43,7 +43,7 @@ static int report_template(FILE *fp, const struct tmpl_set *set, size_t i)
         fprintf(fp, ": needs nothing");
     else
         print_names(fp, ": needs", &required);
-    print_names(fp, "optional", &optional);
+    print_names(fp, "; optional", &optional);
     fprintf(fp, "\n");
     strset_clear(&required);
     strset_clear(&optional);

@@ -35,7 +35,7 @@ static inline int tbuf_reserve(struct tbuf *b, size_t n)
 
 static inline void tbuf_add(struct tbuf *b, const void *s, size_t n)
 {
-    if (tbuf_reserve(b, n) < 0)
+    if (n == 0 || tbuf_reserve(b, n) < 0)
         return;
     memcpy(b->p + b->len, s, n);
     b->len += n;

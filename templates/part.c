@@ -285,7 +285,7 @@ static void check_sms(struct parser *p, int body_line)
 
     if (part->nparams && !part->provider_code)
         error(p, 1, 1, "Param- lines need a Template-Code: line");
-    if (!part->provider_code && (!part->body || part->body->nops == 0))
+    if (!part->provider_code && part->body && part->body->nops == 0)
         error(p, body_line, 1, "the SMS is empty: write its text after the "
               "header lines and a blank line");
     if (p->errors || !part->body || max <= 0)
@@ -336,6 +336,15 @@ static size_t trim_final_breaks(const char *s, size_t n)
     return n;
 }
 
+/* The length of the first line, without its line break. */
+static size_t first_line(const struct part_text *t)
+{
+    const char *nl = memchr(t->text, '\n', t->n);
+    size_t n = nl ? (size_t)(nl - t->text) : t->n;
+
+    return n && t->text[n - 1] == '\r' ? n - 1 : n;
+}
+
 int tmpl_part_parse(struct tmpl_part *part, const struct part_text *t,
                     const struct config *cfg, struct diag *d)
 {
@@ -346,7 +355,7 @@ int tmpl_part_parse(struct tmpl_part *part, const struct part_text *t,
     if (!(part->file = strdup(t->file)))
         return -1;
     headers = part->type == TMPL_EMAIL ||
-              known_key(part->type, t->text, strcspn(t->text, "\r\n")) != NULL;
+              known_key(part->type, t->text, first_line(t)) != NULL;
     if (part->type == TMPL_EMAIL && !known_key(TMPL_EMAIL, t->text, t->n))
         error(&p, 1, 1, "an email part starts with a \"Subject: ...\" line, "
               "then a blank line, then the text");

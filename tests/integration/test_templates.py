@@ -1,0 +1,274 @@
+"""Templates through nudgectl against a throwaway Redis: `render` prints
+the exact message (emails parsed back by Python's email package give the
+same subject and bodies, for Chinese, emoji and ASCII), and `check`
+reports template errors as file:line:col and what each template needs.
+"""
+import base64
+import email
+import email.policy
+import email.utils
+import hashlib
+import hmac
+import os
+import subprocess
+import unittest
+import urllib.parse
+
+from harness import NUDGECTL, SANITIZER_MARKS, Nudge, RedisServer, add_student
+
+SECRET = "s3cret-for-tests"
+
+EXTRA = """
+[templates]
+unsubscribe_secret = %s
+unsubscribe_url = https://example.edu/unsub
+
+[school]
+name = 示例大学
+
+[channel.mail]
+type = email
+host = 127.0.0.1
+from = 招生办 <admissions@example.edu>
+""" % SECRET
+
+TEXTS = {
+    "chinese": ("欢迎加入示例大学：新生礼包与缴费指南，请在截止日期前完成缴费",
+                "恭喜您被示例大学录取！随信附上新生礼包：报到流程、宿舍介绍、"
+                "新生群二维码和学费缴纳指南。如遇经济困难，可申请绿色通道。"),
+    "emoji": ("🎓 Welcome 欢迎 🎉 to campus 🏫",
+              "Pack your bags 🧳 and bring a friend 👩‍🎓👨‍🎓 — see you in "
+              "September! 🍁"),
+    "ascii": ("Your admission pack and how to pay the fees on time",
+              "Congratulations! A line long enough to need soft line breaks "
+              "in quoted-printable, because it is well over seventy-six "
+              "characters, and ends = with an equals sign."),
+}
+
+
+def crlf_to_lf(text):
+    """Bodies travel with CRLF; the email package hands them back so."""
+    return text.replace("\r\n", "\n")
+
+
+def unsub_token(student, channel):
+    mac = hmac.new(SECRET.encode(), ("nudge-unsub-v1\n%s\n%s" % (
+        student, channel)).encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+class TemplatesTest(unittest.TestCase):
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.r = self.redis.client()
+        self.nudge = Nudge(self.redis, extra=EXTRA, http=False)
+
+    def tearDown(self):
+        self.nudge.cleanup()
+        self.redis.stop()
+
+    def template(self, name, text):
+        self.nudge.write(os.path.join("templates", name), text)
+
+    def render(self, *args, check=True):
+        return self.nudge.ctl("render", *args, check=check)
+
+    def render_bytes(self, *args):
+        """The exact bytes (ctl() reads text, which turns CRLF into LF)."""
+        res = subprocess.run([NUDGECTL, "-c", self.nudge.config, "render"] +
+                             list(args), capture_output=True, timeout=60)
+        err = res.stderr.decode(errors="replace")
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, err)
+        self.assertEqual(res.returncode, 0, err)
+        return res.stdout
+
+    def templates_report(self, out):
+        """The lines of `check` that are the templates checker's."""
+        lines = out.splitlines(keepends=True)
+        return "".join(l for l in lines if l.startswith(("templates:", "  ")))
+
+    # --- email ----------------------------------------------------------
+
+    def parse(self, raw):
+        return email.message_from_bytes(raw, policy=email.policy.default)
+
+    def test_email_round_trip(self):
+        self.template("pack.email",
+                      "Subject: {{title}}\n\n{{greeting}}\n\n"
+                      "{{school.name}}招生办\n")
+        self.template("pack.email.html",
+                      "<p>{{greeting}}</p>\n<p>{{school.name}}</p>\n")
+        for i, (kind, (title, greeting)) in enumerate(TEXTS.items(), 1):
+            with self.subTest(kind):
+                add_student(self.r, str(i), title=title, greeting=greeting,
+                            email="s%d@example.edu" % i)
+                raw = self.render_bytes("pack", str(i), "mail")
+                self.assertTrue(raw.endswith(b"\r\n"))
+                for line in raw[:-2].split(b"\r\n"):
+                    if not line.startswith(b"List-Unsubscribe:"):
+                        self.assertLessEqual(len(line), 78, line)
+                    self.assertNotIn(b"\n", line)
+                    self.assertNotIn(b"\r", line)
+                    self.assertTrue(line.isascii())
+                msg = self.parse(raw)
+                self.assertEqual(msg["subject"], title)
+                self.assertEqual(msg.get_content_type(),
+                                 "multipart/alternative")
+                text = crlf_to_lf(msg.get_body(("plain",)).get_content())
+                self.assertEqual(text, "%s\n\n示例大学招生办\n" % greeting)
+                html = crlf_to_lf(msg.get_body(("html",)).get_content())
+                self.assertEqual(html, "<p>%s</p>\n<p>示例大学</p>\n" %
+                                 greeting)
+                self.assertEqual(msg["to"].addresses[0].addr_spec,
+                                 "s%d@example.edu" % i)
+                self.assertEqual(msg["from"].addresses[0].display_name,
+                                 "招生办")
+                self.assertEqual(msg["from"].addresses[0].addr_spec,
+                                 "admissions@example.edu")
+                self.assertIsNotNone(email.utils.parsedate_to_datetime(
+                    msg["date"]))
+                self.assertRegex(msg["message-id"],
+                                 r"^<[0-9A-F]{32}@example\.edu>$")
+                self.check_unsubscribe(msg, str(i))
+
+    def check_unsubscribe(self, msg, sid):
+        self.assertEqual(msg["list-unsubscribe-post"],
+                         "List-Unsubscribe=One-Click")
+        link = msg["list-unsubscribe"]
+        self.assertTrue(link.startswith("<https://example.edu/unsub?"))
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(
+            link.strip("<>")).query)
+        self.assertEqual(query["student"], [sid])
+        self.assertEqual(query["channel"], ["email"])
+        self.assertEqual(query["token"], [unsub_token(sid, "email")])
+        self.assertNotEqual(query["token"], [unsub_token("999", "email")])
+
+    def test_email_text_only_and_injection(self):
+        self.template("note.email", "Subject: Hi {{name}}\n\nDear {{name}},\n"
+                      "{{note}}\nUnsubscribe: {{msg.unsubscribe_url}}\n")
+        add_student(self.r, "7", name="Eve\r\nBcc: victim@example.com",
+                    email="eve@example.edu",
+                    note="<script>alert(1)</script> {{name}} }}")
+        msg = self.parse(self.render_bytes("note", "7", "email"))
+        self.assertIsNone(msg["bcc"])
+        self.assertEqual(msg["subject"], "Hi Eve  Bcc: victim@example.com")
+        self.assertEqual(msg.get_content_type(), "text/plain")
+        body = crlf_to_lf(msg.get_content())
+        self.assertIn("<script>alert(1)</script> {{name}} }}", body)
+        self.assertIn("Dear Eve\nBcc: victim@example.com,", body)
+        self.assertIn("token=" + unsub_token("7", "email"), body)
+
+    # --- sms, wecom, webhook ------------------------------------------------
+
+    def test_sms_segments(self):
+        self.template("invite.sms", "Kind: marketing\n\n"
+                      "【{{school.name}}】{{name|同学}}您好！诚邀您参加本周六上午"
+                      "的专业体验课，现场与任课老师面对面交流。回复1预约。\n")
+        self.template("short.sms", "Hi {{name}}, see you {{date day}}!\n")
+        add_student(self.r, "1", name="张三", day="2026-09-01")
+        add_student(self.r, "2", name="Li Lei", day="2026-09-01", lang="en")
+        out = self.render("invite", "1", "sms").stdout
+        self.assertIn("To: +8613800000001\n", out)
+        self.assertIn("Encoding: UCS-2\n", out)
+        self.assertIn("Segments: 1 (53 characters)\n", out)
+        self.assertTrue(out.endswith("回复1预约。拒收请回复R\n"))
+        out = self.render("short", "2", "outbox").stdout
+        self.assertIn("Encoding: GSM-7\nSegments: 1 (36 characters)\n\n"
+                      "Hi Li Lei, see you 1 September 2026!\n", out)
+
+    def test_provider_template(self):
+        self.template("code.sms", "Template-Code: SMS_4242\n"
+                      "Param-name: {{name}}\nParam-school: {{school.name}}\n")
+        add_student(self.r, "3", name='王"五')
+        out = self.render("code", "3", "sms").stdout
+        self.assertIn("Template-Code: SMS_4242\n", out)
+        self.assertIn('Params: {"name":"王\\"五","school":"示例大学"}\n', out)
+
+    def test_owner_and_supervisor(self):
+        self.template("overdue.wecom", "Format: markdown\n\n"
+                      "**{{name}}** 由 {{owner.name}} 负责，主管 "
+                      "{{supervisor.name}}\n")
+        self.r.hset("slm:staff:t1", mapping={"name": "李_老师",
+                                            "supervisor": "s1"})
+        self.r.hset("slm:staff:s1", mapping={"name": "王主任"})
+        add_student(self.r, "4", name="赵*六", owner="t1",
+                    wecom_userid="zhaoliu")
+        out = self.render("overdue", "4").stdout
+        self.assertEqual(out, "==> %s <==\nTo: zhaoliu\nFormat: markdown\n\n"
+                         "**赵\\*六** 由 李\\_老师 负责，主管 王主任\n" %
+                         self.nudge.path("templates/overdue.wecom"))
+
+    def test_webhook(self):
+        self.template("hook.webhook", '{"student": "{{msg.student_id}}", '
+                      '"name": "{{name}}"}\n')
+        add_student(self.r, "5", name='a "quoted"\nname')
+        out = self.render("hook", "5", "webhook").stdout
+        self.assertEqual(out, '{"student": "5", "name": "a \\"quoted\\"'
+                         '\\nname"}\n\n')
+
+    # --- failures --------------------------------------------------------------
+
+    def test_missing_value(self):
+        self.template("remind.sms", "{{name}}您好，{{owner.name}}老师会联系您\n")
+        add_student(self.r, "6")
+        res = self.render("remind", "6", "sms", check=False)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn("missing owner.name", res.stderr)
+        self.assertEqual(res.stdout, "")
+
+    def test_render_usage(self):
+        self.template("a.sms", "hi\n")
+        add_student(self.r, "8")
+        self.assertEqual(self.render("nope", "8", check=False).returncode, 1)
+        self.assertEqual(self.render("a", "999", check=False).returncode, 1)
+        res = self.render("a", "8", "fax", check=False)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn("neither a configured channel nor a type", res.stderr)
+        self.assertEqual(self.render("a", check=False).returncode, 2)
+
+    # --- check -----------------------------------------------------------------
+
+    def test_check_clean(self):
+        self.template("welcome.sms", "{{name|同学}}您好\n")
+        self.template("welcome.email", "Subject: 欢迎 {{name}}\n\n"
+                      "{{#major}}专业：{{major}}{{/major}}"
+                      "{{#tag:intent:high}}!{{/tag:intent:high}}\n"
+                      "{{owner.name}}\n")
+        res = self.nudge.ctl("check")
+        self.assertEqual(self.templates_report(res.stdout),
+                         "templates: 1 in %s\n"
+                         "  welcome (sms email): needs name, owner.name; "
+                         "optional major, tag:intent:high\n" %
+                         self.nudge.path("templates"))
+        self.assertNotIn("templates", res.stderr)
+
+    def test_check_errors(self):
+        self.template("ok.sms", "hi {{name}}\n")
+        self.template("bad.sms", "第一行\n你好{{#a}}x{{/b}}\n")
+        self.template("bad.email", "Subject: {{foo.bar}}\n\nbody {{name\n")
+        self.template("long.sms", "长" * 300 + "\n")
+        res = self.nudge.ctl("check", check=False)
+        self.assertEqual(res.returncode, 1)
+        d = self.nudge.path("templates")
+        self.maxDiff = None
+        self.assertEqual(res.stderr.splitlines(), [
+            '%s/bad.email:1:10: unknown prefix "foo." in "foo.bar": use '
+            'owner., supervisor., school. or msg.' % d,
+            '%s/bad.email:3:6: unclosed "{{": expected "}}"' % d,
+            '%s/bad.sms:2:10: "{{/b}}" does not close "a", opened at 2:3' % d,
+            '%s/bad.sms:2:3: section "a" is never closed: add {{/a}}' % d,
+            '%s/long.sms:1:1: warning: the SMS takes at least 5 segments '
+            '(UCS-2, 300 characters), above sms_max_segments = 3' % d,
+            "4 errors, 1 warning",
+        ])
+
+    def test_check_warning_only(self):
+        self.template("long.sms", "长" * 300 + "\n")
+        res = self.nudge.ctl("check")
+        self.assertEqual(res.returncode, 0)
+        self.assertIn("warning: the SMS takes at least 5 segments", res.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
