@@ -23,6 +23,8 @@
 #include "core/log.h"
 #include "daemon/consumer.h"
 #include "daemon/http.h"
+#include "queues/dispatcher.h" /* rule engine (issue 5) */
+#include "rules/engine.h"      /* rule engine (issue 5) */
 
 static volatile sig_atomic_t got_stop, got_reload;
 static volatile int stop_flag; /* what the workers poll */
@@ -37,6 +39,8 @@ struct nudged {
     struct http *http;
     pthread_t consumer_thread;
     int consumer_started;
+    struct engine *engine;         /* rule engine (issue 5) */
+    struct dispatcher *dispatcher; /* runs the engine's queued steps */
     char pidpath[4096];
 };
 
@@ -111,6 +115,10 @@ static int load(struct nudged *nd)
     int ok = config_load(nd->conf_path, &nd->cfg, &d) == 0 &&
              channels_open(&nd->cfg, &nd->channels, &d) == 0;
 
+    /* rule engine (issue 5): the rules and templates must check clean */
+    if (ok && !(nd->engine = engine_new(&nd->cfg, &nd->channels, &d)))
+        ok = 0;
+
     diag_print(&d, stderr);
     diag_clear(&d);
     return ok ? 0 : -1;
@@ -132,6 +140,7 @@ static void reload(struct nudged *nd)
         return;
     }
     log_set_level((enum log_level)fresh.daemon.log_level);
+    engine_reload(nd->engine, &d); /* rule engine (issue 5): logs itself */
     log_info("reloaded %s (log level); Redis, HTTP, daemon and channel "
              "settings take effect on restart",
              nd->conf_path);
@@ -153,6 +162,17 @@ static int start(struct nudged *nd)
     }
     if (!(nd->consumer = consumer_new(&nd->cfg, &stop_flag)))
         return -1;
+    { /* rule engine (issue 5): events in, queued steps, schedules */
+        struct consumer_hook hook = {engine_hook_wants, engine_hook_handle,
+                                     nd->engine};
+        consumer_set_hook(nd->consumer, &hook);
+        nd->dispatcher = dispatcher_start(&nd->cfg, engine_job, nd->engine,
+                                          &stop_flag, err, sizeof err);
+        if (!nd->dispatcher || engine_start(nd->engine, &stop_flag) < 0) {
+            log_errorx("rule engine: %s", nd->dispatcher ? "no thread" : err);
+            return -1;
+        }
+    }
     if (pthread_create(&nd->consumer_thread, NULL, consumer_main,
                        nd->consumer) != 0) {
         log_warnx("cannot start the event consumer");
@@ -180,6 +200,9 @@ static void shutdown_all(struct nudged *nd)
 {
     if (nd->consumer_started)
         pthread_join(nd->consumer_thread, NULL);
+    if (nd->dispatcher) /* rule engine (issue 5) */
+        dispatcher_join(nd->dispatcher);
+    engine_free(nd->engine);
     consumer_free(nd->consumer);
     http_stop(nd->http);
     channels_close(&nd->channels);

@@ -1,0 +1,660 @@
+/*
+ * engine.c - the rule engine's life, events, jobs and schedules (see
+ * engine.h). The steps themselves are run.c.
+ */
+#include "rules/engine.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/keys.h"
+#include "core/log.h"
+#include "core/student_store.h"
+#include "queues/delayed.h"
+#include "rules/run.h"
+#include "rules/schedule.h"
+
+#define SCAN_BATCH 500
+#define MAX_TRIGGERED 256
+
+/* One loaded rule set and its templates, shared by the calls that began
+ * while it was current. */
+struct snap {
+    atomic_int refs;
+    struct ruleset *rules;
+    struct tmpl_set *tmpls;
+    struct rules_env env;
+};
+
+struct engine {
+    const struct config *cfg;
+    struct channel_set *chans;
+    pthread_mutex_t *chan_locks;
+    pthread_mutex_t lock; /* guards snap */
+    struct snap *snap;
+    pthread_t thread;
+    int started;
+    volatile int *stop;
+    volatile int quit;
+};
+
+/* --- rule sets ------------------------------------------------------------ */
+
+static void snap_put(struct snap *s)
+{
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    ruleset_free(s->rules);
+    if (s->tmpls)
+        tmpl_set_unref(s->tmpls);
+    rules_env_free(&s->env);
+    free(s);
+}
+
+static struct snap *snap_get(struct engine *e)
+{
+    struct snap *s;
+
+    pthread_mutex_lock(&e->lock);
+    s = e->snap;
+    atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_unlock(&e->lock);
+    return s;
+}
+
+static struct snap *snap_load(const struct config *cfg, struct diag *d)
+{
+    struct snap *s = calloc(1, sizeof *s);
+
+    if (!s)
+        return NULL;
+    atomic_init(&s->refs, 1);
+    if (rules_env_from_config(&s->env, cfg) < 0)
+        goto fail;
+    if (access(cfg->rules.dir, F_OK) < 0 && errno == ENOENT) {
+        /* no rules folder: a daemon that only records events */
+        struct rule_file **none = calloc(1, sizeof *none);
+        log_warnx("rules folder %s does not exist: no rules run",
+                  cfg->rules.dir);
+        if (!none || ruleset_build(none, 0, &s->env, &s->rules, d) < 0)
+            goto fail;
+        return s;
+    }
+    s->tmpls = tmpl_set_load(cfg->templates.dir, cfg, d);
+    if (ruleset_load_dir(cfg->rules.dir, &s->env, &s->rules, d) < 0 ||
+        !s->tmpls)
+        goto fail;
+    return s;
+fail:
+    snap_put(s);
+    return NULL;
+}
+
+struct engine *engine_new(const struct config *cfg, struct channel_set *chans,
+                          struct diag *d)
+{
+    struct engine *e = calloc(1, sizeof *e);
+
+    if (!e)
+        return NULL;
+    e->cfg = cfg;
+    e->chans = chans;
+    pthread_mutex_init(&e->lock, NULL);
+    e->chan_locks = calloc(chans->n + 1, sizeof *e->chan_locks);
+    if (!e->chan_locks || !(e->snap = snap_load(cfg, d))) {
+        free(e->chan_locks);
+        pthread_mutex_destroy(&e->lock);
+        free(e);
+        return NULL;
+    }
+    for (size_t i = 0; i < chans->n; i++)
+        pthread_mutex_init(&e->chan_locks[i], NULL);
+    log_info("rules: %zu rules from %s", e->snap->rules->nrules,
+             cfg->rules.dir);
+    return e;
+}
+
+void engine_free(struct engine *e)
+{
+    if (!e)
+        return;
+    engine_stop(e);
+    snap_put(e->snap);
+    for (size_t i = 0; i < e->chans->n; i++)
+        pthread_mutex_destroy(&e->chan_locks[i]);
+    free(e->chan_locks);
+    pthread_mutex_destroy(&e->lock);
+    free(e);
+}
+
+int engine_reload(struct engine *e, struct diag *d)
+{
+    struct snap *fresh = snap_load(e->cfg, d), *old;
+
+    if (!fresh) {
+        for (size_t i = 0; i < d->n; i++)
+            if (d->v[i].kind == DIAG_ERROR)
+                log_warnx("rules reload refused, keeping the running set: %s",
+                          d->v[i].text);
+        return -1;
+    }
+    pthread_mutex_lock(&e->lock);
+    old = e->snap;
+    e->snap = fresh;
+    pthread_mutex_unlock(&e->lock);
+    snap_put(old);
+    log_info("rules reloaded: %zu rules from %s", fresh->rules->nrules,
+             e->cfg->rules.dir);
+    return 0;
+}
+
+size_t engine_rule_count(struct engine *e)
+{
+    struct snap *s = snap_get(e);
+    size_t n = s->rules->nrules;
+    snap_put(s);
+    return n;
+}
+
+static void env_of(struct engine *e, struct snap *s, struct rconn *rc,
+                   struct run_env *env)
+{
+    env->cfg = e->cfg;
+    env->rules = s->rules;
+    env->tmpls = s->tmpls;
+    env->chans = e->chans;
+    env->chan_locks = e->chan_locks;
+    env->q = queue_open(e->cfg, rc); /* NULL: no memory; steps then fail */
+}
+
+static void env_done(struct run_env *env)
+{
+    if (env->q)
+        queue_close(env->q);
+    env->q = NULL;
+}
+
+/* --- starting runs ------------------------------------------------------------ */
+
+/* Queues step `at` again after a transient failure. 0 or -1. */
+static int requeue_step(struct run *r, size_t at)
+{
+    char id[192], *payload = run_job_payload(r, at);
+    int got;
+
+    if (!payload || !r->env->q) {
+        free(payload);
+        return -1;
+    }
+    run_job_id(r, at, id, sizeof id);
+    strncat(id, ":retry", sizeof id - strlen(id) - 1);
+    got = queue_schedule(r->env->q, id, payload, strlen(payload),
+                         r->env->cfg->queue.retry_base_ms);
+    free(payload);
+    return got < 0 ? -1 : 0;
+}
+
+/* After run_steps(): end, leave waiting, or hand a failed step to the
+ * queue. Returns 0 or -1 (Redis). */
+static int settle(struct run *r, enum run_status st, size_t at,
+                  const char *err)
+{
+    switch (st) {
+    case RUN_DONE:
+        return run_end(r);
+    case RUN_WAITING:
+        return 0;
+    case RUN_RETRY:
+        return requeue_step(r, at);
+    default:
+        log_warnx("rule %s, student %s, step %zu: %s", r->rule->name,
+                  r->student_id, at + 1, err);
+        return -1;
+    }
+}
+
+/* Starts rule for st if `when` holds (the view is loaded). 0 or -1. */
+static int start_rule(const struct run_env *env, struct rconn *rc,
+                      const struct crule *rule, const struct student *st,
+                      struct rview *view, int chain)
+{
+    struct run r;
+    char why[256], err[256];
+    size_t at = 0;
+    int got, rc_ = 0;
+
+    if (!rule_when(rule, view))
+        return 0;
+    got = run_start(&r, env, rc, rule, st, chain, why, sizeof why);
+    if (got <= 0) {
+        if (got < 0)
+            log_warnx("rule %s, student %s: %s", rule->name, st->id, why);
+        else
+            log_debug("rule %s, student %s: not started: %s", rule->name,
+                      st->id, why);
+        return got;
+    }
+    rc_ = settle(&r, run_steps(&r, 0, &at, err, sizeof err), at, err);
+    run_free(&r);
+    return rc_;
+}
+
+int engine_wants(struct engine *e, const struct event *ev)
+{
+    struct snap *s;
+    int wants;
+
+    if (ev->kind == EV_FOLLOWUP)
+        return 1;
+    s = snap_get(e);
+    wants = ruleset_wants(s->rules, ev);
+    snap_put(s);
+    return wants;
+}
+
+int engine_on_event(struct engine *e, struct rconn *rc,
+                    const struct event *ev, const struct student *st)
+{
+    const char *chain_s = event_get(ev, "chain");
+    int chain = chain_s ? atoi(chain_s) : 0, status = 0;
+    size_t idx[MAX_TRIGGERED], n;
+    struct run_env env;
+    struct rview view;
+    struct snap *s;
+
+    if (ev->kind == EV_FOLLOWUP &&
+        run_note_followup(rc, e->cfg->redis.prefix, ev->student,
+                          clock_now_ms()) < 0)
+        return -1;
+    if (chain > e->cfg->rules.max_chain) {
+        log_warnx("event %s %s of student %s: a chain of %d rule-caused "
+                  "events (max_chain %d): cut, no rule runs",
+                  ev->id, ev->type, ev->student, chain, e->cfg->rules.max_chain);
+        return 0;
+    }
+    if (!st)
+        return 0;
+    s = snap_get(e);
+    n = ruleset_triggered(s->rules, ev, idx, MAX_TRIGGERED);
+    if (n > MAX_TRIGGERED)
+        n = MAX_TRIGGERED;
+    if (n && rview_init(&view, s->rules) == 0) {
+        env_of(e, s, rc, &env);
+        rview_load(&view, st, clock_now_ms());
+        for (size_t i = 0; i < n && status == 0; i++)
+            status = start_rule(&env, rc, &s->rules->rules[idx[i]], st, &view,
+                                chain) < 0 ? -1 : 0;
+        env_done(&env);
+        rview_free(&view);
+    }
+    snap_put(s);
+    return status;
+}
+
+int engine_hook_wants(void *ctx, const struct event *ev)
+{
+    return engine_wants(ctx, ev);
+}
+
+int engine_hook_handle(void *ctx, struct rconn *rc, const struct event *ev,
+                       const struct student *st)
+{
+    return engine_on_event(ctx, rc, ev, st);
+}
+
+/* --- jobs ------------------------------------------------------------------------ */
+
+struct step_job {
+    const char *run, *rule, *version, *student;
+    json_int_t step, started, chain;
+};
+
+static enum job_result bad_job(char *err, size_t n, const char *why)
+{
+    snprintf(err, n, "%s", why);
+    return JOB_DEAD;
+}
+
+static enum job_result run_job(struct engine *e, struct snap *s,
+                               struct rconn *rc, const struct step_job *j,
+                               char *err, size_t n)
+{
+    const struct crule *rule = ruleset_find(s->rules, j->rule);
+    char version[24], why[256];
+    struct student *st = NULL;
+    struct run_env env;
+    struct run r;
+    size_t at = 0;
+    enum run_status status;
+    int got;
+
+    if (rule)
+        snprintf(version, sizeof version, "%016llx",
+                 (unsigned long long)rule->version);
+    if (!rule || strcmp(version, j->version) != 0) {
+        snprintf(why, sizeof why, "rule %s was %s on reload: the run ends",
+                 j->rule, rule ? "changed" : "removed");
+        return run_abandon(rc, e->cfg, j->student, j->rule, j->run,
+                           (int)j->step + 1, why) < 0
+                   ? JOB_RETRY
+                   : JOB_OK;
+    }
+    got = run_is_current(rc, e->cfg->redis.prefix, j->student, j->rule,
+                         j->run);
+    if (got <= 0)
+        return got < 0 ? JOB_RETRY : JOB_OK; /* a run that has ended */
+    got = student_load(rc, e->cfg->redis.prefix, j->student, &st);
+    if (got <= 0) {
+        if (got == 0)
+            run_abandon(rc, e->cfg, j->student, j->rule, j->run,
+                        (int)j->step + 1, "the student is gone: the run ends");
+        snprintf(err, n, "loading student %s: %s", j->student, rc->errstr);
+        return got < 0 ? JOB_RETRY : JOB_OK;
+    }
+    env_of(e, s, rc, &env);
+    if (run_resume(&r, &env, rc, rule, j->run, j->started, (int)j->chain,
+                   st) < 0) {
+        got = -1;
+        goto done;
+    }
+    status = run_steps(&r, (size_t)j->step, &at, err, n);
+    if (status == RUN_RETRY && at == (size_t)j->step) {
+        snprintf(err, n, "step %zu failed, will retry", at + 1);
+        got = -1;
+    } else {
+        got = settle(&r, status, at, err);
+    }
+done:
+    run_free(&r);
+    env_done(&env);
+    student_free(st);
+    return got < 0 ? JOB_RETRY : JOB_OK;
+}
+
+/* A batch of a schedule's scan: start the rule for each student. */
+static enum job_result scan_job(struct engine *e, struct snap *s,
+                                struct rconn *rc, json_t *o, char *err,
+                                size_t n)
+{
+    const struct crule *rule =
+        ruleset_find(s->rules, json_string_value(json_object_get(o, "scan")));
+    json_t *ids = json_object_get(o, "ids"), *v;
+    size_t count = json_array_size(ids), i;
+    const char **idv = calloc(count + 1, sizeof *idv);
+    struct student **st = calloc(count + 1, sizeof *st);
+    struct run_env env;
+    struct rview view;
+    enum job_result res = JOB_OK;
+
+    if (!rule || !idv || !st || rview_init(&view, s->rules) < 0) {
+        free(idv);
+        free(st);
+        return rule ? JOB_RETRY : JOB_OK; /* a removed rule: nothing to do */
+    }
+    json_array_foreach(ids, i, v) idv[i] = json_string_value(v);
+    if (student_load_many(rc, e->cfg->redis.prefix, idv, count, st) < 0) {
+        snprintf(err, n, "loading students: %s", rc->errstr);
+        res = JOB_RETRY;
+    }
+    env_of(e, s, rc, &env);
+    for (i = 0; i < count && res == JOB_OK; i++) {
+        if (!st[i])
+            continue;
+        rview_load(&view, st[i], clock_now_ms());
+        if (start_rule(&env, rc, rule, st[i], &view, 0) < 0)
+            res = JOB_RETRY; /* started runs are not started twice */
+    }
+    env_done(&env);
+    for (i = 0; i < count; i++)
+        student_free(st[i]);
+    free(st);
+    free(idv);
+    rview_free(&view);
+    return res;
+}
+
+enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
+                           void *ctx, char *err, size_t errlen)
+{
+    struct engine *e = ctx;
+    json_t *o = json_loadb(job->payload, job->len, 0, NULL);
+    struct step_job j = {0};
+    enum job_result res;
+    struct snap *s;
+
+    if (!o)
+        return bad_job(err, errlen, "payload is not JSON");
+    s = snap_get(e);
+    if (json_object_get(o, "scan")) {
+        res = scan_job(e, s, rc, o, err, errlen);
+    } else if (json_unpack(o, "{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "run",
+                           &j.run, "rule", &j.rule, "version", &j.version,
+                           "step", &j.step, "student", &j.student, "started",
+                           &j.started, "chain", &j.chain) < 0 ||
+               !key_valid_id(j.student) || j.step < 0) {
+        res = bad_job(err, errlen, "payload is not a rule step");
+    } else {
+        res = run_job(e, s, rc, &j, err, errlen);
+    }
+    snap_put(s);
+    json_decref(o);
+    return res;
+}
+
+/* --- schedules ------------------------------------------------------------------- */
+
+/* The student id of a key prefix + "student:{ID}", or NULL. */
+static const char *id_of_key(const char *key, size_t plen, char *buf,
+                             size_t n)
+{
+    const char *open = key + plen + strlen("student:{");
+    size_t len = strlen(open);
+
+    if (len < 2 || open[len - 1] != '}' || len > n)
+        return NULL;
+    memcpy(buf, open, len - 1);
+    buf[len - 1] = 0;
+    return key_valid_id(buf) ? buf : NULL;
+}
+
+/* Queues one batch of a scan. 0 or -1. */
+static int queue_batch(struct queue *q, const char *rule, int64_t fire,
+                       int batch, json_t *ids)
+{
+    char id[QUEUE_ID_MAX];
+    json_t *o = json_pack("{s:s, s:I, s:O}", "scan", rule, "fire",
+                          (json_int_t)fire, "ids", ids);
+    char *payload = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    int got = -1;
+
+    snprintf(id, sizeof id, "scan:%s:%lld:%d", rule, (long long)fire, batch);
+    if (payload)
+        got = queue_schedule(q, id, payload, strlen(payload), 0);
+    free(payload);
+    json_decref(o);
+    return got < 0 ? -1 : 0;
+}
+
+/* SCANs every student hash and queues them in batches. Returns the
+ * number of students, or -1. */
+static long scan_students(struct engine *e, struct rconn *rc,
+                          struct queue *q, const char *rule, int64_t fire)
+{
+    char pattern[KEY_MAX], cursor[32] = "0", idbuf[160];
+    size_t plen = strlen(e->cfg->redis.prefix);
+    json_t *ids = json_array();
+    long total = 0;
+    int batch = 0;
+
+    snprintf(pattern, sizeof pattern, "%sstudent:{*}", e->cfg->redis.prefix);
+    do {
+        redisReply *rep = rconn_cmd(rc, "SCAN %s MATCH %s COUNT 1000 TYPE hash",
+                                    cursor, pattern);
+        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+            if (rep)
+                freeReplyObject(rep);
+            json_decref(ids);
+            return -1;
+        }
+        snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
+        for (size_t i = 0; i < rep->element[1]->elements; i++) {
+            const char *id = id_of_key(rep->element[1]->element[i]->str, plen,
+                                       idbuf, sizeof idbuf);
+            if (id)
+                json_array_append_new(ids, json_string(id));
+        }
+        freeReplyObject(rep);
+        if (json_array_size(ids) >= SCAN_BATCH || strcmp(cursor, "0") == 0) {
+            total += (long)json_array_size(ids);
+            if (json_array_size(ids) &&
+                queue_batch(q, rule, fire, batch++, ids) < 0) {
+                json_decref(ids);
+                return -1;
+            }
+            json_array_clear(ids);
+        }
+    } while (strcmp(cursor, "0") != 0);
+    json_decref(ids);
+    return total;
+}
+
+/* Claims the firing of rule at fire for this daemon: 1 won, 0 another
+ * daemon has it, -1 error. */
+static int claim_firing(struct engine *e, struct rconn *rc, const char *rule,
+                        int64_t fire)
+{
+    char key[KEY_MAX], name[300];
+    redisReply *rep;
+    int won;
+
+    snprintf(name, sizeof name, "sched:%s:%lld", rule, (long long)fire);
+    key_global(key, sizeof key, e->cfg->redis.prefix, name);
+    rep = rconn_cmd(rc, "SET %s %lld NX PX %lld", key,
+                    (long long)clock_now_ms(),
+                    (long long)(e->cfg->rules.schedule_grace_ms +
+                                8LL * 86400 * 1000));
+    if (!rep)
+        return -1;
+    won = rep->type == REDIS_REPLY_STATUS;
+    freeReplyObject(rep);
+    return won;
+}
+
+int engine_tick(struct engine *e, struct rconn *rc, int64_t now_ms)
+{
+    struct snap *s = snap_get(e);
+    struct queue *q = queue_open(e->cfg, rc);
+    int fired = 0;
+
+    for (size_t i = 0; q && i < s->rules->nscheduled && fired >= 0; i++) {
+        const struct crule *r = &s->rules->rules[s->rules->scheduled[i]];
+        int64_t fire = schedule_prev(&r->src->trig, now_ms);
+        long n;
+        if (fire < 0 || now_ms - fire > e->cfg->rules.schedule_grace_ms)
+            continue;
+        switch (claim_firing(e, rc, r->name, fire)) {
+        case 1:
+            break;
+        case 0:
+            continue;
+        default:
+            fired = -1;
+            continue;
+        }
+        n = scan_students(e, rc, q, r->name, fire);
+        if (n < 0) {
+            log_warnx("schedule of rule %s: %s", r->name, rc->errstr);
+            fired = -1;
+            continue;
+        }
+        log_info("schedule of rule %s fired: %ld students queued", r->name, n);
+        fired++;
+    }
+    snap_put(s);
+    if (!q)
+        return -1;
+    queue_close(q);
+    return fired;
+}
+
+/* --- the engine's thread ------------------------------------------------------- */
+
+static int watch_dirs(struct engine *e)
+{
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+                    IN_CREATE;
+
+    if (fd < 0)
+        return -1;
+    if (inotify_add_watch(fd, e->cfg->rules.dir, mask) < 0 ||
+        inotify_add_watch(fd, e->cfg->templates.dir, mask) < 0)
+        log_warn("inotify on the rules and templates folders");
+    return fd;
+}
+
+/* True when a watched folder changed since the last call. */
+static int files_changed(int fd)
+{
+    char buf[4096] __attribute__((aligned(8)));
+    int changed = 0;
+
+    while (fd >= 0 && read(fd, buf, sizeof buf) > 0)
+        changed = 1;
+    return changed;
+}
+
+static void *engine_main(void *arg)
+{
+    struct engine *e = arg;
+    struct rconn *rc = rconn_new(e->cfg, e->stop);
+    int fd = watch_dirs(e), pending = 0;
+    int64_t last_tick = 0;
+
+    while (rc && !*e->stop && !e->quit) {
+        int64_t now = clock_now_ms();
+        if (files_changed(fd)) {
+            pending = 3; /* reload after 300 ms of quiet */
+        } else if (pending && --pending == 0) {
+            struct diag d = {0};
+            engine_reload(e, &d);
+            diag_clear(&d);
+        }
+        if (now - last_tick >= 1000 && rconn_ensure(rc) == 0) {
+            last_tick = now;
+            engine_tick(e, rc, now);
+        }
+        clock_sleep_ms(100, e->stop);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (rc)
+        rconn_free(rc);
+    return NULL;
+}
+
+int engine_start(struct engine *e, volatile int *stop)
+{
+    e->stop = stop;
+    if (pthread_create(&e->thread, NULL, engine_main, e) != 0)
+        return -1;
+    e->started = 1;
+    return 0;
+}
+
+void engine_stop(struct engine *e)
+{
+    if (!e->started)
+        return;
+    e->quit = 1;
+    pthread_join(e->thread, NULL);
+    e->started = 0;
+}

@@ -1,0 +1,86 @@
+/*
+ * engine.h - the rule engine as nudged runs it: the checked rule set and
+ * templates, the events that start runs, the queue jobs that carry runs
+ * on after a wait, the schedules, and reloads.
+ *
+ * nudged wires it so (see daemon/nudged.c):
+ *
+ *     struct engine *e = engine_new(&cfg, &channels, &d);  // NULL: errors
+ *     struct consumer_hook hook = {engine_hook_wants, engine_hook_handle, e};
+ *     consumer_set_hook(consumer, &hook);
+ *     dispatcher_start(&cfg, engine_job, e, &stop, err, sizeof err);
+ *     engine_start(e, &stop);     // schedules and file-change reloads
+ *     ... SIGHUP: engine_reload(e, &d) ...
+ *     engine_stop(e); engine_free(e);   // after the consumer and workers
+ *
+ * Threads: every entry point may be called from any thread at once; each
+ * call uses the rule set that was current when it began, so a reload
+ * never pulls a set from under a running step.
+ *
+ * Ownership: the engine borrows cfg and chans (they must outlive it).
+ */
+#ifndef NUDGE_RULES_ENGINE_H
+#define NUDGE_RULES_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "channels/channel.h"
+#include "core/config.h"
+#include "core/diag.h"
+#include "core/event.h"
+#include "core/redis.h"
+#include "core/student.h"
+#include "queues/dispatcher.h"
+
+struct engine;
+
+/* --- life --------------------------------------------------------------- */
+/* Loads and checks the rules folder and the templates folder of cfg.
+ * Returns the engine, or NULL with every error in d. */
+struct engine *engine_new(const struct config *cfg, struct channel_set *chans,
+                          struct diag *d);
+void engine_free(struct engine *e);
+/* Loads both folders again: when they check clean the new set replaces
+ * the old one (runs of removed or changed rules end with a timeline entry
+ * when their next step comes); otherwise the old set stays and d says
+ * why. Returns 0 (swapped) or -1 (kept). Logs either way. */
+int engine_reload(struct engine *e, struct diag *d);
+/* Starts the engine's thread: the schedule tick (every second) and a
+ * reload when a file of either folder changes (inotify). 0 or -1. */
+int engine_start(struct engine *e, volatile int *stop);
+/* Stops and joins that thread (whether or not *stop is set). */
+void engine_stop(struct engine *e);
+
+/* --- events ------------------------------------------------------------- */
+/* True when some rule's trigger matches ev, or ev is a followup (whose
+ * time `stop if followed_up` reads): the consumer loads the student only
+ * then. */
+int engine_wants(struct engine *e, const struct event *ev);
+/* Starts the runs ev triggers for st and runs their first steps. Returns
+ * 0, or -1 when Redis failed (the event should be handled again). */
+int engine_on_event(struct engine *e, struct rconn *rc,
+                    const struct event *ev, const struct student *st);
+
+/* The same two with the consumer hook's signatures (ctx is the engine). */
+int engine_hook_wants(void *ctx, const struct event *ev);
+int engine_hook_handle(void *ctx, struct rconn *rc, const struct event *ev,
+                       const struct student *st);
+
+/* --- queue jobs ------------------------------------------------------------ */
+/* The dispatcher's handler (queues/dispatcher.h; ctx is the engine): a
+ * run's next step, or a batch of a schedule's scan. */
+enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
+                           void *ctx, char *err, size_t errlen);
+
+/* --- schedules -------------------------------------------------------------- */
+/* Fires the scheduled rules due at now_ms (or missed by at most
+ * [rules] schedule_grace): one daemon wins each firing (SET NX), scans
+ * the students and queues the scan in batches that every daemon's
+ * workers share. Returns the number of rules fired, or -1. */
+int engine_tick(struct engine *e, struct rconn *rc, int64_t now_ms);
+
+/* The running set's size and hash, for logs and tests. */
+size_t engine_rule_count(struct engine *e);
+
+#endif

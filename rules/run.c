@@ -1,0 +1,617 @@
+/*
+ * run.c - a run's state in Redis and its steps (see run.h).
+ */
+#include "rules/run.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "core/keys.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/student_store.h"
+#include "core/timeline.h"
+#include "queues/delayed.h"
+#include "rules/recipient.h"
+
+/* Starts a run unless one is active or the limit is reached.
+ * KEYS: runs hash, limit zset. ARGV: rule, "RUNID STARTED", now, limit n,
+ * limit window ms. Returns 1 started, 0 busy, 2 limited. */
+static struct rscript start_script = {
+    .source =
+        "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end\n"
+        "local n = tonumber(ARGV[4])\n"
+        "if n > 0 then\n"
+        "  local now, win = tonumber(ARGV[3]), tonumber(ARGV[5])\n"
+        "  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - win)\n"
+        "  if redis.call('ZCARD', KEYS[2]) >= n then return 2 end\n"
+        "  redis.call('ZADD', KEYS[2], now, ARGV[2])\n"
+        "  redis.call('PEXPIRE', KEYS[2], win)\n"
+        "end\n"
+        "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])\n"
+        "return 1\n"};
+
+/* Ends a run if it is still the rule's. KEYS: runs. ARGV: rule, value. */
+static struct rscript end_script = {
+    .source = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
+              "  return redis.call('HDEL', KEYS[1], ARGV[1])\n"
+              "end\n"
+              "return 0\n"};
+
+static atomic_uint run_seq;
+
+/* --- state ---------------------------------------------------------------- */
+
+static void run_value(const struct run *r, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s %lld", r->id, (long long)r->started_ms);
+}
+
+static long long script_int(struct rconn *rc, struct rscript *s, int argc,
+                            const char **argv)
+{
+    redisReply *rep = rconn_script(rc, s, 2, argc, argv, NULL);
+    long long v = -1;
+
+    if (rep && rep->type == REDIS_REPLY_INTEGER)
+        v = rep->integer;
+    else if (rep && rep->type == REDIS_REPLY_ERROR)
+        snprintf(rc->errstr, sizeof rc->errstr, "%s", rep->str);
+    if (rep)
+        freeReplyObject(rep);
+    return v;
+}
+
+static void limit_key(char *buf, size_t n, const char *prefix,
+                      const char *student, const char *rule)
+{
+    char suffix[256];
+    snprintf(suffix, sizeof suffix, "limit:%s", rule);
+    key_student(buf, n, prefix, student, suffix);
+}
+
+int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
+              const struct crule *rule, const struct student *st, int chain,
+              char *why, size_t n)
+{
+    char runs[KEY_MAX], limit[KEY_MAX], value[96], now[24], ln[24], lw[24];
+    const char *argv[7];
+    long long got;
+
+    memset(r, 0, sizeof *r);
+    r->env = env;
+    r->rc = rc;
+    r->rule = rule;
+    r->st = st;
+    r->student_id = st->id;
+    r->chain = chain;
+    r->started_ms = clock_now_ms();
+    snprintf(r->id, sizeof r->id, "%llx-%x-%x", (long long)r->started_ms,
+             (unsigned)getpid() & 0xffff, atomic_fetch_add(&run_seq, 1));
+    key_student(runs, sizeof runs, env->cfg->redis.prefix, st->id, "runs");
+    limit_key(limit, sizeof limit, env->cfg->redis.prefix, st->id,
+              rule->name);
+    run_value(r, value, sizeof value);
+    snprintf(now, sizeof now, "%lld", (long long)r->started_ms);
+    snprintf(ln, sizeof ln, "%ld", rule->src->limit_n);
+    snprintf(lw, sizeof lw, "%lld", (long long)rule->src->limit_ms);
+    argv[0] = runs, argv[1] = limit, argv[2] = rule->name, argv[3] = value;
+    argv[4] = now, argv[5] = ln, argv[6] = lw;
+    got = script_int(rc, &start_script, 7, argv);
+    if (got < 0) {
+        snprintf(why, n, "starting a run: %s", rc->errstr);
+        return -1;
+    }
+    if (got != 1) {
+        snprintf(why, n, got == 0 ? "a run of this rule is in progress"
+                                  : "limit reached");
+        return 0;
+    }
+    if (rview_init(&r->view, env->rules) < 0) {
+        snprintf(why, n, "out of memory");
+        run_end(r);
+        return -1;
+    }
+    rview_load(&r->view, st, r->started_ms);
+    return 1;
+}
+
+int run_resume(struct run *r, const struct run_env *env, struct rconn *rc,
+               const struct crule *rule, const char *id, int64_t started_ms,
+               int chain, const struct student *st)
+{
+    memset(r, 0, sizeof *r);
+    r->env = env;
+    r->rc = rc;
+    r->rule = rule;
+    r->st = st;
+    r->student_id = st->id;
+    r->chain = chain;
+    r->started_ms = started_ms;
+    snprintf(r->id, sizeof r->id, "%s", id);
+    if (rview_init(&r->view, env->rules) < 0)
+        return -1;
+    rview_load(&r->view, st, clock_now_ms());
+    return 0;
+}
+
+int run_end(struct run *r)
+{
+    char runs[KEY_MAX], value[96];
+    const char *argv[4];
+
+    key_student(runs, sizeof runs, r->env->cfg->redis.prefix, r->student_id,
+                "runs");
+    run_value(r, value, sizeof value);
+    argv[0] = runs, argv[1] = runs, argv[2] = r->rule->name, argv[3] = value;
+    return script_int(r->rc, &end_script, 4, argv) < 0 ? -1 : 0;
+}
+
+void run_free(struct run *r)
+{
+    rview_free(&r->view);
+    student_free(r->own);
+    r->own = NULL;
+}
+
+int run_is_current(struct rconn *rc, const char *prefix, const char *student,
+                   const char *rule, const char *id)
+{
+    char runs[KEY_MAX];
+    redisReply *rep;
+    int cur;
+    size_t len = strlen(id);
+
+    key_student(runs, sizeof runs, prefix, student, "runs");
+    if (!(rep = rconn_cmd(rc, "HGET %s %s", runs, rule)))
+        return -1;
+    cur = rep->type == REDIS_REPLY_STRING && strncmp(rep->str, id, len) == 0 &&
+          rep->str[len] == ' ';
+    freeReplyObject(rep);
+    return cur;
+}
+
+int run_note_followup(struct rconn *rc, const char *prefix,
+                      const char *student, int64_t now_ms)
+{
+    char key[KEY_MAX];
+    redisReply *rep;
+
+    key_student(key, sizeof key, prefix, student, "followup");
+    if (!(rep = rconn_cmd(rc, "SET %s %lld", key, (long long)now_ms)))
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* --- jobs ------------------------------------------------------------------ */
+
+void run_job_id(const struct run *r, size_t step, char *buf, size_t n)
+{
+    snprintf(buf, n, "run:%s:%s:%zu", r->student_id, r->id, step);
+}
+
+char *run_job_payload(const struct run *r, size_t step)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:i}", "run", r->id,
+                          "rule", r->rule->name, "version", "",
+                          "step", (json_int_t)step, "student", r->student_id,
+                          "started", (json_int_t)r->started_ms, "chain",
+                          r->chain);
+    char version[24], *s;
+
+    if (!o)
+        return NULL;
+    snprintf(version, sizeof version, "%016llx",
+             (unsigned long long)r->rule->version);
+    json_object_set_new(o, "version", json_string(version));
+    s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return s;
+}
+
+/* Queues step `step` of r, due delay_ms from now. 0 or -1. */
+static int schedule_step(struct run *r, size_t step, int64_t delay_ms,
+                         char *err, size_t n)
+{
+    char id[160], *payload = run_job_payload(r, step);
+    int got;
+
+    if (!payload) {
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    run_job_id(r, step, id, sizeof id);
+    got = queue_schedule(r->env->q, id, payload, strlen(payload), delay_ms);
+    free(payload);
+    if (got < 0) {
+        snprintf(err, n, "queue: %s", queue_error(r->env->q));
+        return -1;
+    }
+    return 0;
+}
+
+/* --- the timeline ----------------------------------------------------------- */
+
+static void record(struct run *r, size_t step, const char *type,
+                   const struct step *s, const char *to,
+                   const char *provider_id, const char *detail)
+{
+    struct tl_entry e = TL_ENTRY_INIT;
+    char actor[160];
+
+    snprintf(actor, sizeof actor, "rule:%s", r->rule->name);
+    e.type = type;
+    e.rule = r->rule->name;
+    e.step = (int)step + 1;
+    e.channel = s ? s->channel : NULL;
+    e.template_name = s ? s->tmpl : NULL;
+    e.to = to;
+    e.provider_id = provider_id;
+    e.detail = detail;
+    e.actor = actor;
+    if (timeline_append(r->rc, r->env->cfg->redis.prefix, r->student_id,
+                        r->env->cfg->redis.timeline_maxlen, &e) < 0)
+        log_warnx("timeline of %s: %s", r->student_id, r->rc->errstr);
+}
+
+static void count(const char *outcome)
+{
+    char labels[64];
+    snprintf(labels, sizeof labels, "outcome=\"%s\"", outcome);
+    metric_inc(metric_counter("nudge_rule_steps_total",
+                              "Rule steps run, by outcome", labels));
+}
+
+/* --- events nudge causes -------------------------------------------------- */
+
+/* XADD an event (tag, untag, assigned) with its chain depth. */
+static int emit_event(struct run *r, const char *type, const char *field,
+                      const char *value)
+{
+    char stream[KEY_MAX], chain[16], actor[160];
+    const char *argv[13];
+    redisReply *rep;
+
+    key_global(stream, sizeof stream, r->env->cfg->redis.prefix, "events");
+    snprintf(chain, sizeof chain, "%d", r->chain + 1);
+    snprintf(actor, sizeof actor, "rule:%s", r->rule->name);
+    argv[0] = "XADD", argv[1] = stream, argv[2] = "*";
+    argv[3] = "type", argv[4] = type, argv[5] = "student";
+    argv[6] = r->student_id, argv[7] = field, argv[8] = value;
+    argv[9] = "chain", argv[10] = chain, argv[11] = "actor", argv[12] = actor;
+    if (!(rep = rconn_cmdargv(r->rc, 13, argv, NULL)))
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* --- steps --------------------------------------------------------------------- */
+
+/* What one step did. */
+enum step_result {
+    ST_NEXT,   /* go on with the next step */
+    ST_QUEUED, /* a wait: the next step is a job */
+    ST_DONE,   /* the run ended (a stop) */
+    ST_RETRY,  /* a transient failure: this step again later */
+    ST_ERROR,  /* Redis failed */
+};
+
+/* Reloads the student (after assign changed it, say). 0 or -1. */
+static int reload_student(struct run *r)
+{
+    struct student *fresh = NULL;
+    int got = student_load(r->rc, r->env->cfg->redis.prefix, r->student_id,
+                           &fresh);
+
+    if (got <= 0)
+        return got < 0 ? -1 : 0;
+    student_free(r->own);
+    r->own = fresh;
+    r->st = fresh;
+    rview_load(&r->view, fresh, clock_now_ms());
+    return 0;
+}
+
+static enum step_result step_stop(struct run *r, size_t i, const struct step *s)
+{
+    char key[KEY_MAX], text[512], detail[600];
+    redisReply *rep;
+    int holds;
+
+    if (!s->cond) {
+        record(r, i, "skipped", NULL, NULL, NULL, "stop: the run ends");
+        return ST_DONE;
+    }
+    key_student(key, sizeof key, r->env->cfg->redis.prefix, r->student_id,
+                "followup");
+    if (!(rep = rconn_cmd(r->rc, "GET %s", key)))
+        return ST_ERROR;
+    r->view.followed_up = rep->type == REDIS_REPLY_STRING &&
+                          atoll(rep->str) >= r->started_ms;
+    freeReplyObject(rep);
+    holds = rule_cond(r->rule, r->rule->steps[i].cond, &r->view);
+    if (s->unless)
+        holds = !holds;
+    if (!holds)
+        return ST_NEXT;
+    snprintf(detail, sizeof detail, "stop %s %s: the run ends",
+             s->unless ? "unless" : "if",
+             cond_format(s->cond, text, sizeof text));
+    record(r, i, "skipped", NULL, NULL, NULL, detail);
+    count("stopped");
+    return ST_DONE;
+}
+
+static enum step_result step_tag(struct run *r, size_t i, const struct step *s)
+{
+    char key[KEY_MAX];
+    redisReply *rep;
+    int changed, add = s->kind == STEP_TAG_ADD;
+
+    key_student(key, sizeof key, r->env->cfg->redis.prefix, r->student_id,
+                KEY_TAGS);
+    if (!(rep = rconn_cmd(r->rc, "%s %s %s", add ? "SADD" : "SREM", key,
+                          s->arg)))
+        return ST_ERROR;
+    changed = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
+    freeReplyObject(rep);
+    if (changed && emit_event(r, add ? "tag" : "untag", "tag", s->arg) < 0)
+        return ST_ERROR;
+    (void)i;
+    return reload_student(r) < 0 ? ST_ERROR : ST_NEXT;
+}
+
+static int by_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Round robin over the sorted members of the team. */
+static enum step_result step_assign(struct run *r, size_t i,
+                                   const struct step *s)
+{
+    char team[KEY_MAX], rr[KEY_MAX + 8], student[KEY_MAX];
+    redisReply *members, *rep;
+    const char *pick;
+    char **ids;
+    long long turn;
+
+    key_team(team, sizeof team, r->env->cfg->redis.prefix, s->arg);
+    snprintf(rr, sizeof rr, "%s:rr", team);
+    if (!(members = rconn_cmd(r->rc, "SMEMBERS %s", team)))
+        return ST_ERROR;
+    if (members->type != REDIS_REPLY_ARRAY || members->elements == 0) {
+        freeReplyObject(members);
+        record(r, i, "skipped", NULL, NULL, NULL, "assign: the team is empty");
+        count("skipped");
+        return ST_NEXT;
+    }
+    if (!(rep = rconn_cmd(r->rc, "INCR %s", rr))) {
+        freeReplyObject(members);
+        return ST_ERROR;
+    }
+    turn = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+    freeReplyObject(rep);
+    ids = calloc(members->elements, sizeof *ids);
+    for (size_t k = 0; ids && k < members->elements; k++)
+        ids[k] = members->element[k]->str;
+    if (!ids) {
+        freeReplyObject(members);
+        return ST_ERROR;
+    }
+    qsort(ids, members->elements, sizeof *ids, by_str);
+    pick = ids[(size_t)(turn - 1) % members->elements];
+    key_student(student, sizeof student, r->env->cfg->redis.prefix,
+                r->student_id, NULL);
+    rep = rconn_cmd(r->rc, "HSET %s owner %s", student, pick);
+    if (rep)
+        freeReplyObject(rep);
+    if (!rep || emit_event(r, "assigned", "owner", pick) < 0) {
+        free(ids);
+        freeReplyObject(members);
+        return ST_ERROR;
+    }
+    free(ids);
+    freeReplyObject(members);
+    return reload_student(r) < 0 ? ST_ERROR : ST_NEXT;
+}
+
+/* The channel's lock, when its driver is not thread-safe. */
+static pthread_mutex_t *chan_lock(struct run *r, const struct channel *ch)
+{
+    if (ch->drv->caps & CHAN_CAP_THREADSAFE)
+        return NULL;
+    return &r->env->chan_locks[ch - r->env->chans->v];
+}
+
+static enum chan_status deliver(struct run *r, struct channel *ch,
+                                struct chan_msg *m, struct chan_result *res)
+{
+    pthread_mutex_t *lock = chan_lock(r, ch);
+    enum chan_status st;
+
+    if (lock)
+        pthread_mutex_lock(lock);
+    st = channel_send(ch, m, res);
+    if (lock)
+        pthread_mutex_unlock(lock);
+    return st;
+}
+
+static const char *sent_type(const struct step *s)
+{
+    return s->kind == STEP_SEND     ? "sent"
+           : s->kind == STEP_NOTIFY ? "notified"
+                                    : "escalated";
+}
+
+/* Renders and sends; outcome on the timeline. */
+static enum step_result send_rendered(struct run *r, size_t i,
+                                     const struct step *s, struct channel *ch,
+                                     const struct tmpl_part *part,
+                                     const struct recipient *who)
+{
+    struct tmpl_ctx ctx = {.student = r->st, .owner = who->owner,
+                           .supervisor = who->supervisor, .cfg = r->env->cfg,
+                           .to = who->to};
+    struct chan_msg m = {0};
+    struct chan_result res = {0};
+    struct tmpl_out out;
+    char key[160];
+    enum step_result status = ST_NEXT;
+
+    snprintf(key, sizeof key, "%s:%zu", r->id, i + 1);
+    ctx.key = key;
+    tmpl_out_init(&out);
+    switch (tmpl_render(part, &ctx, &out)) {
+    case TMPL_OK:
+        break;
+    case TMPL_MISSING:
+        record(r, i, "skipped", s, NULL, NULL, out.err);
+        count("skipped");
+        goto done;
+    default:
+        record(r, i, "failed", s, NULL, NULL, out.err);
+        count("failed");
+        goto done;
+    }
+    tmpl_msg_to_chan(&out.msg, &m);
+    m.student = r->student_id;
+    m.rule = r->rule->name;
+    m.template_name = s->tmpl;
+    m.step = (int)i + 1;
+    m.idempotency_key = key;
+    switch (deliver(r, ch, &m, &res)) {
+    case CHAN_OK:
+        record(r, i, sent_type(s), s, out.msg.to, res.provider_id, NULL);
+        count(sent_type(s));
+        break;
+    case CHAN_TRANSIENT:
+        record(r, i, "failed", s, out.msg.to, NULL, res.error);
+        count("retried");
+        status = ST_RETRY;
+        break;
+    default:
+        record(r, i, "failed", s, out.msg.to, NULL, res.error);
+        count("failed");
+        break;
+    }
+done:
+    tmpl_out_free(&out);
+    return status;
+}
+
+static enum step_result step_message(struct run *r, size_t i,
+                                    const struct step *s)
+{
+    struct channel *ch = channels_find(r->env->chans, s->channel);
+    const struct tmpl_part *part;
+    struct recipient who;
+    char why[256];
+    int got;
+    enum step_result status;
+
+    if (!ch) {
+        record(r, i, "failed", s, NULL, NULL, "no such channel");
+        return ST_NEXT;
+    }
+    if (s->kind == STEP_SEND && student_opted_out(r->st, ch->as)) {
+        snprintf(why, sizeof why, "the student opted out of %s", ch->as);
+        record(r, i, "skipped", s, NULL, NULL, why);
+        count("skipped");
+        return ST_NEXT;
+    }
+    if (!(part = tmpl_find(r->env->tmpls, s->tmpl, ch->as))) {
+        snprintf(why, sizeof why, "template %s has no %s part", s->tmpl,
+                 ch->as);
+        record(r, i, "failed", s, NULL, NULL, why);
+        count("failed");
+        return ST_NEXT;
+    }
+    got = recipient_resolve(r->rc, r->env->cfg->redis.prefix, s, r->st,
+                            ch->as, &who, why, sizeof why);
+    if (got < 0) {
+        recipient_clear(&who);
+        return ST_ERROR;
+    }
+    if (got == 0) {
+        record(r, i, "skipped", s, NULL, NULL, why);
+        count("skipped");
+        recipient_clear(&who);
+        return ST_NEXT;
+    }
+    status = send_rendered(r, i, s, ch, part, &who);
+    recipient_clear(&who);
+    return status;
+}
+
+/* Runs step i. */
+static enum step_result step_one(struct run *r, size_t i, char *err, size_t n)
+{
+    const struct step *s = r->rule->steps[i].src;
+
+    switch (s->kind) {
+    case STEP_WAIT:
+        return schedule_step(r, i + 1, s->ms, err, n) < 0 ? ST_ERROR
+                                                         : ST_QUEUED;
+    case STEP_STOP:
+        return step_stop(r, i, s);
+    case STEP_TAG_ADD:
+    case STEP_TAG_REMOVE:
+        return step_tag(r, i, s);
+    case STEP_ASSIGN:
+        return step_assign(r, i, s);
+    default:
+        return step_message(r, i, s);
+    }
+}
+
+enum run_status run_steps(struct run *r, size_t from, size_t *at, char *err,
+                          size_t n)
+{
+    static const enum run_status of[] = {
+        [ST_QUEUED] = RUN_WAITING, [ST_DONE] = RUN_DONE,
+        [ST_RETRY] = RUN_RETRY, [ST_ERROR] = RUN_ERROR};
+
+    err[0] = 0;
+    for (size_t i = from; i < r->rule->nsteps; i++) {
+        enum step_result st = step_one(r, i, err, n);
+        *at = i;
+        if (st == ST_NEXT)
+            continue;
+        if (st == ST_ERROR && !err[0])
+            snprintf(err, n, "Redis: %s", r->rc->errstr);
+        return of[st];
+    }
+    return RUN_DONE;
+}
+
+int run_abandon(struct rconn *rc, const struct config *cfg,
+                const char *student, const char *rule, const char *id,
+                int step, const char *why)
+{
+    char runs[KEY_MAX], actor[160];
+    struct tl_entry e = TL_ENTRY_INIT;
+    redisReply *rep;
+
+    key_student(runs, sizeof runs, cfg->redis.prefix, student, "runs");
+    if (id && run_is_current(rc, cfg->redis.prefix, student, rule, id) == 1) {
+        if (!(rep = rconn_cmd(rc, "HDEL %s %s", runs, rule)))
+            return -1;
+        freeReplyObject(rep);
+    }
+    snprintf(actor, sizeof actor, "rule:%s", rule);
+    e.type = "skipped";
+    e.rule = rule;
+    e.step = step;
+    e.detail = why;
+    e.actor = actor;
+    return timeline_append(rc, cfg->redis.prefix, student,
+                           cfg->redis.timeline_maxlen, &e);
+}

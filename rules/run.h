@@ -1,0 +1,96 @@
+/*
+ * run.h - one run of a rule for one student: its state in Redis, and its
+ * steps. A run starts when a trigger fires and `when` matches (run_start:
+ * one run per rule and student at a time, and `limit N per D`), runs its
+ * steps up to the first `wait` at once, and leaves each later step to a
+ * job of the delayed queue (payload: run id, rule, rule version, step,
+ * student). Every step's outcome is a timeline entry. The engine
+ * (engine.h) is the only user; this header is its inside.
+ *
+ * Redis (docs/redis.md): slm:student:{ID}:runs (hash rule -> "RUNID
+ * STARTED_MS"), slm:student:{ID}:limit:RULE (sorted set of run starts),
+ * slm:student:{ID}:followup (ms of the last followup event).
+ */
+#ifndef NUDGE_RULES_RUN_H
+#define NUDGE_RULES_RUN_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "channels/channel.h"
+#include "core/config.h"
+#include "core/redis.h"
+#include "core/student.h"
+#include "rules/compile.h"
+#include "rules/eval.h"
+#include "templates/tmpl.h"
+
+struct queue;
+
+/* What the steps of a run need from the engine. */
+struct run_env {
+    const struct config *cfg;
+    const struct ruleset *rules;
+    const struct tmpl_set *tmpls;
+    struct channel_set *chans;
+    pthread_mutex_t *chan_locks; /* one per channel, for drivers that are
+                                    not thread-safe */
+    struct queue *q;             /* to schedule the next step */
+};
+
+struct run {
+    const struct run_env *env;
+    struct rconn *rc;
+    const struct crule *rule;
+    char id[48];
+    int64_t started_ms;
+    int chain; /* depth of rule-caused events that led here */
+    const char *student_id;
+    const struct student *st; /* the data the steps see */
+    struct student *own;      /* a fresh copy, when the run reloaded */
+    struct rview view;
+};
+
+enum run_status {
+    RUN_DONE,    /* ended (all steps, or a stop) */
+    RUN_WAITING, /* the next step is a queued job */
+    RUN_RETRY,   /* a transient failure at step *at: try it again later */
+    RUN_ERROR,   /* Redis failed: the caller retries the whole thing */
+};
+
+/* Tries to start a run of rule for st: 1 started (r filled, the view
+ * loaded), 0 not started (another run of the rule is active, or the
+ * limit is reached; why says which), -1 Redis error. */
+int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
+              const struct crule *rule, const struct student *st, int chain,
+              char *why, size_t n);
+/* Resumes a run from a job (the state was checked by the caller). */
+int run_resume(struct run *r, const struct run_env *env, struct rconn *rc,
+               const struct crule *rule, const char *id, int64_t started_ms,
+               int chain, const struct student *st);
+/* Runs steps from step `from` on; *at is the step a RUN_RETRY failed on. */
+enum run_status run_steps(struct run *r, size_t from, size_t *at, char *err,
+                          size_t n);
+/* Ends the run in Redis (if it is still the rule's run). 0 or -1. */
+int run_end(struct run *r);
+void run_free(struct run *r);
+
+/* Is run id still the active run of rule for student? 1, 0, -1. */
+int run_is_current(struct rconn *rc, const char *prefix, const char *student,
+                   const char *rule, const char *id);
+/* Ends whatever run of rule the student has, with a timeline entry
+ * saying why (a removed or changed rule). 0 or -1. */
+int run_abandon(struct rconn *rc, const struct config *cfg,
+                const char *student, const char *rule, const char *id,
+                int step, const char *why);
+/* Records a followup event (for `stop if followed_up`). 0 or -1. */
+int run_note_followup(struct rconn *rc, const char *prefix,
+                      const char *student, int64_t now_ms);
+
+/* The job id and JSON payload of step `step` of run r. The payload is
+ * the caller's to free(). */
+char *run_job_payload(const struct run *r, size_t step);
+void run_job_id(const struct run *r, size_t step, char *buf, size_t n);
+
+#endif

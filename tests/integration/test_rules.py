@@ -1,0 +1,245 @@
+"""The DESIGN.md rule examples (etc/rules, etc/templates) through the real
+nudged, delayed queue and outbox channels against a throwaway Redis, each
+behaving as its comment says, with every wait shortened to 2s. Plus
+`nudgectl check` and `simulate` on the same files, and a reload that keeps
+the old set when the new one is broken.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import time
+import unittest
+
+from harness import (ROOT, Nudge, RedisServer, add_student, timeline,
+                     wait_for)
+
+EXTRA = """
+[templates]
+unsubscribe_secret = s3cret-for-tests
+
+[rules]
+schedule_grace = 8d
+
+[queue]
+max_sleep = 200ms
+
+[channel.sms]
+type = outbox
+as = sms
+path = outbox.jsonl
+
+[channel.email]
+type = outbox
+as = email
+path = outbox.jsonl
+
+[channel.wecom]
+type = outbox
+as = wecom
+path = outbox.jsonl
+"""
+
+WAIT = re.compile(r"wait \d+[smhdw]")
+
+
+def install_examples(nudge):
+    """etc/rules with waits of 2s, and etc/templates."""
+    for name in os.listdir(os.path.join(ROOT, "etc", "rules")):
+        with open(os.path.join(ROOT, "etc", "rules", name)) as f:
+            nudge.write(os.path.join("rules", name), WAIT.sub("wait 2s", f.read()))
+    for name in os.listdir(os.path.join(ROOT, "etc", "templates")):
+        shutil.copy(os.path.join(ROOT, "etc", "templates", name),
+                    nudge.path(os.path.join("templates", name)))
+
+
+def outbox(nudge):
+    try:
+        with open(nudge.path("outbox.jsonl")) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def sent(nudge, student, template=None):
+    return [m for m in outbox(nudge) if m.get("student") == student and
+            (template is None or m.get("template") == template)]
+
+
+class RulesExamplesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.redis = RedisServer().start()
+        cls.r = cls.redis.client()
+        cls.nudge = Nudge(cls.redis, extra=EXTRA)
+        install_examples(cls.nudge)
+        cls.seed(cls.r)
+        cls.nudge.start()
+        wait_for(lambda: "nudged started" in cls.nudge.log_text(), 10,
+                 what="nudged to start")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nudge.stop()
+        cls.nudge.cleanup()
+        cls.redis.stop()
+
+    @staticmethod
+    def seed(r):
+        # trial_class_invite
+        add_student(r, "101", stage="lead", score=640, wecom_userid="stu101",
+                    tags=["intent:high"])
+        add_student(r, "102", stage="lead", score=640, tags=["intent:high",
+                                                             "trial_booked"])
+        add_student(r, "103", stage="lead", score=580, tags=["intent:high"])
+        add_student(r, "104", stage="lead", score=700, wecom_userid="stu104",
+                    tags=["intent:high"])
+        add_student(r, "105", stage="lead", score="缺考", tags=["intent:high"])
+        # remote_weekly_vlog: scanned at start (the last Monday 09:00 is
+        # within the 8d grace)
+        add_student(r, "201", stage="contacted", email="s201@example.com",
+                    tags=["region:xinjiang"])
+        add_student(r, "202", stage="contacted", email="s202@example.com",
+                    tags=["region:beijing"])
+        add_student(r, "203", stage="admitted", email="s203@example.com",
+                    tags=["region:qinghai"])
+        # admitted_unpaid
+        add_student(r, "301", stage="applied", email="s301@example.com")
+        add_student(r, "302", stage="applied", email="s302@example.com",
+                    tags=["fee_paid"])
+        add_student(r, "303", stage="applied", email="s303@example.com",
+                    optout=["sms"])
+        # assign_science_leads, lead_followup_sla
+        for sid, sup in (("t1", "sup1"), ("t2", "sup1"), ("sup1", "sup2"),
+                         ("sup2", "")):
+            r.hset("slm:staff:" + sid, mapping={
+                "name": "老师" + sid, "wecom_userid": "wc_" + sid,
+                "email": sid + "@example.edu", "supervisor": sup})
+        r.sadd("slm:team:science_elite", "t1", "t2")
+        add_student(r, "401", stage="lead", subject="science", score=630)
+        add_student(r, "402", stage="lead", subject="science", score=630)
+        add_student(r, "403", stage="lead", subject="arts", score=690)
+        add_student(r, "404", stage="lead", subject="science", score=630,
+                    owner="t2")
+
+    def emit(self, *args):
+        self.nudge.ctl("emit", *args)
+
+    def test_trial_class_invite(self):
+        """score >= 600, intent:high, not trial_booked: sms after the wait,
+        then the WeCom reminder unless they booked meanwhile."""
+        for sid in ("101", "102", "103", "104", "105"):
+            self.emit("stage", sid, "to=consulting")
+        time.sleep(1)
+        self.assertEqual(sent(self.nudge, "101"), [], "the wait came first")
+        wait_for(lambda: sent(self.nudge, "101", "trial_class_invite"), 10,
+                 what="the invitation sms")
+        wait_for(lambda: sent(self.nudge, "104", "trial_class_invite"), 10,
+                 what="the invitation sms of 104")
+        self.r.sadd("slm:student:{104}:tags", "trial_booked")
+        msg = sent(self.nudge, "101", "trial_class_invite")[0]
+        self.assertEqual(msg["type"], "sms")
+        self.assertIn("学生101", msg["body"])
+        wait_for(lambda: sent(self.nudge, "101", "trial_class_reminder"), 10,
+                 what="the WeCom reminder")
+        self.assertEqual(sent(self.nudge, "101", "trial_class_reminder")[0]["to"],
+                         "stu101")
+        wait_for(lambda: any(e.get("detail", "").startswith("stop unless")
+                             for e in timeline(self.r, "104")), 10,
+                 what="104's run to stop")
+        self.assertEqual(sent(self.nudge, "104", "trial_class_reminder"), [])
+        for sid in ("102", "103", "105"):  # booked, below, not a number
+            self.assertEqual(sent(self.nudge, sid), [], sid)
+        types = [e["type"] for e in timeline(self.r, "101") if e.get("rule")]
+        self.assertEqual(types, ["sent", "sent"])
+
+    def test_remote_weekly_vlog(self):
+        """The schedule scans every student: remote regions in the early
+        stages get the email, once (limit 1 per 7d, one firing)."""
+        wait_for(lambda: sent(self.nudge, "201", "campus_vlog_weekly"), 10,
+                 what="the vlog email")
+        msg = sent(self.nudge, "201", "campus_vlog_weekly")[0]
+        self.assertEqual(msg["type"], "email")
+        self.assertEqual(msg["to"], "s201@example.com")
+        time.sleep(1.5)
+        self.assertEqual(len(sent(self.nudge, "201", "campus_vlog_weekly")), 1)
+        self.assertEqual(sent(self.nudge, "202"), [])  # beijing
+        self.assertEqual(sent(self.nudge, "203"), [])  # admitted
+
+    def test_admitted_unpaid(self):
+        """Three days (2s) after admission, unless paid: sms and email,
+        then the tag."""
+        for sid in ("301", "302", "303"):
+            self.emit("stage", sid, "to=admitted")
+        wait_for(lambda: self.r.sismember("slm:student:{301}:tags",
+                                          "welcome_pack_sent"), 10,
+                 what="the welcome_pack_sent tag")
+        got = sorted(m["type"] for m in sent(self.nudge, "301", "welcome_pack"))
+        self.assertEqual(got, ["email", "sms"])
+        wait_for(lambda: self.r.sismember("slm:student:{303}:tags",
+                                          "welcome_pack_sent"), 10,
+                 what="303's tag")
+        self.assertEqual([m["type"] for m in sent(self.nudge, "303")], ["email"])
+        skipped = [e for e in timeline(self.r, "303") if e["type"] == "skipped"]
+        self.assertIn("opted out of sms", skipped[0]["detail"])
+        wait_for(lambda: any(e.get("detail", "").startswith("stop if")
+                             for e in timeline(self.r, "302")), 10,
+                 what="302's run to stop")
+        self.assertEqual(sent(self.nudge, "302"), [])
+
+    def test_assign_and_followup_sla(self):
+        """A science lead is assigned round-robin and the owner notified;
+        unfollowed, it escalates to the supervisor (WeCom), then to the
+        supervisor's supervisor (email); a followup stops it."""
+        for sid in ("401", "402", "403", "404"):
+            self.emit("created", sid)
+        wait_for(lambda: self.r.hget("slm:student:{401}", "owner") and
+                 self.r.hget("slm:student:{402}", "owner"), 10,
+                 what="owners")
+        owners = {self.r.hget("slm:student:{%s}" % s, "owner")
+                  for s in ("401", "402")}
+        self.assertEqual(owners, {"t1", "t2"})
+        self.assertIsNone(self.r.hget("slm:student:{403}", "owner"))  # arts
+        self.assertEqual(self.r.hget("slm:student:{404}", "owner"), "t2")
+        wait_for(lambda: sent(self.nudge, "401", "new_lead_assigned"), 10,
+                 what="the owner's notice")
+        # 402's owner follows up at once: no escalation for 402
+        owner402 = self.r.hget("slm:student:{402}", "owner")
+        self.emit("followup", "402", "staff=" + owner402, "note=called")
+        wait_for(lambda: len(sent(self.nudge, "401", "lead_overdue")) == 2, 15,
+                 what="both escalations of 401")
+        first, second = sent(self.nudge, "401", "lead_overdue")
+        self.assertEqual((first["type"], first["to"]), ("wecom", "wc_sup1"))
+        self.assertEqual((second["type"], second["to"]),
+                         ("email", "sup2@example.edu"))
+        self.assertEqual(sent(self.nudge, "402", "lead_overdue"), [])
+        self.assertEqual(sent(self.nudge, "403"), [])
+
+    def test_zz_check_simulate_reload(self):
+        """check is clean; simulate explains; a broken reload keeps the old
+        set, a good one replaces it."""
+        res = self.nudge.ctl("check")
+        self.assertIn("rules: 5 rules", res.stdout)
+        res = self.nudge.ctl("simulate", "103", "--event", "stage",
+                             "to=consulting")
+        self.assertIn("when fails: score >= 600", res.stdout)
+        self.assertNotIn("Student", res.stderr)
+        self.nudge.write("rules/broken.rules",
+                         "rule x {\n    on stage consultng\n    send sms y\n}\n")
+        res = self.nudge.ctl("check", check=False)
+        self.assertEqual(res.returncode, 1)
+        self.assertRegex(res.stderr, r"broken.rules:2:14: unknown stage "
+                         r"\"consultng\": did you mean \"consulting\"\?")
+        self.nudge.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in self.nudge.log_text(), 10,
+                 what="the refused reload")
+        os.unlink(self.nudge.path("rules/broken.rules"))
+        self.nudge.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: "rules reloaded: 5 rules" in self.nudge.log_text(),
+                 10, what="the reload")
+        self.nudge.check_clean_log(self)
+
+
+if __name__ == "__main__":
+    unittest.main()
