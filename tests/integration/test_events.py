@@ -208,8 +208,12 @@ class EventPipelineTest(unittest.TestCase):
         self.assertIsNone(self.nudge.proc.poll(), "nudged died with Redis")
         self.redis.start()
         self.nudge.ctl("emit", "tag", "1", "tag=after")
-        wait_for(lambda: len(timeline(self.r, "1")) == 2, 15,
-                 what="entry after restart")
+        try:
+            wait_for(lambda: len(timeline(self.r, "1")) == 2, 30,
+                     what="entry after restart")
+        except AssertionError:
+            raise AssertionError("no entry after restart; nudged's log:\n" +
+                                 self.nudge.log_text()[-3000:])
         wait_for(lambda: http_get(self.nudge.http_port, "/healthz")[0] == 200,
                  what="healthy again")
         _, text = http_get(self.nudge.http_port, "/metrics")
