@@ -977,6 +977,14 @@ static void parse_rule(struct parser *p, struct rule_file *f, size_t *cap,
     parse_rule_body(p, r);
 }
 
+/* Whether the stages line goes on at the current token. */
+static int stage_word(struct parser *p)
+{
+    struct token *t = peek(p);
+    return t->kind == TOK_IDENT &&
+           !(t->bol && (is_word(t, "rule") || is_word(t, "stages")));
+}
+
 static void parse_stages(struct parser *p, struct rule_file *f,
                          struct token *kw)
 {
@@ -985,15 +993,18 @@ static void parse_stages(struct parser *p, struct rule_file *f,
     if (f->stages_at.line) {
         error_at(p, kw->at, "a second \"stages\" line (the first is line %d)",
                  f->stages_at.line);
+        while (stage_word(p))
+            next(p);
+        return;
     }
     f->stages_at = kw->at;
-    while (peek(p)->kind == TOK_IDENT && !(peek(p)->bol &&
-                                           (is_word(peek(p), "rule") ||
-                                            is_word(peek(p), "stages")))) {
+    while (stage_word(p)) {
         struct token *t = next(p);
         if (f->nstages >= RULE_MAX_STAGES) {
             error_at(p, t->at, "more than %d stages", RULE_MAX_STAGES);
-            continue;
+            while (stage_word(p))
+                next(p);
+            return;
         }
         if (grow(p, (void **)&f->stages, &cap, f->nstages,
                  sizeof *f->stages) < 0)
