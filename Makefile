@@ -40,6 +40,8 @@ LIB_SRC  := $(filter-out $(MAINS), $(wildcard core/*.c rules/*.c \
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 SUP_SRC  := $(wildcard tests/support/*.c)
 SUP_OBJ  := $(SUP_SRC:%.c=$(BUILD)/%.o)
+# what programs that are not Check tests may link
+SUP_NOCK := $(filter-out %/check_run.o, $(SUP_OBJ))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tests/tools/*.c)
@@ -74,11 +76,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
 
 # Test drivers the integration tests run (tests/tools/NAME.c, one program
 # each), linked like the daemon.
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(SUP_NOCK) $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(SUP_NOCK) $(BUILD)/libnudge.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # --- the two commands of the README --------------------------------------

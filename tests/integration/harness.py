@@ -231,3 +231,23 @@ def add_student(r, sid, prefix="slm:", tags=(), optout=(), **attrs):
 def timeline(r, sid, prefix="slm:"):
     return [fields for _id, fields in
             r.xrange("%sstudent:{%s}:timeline" % (prefix, sid))]
+
+
+class NudgeTestCase:
+    """A mixin for unittest.TestCase: a Redis and a Nudge folder per test."""
+
+    redis_options = {}
+
+    def setUp(self):
+        self.redis = RedisServer(**self.redis_options).start()
+        self.r = self.redis.client()
+        self.nudge = Nudge(self.redis)
+
+    def tearDown(self):
+        self.nudge.cleanup()
+        self.redis.stop()
+
+    def stop_clean(self):
+        """SIGTERM: exit 0 and no sanitizer report in the log."""
+        self.assertEqual(self.nudge.stop(), 0, self.nudge.log_text()[-3000:])
+        self.nudge.check_clean_log(self)

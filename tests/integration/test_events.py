@@ -11,7 +11,7 @@ import urllib.request
 
 import redis
 
-from harness import NUDGED, Nudge, RedisServer, add_student, timeline, wait_for
+from harness import NUDGED, Nudge, NudgeTestCase, RedisServer, add_student, timeline, wait_for
 
 STREAM = "slm:events"
 GROUP = "nudged"
@@ -51,20 +51,7 @@ def metric(text, name):
     return total
 
 
-class EventPipelineTest(unittest.TestCase):
-    def setUp(self):
-        self.redis = RedisServer().start()
-        self.r = self.redis.client()
-        self.nudge = Nudge(self.redis)
-
-    def tearDown(self):
-        self.nudge.cleanup()
-        self.redis.stop()
-
-    def stop_clean(self):
-        self.assertEqual(self.nudge.stop(), 0, self.nudge.log_text()[-3000:])
-        self.nudge.check_clean_log(self)
-
+class EventPipelineTest(NudgeTestCase, unittest.TestCase):
     def test_emit_to_timeline(self):
         n = self.nudge
         n.ctl("emit", "created", "42", "name=张伟", "phone=+8613812345678",
@@ -256,16 +243,7 @@ class RedisConnectionTest(unittest.TestCase):
             server.stop()
 
 
-class DaemonTest(unittest.TestCase):
-    def setUp(self):
-        self.redis = RedisServer().start()
-        self.r = self.redis.client()
-        self.nudge = Nudge(self.redis)
-
-    def tearDown(self):
-        self.nudge.cleanup()
-        self.redis.stop()
-
+class DaemonTest(NudgeTestCase, unittest.TestCase):
     def test_bad_config_exits_2_with_place(self):
         self.nudge.write("bad.conf", "[redis]\naddress = 127.0.0.1:1\n"
                          "[daemon]\nbatch = lots\n")

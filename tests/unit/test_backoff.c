@@ -6,6 +6,7 @@
 
 #include "core/backoff.h"
 #include "core/duration.h"
+#include "tests/support/check_run.h"
 
 static const struct {
     int64_t base, cap;
@@ -97,10 +98,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("backoff");
-    TCase *tc = tcase_create("backoff");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    Suite *s = check_suite("backoff", &tc);
 
     tcase_add_loop_test(tc, test_ceiling, 0,
                         sizeof ceiling_cases / sizeof ceiling_cases[0]);
@@ -108,10 +107,5 @@ int main(void)
     tcase_add_loop_test(tc, test_duration_parse, 0,
                         sizeof duration_cases / sizeof duration_cases[0]);
     tcase_add_test(tc, test_duration_format);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

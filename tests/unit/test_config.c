@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "tests/support/check_run.h"
 
 static char dir[] = "/tmp/nudge-test-config-XXXXXX";
 
@@ -185,10 +186,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("config");
-    TCase *tc = tcase_create("config");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    Suite *s = check_suite("config", &tc);
 
     if (!mkdtemp(dir))
         return EXIT_FAILURE;
@@ -199,14 +198,10 @@ int main(void)
     tcase_add_test(tc, test_config_missing_file);
     tcase_add_test(tc, test_config_counts_all_errors);
     tcase_add_test(tc, test_unused_channel_keys);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int status = check_run(s);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return status;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/event.h"
+#include "tests/support/check_run.h"
 
 /* Builds [id, [f1, v1, ...]] the way hiredis hands a stream entry over.
  * fields is a NULL-terminated list; a "\x01" field makes an integer. */
@@ -149,18 +150,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("event");
-    TCase *tc = tcase_create("event");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    Suite *s = check_suite("event", &tc);
 
     tcase_add_loop_test(tc, test_decode, 0, sizeof cases / sizeof cases[0]);
     tcase_add_test(tc, test_decode_shapes);
     tcase_add_test(tc, test_from_args);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/mask.h"
+#include "tests/support/check_run.h"
 
 static const struct {
     const char *in, *want;
@@ -70,20 +71,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("mask");
-    TCase *tc = tcase_create("mask");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    Suite *s = check_suite("mask", &tc);
 
     tcase_add_loop_test(tc, test_mask_contact, 0,
                         sizeof contact_cases / sizeof contact_cases[0]);
     tcase_add_loop_test(tc, test_mask_text, 0,
                         sizeof text_cases / sizeof text_cases[0]);
     tcase_add_test(tc, test_mask_truncates);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(s);
 }
