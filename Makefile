@@ -121,6 +121,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nudge/etc
 	install -m 755 $(BUILD)/nudged $(BUILD)/nudgectl $(DESTDIR)$(PREFIX)/bin/
 	cp -R etc/. $(DESTDIR)$(PREFIX)/share/nudge/etc/
+	sed 's|/usr/local|$(PREFIX)|g' etc/nudged.service \
+		>$(DESTDIR)$(PREFIX)/share/nudge/etc/nudged.service
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
