@@ -253,6 +253,8 @@ static int compile_rule(struct compiler *c, const struct rule *src)
     r->nsteps = src->nsteps;
     for (size_t i = 0; i < src->nsteps; i++) {
         r->steps[i].src = &src->steps[i];
+        if (src->steps[i].kind == STEP_WAIT)
+            r->span_ms += src->steps[i].ms;
         r->steps[i].cond =
             src->steps[i].cond ? compile_cond(c, src->steps[i].cond) : -1;
     }

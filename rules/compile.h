@@ -75,6 +75,7 @@ struct crule {
     int trig_stage; /* TRIG_EVENT on stage: its id */
     uint64_t version; /* a hash of the steps: a changed rule has another */
     size_t leaves;    /* leaf conditions of `when`, for the benchmark */
+    int64_t span_ms;  /* the sum of its waits */
 };
 
 /* A set of stages as a bitmap (RULE_MAX_STAGES bits). */

@@ -928,18 +928,22 @@ static void parse_rule_body(struct parser *p, struct rule *r)
             next(p);
             return;
         }
-        if (t->kind == TOK_EOF || (t->bol && is_word(t, "rule"))) {
+        if (t->kind == TOK_EOF ||
+            (t->bol && (is_word(t, "rule") || is_word(t, "stages")))) {
             error_at(p, r->at, "rule \"%s\" is missing its closing \"}\"",
                      r->name);
             r->broken = 1;
             return;
         }
+        size_t start = p->i;
         if (parse_statement(p, r, &cap) < 0 || statement_end(p, r) < 0) {
             r->broken = 1;
             if (p->oom)
                 return;
             p->i--; /* recover() skips the token it starts on */
             recover(p, statement_words, NELEM(statement_words));
+            if (p->i <= start) /* always make progress */
+                next(p);
         }
     }
 }

@@ -19,12 +19,19 @@
 #include "queues/delayed.h"
 #include "rules/recipient.h"
 
-/* Starts a run unless one is active or the limit is reached.
- * KEYS: runs hash, limit zset. ARGV: rule, "RUNID STARTED", now, limit n,
- * limit window ms. Returns 1 started, 0 busy, 2 limited. */
+/* Starts a run unless one is active or the limit is reached. A run
+ * older than its rule's waits plus a day is taken as lost (its job died)
+ * and replaced. KEYS: runs hash, limit zset. ARGV: rule, "RUNID STARTED",
+ * now, limit n, limit window ms, max age ms. Returns 1 started, 0 busy, 2
+ * limited. */
 static struct rscript start_script = {
     .source =
-        "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end\n"
+        "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
+        "if cur then\n"
+        "  local started = tonumber(string.match(cur, ' (%d+)$'))\n"
+        "  if started and started >= tonumber(ARGV[3]) - tonumber(ARGV[6])\n"
+        "  then return 0 end\n"
+        "end\n"
         "local n = tonumber(ARGV[4])\n"
         "if n > 0 then\n"
         "  local now, win = tonumber(ARGV[3]), tonumber(ARGV[5])\n"
@@ -80,7 +87,8 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
               char *why, size_t n)
 {
     char runs[KEY_MAX], limit[KEY_MAX], value[96], now[24], ln[24], lw[24];
-    const char *argv[7];
+    char age[24];
+    const char *argv[8];
     long long got;
 
     memset(r, 0, sizeof *r);
@@ -101,8 +109,10 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
     snprintf(ln, sizeof ln, "%ld", rule->src->limit_n);
     snprintf(lw, sizeof lw, "%lld", (long long)rule->src->limit_ms);
     argv[0] = runs, argv[1] = limit, argv[2] = rule->name, argv[3] = value;
-    argv[4] = now, argv[5] = ln, argv[6] = lw;
-    got = script_int(rc, &start_script, 7, argv);
+    snprintf(age, sizeof age, "%lld",
+             (long long)(rule->span_ms + RUN_MAX_LATE_MS));
+    argv[4] = now, argv[5] = ln, argv[6] = lw, argv[7] = age;
+    got = script_int(rc, &start_script, 8, argv);
     if (got < 0) {
         snprintf(why, n, "starting a run: %s", rc->errstr);
         return -1;

@@ -28,6 +28,10 @@
 
 struct queue;
 
+/* A run whose rule's waits are long past by this much is taken as lost
+ * (its job went to the dead letters) and a new one may start. */
+#define RUN_MAX_LATE_MS (24LL * 3600 * 1000)
+
 /* What the steps of a run need from the engine. */
 struct run_env {
     const struct config *cfg;

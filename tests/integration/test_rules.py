@@ -249,3 +249,76 @@ class RulesExamplesTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+ENGINE_RULES = """\
+stages lead consulting
+
+# two rules that would ping-pong forever: the chain limit cuts them
+rule ping {
+    on tag "ping"
+    tag remove "ping"
+    tag add "pong"
+}
+
+rule pong {
+    on tag "pong"
+    tag remove "pong"
+    tag add "ping"
+}
+
+rule slow {
+    on event visit
+    wait 2s
+    send outbox hello
+}
+"""
+
+
+class RulesEngineTest(unittest.TestCase):
+    """The engine's guards: the event chain limit, and runs of a rule that
+    changed on a reload (made by inotify, no signal)."""
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.r = self.redis.client()
+        self.addCleanup(self.redis.stop)
+        self.nudge = Nudge(self.redis, extra="[rules]\nmax_chain = 4\n")
+        self.addCleanup(self.nudge.cleanup)
+        self.nudge.write("rules/engine.rules", ENGINE_RULES)
+        self.nudge.write("templates/hello.sms", "您好 {{name|同学}}")
+        add_student(self.r, "1")
+        self.nudge.start()
+        wait_for(lambda: "nudged started" in self.nudge.log_text(), 10,
+                 what="nudged to start")
+
+    def tearDown(self):
+        status = self.nudge.stop()
+        self.nudge.check_clean_log(self)
+        self.assertEqual(status, 0)
+
+    def test_chain_is_cut(self):
+        self.nudge.ctl("emit", "tag", "1", "tag=ping")
+        wait_for(lambda: "chain of 5 rule-caused events" in self.nudge.log_text(),
+                 10, what="the chain to be cut")
+        time.sleep(0.5)
+        n = self.r.xlen("slm:events")
+        time.sleep(0.5)
+        self.assertEqual(self.r.xlen("slm:events"), n, "the ping-pong stopped")
+        self.assertLessEqual(n, 1 + 2 * 5)  # the CRM's, then untag+tag a hop
+
+    def test_changed_rule_ends_its_runs(self):
+        self.nudge.ctl("emit", "visit", "1")
+        wait_for(lambda: self.r.hget("slm:student:{1}:runs", "slow"), 5,
+                 what="the run to start")
+        self.nudge.write("rules/engine.rules",
+                         ENGINE_RULES.replace("send outbox hello",
+                                              "send outbox hello\n"
+                                              "    send outbox hello"))
+        wait_for(lambda: "rules reloaded" in self.nudge.log_text(), 5,
+                 what="the reload on file change")
+        wait_for(lambda: any("changed on reload" in e.get("detail", "")
+                             for e in timeline(self.r, "1")), 10,
+                 what="the run to end")
+        self.assertEqual(outbox(self.nudge), [])
+        self.assertIsNone(self.r.hget("slm:student:{1}:runs", "slow"))
