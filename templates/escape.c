@@ -102,8 +102,18 @@ void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
     tab = safe[esc];
     while (u < end) {
         const unsigned char *run = u;
-        while (u < end && tab[*u])
-            u++;
+        size_t len;
+        /* A run of bytes copied as they are: safe ASCII and well-formed
+         * UTF-8 sequences (Chinese values are runs of 3-byte ones). */
+        while (u < end) {
+            if (tab[*u])
+                u++;
+            else if (*u >= 0x80 &&
+                     (len = tmpl_utf8_decode(u, (size_t)(end - u), &cp)))
+                u += len;
+            else
+                break;
+        }
         if (u > run)
             tbuf_add(b, run, (size_t)(u - run));
         if (u == end)
@@ -116,13 +126,7 @@ void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
                 special_ascii(b, esc, *u++);
             continue;
         }
-        size_t len = tmpl_utf8_decode(u, (size_t)(end - u), &cp);
-        if (len == 0) {
-            tbuf_add(b, UTF8_REPLACEMENT, 3);
-            u++;
-        } else {
-            tbuf_add(b, u, len);
-            u += len;
-        }
+        tbuf_add(b, UTF8_REPLACEMENT, 3); /* not well-formed */
+        u++;
     }
 }

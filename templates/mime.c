@@ -3,6 +3,7 @@
  */
 #include "templates/mime.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -22,17 +23,31 @@ static const char hexd[] = "0123456789ABCDEF";
 
 /* --- base64 -------------------------------------------------------------- */
 
+/* b64_pairs[v] is the two characters of the 12 bits v: two lookups per
+ * three bytes instead of four (the bodies of Chinese emails are base64,
+ * and this loop is most of an email's cost). */
+static char b64_pairs[4096][2];
+static pthread_once_t pairs_once = PTHREAD_ONCE_INIT;
+
+static void build_pairs(void)
+{
+    for (int v = 0; v < 4096; v++) {
+        b64_pairs[v][0] = b64[v >> 6];
+        b64_pairs[v][1] = b64[v & 63];
+    }
+}
+
 static size_t b64_chunk(char *o, const unsigned char *in, size_t n)
 {
     size_t i, k = 0;
 
+    pthread_once(&pairs_once, build_pairs);
     for (i = 0; i + 2 < n; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
                      in[i + 2];
-        o[k++] = b64[v >> 18];
-        o[k++] = b64[(v >> 12) & 63];
-        o[k++] = b64[(v >> 6) & 63];
-        o[k++] = b64[v & 63];
+        memcpy(o + k, b64_pairs[v >> 12], 2);
+        memcpy(o + k + 2, b64_pairs[v & 0xfff], 2);
+        k += 4;
     }
     if (n - i == 1) {
         o[k++] = b64[in[i] >> 2];
@@ -356,9 +371,14 @@ static void header_unsubscribe(struct tbuf *b, const char *link)
 
 static int mostly_ascii(const char *s, size_t n)
 {
-    size_t high = 0;
+    size_t high = 0, i = 0;
+    uint64_t w;
 
-    for (size_t i = 0; i < n; i++)
+    for (; i + 8 <= n; i += 8) { /* eight bytes at a time */
+        memcpy(&w, s + i, 8);
+        high += tmpl_count_top_bits(w & 0x8080808080808080ULL);
+    }
+    for (; i < n; i++)
         high += (unsigned char)s[i] >> 7;
     return high * 5 < n;
 }

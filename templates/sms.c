@@ -4,6 +4,7 @@
 #include "templates/sms.h"
 
 #include <stdint.h>
+#include <string.h>
 
 #include "templates/utf8.h"
 
@@ -75,29 +76,89 @@ static int count_parts(const unsigned char *u, size_t n, int gsm, size_t part)
     return parts;
 }
 
+/* The sum of the eight byte lanes of v. */
+static size_t lanes_sum(uint64_t v)
+{
+    v = (v & 0x00ff00ff00ff00ffULL) + ((v >> 8) & 0x00ff00ff00ff00ffULL);
+    return (size_t)((v * 0x0001000100010001ULL) >> 48);
+}
+
+/* Characters and UTF-16 units of valid UTF-8, counted on bytes: every
+ * byte but a continuation starts a character, a 4-byte one is two
+ * units. *wide tells whether there is any 4-byte character. */
+static void count_utf16(const unsigned char *u, size_t n, size_t *chars,
+                        size_t *units, int *wide)
+{
+    const uint64_t top = 0x8080808080808080ULL;
+    size_t c = 0, four = 0, i = 0;
+    uint64_t w, conts, leads;
+
+    /* Eight bytes at a time: in each byte, bit 7 and the bits below it
+     * shifted up into bit 7 tell continuation bytes (10xxxxxx) and the
+     * leads of 4-byte characters (11110xxx). Each byte lane of conts and
+     * leads counts up to 255 words before it is added up. */
+    while (i + 8 <= n) {
+        conts = leads = 0;
+        for (int k = 0; k < 255 && i + 8 <= n; k++, i += 8) {
+            memcpy(&w, u + i, 8);
+            conts += (w & top & ~(w << 1)) >> 7;
+            leads += (w & (w << 1) & (w << 2) & (w << 3) & top) >> 7;
+        }
+        c += lanes_sum(conts);
+        four += lanes_sum(leads);
+    }
+    c = i - c; /* bytes that are not continuations */
+    for (; i < n; i++) {
+        c += (u[i] & 0xc0) != 0x80;
+        four += u[i] >= 0xf0;
+    }
+    *chars = c;
+    *units = c + four;
+    *wide = four > 0;
+}
+
+/* Septets of the text when all of it is GSM-7, or 0 after the first
+ * character that is not (then *gsm is 0). *escapes counts 2-septet ones. */
+static size_t count_septets(const unsigned char *u, size_t n, int *gsm,
+                            int *escapes)
+{
+    size_t i = 0, septets = 0;
+    uint32_t cp;
+    int s;
+
+    *gsm = 1;
+    *escapes = 0;
+    while (i < n) {
+        i += next_char(u + i, n - i, &cp);
+        if ((s = gsm_septets(cp)) == 0) {
+            *gsm = 0;
+            return 0;
+        }
+        septets += (size_t)s;
+        *escapes |= s == 2;
+    }
+    return septets;
+}
+
 void tmpl_sms_measure(const char *text, size_t n, struct sms_info *out)
 {
     const unsigned char *u = (const unsigned char *)text;
-    size_t i = 0, septets = 0, utf16 = 0, chars = 0;
-    int gsm = 1, s;
-    uint32_t cp;
+    size_t chars, utf16, septets, single, part;
+    int gsm, escapes, wide;
 
-    while (i < n) {
-        i += next_char(u + i, n - i, &cp);
-        chars++;
-        utf16 += cp > 0xffff ? 2 : 1;
-        if (gsm && (s = gsm_septets(cp)) > 0)
-            septets += (size_t)s;
-        else
-            gsm = 0;
-    }
+    count_utf16(u, n, &chars, &utf16, &wide);
+    septets = count_septets(u, n, &gsm, &escapes);
     out->encoding = gsm ? SMS_GSM7 : SMS_UCS2;
     out->chars = chars;
     out->units = gsm ? septets : utf16;
-    if (out->units <= (gsm ? GSM_SINGLE : UCS2_SINGLE))
+    single = gsm ? GSM_SINGLE : UCS2_SINGLE;
+    part = gsm ? GSM_PART : UCS2_PART;
+    if (out->units <= single)
         out->segments = 1;
+    else if (gsm ? escapes : wide) /* a pair might straddle two parts */
+        out->segments = count_parts(u, n, gsm, part);
     else
-        out->segments = count_parts(u, n, gsm, gsm ? GSM_PART : UCS2_PART);
+        out->segments = (int)((out->units + part - 1) / part);
 }
 
 const char *tmpl_sms_encoding_name(enum sms_encoding e)

@@ -14,10 +14,54 @@
 /* Decodes the sequence at s (n bytes available). Returns its length (1 to
  * 4) and sets *cp, or 0 when the bytes are not well-formed UTF-8 (an
  * overlong form, a surrogate, a truncated sequence, above U+10FFFF). */
-size_t tmpl_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+static inline size_t tmpl_utf8_decode(const unsigned char *s, size_t n,
+                                      uint32_t *cp)
+{
+    uint32_t c = s[0], min;
+    size_t len;
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        c &= 0x1f;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        c &= 0x0f;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        c &= 0x07;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
 
 /* The offset of the first invalid byte of s, or n when all is valid. */
 size_t tmpl_utf8_invalid_at(const char *s, size_t n);
+
+/* How many bytes of the 8 in m have their top bit set, when m has no other
+ * bits (m & 0x8080808080808080): a multiply, not a popcount, which
+ * without -mpopcnt is a library call. */
+static inline unsigned tmpl_count_top_bits(uint64_t m)
+{
+    return (unsigned)(((m >> 7) * 0x0101010101010101ULL) >> 56);
+}
 
 /* Writes cp as UTF-8 into out (4 bytes room); returns the length. */
 size_t tmpl_utf8_encode(uint32_t cp, char *out);
