@@ -345,10 +345,10 @@ static void check_trigger(struct checker *c, const struct rule *r)
             r->name);
         return;
     }
-    if (t->kind == TRIG_EVENT && t->ev == EV_STAGE)
+    if (t->kind == TRIG_EVENT && t->ev == EV_STAGE && t->arg)
         check_stage(c, r->file, t->arg, t->arg_at);
     if (t->kind == TRIG_EVENT && (t->ev == EV_TAG || t->ev == EV_UNTAG) &&
-        !t->arg[0])
+        t->arg && !t->arg[0])
         ERR(c, r->file, t->arg_at, "empty tag \"\"");
     if (t->kind == TRIG_EVENT)
         return;

@@ -61,7 +61,7 @@ void rview_load(struct rview *v, const struct student *st, int64_t now_ms)
     v->st = st;
     v->now_ms = now_ms;
     v->followed_up = 0;
-    v->last_touch_ms = -1;
+    v->last_touch_ms = unix_ms(student_get(st, "last_touch_at"));
     if (++v->gen == 0) { /* wrapped: every slot must reload */
         memset(v->slots, 0, (set->attrs.n + 1) * sizeof *v->slots);
         v->gen = 1;
