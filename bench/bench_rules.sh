@@ -1,19 +1,27 @@
 #!/bin/sh
-# Rule engine benchmark (issue 5), in memory: the DESIGN.md conditions
-# (bench/rules/bench.rules) over the same 100,000 generated students,
-# nudge's compiled evaluator (bench/rules_eval.c) beside json-rules-engine
-# (bench/rules_jre.js, from npm into the git-ignored bench/.npm/jre) in the
-# same run, one core each. RUNS runs; medians and their ratio are reported,
-# and both must match the same students for every rule.
+# Rule engine benchmark (issue 5):
+# 1. in memory: the DESIGN.md conditions (bench/rules/bench.rules) over the
+#    same 100,000 generated students, nudge's compiled evaluator
+#    (bench/rules_eval.c) beside json-rules-engine (bench/rules_jre.js, from
+#    npm into the git-ignored bench/.npm/jre) in the same run, one core
+#    each; both must match the same students for every rule;
+# 2. from Redis: a scheduled rule's scan of SCAN_STUDENTS students
+#    (bench/rules_scan.c engine) beside a bare hiredis pipelined load of the
+#    same keys (rules_scan raw, the limit) on one throwaway Redis;
+# 3. event to outbox latency of an immediate send at 1,000 events/s
+#    through nudged (bench/rules_latency.py).
+# RUNS runs of 1 and 2; medians and ratios are reported.
 set -eu
 build=${1:-build}
 RUNS=${RUNS:-3}
 STUDENTS=${STUDENTS:-100000}
+SCAN_STUDENTS=${SCAN_STUDENTS:-1000000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 tool="$root/$build/bench/rules_eval"
 tmp=$(mktemp -d /tmp/nudge-bench-rules-XXXXXX)
 out="$root/bench/out/rules.txt"
-trap 'rm -rf "$tmp"' EXIT
+redis_pid=""
+trap 'kill $redis_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
 if [ ! -d "$root/bench/.npm/jre/node_modules/json-rules-engine" ]; then
 	npm install --silent --prefix "$root/bench/.npm/jre" json-rules-engine \
@@ -53,3 +61,29 @@ j_rate=$(median <"$tmp/j_rate"); j_stud=$(median <"$tmp/j_stud")
 	echo "both matched the same students:"
 	sed 's/^matched /  /' "$tmp/c.m"
 } | tee "$out"
+
+# --- 2. the scan from Redis ---------------------------------------------------
+scan="$root/$build/bench/rules_scan"
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --save "" \
+	--appendonly no >/dev/null 2>&1 &
+redis_pid=$!
+until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
+"$scan" fill "127.0.0.1:$port" "$SCAN_STUDENTS"
+: >"$tmp/raw"; : >"$tmp/eng"
+for run in $(seq "$RUNS"); do
+	"$scan" raw "127.0.0.1:$port" | awk '{print $6}' >>"$tmp/raw"
+	"$scan" engine "127.0.0.1:$port" "$root/bench/rules/scan.rules" |
+		awk '/^students/ {print $6}' >>"$tmp/eng"
+done
+kill $redis_pid; wait $redis_pid 2>/dev/null || true; redis_pid=""
+raw=$(median <"$tmp/raw"); eng=$(median <"$tmp/eng")
+{
+	echo "scan: $SCAN_STUDENTS students from Redis, $RUNS runs, medians"
+	echo "engine (SCAN, load, evaluate): $eng students/s"
+	echo "bare hiredis pipelined load:   $raw students/s (the limit)"
+	awk -v a="$eng" -v b="$raw" 'BEGIN {printf "engine/limit: %.0f%% (goal >= 80%%)\n", 100 * a / b}'
+} | tee -a "$out"
+
+# --- 3. event to outbox latency -----------------------------------------------
+/usr/bin/python3 "$root/bench/rules_latency.py" "$build" 1000 10 | tee -a "$out"

@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "rules/compile.h"
 #include "rules/eval.h"
 #include "rules/parser.h"
+#include "rules/schedule.h"
 
 #define STAGES "stages lead contacted consulting applied admitted\n"
 
@@ -364,6 +366,61 @@ START_TEST(test_examples)
 }
 END_TEST
 
+/* --- schedules (TZ=UTC) ------------------------------------------------------ */
+
+static const struct {
+    const char *trigger; /* a rule's trigger line */
+    const char *after;   /* local time */
+    const char *next;    /* "" when never */
+    const char *prev;    /* the latest firing at or before `after` */
+} sched_cases[] = {
+    /* 2026-11-22 is a Sunday */
+    {"every monday 09:00", "2026-11-22 12:00", "2026-11-23 09:00",
+     "2026-11-16 09:00"},
+    {"every monday 09:00", "2026-11-23 09:00", "2026-11-30 09:00",
+     "2026-11-23 09:00"},
+    {"every day 18:30", "2026-11-22 18:29", "2026-11-22 18:30",
+     "2026-11-21 18:30"},
+    {"every sunday 00:00", "2026-11-22 00:00", "2026-11-29 00:00",
+     "2026-11-22 00:00"},
+    {"at 2026-12-01 08:00", "2026-11-22 12:00", "2026-12-01 08:00", ""},
+    /* an `at` in the past never fires again */
+    {"at 2026-11-01 08:00", "2026-11-22 12:00", "", "2026-11-01 08:00"},
+};
+
+START_TEST(test_schedule)
+{
+    char src[512], *out, buf[32];
+    struct ruleset *set;
+    int64_t after, next, prev;
+
+    snprintf(src, sizeof src,
+             STAGES "rule a {\n %s\n send sms hello\n}\n",
+             sched_cases[_i].trigger);
+    out = check_src(src, &set);
+    free(out);
+    if (!set) { /* a past `at` does not check: compile it without */
+        struct diag d = {0};
+        struct rules_env env;
+        struct rule_file **f = calloc(1, sizeof *f);
+        make_env(&env);
+        env.now_ms = 0;
+        f[0] = rule_parse("t.rules", src, strlen(src), &d);
+        ck_assert_int_eq(ruleset_build(f, 1, &env, &set, &d), 0);
+        rules_env_free(&env);
+        diag_clear(&d);
+    }
+    ck_assert_int_eq(schedule_parse_time(sched_cases[_i].after, &after), 0);
+    next = schedule_next(&set->rules[0].src->trig, after);
+    prev = schedule_prev(&set->rules[0].src->trig, after);
+    ck_assert_str_eq(next < 0 ? "" : schedule_format(next, buf, sizeof buf),
+                     sched_cases[_i].next);
+    ck_assert_str_eq(prev < 0 ? "" : schedule_format(prev, buf, sizeof buf),
+                     sched_cases[_i].prev);
+    ruleset_free(set);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rules");
@@ -378,6 +435,10 @@ int main(void)
     tcase_add_test(tc, test_explain);
     tcase_add_test(tc, test_triggers);
     tcase_add_test(tc, test_examples);
+    tcase_add_loop_test(tc, test_schedule, 0,
+                        sizeof sched_cases / sizeof sched_cases[0]);
+    setenv("TZ", "UTC", 1);
+    tzset();
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
