@@ -29,20 +29,93 @@ static const char hexd[] = "0123456789ABCDEF";
 static char b64_pairs[4096][2];
 static pthread_once_t pairs_once = PTHREAD_ONCE_INIT;
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_B64_SSSE3 1 /* base64 with SSSE3 when the CPU has it */
+static void detect_ssse3(void);
+#endif
+
 static void build_pairs(void)
 {
+#ifdef HAVE_B64_SSSE3
+    detect_ssse3();
+#endif
     for (int v = 0; v < 4096; v++) {
         b64_pairs[v][0] = b64[v >> 6];
         b64_pairs[v][1] = b64[v & 63];
     }
 }
 
+#ifdef HAVE_B64_SSSE3
+#include <immintrin.h>
+
+/* Twelve bytes to sixteen characters with SSSE3 shuffles (Wojciech Muła's
+ * and Daniel Lemire's method, "Faster Base64 Encoding and Decoding using
+ * AVX2 Instructions", 2018, in its 128-bit form). Returns the bytes done;
+ * it reads 16 bytes for each 12 it encodes, so it stops 4 short. */
+__attribute__((target("ssse3"))) static size_t
+b64_ssse3(char *o, const unsigned char *in, size_t n)
+{
+    const __m128i shuf =
+        _mm_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1);
+    const __m128i shift_lut = _mm_setr_epi8(
+        'a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+        '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
+    size_t i = 0;
+
+    for (; i + 16 <= n; i += 12, o += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
+        v = _mm_shuffle_epi8(v, shuf);
+        __m128i t0 = _mm_and_si128(v, _mm_set1_epi32(0x0fc0fc00));
+        __m128i t1 = _mm_mulhi_epu16(t0, _mm_set1_epi32(0x04000040));
+        __m128i t2 = _mm_and_si128(v, _mm_set1_epi32(0x003f03f0));
+        __m128i t3 = _mm_mullo_epi16(t2, _mm_set1_epi32(0x01000010));
+        __m128i idx = _mm_or_si128(t1, t3);
+        __m128i r = _mm_subs_epu8(idx, _mm_set1_epi8(51));
+        __m128i less = _mm_cmpgt_epi8(_mm_set1_epi8(26), idx);
+        r = _mm_or_si128(r, _mm_and_si128(less, _mm_set1_epi8(13)));
+        r = _mm_add_epi8(_mm_shuffle_epi8(shift_lut, r), idx);
+        _mm_storeu_si128((__m128i *)(void *)o, r);
+    }
+    return i;
+}
+
+static int have_ssse3;
+
+static void detect_ssse3(void)
+{
+    __builtin_cpu_init();
+    have_ssse3 = __builtin_cpu_supports("ssse3");
+}
+#endif
+
 static size_t b64_chunk(char *o, const unsigned char *in, size_t n)
 {
-    size_t i, k = 0;
+    size_t i = 0, k = 0;
+    uint64_t w, out;
 
     pthread_once(&pairs_once, build_pairs);
-    for (i = 0; i + 2 < n; i += 3) {
+#ifdef HAVE_B64_SSSE3
+    if (have_ssse3) {
+        i = b64_ssse3(o, in, n);
+        k = i / 3 * 4;
+    }
+#endif
+    /* Six bytes a step: one load, four pair lookups, one store. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    for (; i + 8 <= n; i += 6, k += 8) {
+        memcpy(&w, in + i, 8);
+        w = __builtin_bswap64(w);
+        uint16_t p0, p1, p2, p3;
+        memcpy(&p0, b64_pairs[(w >> 52) & 0xfff], 2);
+        memcpy(&p1, b64_pairs[(w >> 40) & 0xfff], 2);
+        memcpy(&p2, b64_pairs[(w >> 28) & 0xfff], 2);
+        memcpy(&p3, b64_pairs[(w >> 16) & 0xfff], 2);
+        out = (uint64_t)p0 | (uint64_t)p1 << 16 | (uint64_t)p2 << 32 |
+              (uint64_t)p3 << 48;
+        memcpy(o + k, &out, 8);
+    }
+#endif
+    for (; i + 2 < n; i += 3) {
         uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
                      in[i + 2];
         memcpy(o + k, b64_pairs[v >> 12], 2);
@@ -238,12 +311,22 @@ void tmpl_mime_header_text(struct tbuf *b, const char *name, const char *value)
     tbuf_add(b, "\r\n", 2);
 }
 
-/* An address with nothing that could end or break a header. */
+/* An address with nothing that could end or break a header: blanks,
+ * controls, <, >, and commas are left out. */
+static int addr_byte_ok(unsigned char c)
+{
+    return c > ' ' && c != '<' && c != '>' && c != 0x7f && c != ',';
+}
+
 static void put_addr(struct tbuf *b, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] > ' ' && s[i] != '<' && s[i] != '>' &&
-            s[i] != 0x7f && s[i] != ',')
+    size_t i = 0;
+
+    while (i < n && addr_byte_ok((unsigned char)s[i]))
+        i++;
+    tbuf_add(b, s, i); /* the usual case: all of it */
+    for (; i < n; i++)
+        if (addr_byte_ok((unsigned char)s[i]))
             tbuf_addc(b, s[i]);
 }
 
@@ -298,20 +381,40 @@ static void header_from(struct tbuf *b, const char *from)
         header_mailbox(b, "From", "", 0, from, strlen(from));
 }
 
+/* n as two digits (or four for years). */
+static void put_digits(struct tbuf *b, int n, int width)
+{
+    char d[4];
+
+    for (int i = width - 1; i >= 0; i--, n /= 10)
+        d[i] = (char)('0' + n % 10);
+    tbuf_add(b, d, (size_t)width);
+}
+
+/* "Date: Mon, 21 Sep 2026 14:13:20 +0000", without printf's cost. */
 static void header_date(struct tbuf *b, int64_t ms)
 {
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed",
-                                       "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr",
-                                         "May", "Jun", "Jul", "Aug",
-                                         "Sep", "Oct", "Nov", "Dec"};
+    static const char days[] = "SunMonTueWedThuFriSat";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     time_t t = (time_t)(ms / 1000);
     struct tm tm;
 
     gmtime_r(&t, &tm);
-    tbuf_printf(b, "Date: %s, %d %s %d %02d:%02d:%02d +0000\r\n",
-                days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
-                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    tbuf_add(b, "Date: ", 6);
+    tbuf_add(b, days + 3 * tm.tm_wday, 3);
+    tbuf_add(b, ", ", 2);
+    put_digits(b, tm.tm_mday, tm.tm_mday < 10 ? 1 : 2);
+    tbuf_addc(b, ' ');
+    tbuf_add(b, months + 3 * tm.tm_mon, 3);
+    tbuf_addc(b, ' ');
+    put_digits(b, tm.tm_year + 1900, 4);
+    tbuf_addc(b, ' ');
+    put_digits(b, tm.tm_hour, 2);
+    tbuf_addc(b, ':');
+    put_digits(b, tm.tm_min, 2);
+    tbuf_addc(b, ':');
+    put_digits(b, tm.tm_sec, 2);
+    tbuf_add(b, " +0000\r\n", 8);
 }
 
 /* 16 bytes identifying the message: from its key, or random. */
@@ -386,18 +489,26 @@ static int mostly_ascii(const char *s, size_t n)
 /* Canonical form: CRLF line breaks (base64 encodes them as they are). */
 static void to_crlf(struct tbuf *out, const char *s, size_t n)
 {
+    const char *end = s + n;
+    char *o;
+
     out->len = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *lf = memchr(s + i, '\n', n - i);
-        size_t end = lf ? (size_t)(lf - s) : n;
-        size_t run = end > i && s[end - 1] == '\r' && lf ? end - 1 - i
-                                                           : end - i;
-        tbuf_add(out, s + i, run);
+    if (tbuf_reserve(out, 2 * n) < 0) /* every byte a LF, at worst */
+        return;
+    o = out->p;
+    while (s < end) {
+        const char *lf = memchr(s, '\n', (size_t)(end - s));
+        size_t run = lf ? (size_t)(lf - s) : (size_t)(end - s);
+        memcpy(o, s, run);
+        o += run;
         if (!lf)
             break;
-        tbuf_add(out, "\r\n", 2);
-        i = end;
+        if (run == 0 || lf[-1] != '\r')
+            *o++ = '\r';
+        *o++ = '\n';
+        s = lf + 1;
     }
+    out->len = (size_t)(o - out->p);
 }
 
 static void body_part(struct tbuf *b, struct tbuf *scratch,
@@ -406,10 +517,10 @@ static void body_part(struct tbuf *b, struct tbuf *scratch,
     size_t n = strlen(s);
     int qp = mostly_ascii(s, n);
 
-    tbuf_printf(b,
-                "Content-Type: text/%s; charset=UTF-8\r\n"
-                "Content-Transfer-Encoding: %s\r\n\r\n",
-                subtype, qp ? "quoted-printable" : "base64");
+    tbuf_adds(b, "Content-Type: text/");
+    tbuf_adds(b, subtype);
+    tbuf_adds(b, "; charset=UTF-8\r\nContent-Transfer-Encoding: ");
+    tbuf_adds(b, qp ? "quoted-printable\r\n\r\n" : "base64\r\n\r\n");
     if (qp) {
         tmpl_mime_qp(b, (const unsigned char *)s, n);
     } else {
@@ -418,11 +529,19 @@ static void body_part(struct tbuf *b, struct tbuf *scratch,
     }
 }
 
+/* "--boundary", or "--boundary--" at the end, on its own line. */
+static void put_boundary(struct tbuf *b, const char *boundary, int last)
+{
+    tbuf_add(b, "--", 2);
+    tbuf_adds(b, boundary);
+    tbuf_adds(b, last ? "--\r\n" : "\r\n");
+}
+
 void tmpl_mime_build(struct tbuf *b, struct tbuf *scratch,
                 const struct mime_email *e)
 {
     unsigned char id[16];
-    char boundary[48];
+    char boundary[32];
 
     header_date(b, e->now_ms);
     header_from(b, e->from);
@@ -439,14 +558,18 @@ void tmpl_mime_build(struct tbuf *b, struct tbuf *scratch,
         return;
     }
     /* "=_" can appear in neither base64 nor quoted-printable text. */
-    snprintf(boundary, sizeof boundary, "=_nudge_%02x%02x%02x%02x%02x%02x%02x%02x",
-             id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7]);
-    tbuf_printf(b,
-                "Content-Type: multipart/alternative;\r\n"
-                " boundary=\"%s\"\r\n\r\n--%s\r\n",
-                boundary, boundary);
+    memcpy(boundary, "=_nudge_", 8);
+    for (int i = 0; i < 8; i++) {
+        boundary[8 + 2 * i] = hexd[id[i] >> 4];
+        boundary[9 + 2 * i] = hexd[id[i] & 15];
+    }
+    boundary[24] = '\0';
+    tbuf_adds(b, "Content-Type: multipart/alternative;\r\n boundary=\"");
+    tbuf_adds(b, boundary);
+    tbuf_adds(b, "\"\r\n\r\n");
+    put_boundary(b, boundary, 0);
     body_part(b, scratch, "plain", e->text);
-    tbuf_printf(b, "--%s\r\n", boundary);
+    put_boundary(b, boundary, 0);
     body_part(b, scratch, "html", e->html);
-    tbuf_printf(b, "--%s--\r\n", boundary);
+    put_boundary(b, boundary, 1);
 }

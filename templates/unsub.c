@@ -1,13 +1,77 @@
 /*
  * unsub.c - signed unsubscribe links (see unsub.h).
+ *
+ * Every email signs one link, so the HMAC is on the hot path of rendering:
+ * OpenSSL 3's one-shot HMAC() looks the digest up in its provider tables
+ * (a lock and some allocations, about a microsecond) each time. Instead
+ * each thread keeps the SHA-256 states after the key's inner and outer
+ * pads (RFC 2104) and only hashes the message: the low-level SHA256_*
+ * functions, deprecated in OpenSSL 3 for new code but kept and exact,
+ * hold that state in a plain struct.
  */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include "templates/unsub.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+
+#define BLOCK 64 /* SHA-256's block */
+
+/* The keyed states of the last secret this thread used. */
+#define KEEP_MAX 128 /* longer secrets are keyed again each time */
+
+struct hmac_key {
+    char secret[KEEP_MAX + 1]; /* the secret the states belong to */
+    int ready;
+    SHA256_CTX inner, outer;
+};
+
+static __thread struct hmac_key tkey;
+
+static void hmac_prepare(struct hmac_key *k, const char *secret, size_t n)
+{
+    unsigned char key[BLOCK] = {0}, pad[BLOCK];
+
+    if (n > BLOCK)
+        SHA256((const unsigned char *)secret, n, key);
+    else
+        memcpy(key, secret, n);
+    for (int i = 0; i < BLOCK; i++)
+        pad[i] = key[i] ^ 0x36;
+    SHA256_Init(&k->inner);
+    SHA256_Update(&k->inner, pad, BLOCK);
+    for (int i = 0; i < BLOCK; i++)
+        pad[i] = key[i] ^ 0x5c;
+    SHA256_Init(&k->outer);
+    SHA256_Update(&k->outer, pad, BLOCK);
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(pad, sizeof pad);
+    k->ready = 1;
+}
+
+/* HMAC-SHA256(secret, data) into md (32 bytes). */
+static void hmac_sha256(const char *secret, const void *data, size_t n,
+                        unsigned char md[SHA256_DIGEST_LENGTH])
+{
+    unsigned char inner[SHA256_DIGEST_LENGTH];
+    size_t slen = strlen(secret);
+    SHA256_CTX c;
+
+    if (!tkey.ready || slen > KEEP_MAX || strcmp(secret, tkey.secret) != 0) {
+        hmac_prepare(&tkey, secret, slen);
+        memcpy(tkey.secret, secret, slen <= KEEP_MAX ? slen + 1 : 1);
+        tkey.ready = slen <= KEEP_MAX;
+    }
+    c = tkey.inner;
+    SHA256_Update(&c, data, n);
+    SHA256_Final(inner, &c);
+    c = tkey.outer;
+    SHA256_Update(&c, inner, sizeof inner);
+    SHA256_Final(md, &c);
+}
 
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -36,8 +100,7 @@ static void base64url(const unsigned char *in, size_t n, char *out)
 int tmpl_unsub_token(const char *secret, const char *student, const char *channel,
                 char out[UNSUB_TOKEN_LEN + 1])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[SHA256_DIGEST_LENGTH];
     char data[512];
     int n;
 
@@ -47,11 +110,8 @@ int tmpl_unsub_token(const char *secret, const char *student, const char *channe
                  channel);
     if (n < 0 || (size_t)n >= sizeof data)
         return -1;
-    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret),
-              (const unsigned char *)data, (size_t)n, md, &mdlen) ||
-        mdlen != 32)
-        return -1;
-    base64url(md, mdlen, out);
+    hmac_sha256(secret, data, (size_t)n, md);
+    base64url(md, sizeof md, out);
     return 0;
 }
 
