@@ -78,14 +78,24 @@ static int before(const struct timespec *a, const struct timespec *b)
            (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* Sleeps ms, or until a wake-up or stop. */
-static void wait_for_work(struct dispatcher *d, int64_t ms)
+/* The wake-up count, read before looking at the queue, so that a wake-up
+ * that comes while we look is not missed. */
+static unsigned long wake_count(struct dispatcher *d)
 {
-    struct timespec deadline = mono_after(ms), now, slice;
     unsigned long gen;
 
     pthread_mutex_lock(&d->mu);
     gen = d->wakes;
+    pthread_mutex_unlock(&d->mu);
+    return gen;
+}
+
+/* Sleeps ms, or until a wake-up after gen (from wake_count()) or stop. */
+static void wait_for_work(struct dispatcher *d, int64_t ms, unsigned long gen)
+{
+    struct timespec deadline = mono_after(ms), now, slice;
+
+    pthread_mutex_lock(&d->mu);
     while (d->wakes == gen && !stopping(d)) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (!before(&now, &deadline))
@@ -343,22 +353,24 @@ static void *worker_main(void *arg)
     while (!stopping(d)) {
         int full = 0, n;
         int64_t next_ms = -1;
+        unsigned long gen;
 
         if (rconn_ensure(w->rc) < 0)
             break;
+        gen = wake_count(d);
         n = sweep(w, &full, &next_ms);
         if (n < 0) {
             if (errors++ == 0 || errors % 100 == 0)
                 log_warnx("queue: claim: %s", queue_error(w->q));
             if (w->rc->c)
-                wait_for_work(d, ERROR_PAUSE_MS);
+                wait_for_work(d, ERROR_PAUSE_MS, gen);
             continue;
         }
         errors = 0;
         if (full)
             wake(d, 0);
         if (n == 0)
-            wait_for_work(d, sleep_for(d, next_ms));
+            wait_for_work(d, sleep_for(d, next_ms), gen);
     }
     return NULL;
 }
