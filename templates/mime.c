@@ -475,11 +475,19 @@ static void header_unsubscribe(struct tbuf *b, const char *link)
 static int mostly_ascii(const char *s, size_t n)
 {
     size_t high = 0, i = 0;
-    uint64_t w;
+    uint64_t w, lanes;
 
-    for (; i + 8 <= n; i += 8) { /* eight bytes at a time */
-        memcpy(&w, s + i, 8);
-        high += tmpl_count_top_bits(w & 0x8080808080808080ULL);
+    /* Eight bytes at a time, each byte lane counting its top bits for
+     * up to 255 words before they are added up. */
+    while (i + 8 <= n) {
+        lanes = 0;
+        for (int k = 0; k < 255 && i + 8 <= n; k++, i += 8) {
+            memcpy(&w, s + i, 8);
+            lanes += (w >> 7) & 0x0101010101010101ULL;
+        }
+        lanes = (lanes & 0x00ff00ff00ff00ffULL) +
+                ((lanes >> 8) & 0x00ff00ff00ff00ffULL);
+        high += (size_t)((lanes * 0x0001000100010001ULL) >> 48);
     }
     for (; i < n; i++)
         high += (unsigned char)s[i] >> 7;

@@ -55,14 +55,6 @@ static inline size_t tmpl_utf8_decode(const unsigned char *s, size_t n,
 /* The offset of the first invalid byte of s, or n when all is valid. */
 size_t tmpl_utf8_invalid_at(const char *s, size_t n);
 
-/* How many bytes of the 8 in m have their top bit set, when m has no other
- * bits (m & 0x8080808080808080): a multiply, not a popcount, which
- * without -mpopcnt is a library call. */
-static inline unsigned tmpl_count_top_bits(uint64_t m)
-{
-    return (unsigned)(((m >> 7) * 0x0101010101010101ULL) >> 56);
-}
-
 /* Writes cp as UTF-8 into out (4 bytes room); returns the length. */
 size_t tmpl_utf8_encode(uint32_t cp, char *out);
 
