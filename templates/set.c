@@ -174,6 +174,10 @@ static char *read_part(const char *path, const char *shown, size_t *len,
         goto fail;
     }
     buf[n] = '\0';
+    if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) { /* a BOM */
+        memmove(buf, buf + 3, n - 2);
+        n -= 3;
+    }
     if ((bad = strlen(buf)) < n) {
         tmpl_where(buf, bad, &pos, &line, &col);
         diag_error(d, shown, line, col, "NUL byte in the text");
