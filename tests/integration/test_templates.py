@@ -14,7 +14,8 @@ import subprocess
 import unittest
 import urllib.parse
 
-from harness import NUDGECTL, SANITIZER_MARKS, Nudge, RedisServer, add_student
+from harness import (NUDGECTL, SANITIZER_MARKS, Nudge, NudgeTestCase,
+                     add_student)
 
 SECRET = "s3cret-for-tests"
 
@@ -57,15 +58,12 @@ def unsub_token(student, channel):
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
-class TemplatesTest(unittest.TestCase):
+class TemplatesTest(NudgeTestCase, unittest.TestCase):
     def setUp(self):
-        self.redis = RedisServer().start()
-        self.r = self.redis.client()
-        self.nudge = Nudge(self.redis, extra=EXTRA, http=False)
-
-    def tearDown(self):
+        super().setUp()
+        # nudgectl only: a config with the templates' keys, no listener
         self.nudge.cleanup()
-        self.redis.stop()
+        self.nudge = Nudge(self.redis, extra=EXTRA, http=False)
 
     def template(self, name, text):
         self.nudge.write(os.path.join("templates", name), text)

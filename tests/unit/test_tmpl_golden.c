@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "templates/tmpl.h"
+#include "tests/support/check_run.h"
 
 #define CASES "tests/templates/errors"
 #define MAX_CASES 128
@@ -102,10 +103,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("templates-golden");
-    TCase *tc = tcase_create("errors");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    Suite *s = check_suite("templates-golden", &tc);
+    int status;
 
     find_cases();
     if (ncases == 0) {
@@ -114,12 +114,8 @@ int main(void)
         return 1;
     }
     tcase_add_loop_test(tc, test_golden, 0, ncases);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    status = check_run(s);
     for (int i = 0; i < ncases; i++)
         free(names[i]);
-    return failed ? 1 : 0;
+    return status;
 }

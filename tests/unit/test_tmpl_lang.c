@@ -12,6 +12,7 @@
 #include "core/student.h"
 #include "templates/compile.h"
 #include "templates/render.h"
+#include "tests/support/check_run.h"
 
 #define BIG_LEN (1024 * 1024)
 
@@ -298,10 +299,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("templates-language");
-    TCase *tc = tcase_create("language");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    Suite *s = check_suite("templates-language", &tc);
+    int status;
     size_t n = 0;
 
     big_value = malloc(BIG_LEN + 1);
@@ -314,11 +314,7 @@ int main(void)
     tcase_add_loop_test(tc, test_errors, 0,
                         sizeof error_cases / sizeof error_cases[0]);
     tcase_add_test(tc, test_compact);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    status = check_run(s);
     free(big_value);
-    return failed ? 1 : 0;
+    return status;
 }

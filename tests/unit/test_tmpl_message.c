@@ -15,6 +15,7 @@
 #include "templates/mime.h"
 #include "templates/tmpl.h"
 #include "templates/unsub.h"
+#include "tests/support/check_run.h"
 
 /* --- encoders ------------------------------------------------------------ */
 
@@ -383,10 +384,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("templates-message");
-    TCase *enc = tcase_create("encoders"), *msg = tcase_create("messages");
-    SRunner *sr;
-    int failed;
+    TCase *enc, *msg = tcase_create("messages");
+    Suite *s = check_suite("templates-message", &enc);
 
     tcase_add_loop_test(enc, test_encoders, 0,
                         sizeof enc_cases / sizeof enc_cases[0]);
@@ -400,11 +399,6 @@ int main(void)
     tcase_add_test(msg, test_sms);
     tcase_add_test(msg, test_wecom_webhook);
     tcase_add_test(msg, test_needs);
-    suite_add_tcase(s, enc);
     suite_add_tcase(s, msg);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "templates/sms.h"
+#include "tests/support/check_run.h"
 
 /* A text made of pieces repeated: {piece, times}... */
 struct piece {
@@ -97,16 +98,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("templates-sms");
-    TCase *tc = tcase_create("segments");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    Suite *s = check_suite("templates-sms", &tc);
 
     tcase_add_loop_test(tc, test_segments, 0, sizeof cases / sizeof cases[0]);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }
