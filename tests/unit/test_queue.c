@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/metrics.h"
 #include "queues/delayed.h"
 #include "queues/dispatcher.h"
 #include "tests/support/redis_server.h"
@@ -490,6 +491,49 @@ START_TEST(test_shards)
 }
 END_TEST
 
+/* --- metrics ------------------------------------------------------------ */
+
+static int64_t counter(const char *name)
+{
+    return metric_value(metric_counter(name, "", NULL));
+}
+
+START_TEST(test_metrics)
+{
+    struct queue_batch b;
+    const struct queue_job *j;
+    char *text;
+
+    schedule("m1", "{}", 0);
+    schedule("m2", "{}", 0);
+    schedule("m3", "{}", 0);
+    ck_assert_int_eq(queue_schedule(q, "m3", "{}", 2, 0), 0);
+    fake_now = T0 + 40;
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b), 3);
+    j = &b.jobs[0];
+    ck_assert_int_eq(queue_ack(q, &j, 1), 1);
+    ck_assert_int_eq(queue_fail(q, &b.jobs[1], QUEUE_FAIL_TRANSIENT, "x"), 1);
+    ck_assert_int_eq(queue_fail(q, &b.jobs[2], QUEUE_FAIL_PERMANENT, "x"), 2);
+    queue_batch_free(&b);
+    ck_assert_int_eq(counter("nudge_queue_scheduled_total"), 3);
+    ck_assert_int_eq(counter("nudge_queue_claimed_total"), 3);
+    ck_assert_int_eq(counter("nudge_queue_acked_total"), 1);
+    ck_assert_int_eq(counter("nudge_queue_retried_total"), 1);
+    ck_assert_int_eq(counter("nudge_queue_dead_total"), 1);
+    fake_now += 120000; /* m2's retry is claimed, and its lease runs out */
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b), 1);
+    queue_batch_free(&b);
+    fake_now += 60000;
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b), 1);
+    queue_batch_free(&b);
+    ck_assert_int_eq(counter("nudge_queue_lease_expired_total"), 1);
+    text = metrics_render();
+    ck_assert_ptr_nonnull(text);
+    ck_assert_ptr_nonnull(strstr(text, "nudge_queue_firing_lag_seconds"));
+    free(text);
+}
+END_TEST
+
 /* --- the dispatcher, on the real clock -------------------------------- */
 
 static atomic_int handled, rejected;
@@ -583,6 +627,7 @@ static Suite *queue_suite(void)
     tcase_add_test(tc, test_missing_payload);
     tcase_add_test(tc, test_stats);
     tcase_add_test(tc, test_shards);
+    tcase_add_test(tc, test_metrics);
     tcase_add_test(tc, test_dispatcher);
     suite_add_tcase(s, tc);
 
