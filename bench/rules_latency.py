@@ -86,6 +86,16 @@ def main():
             for line in f:
                 m = json.loads(line)
                 lat.append(iso_ms(m["time"]) - ids[m["student"]])
+        if os.environ.get("LATENCY_TRACE"):
+            by_sec = {}
+            with open(path) as f:
+                for line in f:
+                    m = json.loads(line)
+                    sec = (ids[m["student"]] - min(ids.values())) // 1000
+                    by_sec.setdefault(sec, []).append(iso_ms(m["time"]) - ids[m["student"]])
+            for sec in sorted(by_sec):
+                v = sorted(by_sec[sec])
+                print("  second %d: n %d p50 %d max %d" % (sec, len(v), v[len(v) // 2], v[-1]))
         lat.sort()
         p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
         print("latency %d events at %d/s: p50 %d ms p99 %d ms max %d ms" % (

@@ -25,6 +25,7 @@
 #include "core/student_store.h"
 #include "rules/compile.h"
 #include "rules/eval.h"
+#include "rules/scanload.h"
 
 #define BATCH 500
 #define PREFIX "slm:"
@@ -114,27 +115,22 @@ struct eval_ctx {
     long matched;
 };
 
+static int eval_one(void *arg, struct student **st)
+{
+    struct eval_ctx *c = arg;
+
+    rview_load(&c->view, *st, clock_now_ms());
+    for (size_t k = 0; k < c->set->nscheduled; k++)
+        c->matched += rule_when(&c->set->rules[c->set->scheduled[k]],
+                                &c->view);
+    return 0;
+}
+
+/* The engine's scan job does this: students_each() with the evaluation. */
 static int engine_batch(struct rconn *rc, const char **ids, size_t n,
                         void *arg)
 {
-    struct eval_ctx *c = arg;
-    struct student **st = calloc(n, sizeof *st);
-
-    if (!st || student_load_many(rc, PREFIX, ids, n, st) < 0) {
-        free(st);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!st[i])
-            continue;
-        rview_load(&c->view, st[i], clock_now_ms());
-        for (size_t k = 0; k < c->set->nscheduled; k++)
-            c->matched += rule_when(&c->set->rules[c->set->scheduled[k]],
-                                    &c->view);
-        student_free(st[i]);
-    }
-    free(st);
-    return 0;
+    return students_each(rc, PREFIX, ids, n, eval_one, arg) < 0 ? -1 : 0;
 }
 
 static void report(long n, int64_t start)

@@ -20,6 +20,7 @@
 #include "core/student_store.h"
 #include "queues/delayed.h"
 #include "rules/run.h"
+#include "rules/scanload.h"
 #include "rules/schedule.h"
 
 #define SCAN_BATCH 500
@@ -379,45 +380,65 @@ done:
     return got < 0 ? JOB_RETRY : JOB_OK;
 }
 
-/* A batch of a schedule's scan: start the rule for each student. */
+/* The students of a scan batch whose `when` holds. */
+struct scan_pick {
+    const struct crule *rule;
+    struct rview view;
+    struct student **v;
+    size_t n;
+};
+
+static int pick_student(void *ctx, struct student **st)
+{
+    struct scan_pick *p = ctx;
+
+    rview_load(&p->view, *st, clock_now_ms());
+    if (!rule_when(p->rule, &p->view))
+        return 0;
+    p->v[p->n++] = *st; /* v has room for every id */
+    *st = NULL;
+    return 0;
+}
+
+/* A batch of a schedule's scan: load the students (overlapped with the
+ * evaluation), then start the rule for each that matches. */
 static enum job_result scan_job(struct engine *e, struct snap *s,
                                 struct rconn *rc, json_t *o, char *err,
                                 size_t n)
 {
-    const struct crule *rule =
-        ruleset_find(s->rules, json_string_value(json_object_get(o, "scan")));
+    struct scan_pick p = {.rule = ruleset_find(
+                              s->rules,
+                              json_string_value(json_object_get(o, "scan")))};
     json_t *ids = json_object_get(o, "ids"), *v;
     size_t count = json_array_size(ids), i;
     const char **idv = calloc(count + 1, sizeof *idv);
-    struct student **st = calloc(count + 1, sizeof *st);
     struct run_env env;
-    struct rview view;
     enum job_result res = JOB_OK;
 
-    if (!rule || !idv || !st || rview_init(&view, s->rules) < 0) {
+    p.v = calloc(count + 1, sizeof *p.v);
+    if (!p.rule || !idv || !p.v || rview_init(&p.view, s->rules) < 0) {
         free(idv);
-        free(st);
-        return rule ? JOB_RETRY : JOB_OK; /* a removed rule: nothing to do */
+        free(p.v);
+        return p.rule ? JOB_RETRY : JOB_OK; /* a removed rule: nothing */
     }
     json_array_foreach(ids, i, v) idv[i] = json_string_value(v);
-    if (student_load_many(rc, e->cfg->redis.prefix, idv, count, st) < 0) {
+    if (students_each(rc, e->cfg->redis.prefix, idv, count, pick_student,
+                      &p) < 0) {
         snprintf(err, n, "loading students: %s", rc->errstr);
         res = JOB_RETRY;
     }
     env_of(e, s, rc, &env);
-    for (i = 0; i < count && res == JOB_OK; i++) {
-        if (!st[i])
-            continue;
-        rview_load(&view, st[i], clock_now_ms());
-        if (start_rule(&env, rc, rule, st[i], &view, 0) < 0)
+    for (i = 0; i < p.n; i++) {
+        rview_load(&p.view, p.v[i], clock_now_ms());
+        if (res == JOB_OK && start_rule(&env, rc, p.rule, p.v[i], &p.view,
+                                        0) < 0)
             res = JOB_RETRY; /* started runs are not started twice */
+        student_free(p.v[i]);
     }
     env_done(&env);
-    for (i = 0; i < count; i++)
-        student_free(st[i]);
-    free(st);
+    free(p.v);
     free(idv);
-    rview_free(&view);
+    rview_free(&p.view);
     return res;
 }
 

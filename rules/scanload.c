@@ -1,0 +1,68 @@
+/*
+ * scanload.c - chunked, overlapped loads of many students (see
+ * scanload.h).
+ */
+#include "rules/scanload.h"
+
+#include "core/keys.h"
+#include "core/student_store.h"
+
+#define CHUNK 100
+
+/* Queues the reads of ids[from, to). 0 or -1. */
+static int queue_reads(struct rconn *rc, const char *prefix,
+                       const char *const *ids, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (key_valid_id(ids[i]) &&
+            student_append_reads(rc, prefix, ids[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* Reads the replies of ids[from, to) and hands each student to fn.
+ * After an error or a stop the rest of the replies are still read, so
+ * the connection stays in step. */
+static int read_chunk(struct rconn *rc, const char *const *ids, size_t from,
+                      size_t to, int (*fn)(void *, struct student **),
+                      void *ctx, int status)
+{
+    for (size_t i = from; i < to; i++) {
+        struct student *st = NULL;
+        int got;
+        if (!key_valid_id(ids[i]))
+            continue;
+        if ((got = student_read(rc, ids[i], &st)) < 0)
+            return -1;
+        if (got == 1 && status == 0)
+            status = fn(ctx, &st);
+        student_free(st);
+    }
+    return status;
+}
+
+int students_each(struct rconn *rc, const char *prefix,
+                  const char *const *ids, size_t n,
+                  int (*fn)(void *ctx, struct student **st), void *ctx)
+{
+    size_t cur = 0, end = n < CHUNK ? n : CHUNK;
+    int status = 0;
+
+    if (n == 0)
+        return 0;
+    if (queue_reads(rc, prefix, ids, 0, end) < 0)
+        return -1;
+    while (cur < n) {
+        size_t next_end = end + CHUNK < n ? end + CHUNK : n;
+        if (end < n && queue_reads(rc, prefix, ids, end, next_end) < 0)
+            return -1;
+        status = read_chunk(rc, ids, cur, end, fn, ctx, status);
+        if (status < 0) {
+            rconn_close(rc); /* replies of the next chunk are pending */
+            return -1;
+        }
+        cur = end;
+        end = next_end;
+    }
+    return status;
+}

@@ -1,0 +1,25 @@
+/*
+ * scanload.h - loading many students for a schedule's scan with Redis and
+ * the caller working at the same time: the reads of the next chunk are
+ * queued before the replies of the current one are read, so Redis serves
+ * chunk k+1 while the rules are evaluated on chunk k.
+ */
+#ifndef NUDGE_RULES_SCANLOAD_H
+#define NUDGE_RULES_SCANLOAD_H
+
+#include <stddef.h>
+
+#include "core/redis.h"
+#include "core/student.h"
+
+/* Calls fn for each student of ids that exists. The student is freed
+ * after fn returns unless fn takes it (sets *st to NULL; it then frees it
+ * with student_free()). fn must not use rc: the next chunk's replies are
+ * pending on it. A non-zero return from fn stops the calls (the replies
+ * are still read) and is returned. Returns 0, fn's non-zero value, or -1
+ * on a Redis error (rc->errstr). */
+int students_each(struct rconn *rc, const char *prefix,
+                  const char *const *ids, size_t n,
+                  int (*fn)(void *ctx, struct student **st), void *ctx);
+
+#endif
