@@ -23,9 +23,6 @@ struct tbuf {
 int tbuf_grow(struct tbuf *b, size_t need);
 /* Appends a NUL that is not counted in len, making p a C string. */
 void tbuf_terminate(struct tbuf *b);
-/* printf into the buffer. */
-void tbuf_printf(struct tbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 void tbuf_free(struct tbuf *b);
 
 static inline int tbuf_reserve(struct tbuf *b, size_t n)

@@ -256,12 +256,12 @@ static void build_mime(struct render *r)
         .key = ctx->key,
         .now_ms = ctx->now_ms ? ctx->now_ms : clock_now_ms(),
     };
-    struct tmpl_out *o = r->out;
 
-    o->mime.len = 0;
-    tmpl_mime_build(&o->mime, &o->scratch, &e);
-    tbuf_terminate(&o->mime);
-    m->mime = o->mime.oom ? NULL : o->mime.p;
+    out->mime.len = 0;
+    out->mime.oom = 0;
+    tmpl_mime_build(&out->mime, &out->scratch, &e);
+    tbuf_terminate(&out->mime);
+    m->mime = out->mime.oom ? NULL : out->mime.p;
 }
 
 /* --- the message --------------------------------------------------------- */

@@ -24,9 +24,9 @@ enum tmpl_status {
  * runaway CRM field must not become a 1 MB SMS. */
 #define TMPL_VALUE_MAX 65536
 
-/* The value of a name, or NULL when there is none. For NS_TAG, any
- * non-NULL value means the student has the tag. The returned string must
- * live until the render ends. */
+/* The value of a name, or NULL when there is none. For NS_TAG, "1" when
+ * the student has the tag. The returned string must live until the
+ * render ends. */
 typedef const char *(*tmpl_lookup_fn)(void *arg, const struct tmpl_ref *ref);
 
 /* Appends the rendering of p to out. A value that is NULL, empty or only
