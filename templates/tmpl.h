@@ -22,6 +22,9 @@
  *
  * Threads: a set is read-only once loaded, so any number of threads may
  * render from it at once, each with its own struct tmpl_out.
+ *
+ * The endpoint that receives unsubscribe clicks checks their tokens with
+ * tmpl_unsub_verify() (templates/unsub.h).
  */
 #ifndef NUDGE_TMPL_H
 #define NUDGE_TMPL_H
