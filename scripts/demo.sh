@@ -92,10 +92,10 @@ ctl emit created 302 "name=Aigerim Nurlanovna" phone=+77011234567 \
 ctl emit created 303 name=韩雪 phone=+8613722223333 subject=arts score=588 \
 	province=hunan stage=lead >/dev/null
 n=0
-for s in 3 7 12 18 25 31 44 52; do
+for s in 2 5 16 25 33 37 40 21; do
 	ctl emit stage $s to=consulting >/dev/null && n=$((n + 1))
 done
-for s in 7 12; do ctl emit tag $s tag=trial_booked >/dev/null; n=$((n + 1)); done
+for s in 5 33; do ctl emit tag $s tag=trial_booked >/dev/null; n=$((n + 1)); done
 for s in 5 9 14; do ctl emit followup $s staff=s1 "note=电话沟通，家长关心奖学金" >/dev/null; n=$((n + 1)); done
 ctl emit reply 9 channel=sms text=好的，谢谢老师 >/dev/null
 ctl emit stage 60 to=admitted >/dev/null
@@ -129,8 +129,11 @@ else
 	echo "nothing was sent: none of the example rules' steps were due yet"
 fi
 
+say "what comes next for student 16 (nudgectl simulate: nothing is sent)"
+ctl simulate 16 | sed -n '/^trial_class_invite/,$p'
+
 say "timelines"
-for s in 301 7 9; do
+for s in 301 16 9; do
 	ctl timeline $s
 	echo
 done
@@ -146,4 +149,4 @@ PY
 say "metrics (GET /metrics while it ran; the non-zero ones)"
 echo "$metrics" | grep -v '^#' | grep -v ' 0$' | sed 's/^/  /'
 echo
-echo "Try it yourself: KEEP=1 make demo, then nudgectl -c <folder>/nudged.conf timeline 7"
+echo "Try it yourself: KEEP=1 make demo, then nudgectl -c <folder>/nudged.conf timeline 16"
