@@ -19,6 +19,7 @@
 #include "core/mask.h"
 #include "core/student_store.h"
 #include "rules/compile.h"
+#include "rules/delivery.h"
 #include "rules/eval.h"
 #include "rules/recipient.h"
 #include "rules/schedule.h"
@@ -70,7 +71,7 @@ static void print_indented(const char *text)
     }
 }
 
-static void render_step(struct sim *s, const struct step *st)
+static void render_step(struct sim *s, const struct step *st, int64_t at)
 {
     const char *type = channel_type(s, st->channel);
     const struct tmpl_part *part = tmpl_find(s->tmpls, st->tmpl, type);
@@ -81,6 +82,16 @@ static void render_step(struct sim *s, const struct step *st)
     char why[256], masked[128];
     int got;
 
+    int64_t quiet = st->kind == STEP_SEND
+                        ? quiet_until(s->ctl->cfg.delivery.quiet_hours,
+                                      delivery_zone(&s->ctl->cfg, s->st), at)
+                        : 0;
+
+    if (quiet)
+        printf("       quiet hours (%s, %s): waits until %s\n",
+               s->ctl->cfg.delivery.quiet_hours,
+               delivery_zone(&s->ctl->cfg, s->st),
+               schedule_format(quiet, masked, sizeof masked));
     if (st->kind == STEP_SEND && student_opted_out(s->st, type)) {
         printf("       skipped: the student opted out of %s\n", type);
         return;
@@ -164,7 +175,7 @@ static void print_steps(struct sim *s, const struct crule *r)
                 printf(" owner via");
             printf(" %s %s at %s\n", st->channel, st->tmpl,
                    schedule_format(at, when, sizeof when));
-            render_step(s, st);
+            render_step(s, st, at);
             continue;
         default:
             printf(" %s\n", st->arg);

@@ -17,6 +17,7 @@
 #include "core/student_store.h"
 #include "core/timeline.h"
 #include "queues/delayed.h"
+#include "rules/delivery.h"
 #include "rules/recipient.h"
 
 /* Starts a run unless one is active or the limit is reached. A run
@@ -225,11 +226,13 @@ char *run_job_payload(const struct run *r, size_t step)
     return s;
 }
 
-/* Queues step `step` of r, due delay_ms from now. 0 or -1. */
+/* Queues step `step` of r, due delay_ms from now; suffix (or NULL) makes
+ * the job id differ from the step's usual one (a deferred step). 0 or
+ * -1. */
 static int schedule_step(struct run *r, size_t step, int64_t delay_ms,
-                         char *err, size_t n)
+                         const char *suffix, char *err, size_t n)
 {
-    char id[160], *payload = run_job_payload(r, step);
+    char id[200], *payload = run_job_payload(r, step);
     int got;
 
     if (!payload) {
@@ -237,6 +240,8 @@ static int schedule_step(struct run *r, size_t step, int64_t delay_ms,
         return -1;
     }
     run_job_id(r, step, id, sizeof id);
+    if (suffix)
+        strncat(id, suffix, sizeof id - strlen(id) - 1);
     got = queue_schedule(r->env->q, id, payload, strlen(payload), delay_ms);
     free(payload);
     if (got < 0) {
@@ -461,6 +466,22 @@ static const char *sent_type(const struct step *s)
                                     : "escalated";
 }
 
+/* [delivery] max_per_day: 1 the message may go, 0 it may not (skipped,
+ * on the timeline), -1 Redis failed. */
+static int take_daily_cap(struct run *r, size_t i, const struct step *s)
+{
+    char why[128];
+    int got = daily_cap_take(r->rc, r->env->cfg, r->st, clock_now_ms());
+
+    if (got == 0) {
+        snprintf(why, sizeof why, "daily cap of %d messages reached",
+                 r->env->cfg->delivery.max_per_day);
+        record(r, i, "skipped", s, NULL, NULL, why);
+        count("skipped");
+    }
+    return got;
+}
+
 /* Renders and sends; outcome on the timeline. */
 static enum step_result send_rendered(struct run *r, size_t i,
                                      const struct step *s, struct channel *ch,
@@ -475,6 +496,7 @@ static enum step_result send_rendered(struct run *r, size_t i,
     struct tmpl_out out;
     char key[160];
     enum step_result status = ST_NEXT;
+    int capped;
 
     snprintf(key, sizeof key, "%s:%zu", r->id, i + 1);
     ctx.key = key;
@@ -497,7 +519,12 @@ static enum step_result send_rendered(struct run *r, size_t i,
     m.template_name = s->tmpl;
     m.step = (int)i + 1;
     m.idempotency_key = key;
-    switch (deliver(r, ch, &m, &res)) {
+    if (s->kind == STEP_SEND && (capped = take_daily_cap(r, i, s)) <= 0) {
+        status = capped < 0 ? ST_ERROR : ST_NEXT;
+        goto done;
+    }
+    res.status = deliver(r, ch, &m, &res);
+    switch (res.status) {
     case CHAN_OK:
         record(r, i, sent_type(s), s, out.msg.to, res.provider_id, NULL);
         count(sent_type(s));
@@ -512,6 +539,8 @@ static enum step_result send_rendered(struct run *r, size_t i,
         count("failed");
         break;
     }
+    if (s->kind == STEP_SEND && res.status != CHAN_OK)
+        daily_cap_give_back(r->rc, r->env->cfg, r->st, clock_now_ms());
 done:
     tmpl_out_free(&out);
     return status;
@@ -525,11 +554,23 @@ static enum step_result step_message(struct run *r, size_t i,
     struct recipient who;
     char why[256];
     int got;
+    int64_t until;
     enum step_result status;
 
     if (!ch) {
         record(r, i, "failed", s, NULL, NULL, "no such channel");
         return ST_NEXT;
+    }
+    if (s->kind == STEP_SEND && (until = quiet_until(
+                                     r->env->cfg->delivery.quiet_hours,
+                                     delivery_zone(r->env->cfg, r->st),
+                                     clock_now_ms()))) {
+        char suffix[40];
+        snprintf(suffix, sizeof suffix, ":quiet:%lld", (long long)until);
+        return schedule_step(r, i, until - clock_now_ms(), suffix, why,
+                             sizeof why) < 0
+                   ? ST_ERROR
+                   : ST_QUEUED;
     }
     if (s->kind == STEP_SEND && student_opted_out(r->st, ch->as)) {
         snprintf(why, sizeof why, "the student opted out of %s", ch->as);
@@ -568,8 +609,8 @@ static enum step_result step_one(struct run *r, size_t i, char *err, size_t n)
 
     switch (s->kind) {
     case STEP_WAIT:
-        return schedule_step(r, i + 1, s->ms, err, n) < 0 ? ST_ERROR
-                                                         : ST_QUEUED;
+        return schedule_step(r, i + 1, s->ms, NULL, err, n) < 0 ? ST_ERROR
+                                                               : ST_QUEUED;
     case STEP_STOP:
         return step_stop(r, i, s);
     case STEP_TAG_ADD:

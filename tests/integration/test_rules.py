@@ -25,6 +25,9 @@ schedule_grace = 8d
 [queue]
 max_sleep = 200ms
 
+[delivery]
+quiet_hours =
+
 [channel.sms]
 type = outbox
 as = sms
@@ -272,18 +275,26 @@ rule slow {
     wait 2s
     send outbox hello
 }
+
+rule twice {
+    on event double
+    send outbox hello
+    send outbox hello
+}
 """
 
 
 class RulesEngineTest(unittest.TestCase):
-    """The engine's guards: the event chain limit, and runs of a rule that
-    changed on a reload (made by inotify, no signal)."""
+    """The engine's guards: the event chain limit, runs of a rule that
+    changed on a reload (made by inotify, no signal), the daily cap."""
+
+    EXTRA = "[rules]\nmax_chain = 4\n[delivery]\nquiet_hours =\nmax_per_day = 1\n"
 
     def setUp(self):
         self.redis = RedisServer().start()
         self.r = self.redis.client()
         self.addCleanup(self.redis.stop)
-        self.nudge = Nudge(self.redis, extra="[rules]\nmax_chain = 4\n")
+        self.nudge = Nudge(self.redis, extra=self.EXTRA)
         self.addCleanup(self.nudge.cleanup)
         self.nudge.write("rules/engine.rules", ENGINE_RULES)
         self.nudge.write("templates/hello.sms", "您好 {{name|同学}}")
@@ -322,3 +333,42 @@ class RulesEngineTest(unittest.TestCase):
                  what="the run to end")
         self.assertEqual(outbox(self.nudge), [])
         self.assertIsNone(self.r.hget("slm:student:{1}:runs", "slow"))
+
+    def test_daily_cap(self):
+        self.nudge.ctl("emit", "double", "1")
+        wait_for(lambda: any("daily cap of 1" in e.get("detail", "")
+                             for e in timeline(self.r, "1")), 10,
+                 what="the second send to be capped")
+        self.assertEqual(len(outbox(self.nudge)), 1)
+
+
+class QuietHoursTest(unittest.TestCase):
+    """A send inside the quiet hours (in the student's zone) waits in the
+    queue for their end instead of going out."""
+
+    def test_send_waits_for_quiet_hours_to_end(self):
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        r = redis.client()
+        now = time.gmtime()
+        start = "%02d:%02d" % (now.tm_hour, now.tm_min)
+        end = "%02d:%02d" % ((now.tm_hour + 2) % 24, now.tm_min)
+        nudge = Nudge(redis, extra="[delivery]\nquiet_hours = %s-%s\n" % (
+            start, end))
+        self.addCleanup(nudge.cleanup)
+        nudge.write("rules/a.rules", "stages lead\nrule hi {\n    on event hi\n"
+                    "    send outbox hello\n}\n")
+        nudge.write("templates/hello.sms", "您好")
+        add_student(r, "7", tz="UTC")
+        nudge.start()
+        wait_for(lambda: "nudged started" in nudge.log_text(), 10,
+                 what="nudged to start")
+        nudge.ctl("emit", "hi", "7")
+        wait_for(lambda: r.hget("slm:student:{7}:runs", "hi"), 5,
+                 what="the run")
+        time.sleep(0.5)
+        self.assertEqual(outbox(nudge), [])
+        res = nudge.ctl("queue", "stats")
+        self.assertRegex(res.stdout, r"(?i)scheduled\D*1\b")
+        self.assertEqual(nudge.stop(), 0)
+        nudge.check_clean_log(self)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "rules/compile.h"
+#include "rules/delivery.h"
 #include "rules/eval.h"
 #include "rules/parser.h"
 #include "rules/schedule.h"
@@ -421,6 +422,40 @@ START_TEST(test_schedule)
 }
 END_TEST
 
+/* --- quiet hours in the student's zone ------------------------------------------ */
+
+static const struct {
+    const char *hours, *zone, *now; /* now: UTC */
+    const char *until;              /* UTC; "" when not quiet */
+} quiet_cases[] = {
+    /* 00:20 in Shanghai (UTC+8) is quiet until 08:00 there, 00:00 UTC */
+    {"21:00-08:00", "Asia/Shanghai", "2026-11-22 16:20", "2026-11-23 00:00"},
+    {"21:00-08:00", "Asia/Shanghai", "2026-11-22 04:00", ""},
+    /* 21:00 sharp is quiet, 08:00 sharp is not */
+    {"21:00-08:00", "UTC", "2026-11-22 21:00", "2026-11-23 08:00"},
+    {"21:00-08:00", "UTC", "2026-11-22 08:00", ""},
+    /* a window inside one day */
+    {"12:00-13:30", "UTC", "2026-11-22 12:10", "2026-11-22 13:30"},
+    /* New York keeps daylight saving time: UTC-4 in July, UTC-5 in Nov */
+    {"21:00-08:00", "America/New_York", "2026-07-01 11:30", "2026-07-01 12:00"},
+    {"21:00-08:00", "America/New_York", "2026-11-22 12:30", "2026-11-22 13:00"},
+    /* none, and an unknown zone (UTC) */
+    {"", "UTC", "2026-11-22 23:00", ""},
+    {"21:00-08:00", "Mars/Olympus", "2026-11-22 23:00", "2026-11-23 08:00"},
+};
+
+START_TEST(test_quiet_hours)
+{
+    int64_t now, until;
+    char buf[32];
+
+    ck_assert_int_eq(schedule_parse_time(quiet_cases[_i].now, &now), 0);
+    until = quiet_until(quiet_cases[_i].hours, quiet_cases[_i].zone, now);
+    ck_assert_str_eq(until ? schedule_format(until, buf, sizeof buf) : "",
+                     quiet_cases[_i].until);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rules");
@@ -437,6 +472,8 @@ int main(void)
     tcase_add_test(tc, test_examples);
     tcase_add_loop_test(tc, test_schedule, 0,
                         sizeof sched_cases / sizeof sched_cases[0]);
+    tcase_add_loop_test(tc, test_quiet_hours, 0,
+                        sizeof quiet_cases / sizeof quiet_cases[0]);
     setenv("TZ", "UTC", 1);
     tzset();
     suite_add_tcase(s, tc);

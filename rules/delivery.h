@@ -1,0 +1,41 @@
+/*
+ * delivery.h - when a message to a student may go: the quiet hours and the
+ * daily cap of [delivery], in the student's time zone (its `tz`
+ * attribute, else [delivery] timezone). A `send` that falls in the quiet
+ * hours waits, as a queued job, until they end; one over the day's cap is
+ * skipped with the reason on the timeline.
+ *
+ * Zones are read from the system's zoneinfo files (TZif) and cached, so
+ * no thread changes TZ.
+ */
+#ifndef NUDGE_RULES_DELIVERY_H
+#define NUDGE_RULES_DELIVERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/redis.h"
+#include "core/student.h"
+
+/* The offset from UTC, in seconds, of zone at t_ms; 0 (UTC) with a
+ * warning logged once when the zone is unknown. */
+long tz_offset(const char *zone, int64_t t_ms);
+
+/* The zone of a student: its `tz`, else cfg's default. */
+const char *delivery_zone(const struct config *cfg, const struct student *st);
+
+/* When quiet hours ("21:00-08:00") hold at now_ms in zone: the time they
+ * end (ms); otherwise 0. "" or NULL: never quiet. */
+int64_t quiet_until(const char *hours, const char *zone, int64_t now_ms);
+
+/* Counts one message to student st for its local day; returns 1 when it
+ * is within cfg's max_per_day (0: no cap), 0 when over it (the count is
+ * taken back), -1 on a Redis error. */
+int daily_cap_take(struct rconn *rc, const struct config *cfg,
+                   const struct student *st, int64_t now_ms);
+/* Gives back a count taken by daily_cap_take() (the send failed). */
+void daily_cap_give_back(struct rconn *rc, const struct config *cfg,
+                         const struct student *st, int64_t now_ms);
+
+#endif
