@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "templates/sms.h"
+#include "templates/utf8.h"
 #include "tests/support/check_run.h"
 
 /* A text made of pieces repeated: {piece, times}... */
@@ -96,11 +97,45 @@ START_TEST(test_segments)
 }
 END_TEST
 
+/* The fast counts (sixteen or eight bytes at a time) against decoding
+ * character by character, on texts of every length mixing ASCII, GSM
+ * letters, escapes, Chinese and emoji. */
+START_TEST(test_counts_random)
+{
+    static const char *const pieces[] = {"a", "你", "\xf0\x9f\x98\x80",
+                                         "\xc3\xa9", "{", "`", "\n",
+                                         "\xe2\x82\xac"};
+    static char text[8192];
+    unsigned seed = 1;
+
+    for (int t = 0; t < 3000; t++) {
+        size_t n = 0, chars = 0, units = 0, i = 0;
+        int k = (int)(rand_r(&seed) % 1500);
+        struct sms_info info;
+        uint32_t cp;
+
+        for (int j = 0; j < k; j++)
+            for (const char *p = pieces[rand_r(&seed) % 8]; *p; p++)
+                text[n++] = *p;
+        tmpl_sms_measure(text, n, &info);
+        while (i < n) {
+            i += tmpl_utf8_decode((const unsigned char *)text + i, n - i, &cp);
+            chars++;
+            units += cp > 0xffff ? 2 : 1;
+        }
+        ck_assert_uint_eq(info.chars, chars);
+        if (info.encoding == SMS_UCS2)
+            ck_assert_uint_eq(info.units, units);
+    }
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc;
     Suite *s = check_suite("templates-sms", &tc);
 
     tcase_add_loop_test(tc, test_segments, 0, sizeof cases / sizeof cases[0]);
+    tcase_add_test(tc, test_counts_random);
     return check_run(s);
 }
