@@ -112,7 +112,7 @@ START_TEST(test_counts_random)
         size_t n = 0, chars = 0, units = 0, i = 0;
         int k = (int)(rand_r(&seed) % 1500);
         struct sms_info info;
-        uint32_t cp;
+        uint32_t cp = 0;
 
         for (int j = 0; j < k; j++)
             for (const char *p = pieces[rand_r(&seed) % 8]; *p; p++)
