@@ -21,7 +21,7 @@ tool="$root/$build/bench/rules_eval"
 tmp=$(mktemp -d /tmp/nudge-bench-rules-XXXXXX)
 out="$root/bench/out/rules.txt"
 redis_pid=""
-trap 'kill $redis_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[ -n "$redis_pid" ] && kill $redis_pid 2>/dev/null; rm -rf "$tmp"; true' EXIT
 
 if [ ! -d "$root/bench/.npm/jre/node_modules/json-rules-engine" ]; then
 	npm install --silent --prefix "$root/bench/.npm/jre" json-rules-engine \

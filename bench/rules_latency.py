@@ -39,7 +39,7 @@ def main():
     n = RATE * SECONDS
     redis = RedisServer().start()
     nudge = Nudge(redis, log_level="warn", http=False,
-                  extra="[daemon]\nblock = 100ms\n[delivery]\nquiet_hours =\n")
+                  extra="[daemon]\nblock = 100ms\nclaim_idle = 60s\n[delivery]\nquiet_hours =\n")
     try:
         r = redis.client()
         nudge.write("rules/ping.rules", RULES)

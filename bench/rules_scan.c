@@ -5,7 +5,8 @@
  *   rules_scan fill ADDRESS N         writes N students (hash and tags)
  *   rules_scan raw ADDRESS            the limit: SCAN, then HGETALL and two
  *                                     SMEMBERS per student pipelined in
- *                                     batches, replies read and dropped
+ *                                     overlapped chunks, replies read and
+ *                                     dropped
  *   rules_scan engine ADDRESS RULES   the engine's path: the same SCAN,
  *                                     student_load_many() per batch, each
  *                                     student evaluated against every
@@ -100,13 +101,29 @@ static long scan(struct rconn *rc,
     return total;
 }
 
+/* The limit: the same reads, chunked and overlapped as students_each()
+ * does (the next chunk queued before this one's replies are read), the
+ * replies dropped unparsed. */
 static int raw_batch(struct rconn *rc, const char **ids, size_t n, void *ctx)
 {
-    for (size_t i = 0; i < n; i++)
+    const size_t chunk = 100;
+    size_t cur = 0, end = n < chunk ? n : chunk;
+
+    (void)ctx;
+    for (size_t i = 0; i < end; i++)
         if (student_append_reads(rc, PREFIX, ids[i]) < 0)
             return -1;
-    (void)ctx;
-    return rconn_discard(rc, (int)(n * 3)) < 0 ? -1 : 0;
+    while (cur < n) {
+        size_t next_end = end + chunk < n ? end + chunk : n;
+        for (size_t i = end; i < next_end; i++)
+            if (student_append_reads(rc, PREFIX, ids[i]) < 0)
+                return -1;
+        if (rconn_discard(rc, (int)((end - cur) * 3)) < 0)
+            return -1;
+        cur = end;
+        end = next_end;
+    }
+    return 0;
 }
 
 struct eval_ctx {

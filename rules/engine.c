@@ -337,6 +337,10 @@ static enum job_result run_job(struct engine *e, struct snap *s,
     enum run_status status;
     int got;
 
+    got = run_is_current(rc, e->cfg->redis.prefix, j->student, j->rule,
+                         j->run);
+    if (got <= 0)
+        return got < 0 ? JOB_RETRY : JOB_OK; /* a run that has ended */
     if (rule)
         snprintf(version, sizeof version, "%016llx",
                  (unsigned long long)rule->version);
@@ -348,10 +352,6 @@ static enum job_result run_job(struct engine *e, struct snap *s,
                    ? JOB_RETRY
                    : JOB_OK;
     }
-    got = run_is_current(rc, e->cfg->redis.prefix, j->student, j->rule,
-                         j->run);
-    if (got <= 0)
-        return got < 0 ? JOB_RETRY : JOB_OK; /* a run that has ended */
     got = student_load(rc, e->cfg->redis.prefix, j->student, &st);
     if (got <= 0) {
         if (got == 0)

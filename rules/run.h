@@ -50,6 +50,7 @@ struct run {
     char id[48];
     int64_t started_ms;
     int chain; /* depth of rule-caused events that led here */
+    int instant; /* no wait, no limit: no state in Redis */
     const char *student_id;
     const struct student *st; /* the data the steps see */
     struct student *own;      /* a fresh copy, when the run reloaded */
