@@ -191,7 +191,7 @@ static int requeue_step(struct run *r, size_t at)
     char id[192], *payload = run_job_payload(r, at);
     int got;
 
-    if (!payload || !r->env->q) {
+    if (!payload || !r->env->q || run_persist(r) < 0) {
         free(payload);
         return -1;
     }

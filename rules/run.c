@@ -231,6 +231,24 @@ char *run_job_payload(const struct run *r, size_t step)
     return s;
 }
 
+int run_persist(struct run *r)
+{
+    char runs[KEY_MAX], value[96];
+    redisReply *rep;
+
+    if (!r->instant)
+        return 0;
+    key_student(runs, sizeof runs, r->env->cfg->redis.prefix, r->student_id,
+                "runs");
+    run_value(r, value, sizeof value);
+    if (!(rep = rconn_cmd(r->rc, "HSET %s %s %s", runs, r->rule->name,
+                          value)))
+        return -1;
+    freeReplyObject(rep);
+    r->instant = 0;
+    return 0;
+}
+
 /* Queues step `step` of r, due delay_ms from now; suffix (or NULL) makes
  * the job id differ from the step's usual one (a deferred step). 0 or
  * -1. */
@@ -242,6 +260,11 @@ static int schedule_step(struct run *r, size_t step, int64_t delay_ms,
 
     if (!payload) {
         snprintf(err, n, "out of memory");
+        return -1;
+    }
+    if (run_persist(r) < 0) {
+        free(payload);
+        snprintf(err, n, "Redis: %s", r->rc->errstr);
         return -1;
     }
     run_job_id(r, step, id, sizeof id);

@@ -77,6 +77,10 @@ int run_resume(struct run *r, const struct run_env *env, struct rconn *rc,
 /* Runs steps from step `from` on; *at is the step a RUN_RETRY failed on. */
 enum run_status run_steps(struct run *r, size_t from, size_t *at, char *err,
                           size_t n);
+/* Records an instant run (no wait, no limit: kept out of Redis) as in
+ * progress, because a step of it is about to be queued after all (quiet
+ * hours, a retry). 0 or -1. */
+int run_persist(struct run *r);
 /* Ends the run in Redis (if it is still the rule's run). 0 or -1. */
 int run_end(struct run *r);
 void run_free(struct run *r);
