@@ -23,14 +23,15 @@ static const char *const key_parts[] = {"due",      "lease", "jobs",
 #define NKEYS ((int)(sizeof key_parts / sizeof key_parts[0]))
 
 enum script_id {
-    S_SCHEDULE, S_CLAIM, S_ACK, S_FAIL, S_EXTEND, S_CANCEL, S_STATS,
-    S_DEAD_LIST, S_RETRY_DEAD, S_COUNT
+    S_SCHEDULE, S_CLAIM, S_ACK, S_FAIL, S_EXTEND, S_RELEASE, S_CANCEL,
+    S_STATS, S_DEAD_LIST, S_RETRY_DEAD, S_COUNT
 };
 
 static const char *const script_source[S_COUNT] = {
     [S_SCHEDULE] = QUEUE_LUA_SCHEDULE, [S_CLAIM] = QUEUE_LUA_CLAIM,
     [S_ACK] = QUEUE_LUA_ACK,           [S_FAIL] = QUEUE_LUA_FAIL,
-    [S_EXTEND] = QUEUE_LUA_EXTEND,     [S_CANCEL] = QUEUE_LUA_CANCEL,
+    [S_EXTEND] = QUEUE_LUA_EXTEND,     [S_RELEASE] = QUEUE_LUA_RELEASE,
+    [S_CANCEL] = QUEUE_LUA_CANCEL,
     [S_STATS] = QUEUE_LUA_STATS,       [S_DEAD_LIST] = QUEUE_LUA_DEAD_LIST,
     [S_RETRY_DEAD] = QUEUE_LUA_RETRY_DEAD,
 };
@@ -596,6 +597,15 @@ int queue_extend(struct queue *q, const struct queue_job *job,
     snprintf(att, sizeof att, "%d", job->attempt);
     snprintf(ms, sizeof ms, "%lld", (long long)lease_ms);
     return (int)run_int(q, S_EXTEND, job->shard, 3, av, NULL);
+}
+
+int queue_release(struct queue *q, const struct queue_job *job)
+{
+    char att[16];
+    const char *av[] = {job->id, att, q->channel};
+
+    snprintf(att, sizeof att, "%d", job->attempt);
+    return (int)run_int(q, S_RELEASE, job->shard, 3, av, NULL);
 }
 
 /* --- operating ---------------------------------------------------------- */

@@ -139,6 +139,11 @@ int queue_fail(struct queue *q, const struct queue_job *job,
 int queue_extend(struct queue *q, const struct queue_job *job,
                  int64_t lease_ms);
 
+/* Gives a claimed job back unhandled (a daemon stopping): due at once,
+ * for any daemon, and this attempt does not count. Returns 1, 0 when the
+ * lease was already lost, -1 error. */
+int queue_release(struct queue *q, const struct queue_job *job);
+
 /* The delay before attempt+1 after attempt failed (attempt from 1): full
  * jitter, uniform in [0, min(cap, base * 2^(attempt-1))]; r in [0, 1). */
 int64_t queue_retry_delay(int64_t base_ms, int64_t cap_ms, int attempt,

@@ -266,15 +266,26 @@ static void run_job(struct worker *w, const struct queue_job *job,
     }
 }
 
-/* Gives jobs from..n of b back: a lease that ends now (another daemon, or
- * this one, claims them at once), or a longer lease while we still work. */
-static void lease_rest(struct worker *w, const struct queue_batch *b,
-                       size_t from, int64_t lease_ms)
+/* Keeps jobs from..n of b ours while a slow batch is worked through. */
+static void extend_rest(struct worker *w, const struct queue_batch *b,
+                        size_t from, int64_t lease_ms)
 {
     for (size_t i = from; i < b->n; i++)
         if (queue_extend(w->q, &b->jobs[i], lease_ms) < 0) {
             log_warnx("queue: lease of job %s: %s", b->jobs[i].id,
                       queue_error(w->q));
+            return;
+        }
+}
+
+/* Stopping: gives jobs from..n of b back, due at once for any daemon. */
+static void release_rest(struct worker *w, const struct queue_batch *b,
+                         size_t from)
+{
+    for (size_t i = from; i < b->n; i++)
+        if (queue_release(w->q, &b->jobs[i]) < 0) {
+            log_warnx("queue: giving back job %s: %s (it runs when its "
+                      "lease ends)", b->jobs[i].id, queue_error(w->q));
             return;
         }
 }
@@ -295,14 +306,14 @@ static void handle_batch(struct worker *w, const struct queue_batch *b)
         if (clock_mono_ms() >= renew_at) {
             /* Slow handlers: keep the rest of the batch ours. */
             flush_acks(w, &a);
-            lease_rest(w, b, i, lease);
+            extend_rest(w, b, i, lease);
             renew_at = clock_mono_ms() + lease / 2;
         }
         run_job(w, &b->jobs[i], &a);
     }
     flush_acks(w, &a);
     if (i < b->n)
-        lease_rest(w, b, i, 0);
+        release_rest(w, b, i);
     free(a.jobs);
 }
 

@@ -120,6 +120,17 @@ const char QUEUE_LUA_EXTEND[] = PRELUDE OWNED
     "redis.call('ZADD', KEYS[2], 'XX', now + tonumber(ARGV[4]), ARGV[2])\n"
     "return 1\n";
 
+const char QUEUE_LUA_RELEASE[] = PRELUDE OWNED
+    "local id = ARGV[2]\n"
+    "if not owned(id, ARGV[3]) then return 0 end\n"
+    "redis.call('ZREM', KEYS[2], id)\n"
+    "redis.call('ZADD', KEYS[1], now, id)\n"
+    "if redis.call('HINCRBY', KEYS[4], id, -1) <= 0 then\n"
+    "  redis.call('HDEL', KEYS[4], id)\n"
+    "end\n"
+    "redis.call('PUBLISH', ARGV[4], '1')\n"
+    "return 1\n";
+
 const char QUEUE_LUA_CANCEL[] = PRELUDE
     "local id = ARGV[2]\n"
     "local existed = redis.call('HDEL', KEYS[3], id)\n"

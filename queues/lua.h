@@ -39,6 +39,11 @@ extern const char QUEUE_LUA_FAIL[];
 /* ARGV: now, id, attempt, lease ms. Returns 1, or 0 when lease lost. */
 extern const char QUEUE_LUA_EXTEND[];
 
+/* ARGV: now, id, attempt, channel. Gives a claimed job back unhandled
+ * (a daemon stopping): due now, this attempt not counted; wakes the
+ * dispatchers. Returns 1, or 0 when the lease was lost. */
+extern const char QUEUE_LUA_RELEASE[];
+
 /* ARGV: now, id. Returns 1 when the job existed (in any state). */
 extern const char QUEUE_LUA_CANCEL[];
 

@@ -297,6 +297,22 @@ START_TEST(test_lease_expiry_last_attempt)
 }
 END_TEST
 
+START_TEST(test_release)
+{
+    struct queue_batch b;
+    const struct queue_job *j;
+
+    schedule("R", "{}", 0);
+    j = claim_one(&b);
+    ck_assert_int_eq(queue_release(q, j), 1);
+    ck_assert_int_eq(queue_release(q, j), 0); /* not ours any more */
+    queue_batch_free(&b);
+    /* due at once, and the given-back attempt did not count */
+    ck_assert_int_eq(claim_one(&b)->attempt, 1);
+    queue_batch_free(&b);
+}
+END_TEST
+
 /* --- retries and dead letters ------------------------------------------- */
 
 /* base 1s, cap 8s, full jitter with r = 0.5: half the ceiling (+0.5). */
@@ -606,6 +622,111 @@ START_TEST(test_dispatcher)
 }
 END_TEST
 
+static int64_t handler_sleep_ms;
+
+static enum job_result slow_job(const struct queue_job *job,
+                                struct rconn *conn, void *ctx, char *err,
+                                size_t errlen)
+{
+    char key[64];
+    redisReply *r;
+
+    (void)ctx;
+    (void)err;
+    (void)errlen;
+    snprintf(key, sizeof key, "test:handled:%s", job->id);
+    r = rconn_cmd(conn, "INCR %s", key);
+    if (r)
+        freeReplyObject(r);
+    clock_sleep_ms(handler_sleep_ms, NULL);
+    atomic_fetch_add(&handled, 1);
+    return JOB_OK;
+}
+
+static long long get_int(const char *key)
+{
+    redisReply *r = rconn_cmd(rc, "GET %s", key);
+    long long v = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
+
+    if (r)
+        freeReplyObject(r);
+    return v;
+}
+
+/* Handlers slower than half the lease: the dispatcher renews the leases
+ * of the batch, so the second worker never takes a job twice. */
+START_TEST(test_dispatcher_slow_batch)
+{
+    char err[256], key[64];
+    volatile int stop = 0;
+    struct dispatcher *d;
+    struct queue_new jobs[5];
+    char ids[5][8];
+    size_t added;
+
+    queue_set_clock(q, NULL);
+    cfg.queue.workers = 2;
+    cfg.queue.batch = 5;
+    cfg.queue.lease_ms = 300;
+    handler_sleep_ms = 200;
+    for (int i = 0; i < 5; i++) {
+        snprintf(ids[i], sizeof ids[i], "w%d", i);
+        jobs[i] = (struct queue_new){ids[i], "{}", 2, 0, 0};
+    }
+    ck_assert_int_eq(queue_schedule_many(q, jobs, 5, &added), 0);
+    d = dispatcher_start(&cfg, slow_job, NULL, &stop, err, sizeof err);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_int_eq(wait_count(&handled, 5, 5000), 5);
+    clock_sleep_ms(400, NULL); /* a second run would show by now */
+    stop = 1;
+    dispatcher_join(d);
+    ck_assert_int_eq(atomic_load(&handled), 5);
+    for (int i = 0; i < 5; i++) {
+        snprintf(key, sizeof key, "test:handled:w%d", i);
+        ck_assert_int_eq(get_int(key), 1);
+    }
+}
+END_TEST
+
+/* Stopping mid-batch: the unhandled rest is due again at once, with its
+ * attempt not counted. */
+START_TEST(test_dispatcher_stop_gives_back)
+{
+    char err[256];
+    volatile int stop = 0;
+    struct dispatcher *d;
+    struct queue_stats st;
+    struct queue_batch b;
+    struct queue_new jobs[10];
+    char ids[10][8];
+    size_t added;
+    int done;
+
+    queue_set_clock(q, NULL);
+    cfg.queue.workers = 1;
+    cfg.queue.batch = 10;
+    handler_sleep_ms = 50;
+    for (int i = 0; i < 10; i++) {
+        snprintf(ids[i], sizeof ids[i], "g%d", i);
+        jobs[i] = (struct queue_new){ids[i], "{}", 2, 0, 0};
+    }
+    ck_assert_int_eq(queue_schedule_many(q, jobs, 10, &added), 0);
+    d = dispatcher_start(&cfg, slow_job, NULL, &stop, err, sizeof err);
+    ck_assert_ptr_nonnull(d);
+    wait_count(&handled, 2, 5000);
+    dispatcher_join(d);
+    done = atomic_load(&handled);
+    ck_assert_int_lt(done, 10);
+    ck_assert_int_eq(queue_stats(q, &st), 0);
+    ck_assert_int_eq(st.in_flight, 0);
+    ck_assert_int_eq(st.due, 10 - done);
+    ck_assert_int_eq(queue_claim(q, 0, 10, &b), 10 - done);
+    for (size_t i = 0; i < b.n; i++)
+        ck_assert_int_eq(b.jobs[i].attempt, 1);
+    queue_batch_free(&b);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
     Suite *s = suite_create("queue");
@@ -621,6 +742,7 @@ static Suite *queue_suite(void)
     tcase_add_test(tc, test_cancel);
     tcase_add_test(tc, test_lease_expiry);
     tcase_add_test(tc, test_extend);
+    tcase_add_test(tc, test_release);
     tcase_add_test(tc, test_lease_expiry_last_attempt);
     tcase_add_test(tc, test_backoff_schedule);
     tcase_add_test(tc, test_dead_and_retry);
@@ -629,6 +751,8 @@ static Suite *queue_suite(void)
     tcase_add_test(tc, test_shards);
     tcase_add_test(tc, test_metrics);
     tcase_add_test(tc, test_dispatcher);
+    tcase_add_test(tc, test_dispatcher_slow_batch);
+    tcase_add_test(tc, test_dispatcher_stop_gives_back);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("pure");
