@@ -661,7 +661,7 @@ START_TEST(test_dispatcher_slow_batch)
     volatile int stop = 0;
     struct dispatcher *d;
     struct queue_new jobs[5];
-    char ids[5][8];
+    char ids[5][16];
     size_t added;
 
     queue_set_clock(q, NULL);
@@ -698,7 +698,7 @@ START_TEST(test_dispatcher_stop_gives_back)
     struct queue_stats st;
     struct queue_batch b;
     struct queue_new jobs[10];
-    char ids[10][8];
+    char ids[10][16];
     size_t added;
     int done;
 
