@@ -62,6 +62,7 @@ struct item {
 struct link {
     struct rconn *rc;
     struct resp out;
+    unsigned long reconnects_seen; /* rc->reconnects already counted */
 };
 
 /* One XREADGROUP reply's worth of events, between prepare and commit. */
@@ -105,7 +106,6 @@ struct consumer {
     struct consumer_hook hook;
     struct consumer_metrics m;
     int64_t next_claim_ms; /* when to look for dead consumers' entries */
-    unsigned long reconnects_seen;
     int running;
 };
 
@@ -196,6 +196,15 @@ void consumer_reconfigure(struct consumer *c, const struct config *cfg)
 int consumer_healthy(const struct consumer *c)
 {
     return __atomic_load_n(&c->running, __ATOMIC_RELAXED) && c->rd.rc->c != NULL;
+}
+
+/* Adds the link's new reconnections to the metric (on its own thread). */
+static void count_reconnects(struct consumer *c, struct link *l)
+{
+    if (l->rc->reconnects != l->reconnects_seen) {
+        metric_add(c->m.reconnects, l->rc->reconnects - l->reconnects_seen);
+        l->reconnects_seen = l->rc->reconnects;
+    }
 }
 
 /* --- step 1: who are these students? ----------------------------------- */
@@ -557,8 +566,11 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&ho->mu);
         /* After a failure, later batches are dropped unacknowledged: they
          * stay pending and recovery reads them again, in order. */
-        int ok = !failed && rconn_ensure(c->wr.rc) == 0 &&
-                 batch_commit(c, &c->wr, b) == 0;
+        int ok = !failed && rconn_ensure(c->wr.rc) == 0;
+        if (ok) {
+            count_reconnects(c, &c->wr);
+            ok = batch_commit(c, &c->wr, b) == 0;
+        }
         if (!ok && !failed)
             log_warnx("writing events: %s", c->wr.rc->errstr[0]
                                                 ? c->wr.rc->errstr
@@ -754,10 +766,7 @@ static int recover(struct consumer *c)
 {
     if (rconn_ensure(c->rd.rc) < 0)
         return -1;
-    if (c->rd.rc->reconnects != c->reconnects_seen) {
-        metric_add(c->m.reconnects, c->rd.rc->reconnects - c->reconnects_seen);
-        c->reconnects_seen = c->rd.rc->reconnects;
-    }
+    count_reconnects(c, &c->rd);
     if (ensure_group(c) < 0 || drain_own_pending(c) < 0 || claim_idle(c) < 0) {
         rconn_close(c->rd.rc);
         return -1;
