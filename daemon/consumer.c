@@ -207,7 +207,7 @@ static void count_reconnects(struct consumer *c, struct link *l)
     }
 }
 
-/* --- step 1: who are these students? ----------------------------------- */
+/* --- prepare: who are these students? --------------------------------- */
 
 static int wants(const struct consumer *c, const struct event *ev)
 {
@@ -274,7 +274,7 @@ static int lookup_students(struct consumer *c, struct link *l,
     return 0;
 }
 
-/* --- step 2: record ---------------------------------------------------- */
+/* --- commit: record ---------------------------------------------------- */
 
 /* The timeline entry an accepted event leaves; 0 when its kind leaves
  * none (created and custom events: the rules they start will). */
@@ -420,7 +420,7 @@ static int run_hooks(struct consumer *c, struct link *l,
     return 0;
 }
 
-/* --- step 3: acknowledge ----------------------------------------------- */
+/* --- commit: acknowledge ----------------------------------------------- */
 
 static int ack_batch(struct consumer *c, struct link *l,
                      const redisReply *entries)
