@@ -158,6 +158,8 @@ static void compile_leaf(struct compiler *c, struct cnode *n,
         n->num = (double)cd->ms;
         if (cd->kind == COND_SINCE_TOUCH)
             c->set->uses_touch = 1;
+        else
+            c->set->uses_in_stage = 1;
         break;
     default:
         break;

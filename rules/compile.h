@@ -94,6 +94,7 @@ struct ruleset {
     pcre2_code **res;
     size_t nres;
     int uses_touch; /* some rule reads time_since_touch */
+    int uses_in_stage; /* some rule reads time_in_stage */
     /* Rules by trigger: event kinds index into by_event (EV_CUSTOM
      * included); schedules are listed in scheduled. */
     size_t *by_event[EV_CUSTOM + 1];

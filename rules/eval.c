@@ -12,9 +12,21 @@ int rval_number(const char *s, double *out)
 {
     char *end;
     const char *p = s;
+    int64_t whole = 0;
+    int digits = 0;
 
     if (*p == '-' || *p == '+')
         p++;
+    /* most values are small whole numbers (scores, times): no strtod */
+    while (*p >= '0' && *p <= '9' && digits < 15) {
+        whole = whole * 10 + (*p++ - '0');
+        digits++;
+    }
+    if (digits && *p == 0) {
+        *out = (double)(*s == '-' ? -whole : whole);
+        return 1;
+    }
+    p = s + (*s == '-' || *s == '+');
     if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1])))
         return 0;
     *out = strtod(s, &end);
@@ -61,7 +73,9 @@ void rview_load(struct rview *v, const struct student *st, int64_t now_ms)
     v->st = st;
     v->now_ms = now_ms;
     v->followed_up = 0;
-    v->last_touch_ms = unix_ms(student_get(st, "last_touch_at"));
+    v->last_touch_ms = set->uses_touch
+                           ? unix_ms(student_get(st, "last_touch_at"))
+                           : -1;
     if (++v->gen == 0) { /* wrapped: every slot must reload */
         memset(v->slots, 0, (set->attrs.n + 1) * sizeof *v->slots);
         v->gen = 1;
@@ -69,7 +83,9 @@ void rview_load(struct rview *v, const struct student *st, int64_t now_ms)
     stage = student_get(st, "stage");
     v->has_stage = stage && stage[0];
     v->stage = stage ? intern_find(&set->stages, stage) : -1;
-    v->stage_at_ms = unix_ms(student_get(st, "stage_at"));
+    v->stage_at_ms = set->uses_in_stage
+                         ? unix_ms(student_get(st, "stage_at"))
+                         : -1;
     memset(v->tags, 0, v->ntagwords * sizeof *v->tags);
     for (size_t i = 0; i < st->tags.n; i++) {
         int id = intern_find(&set->tags, st->tags.v[i]);
