@@ -236,7 +236,11 @@ class QueueTest(unittest.TestCase):
             time.sleep(rnd.uniform(0.3, 0.9))
             p.kill()
             p.wait()
-            leased = set(self.r.zrange(LEASE, 0, -1))
+            # a claim is (id, attempt): a job reclaimed after an earlier
+            # kill counts again
+            ids = self.r.zrange(LEASE, 0, -1)
+            leased = set(zip(ids, self.r.hmget("slm:q:{0}:attempts", ids)
+                             if ids else []))
             in_flight += len(leased - previous)
             previous = leased
             p = self.drain("--handler-us", 1500)
