@@ -256,6 +256,46 @@ static int trigger_line(struct sim *s, const struct crule *r, size_t idx)
     return 0;
 }
 
+/* What Redis says about this rule and student: a run in progress, the
+ * limit's count. Returns 0 when a new run would not start. */
+static int run_state(struct sim *s, const struct crule *r)
+{
+    const char *prefix = s->ctl->cfg.redis.prefix;
+    char key[KEY_MAX], suffix[300], dur[32], when[32];
+    redisReply *rep;
+    int go = 1;
+
+    key_student(key, sizeof key, prefix, s->st->id, "runs");
+    if ((rep = rconn_cmd(s->ctl->rc, "HGET %s %s", key, r->name))) {
+        if (rep->type == REDIS_REPLY_STRING && strchr(rep->str, ' ')) {
+            printf("  not started: a run of this rule is in progress (since "
+                   "%s)\n",
+                   schedule_format(atoll(strchr(rep->str, ' ') + 1), when,
+                                   sizeof when));
+            go = 0;
+        }
+        freeReplyObject(rep);
+    }
+    if (!r->src->limit_n || !go)
+        return go;
+    snprintf(suffix, sizeof suffix, "limit:%s", r->name);
+    key_student(key, sizeof key, prefix, s->st->id, suffix);
+    rep = rconn_cmd(s->ctl->rc, "ZCOUNT %s %lld +inf", key,
+                    (long long)(s->now_ms - r->src->limit_ms));
+    if (rep && rep->type == REDIS_REPLY_INTEGER) {
+        printf("  limit %ld per %s: %lld so far\n", r->src->limit_n,
+               duration_format(r->src->limit_ms, dur, sizeof dur),
+               rep->integer);
+        if (rep->integer >= r->src->limit_n) {
+            printf("  not started: the limit is reached\n");
+            go = 0;
+        }
+    }
+    if (rep)
+        freeReplyObject(rep);
+    return go;
+}
+
 static void simulate_rule(struct sim *s, size_t idx)
 {
     const struct crule *r = &s->rules->rules[idx];
@@ -269,11 +309,8 @@ static void simulate_rule(struct sim *s, size_t idx)
         return;
     }
     printf("  when: %s\n", r->when >= 0 ? "matches" : "(none)");
-    if (r->src->limit_n) {
-        char dur[32];
-        printf("  limit %ld per %s (counted by the daemon)\n", r->src->limit_n,
-               duration_format(r->src->limit_ms, dur, sizeof dur));
-    }
+    if (!run_state(s, r))
+        return;
     print_steps(s, r);
 }
 
