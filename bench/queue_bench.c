@@ -76,8 +76,8 @@ static int schedule_range(struct queue *q, long from, long n, int64_t when,
                  "{\"student\":\"%ld\",\"rule\":\"trial_class_invite\","
                  "\"step\":2}",
                  100000 + from + i);
-        jobs[i] = (struct queue_new){ids[i], bodies[i], strlen(bodies[i]),
-                                     when, at};
+        jobs[i] =
+            (struct queue_new){ids[i], bodies[i], strlen(bodies[i]), when, at};
     }
     if (queue_schedule_many(q, jobs, (size_t)n, &added) < 0) {
         fprintf(stderr, "queue_bench: %s\n", queue_error(q));
@@ -91,17 +91,16 @@ static int run_schedule(struct queue *q, long n, int64_t delay)
     double t = now_s();
 
     for (long from = 0; from < n; from += CHUNK)
-        if (schedule_range(q, from, n - from < CHUNK ? n - from : CHUNK,
-                           delay, 0) < 0)
+        if (schedule_range(q, from, n - from < CHUNK ? n - from : CHUNK, delay,
+                           0) < 0)
             return 1;
     t = now_s() - t;
     printf("scheduled=%ld seconds=%.3f rate=%.0f\n", n, t, (double)n / t);
     return 0;
 }
 
-static enum job_result count_job(const struct queue_job *job,
-                                 struct rconn *rc, void *ctx, char *err,
-                                 size_t errlen)
+static enum job_result count_job(const struct queue_job *job, struct rconn *rc,
+                                 void *ctx, char *err, size_t errlen)
 {
     atomic_fetch_add(&handled, 1);
     return JOB_OK;
@@ -125,8 +124,8 @@ static int run_drain(const struct config *cfg, long n)
     memory_kib(&hwm, &rss);
     stop = 1;
     dispatcher_join(d);
-    printf("drained=%ld seconds=%.3f rate=%.0f rss_kib=%ld hwm_kib=%ld\n", n,
-           t, (double)n / t, rss, hwm);
+    printf("drained=%ld seconds=%.3f rate=%.0f rss_kib=%ld hwm_kib=%ld\n", n, t,
+           (double)n / t, rss, hwm);
     return 0;
 }
 
@@ -135,9 +134,8 @@ static int run_drain(const struct config *cfg, long n)
 static double *lags;
 static long lag_cap;
 
-static enum job_result time_job(const struct queue_job *job,
-                                struct rconn *rc, void *ctx, char *err,
-                                size_t errlen)
+static enum job_result time_job(const struct queue_job *job, struct rconn *rc,
+                                void *ctx, char *err, size_t errlen)
 {
     long i = atomic_fetch_add(&handled, 1);
 
@@ -176,8 +174,7 @@ static void *produce(void *arg)
             snprintf(ids[i], sizeof ids[i], "lag:%ld", k * per_tick + i);
             jobs[i] = (struct queue_new){
                 ids[i], "{\"student\":\"1\"}", 15,
-                (int64_t)(start + 1000.0 + k * 10.0 + 10.0 * i / per_tick),
-                1};
+                (int64_t)(start + 1000.0 + k * 10.0 + 10.0 * i / per_tick), 1};
         }
         if (queue_schedule_many(q, jobs, (size_t)per_tick, &added) < 0) {
             p->failed = 1;
@@ -260,8 +257,8 @@ int main(int argc, char **argv)
     q = rc ? queue_open(&cfg, rc) : NULL;
     if (q && rconn_ensure(rc) == 0) {
         if (strcmp(argv[3], "schedule") == 0)
-            status = run_schedule(q, atol(argv[4]),
-                                  argc > 5 ? atoll(argv[5]) : 0);
+            status =
+                run_schedule(q, atol(argv[4]), argc > 5 ? atoll(argv[5]) : 0);
         else if (strcmp(argv[3], "drain") == 0)
             status = run_drain(&cfg, atol(argv[4]));
         else if (strcmp(argv[3], "lag") == 0 && argc > 5)

@@ -120,8 +120,7 @@ static int parse(int argc, char **argv, const char **id, size_t *limit)
     if (strcmp(sub, "dead") == 0) {
         if (argc == 2)
             return 1;
-        if (argc == 4 && strcmp(argv[2], "--limit") == 0 &&
-            atol(argv[3]) > 0) {
+        if (argc == 4 && strcmp(argv[2], "--limit") == 0 && atol(argv[3]) > 0) {
             *limit = (size_t)atol(argv[3]);
             return 1;
         }
@@ -157,7 +156,7 @@ int cmd_queue(struct ctl *ctl, int argc, char **argv)
         fprintf(stderr, "nudgectl: out of memory\n");
         return CTL_USAGE;
     }
-    status = sub == 0 ? show_stats(q)
+    status = sub == 0   ? show_stats(q)
              : sub == 1 ? show_dead(q, limit)
                         : retry(q, id);
     queue_close(q);

@@ -23,16 +23,29 @@ static const char *const key_parts[] = {"due",      "lease", "jobs",
 #define NKEYS ((int)(sizeof key_parts / sizeof key_parts[0]))
 
 enum script_id {
-    S_SCHEDULE, S_CLAIM, S_ACK, S_FAIL, S_EXTEND, S_RELEASE, S_CANCEL,
-    S_STATS, S_DEAD_LIST, S_RETRY_DEAD, S_COUNT
+    S_SCHEDULE,
+    S_CLAIM,
+    S_ACK,
+    S_FAIL,
+    S_EXTEND,
+    S_RELEASE,
+    S_CANCEL,
+    S_STATS,
+    S_DEAD_LIST,
+    S_RETRY_DEAD,
+    S_COUNT
 };
 
 static const char *const script_source[S_COUNT] = {
-    [S_SCHEDULE] = QUEUE_LUA_SCHEDULE, [S_CLAIM] = QUEUE_LUA_CLAIM,
-    [S_ACK] = QUEUE_LUA_ACK,           [S_FAIL] = QUEUE_LUA_FAIL,
-    [S_EXTEND] = QUEUE_LUA_EXTEND,     [S_RELEASE] = QUEUE_LUA_RELEASE,
+    [S_SCHEDULE] = QUEUE_LUA_SCHEDULE,
+    [S_CLAIM] = QUEUE_LUA_CLAIM,
+    [S_ACK] = QUEUE_LUA_ACK,
+    [S_FAIL] = QUEUE_LUA_FAIL,
+    [S_EXTEND] = QUEUE_LUA_EXTEND,
+    [S_RELEASE] = QUEUE_LUA_RELEASE,
     [S_CANCEL] = QUEUE_LUA_CANCEL,
-    [S_STATS] = QUEUE_LUA_STATS,       [S_DEAD_LIST] = QUEUE_LUA_DEAD_LIST,
+    [S_STATS] = QUEUE_LUA_STATS,
+    [S_DEAD_LIST] = QUEUE_LUA_DEAD_LIST,
     [S_RETRY_DEAD] = QUEUE_LUA_RETRY_DEAD,
 };
 
@@ -42,8 +55,8 @@ struct queue {
     int shards;
     int64_t lease_ms, retry_base_ms, retry_cap_ms;
     int max_attempts;
-    clock_fn now;             /* NULL: Redis's TIME */
-    double (*random)(void);   /* NULL: backoff_random() */
+    clock_fn now;           /* NULL: Redis's TIME */
+    double (*random)(void); /* NULL: backoff_random() */
     /* Per handle, so that threads never share the cached SHA1s. */
     struct rscript scripts[S_COUNT];
     char channel[KEY_MAX];
@@ -69,14 +82,14 @@ static void metrics_register(void)
                                 "Jobs claimed with a lease", NULL);
     qm.acked = metric_counter("nudge_queue_acked_total",
                               "Jobs handled and acknowledged", NULL);
-    qm.retried = metric_counter("nudge_queue_retried_total",
-                                "Failed jobs scheduled again with backoff",
-                                NULL);
+    qm.retried =
+        metric_counter("nudge_queue_retried_total",
+                       "Failed jobs scheduled again with backoff", NULL);
     qm.dead = metric_counter("nudge_queue_dead_total",
                              "Jobs moved to the dead letters", NULL);
-    qm.expired = metric_counter("nudge_queue_lease_expired_total",
-                                "Leases that ran out (a daemon died or hung)",
-                                NULL);
+    qm.expired =
+        metric_counter("nudge_queue_lease_expired_total",
+                       "Leases that ran out (a daemon died or hung)", NULL);
     qm.lag = metric_histogram(
         "nudge_queue_firing_lag_seconds",
         "Time from a job's due time to its claim (Redis's clock)", NULL,
@@ -208,8 +221,8 @@ static int set_error(struct queue *q, const char *fmt, ...)
 
 /* Script s on one shard with the extra ARGV (after "now"); NULL on error
  * (connection or script), with q->errstr set. The caller frees. */
-static redisReply *run(struct queue *q, enum script_id s, int shard,
-                       int argc, const char **argv, const size_t *argvlen)
+static redisReply *run(struct queue *q, enum script_id s, int shard, int argc,
+                       const char **argv, const size_t *argvlen)
 {
     int total = NKEYS + 1 + argc;
     const char **av = malloc(sizeof *av * (size_t)total);
@@ -252,8 +265,8 @@ done:
 }
 
 /* A script whose reply is one integer: returns it, or -1. */
-static long long run_int(struct queue *q, enum script_id s, int shard,
-                         int argc, const char **argv, const size_t *argvlen)
+static long long run_int(struct queue *q, enum script_id s, int shard, int argc,
+                         const char **argv, const size_t *argvlen)
 {
     redisReply *r = run(q, s, shard, argc, argv, argvlen);
     long long v;
@@ -362,8 +375,8 @@ static int schedule_shard(struct queue *q, int shard,
     return k ? schedule_chunk(q, shard, chunk, k, added) : 0;
 }
 
-int queue_schedule_many(struct queue *q, const struct queue_new *jobs,
-                        size_t n, size_t *added)
+int queue_schedule_many(struct queue *q, const struct queue_new *jobs, size_t n,
+                        size_t *added)
 {
     int *shard_of = malloc(sizeof *shard_of * (n ? n : 1));
     char *used = calloc((size_t)q->shards, 1);
@@ -376,8 +389,9 @@ int queue_schedule_many(struct queue *q, const struct queue_new *jobs,
     }
     for (size_t i = 0; i < n; i++) {
         if (!valid_id(jobs[i].id)) {
-            set_error(q, "invalid job id \"%.64s\": 1 to %d bytes, no "
-                         "control characters",
+            set_error(q,
+                      "invalid job id \"%.64s\": 1 to %d bytes, no "
+                      "control characters",
                       jobs[i].id ? jobs[i].id : "", QUEUE_ID_MAX);
             goto done;
         }
@@ -495,8 +509,8 @@ int queue_claim(struct queue *q, int shard, int max, struct queue_batch *b)
         return set_error(q, "no shard %d", shard);
     if (max < 1)
         max = 1;
-    snprintf(smax, sizeof smax, "%d", max < QUEUE_BATCH_MAX ? max
-                                                            : QUEUE_BATCH_MAX);
+    snprintf(smax, sizeof smax, "%d",
+             max < QUEUE_BATCH_MAX ? max : QUEUE_BATCH_MAX);
     snprintf(lease, sizeof lease, "%lld", (long long)q->lease_ms);
     snprintf(maxa, sizeof maxa, "%d", q->max_attempts);
     r = run(q, S_CLAIM, shard, 3, av, NULL);
@@ -540,8 +554,7 @@ done:
     return (int)got;
 }
 
-int queue_ack(struct queue *q, const struct queue_job *const *jobs,
-              size_t n)
+int queue_ack(struct queue *q, const struct queue_job *const *jobs, size_t n)
 {
     int total = 0;
 
@@ -570,9 +583,12 @@ int queue_fail(struct queue *q, const struct queue_job *job,
 {
     char att[16], delay[24], maxa[16];
     double r = q->random ? q->random() : backoff_random();
-    const char *av[] = {job->id, att,
+    const char *av[] = {job->id,
+                        att,
                         kind == QUEUE_FAIL_TRANSIENT ? "retry" : "dead",
-                        delay, reason ? reason : "", maxa};
+                        delay,
+                        reason ? reason : "",
+                        maxa};
     long long got;
 
     snprintf(att, sizeof att, "%d", job->attempt);
@@ -588,8 +604,7 @@ int queue_fail(struct queue *q, const struct queue_job *job,
     return (int)got;
 }
 
-int queue_extend(struct queue *q, const struct queue_job *job,
-                 int64_t lease_ms)
+int queue_extend(struct queue *q, const struct queue_job *job, int64_t lease_ms)
 {
     char att[16], ms[24];
     const char *av[] = {job->id, att, ms};
@@ -717,8 +732,8 @@ int queue_retry_dead(struct queue *q, const char *id)
      * changed since it died. */
     home = queue_shard_of(id, q->shards);
     for (int i = 0; i < q->shards; i++) {
-        long long got = run_int(q, S_RETRY_DEAD, (home + i) % q->shards, 2,
-                                av, NULL);
+        long long got =
+            run_int(q, S_RETRY_DEAD, (home + i) % q->shards, 2, av, NULL);
         if (got != 0)
             return (int)got;
     }

@@ -71,16 +71,16 @@ struct queue_new {
     const char *id;      /* idempotency key */
     const void *payload; /* len bytes, copied into Redis */
     size_t len;
-    int64_t when_ms;     /* a delay, or an absolute time when at is set */
-    int at;              /* 0: due when_ms after Redis's now; 1: due at
-                            when_ms (ms since the epoch) */
+    int64_t when_ms; /* a delay, or an absolute time when at is set */
+    int at;          /* 0: due when_ms after Redis's now; 1: due at
+                        when_ms (ms since the epoch) */
 };
 
 /* Schedules n jobs in one round trip per shard touched. Sets *added to
  * the number of new jobs (ids already queued, in flight or dead are left
  * alone). Returns 0 or -1. */
-int queue_schedule_many(struct queue *q, const struct queue_new *jobs,
-                        size_t n, size_t *added);
+int queue_schedule_many(struct queue *q, const struct queue_new *jobs, size_t n,
+                        size_t *added);
 /* One job due delay_ms from now (Redis's clock). Returns 1 added, 0 the
  * id exists, -1 error. */
 int queue_schedule(struct queue *q, const char *id, const void *payload,
@@ -96,8 +96,8 @@ int queue_cancel(struct queue *q, const char *id);
 
 struct queue_job {
     char *id;
-    char *payload;      /* len bytes plus a NUL; NULL when the payload is
-                           missing from Redis (a corrupt queue) */
+    char *payload; /* len bytes plus a NUL; NULL when the payload is
+                      missing from Redis (a corrupt queue) */
     size_t len;
     int attempt;        /* 1 on the first claim; lease expiries count */
     int64_t due_ms;     /* when it was due (Redis's clock) */
@@ -124,8 +124,7 @@ void queue_batch_free(struct queue_batch *b);
 /* Acknowledges handled jobs (one round trip per shard): they are gone.
  * Returns how many were still ours (a job whose lease expired and was
  * claimed again is not acked here), or -1. */
-int queue_ack(struct queue *q, const struct queue_job *const *jobs,
-              size_t n);
+int queue_ack(struct queue *q, const struct queue_job *const *jobs, size_t n);
 enum queue_failure {
     QUEUE_FAIL_TRANSIENT, /* retry after a backoff, unless last attempt */
     QUEUE_FAIL_PERMANENT, /* straight to the dead letters */
@@ -152,11 +151,11 @@ int64_t queue_retry_delay(int64_t base_ms, int64_t cap_ms, int attempt,
 /* --- operating -------------------------------------------------------- */
 
 struct queue_stats {
-    int64_t now_ms;        /* Redis's clock */
-    long long pending;     /* waiting, due or not */
-    long long due;         /* of which due now */
-    long long scheduled;   /* of which due later */
-    long long in_flight;   /* claimed, lease running */
+    int64_t now_ms;      /* Redis's clock */
+    long long pending;   /* waiting, due or not */
+    long long due;       /* of which due now */
+    long long scheduled; /* of which due later */
+    long long in_flight; /* claimed, lease running */
     long long dead;
     int64_t oldest_lag_ms; /* how late the oldest due job is; 0 if none */
 };

@@ -216,7 +216,8 @@ static void flush_acks(struct worker *w, struct acks *a)
         if (!w->rc->c && rconn_ensure(w->rc) == 0 &&
             queue_ack(w->q, a->jobs, a->n) < 0)
             log_warnx("queue: ack: %s (the jobs run again when their "
-                      "lease ends)", queue_error(w->q));
+                      "lease ends)",
+                      queue_error(w->q));
     }
     a->n = 0;
 }
@@ -285,7 +286,8 @@ static void release_rest(struct worker *w, const struct queue_batch *b,
     for (size_t i = from; i < b->n; i++)
         if (queue_release(w->q, &b->jobs[i]) < 0) {
             log_warnx("queue: giving back job %s: %s (it runs when its "
-                      "lease ends)", b->jobs[i].id, queue_error(w->q));
+                      "lease ends)",
+                      b->jobs[i].id, queue_error(w->q));
             return;
         }
 }
@@ -298,8 +300,7 @@ static void handle_batch(struct worker *w, const struct queue_batch *b)
     size_t i;
 
     if (!a.jobs) {
-        log_warnx("queue: out of memory; %zu jobs wait for their lease",
-                  b->n);
+        log_warnx("queue: out of memory; %zu jobs wait for their lease", b->n);
         return;
     }
     for (i = 0; i < b->n && !stopping(w->d); i++) {
@@ -345,8 +346,8 @@ static int sweep(struct worker *w, int *full, int64_t *next_ms)
 
 static int64_t sleep_for(const struct dispatcher *d, int64_t next_ms)
 {
-    int64_t max = d->cfg->queue.max_sleep_ms > 0 ? d->cfg->queue.max_sleep_ms
-                                                 : 1000;
+    int64_t max =
+        d->cfg->queue.max_sleep_ms > 0 ? d->cfg->queue.max_sleep_ms : 1000;
 
     if (next_ms < 0 || next_ms > max)
         return max;

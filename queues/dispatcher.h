@@ -57,8 +57,8 @@ enum job_result {
  * once; twice only when a lease ran out (a killed or hung daemon, or a
  * handler slower than queue.lease), so they should be idempotent. */
 typedef enum job_result (*job_handler)(const struct queue_job *job,
-                                       struct rconn *rc, void *ctx,
-                                       char *err, size_t errlen);
+                                       struct rconn *rc, void *ctx, char *err,
+                                       size_t errlen);
 
 /* Starts the waker and queue.workers worker threads. cfg must stay valid
  * until dispatcher_join() returns. stop is the daemon's flag (set by its

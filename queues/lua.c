@@ -5,6 +5,9 @@
  */
 #include "queues/lua.h"
 
+/* Lua reads best one statement a line: clang-format would pack it. */
+/* clang-format off */
+
 #define PRELUDE                                                              \
     "pcall(redis.replicate_commands)\n"                                      \
     "local function clock(arg)\n"                                            \
@@ -169,3 +172,4 @@ const char QUEUE_LUA_RETRY_DEAD[] = PRELUDE
     "redis.call('ZADD', KEYS[1], now, id)\n"
     "redis.call('PUBLISH', ARGV[3], '1')\n"
     "return 1\n";
+/* clang-format on */

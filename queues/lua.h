@@ -56,7 +56,8 @@ extern const char QUEUE_LUA_STATS[];
 extern const char QUEUE_LUA_DEAD_LIST[];
 
 /* ARGV: now, id, channel. Moves a dead letter back to due now with its
- * attempts reset and wakes the dispatchers; returns 1, or 0 when id is not a dead letter of this shard. */
+ * attempts reset and wakes the dispatchers; returns 1, or 0 when id is not a
+ * dead letter of this shard. */
 extern const char QUEUE_LUA_RETRY_DEAD[];
 
 #endif

@@ -59,8 +59,7 @@ static enum job_result handle(const struct queue_job *job, struct rconn *rc,
     }
     fail = json_object_get(payload, "fail");
     if (json_is_integer(fail) && job->attempt <= json_integer_value(fail)) {
-        snprintf(err, errlen, "failing on purpose (attempt %d)",
-                 job->attempt);
+        snprintf(err, errlen, "failing on purpose (attempt %d)", job->attempt);
         json_decref(payload);
         return JOB_RETRY;
     }

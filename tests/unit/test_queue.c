@@ -80,8 +80,7 @@ static void teardown(void)
 
 static void schedule(const char *id, const char *payload, int64_t delay)
 {
-    ck_assert_int_eq(queue_schedule(q, id, payload, strlen(payload), delay),
-                     1);
+    ck_assert_int_eq(queue_schedule(q, id, payload, strlen(payload), delay), 1);
 }
 
 /* Claims and returns exactly one job (the caller frees the batch). */
@@ -109,7 +108,11 @@ static const struct {
     const char *id;
     int64_t delay;
 } order_cases[] = {
-    {"e", 500}, {"b", 100}, {"d", 300}, {"a", 0}, {"c", 200},
+    {"e", 500},
+    {"b", 100},
+    {"d", 300},
+    {"a", 0},
+    {"c", 200},
     /* same due time as "c": ties go by id */
     {"bb", 200},
 };
@@ -341,11 +344,9 @@ START_TEST(test_backoff_schedule)
         int64_t failed_at = fake_now;
         ck_assert_int_eq(j->attempt, backoff_cases[i].attempt);
         if (backoff_cases[i].delay < 0) {
-            ck_assert_int_eq(queue_fail(q, j, QUEUE_FAIL_TRANSIENT, "boom"),
-                             2);
+            ck_assert_int_eq(queue_fail(q, j, QUEUE_FAIL_TRANSIENT, "boom"), 2);
         } else {
-            ck_assert_int_eq(queue_fail(q, j, QUEUE_FAIL_TRANSIENT, "boom"),
-                             1);
+            ck_assert_int_eq(queue_fail(q, j, QUEUE_FAIL_TRANSIENT, "boom"), 1);
             ck_assert_int_eq(zscore(due_key, "B"),
                              failed_at + backoff_cases[i].delay);
             /* not a millisecond early */
@@ -365,20 +366,19 @@ static const struct {
     double r;
     int64_t delay;
 } delay_cases[] = {
-    {30000, 3600000, 1, 0.0, 0},           /* full jitter can be zero */
-    {30000, 3600000, 1, 0.999999, 30000},  /* up to base */
-    {30000, 3600000, 3, 0.5, 60000},       /* 4 * base / 2 */
-    {30000, 3600000, 20, 0.5, 1800000},    /* capped */
+    {30000, 3600000, 1, 0.0, 0},               /* full jitter can be zero */
+    {30000, 3600000, 1, 0.999999, 30000},      /* up to base */
+    {30000, 3600000, 3, 0.5, 60000},           /* 4 * base / 2 */
+    {30000, 3600000, 20, 0.5, 1800000},        /* capped */
     {30000, 3600000, 1000, 0.999999, 3599997}, /* no overflow */
 };
 
 START_TEST(test_retry_delay)
 {
-    ck_assert_int_eq(queue_retry_delay(delay_cases[_i].base,
-                                       delay_cases[_i].cap,
-                                       delay_cases[_i].attempt,
-                                       delay_cases[_i].r),
-                     delay_cases[_i].delay);
+    ck_assert_int_eq(
+        queue_retry_delay(delay_cases[_i].base, delay_cases[_i].cap,
+                          delay_cases[_i].attempt, delay_cases[_i].r),
+        delay_cases[_i].delay);
 }
 END_TEST
 
@@ -624,9 +624,8 @@ END_TEST
 
 static int64_t handler_sleep_ms;
 
-static enum job_result slow_job(const struct queue_job *job,
-                                struct rconn *conn, void *ctx, char *err,
-                                size_t errlen)
+static enum job_result slow_job(const struct queue_job *job, struct rconn *conn,
+                                void *ctx, char *err, size_t errlen)
 {
     char key[64];
     redisReply *r;
