@@ -14,6 +14,7 @@
 #include "templates/utf8.h"
 
 #define LINE_MAX_CHARS 76   /* body lines, RFC 2045 */
+#define B64_LINE_BYTES 48   /* 64 characters a base64 line */
 #define WORD_MAX_BYTES 45   /* UTF-8 bytes per encoded word: 60 in base64 */
 #define HEADER_WIDTH 78
 
@@ -50,10 +51,11 @@ static void build_pairs(void)
 
 /* Twelve bytes to sixteen characters with SSSE3 shuffles (Wojciech Muła's
  * and Daniel Lemire's method, "Faster Base64 Encoding and Decoding using
- * AVX2 Instructions", 2018, in its 128-bit form). Returns the bytes done;
- * it reads 16 bytes for each 12 it encodes, so it stops 4 short. */
+ * AVX2 Instructions", 2018, in its 128-bit form). It reads 16 bytes for
+ * each 12 it encodes: avail (at least n) is how many may be read. Returns
+ * the bytes done. */
 __attribute__((target("ssse3"))) static size_t
-b64_ssse3(char *o, const unsigned char *in, size_t n)
+b64_ssse3(char *o, const unsigned char *in, size_t n, size_t avail)
 {
     const __m128i shuf =
         _mm_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1);
@@ -62,7 +64,7 @@ b64_ssse3(char *o, const unsigned char *in, size_t n)
         '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
     size_t i = 0;
 
-    for (; i + 16 <= n; i += 12, o += 16) {
+    for (; i + 12 <= n && i + 16 <= avail; i += 12, o += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
         v = _mm_shuffle_epi8(v, shuf);
         __m128i t0 = _mm_and_si128(v, _mm_set1_epi32(0x0fc0fc00));
@@ -88,7 +90,10 @@ static void detect_ssse3(void)
 }
 #endif
 
-static size_t b64_chunk(char *o, const unsigned char *in, size_t n)
+/* Encodes n bytes of in (avail >= n of which may be read) into o;
+ * returns the characters written. */
+static size_t b64_chunk(char *o, const unsigned char *in, size_t n,
+                        size_t avail)
 {
     size_t i = 0, k = 0;
     uint64_t w, out;
@@ -96,7 +101,7 @@ static size_t b64_chunk(char *o, const unsigned char *in, size_t n)
     pthread_once(&pairs_once, build_pairs);
 #ifdef HAVE_B64_SSSE3
     if (have_ssse3) {
-        i = b64_ssse3(o, in, n);
+        i = b64_ssse3(o, in, n, avail);
         k = i / 3 * 4;
     }
 #endif
@@ -138,14 +143,14 @@ static size_t b64_chunk(char *o, const unsigned char *in, size_t n)
 
 void tmpl_mime_base64(struct tbuf *b, const unsigned char *in, size_t n)
 {
-    /* 57 bytes make one 76-character line. */
-    size_t lines = (n + 56) / 57;
+    /* 48 bytes make one 64-character line (as PEM's): four SIMD steps. */
+    size_t lines = (n + B64_LINE_BYTES - 1) / B64_LINE_BYTES;
 
-    if (tbuf_reserve(b, lines * (LINE_MAX_CHARS + 2)) < 0)
+    if (tbuf_reserve(b, lines * (B64_LINE_BYTES / 3 * 4 + 2)) < 0)
         return;
-    for (size_t i = 0; i < n; i += 57) {
-        size_t take = n - i < 57 ? n - i : 57;
-        b->len += b64_chunk(b->p + b->len, in + i, take);
+    for (size_t i = 0; i < n; i += B64_LINE_BYTES) {
+        size_t take = n - i < B64_LINE_BYTES ? n - i : B64_LINE_BYTES;
+        b->len += b64_chunk(b->p + b->len, in + i, take, n - i);
         b->p[b->len++] = '\r';
         b->p[b->len++] = '\n';
     }
@@ -274,7 +279,8 @@ static void encoded_words(struct tbuf *b, const char *s, size_t col)
         size_t take = utf8_prefix(s, n, avail < WORD_MAX_BYTES ? avail
                                                               : WORD_MAX_BYTES);
         tbuf_add(b, "=?UTF-8?B?", 10);
-        tbuf_add(b, chunk, b64_chunk(chunk, (const unsigned char *)s, take));
+        tbuf_add(b, chunk,
+                 b64_chunk(chunk, (const unsigned char *)s, take, take));
         tbuf_add(b, "?=", 2);
         col += (take + 2) / 3 * 4 + 12;
         s += take;

@@ -37,7 +37,7 @@ void tmpl_mime_build(struct tbuf *b, struct tbuf *scratch,
 /* "Name: value" folded, as encoded words when value is not printable
  * ASCII (or holds "=?"), then CRLF. value must hold no line break. */
 void tmpl_mime_header_text(struct tbuf *b, const char *name, const char *value);
-/* The body in base64, 76-character lines. */
+/* The body in base64, 64-character lines. */
 void tmpl_mime_base64(struct tbuf *b, const unsigned char *in, size_t n);
 /* The body in quoted-printable; LF and CRLF become CRLF hard breaks. */
 void tmpl_mime_qp(struct tbuf *b, const unsigned char *in, size_t n);

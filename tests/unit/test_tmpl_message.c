@@ -32,11 +32,12 @@ static const struct {
     /* a blank before a line break is encoded; LF becomes CRLF */
     {"x \ny", "eCAKeQ==\r\n", "x=20\r\ny\r\n"},
     {"x\r\ny", "eA0KeQ==\r\n", "x\r\ny\r\n"},
-    /* long lines: 76 characters at most, soft breaks in QP */
+    /* long lines: 64 characters in base64, soft breaks at 76 in QP */
     {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-     "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh"
-     "YWFh\r\nYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYQ==\r\n",
+     "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh\r\n"
+     "YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFh\r\n"
+     "YWFhYQ==\r\n",
      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
      "aa=\r\naaaaaaaaaaaaaaaaaaaaaaaaa\r\n"},
 };
@@ -74,7 +75,7 @@ static void naive_base64(struct tbuf *b, const unsigned char *in, size_t n)
                      i + 2 < n ? a[v & 63] : '='};
         tbuf_add(b, q, 4);
         col += 4;
-        if (col == 76 || i + 3 >= n) {
+        if (col == 64 || i + 3 >= n) {
             tbuf_add(b, "\r\n", 2);
             col = 0;
         }
