@@ -23,6 +23,7 @@ static struct config cfg;
 static struct rconn *rc;
 static struct queue *q;
 static int64_t fake_now;
+static atomic_int handled, rejected; /* by the dispatcher tests' handlers */
 
 static int64_t fake_clock(void)
 {
@@ -67,6 +68,8 @@ static void setup(void)
     q = queue_open(&cfg, rc);
     ck_assert_ptr_nonnull(q);
     fake_now = T0;
+    atomic_store(&handled, 0);
+    atomic_store(&rejected, 0);
     queue_set_clock(q, fake_clock);
     queue_set_random(q, half);
 }
@@ -551,8 +554,6 @@ START_TEST(test_metrics)
 END_TEST
 
 /* --- the dispatcher, on the real clock -------------------------------- */
-
-static atomic_int handled, rejected;
 
 static enum job_result count_job(const struct queue_job *job,
                                  struct rconn *conn, void *ctx, char *err,
