@@ -406,7 +406,12 @@ static enum step_result step_tag(struct run *r, size_t i, const struct step *s)
     freeReplyObject(rep);
     if (changed && emit_event(r, add ? "tag" : "untag", "tag", s->arg) < 0)
         return ST_ERROR;
-    (void)i;
+    if (!changed) { /* no event, so the consumer records nothing */
+        char why[300];
+        snprintf(why, sizeof why, "tag \"%s\" %s", s->arg,
+                 add ? "was already there" : "was not there");
+        record(r, i, "skipped", NULL, NULL, NULL, why);
+    }
     return reload_student(r) < 0 ? ST_ERROR : ST_NEXT;
 }
 
