@@ -145,15 +145,29 @@ void tmpl_mime_base64(struct tbuf *b, const unsigned char *in, size_t n)
 {
     /* 48 bytes make one 64-character line (as PEM's): four SIMD steps. */
     size_t lines = (n + B64_LINE_BYTES - 1) / B64_LINE_BYTES;
+    size_t i = 0;
+    char *o;
 
     if (tbuf_reserve(b, lines * (B64_LINE_BYTES / 3 * 4 + 2)) < 0)
         return;
-    for (size_t i = 0; i < n; i += B64_LINE_BYTES) {
+    pthread_once(&pairs_once, build_pairs);
+    o = b->p + b->len;
+#ifdef HAVE_B64_SSSE3
+    /* Whole lines, with room to read 4 bytes past each. */
+    if (have_ssse3)
+        for (; i + B64_LINE_BYTES + 4 <= n; i += B64_LINE_BYTES) {
+            o += b64_ssse3(o, in + i, B64_LINE_BYTES, n - i) / 3 * 4;
+            *o++ = '\r';
+            *o++ = '\n';
+        }
+#endif
+    for (; i < n; i += B64_LINE_BYTES) {
         size_t take = n - i < B64_LINE_BYTES ? n - i : B64_LINE_BYTES;
-        b->len += b64_chunk(b->p + b->len, in + i, take, n - i);
-        b->p[b->len++] = '\r';
-        b->p[b->len++] = '\n';
+        o += b64_chunk(o, in + i, take, n - i);
+        *o++ = '\r';
+        *o++ = '\n';
     }
+    b->len = (size_t)(o - b->p);
 }
 
 /* --- quoted-printable ---------------------------------------------------- */
@@ -480,24 +494,7 @@ static void header_unsubscribe(struct tbuf *b, const char *link)
 
 static int mostly_ascii(const char *s, size_t n)
 {
-    size_t high = 0, i = 0;
-    uint64_t w, lanes;
-
-    /* Eight bytes at a time, each byte lane counting its top bits for
-     * up to 255 words before they are added up. */
-    while (i + 8 <= n) {
-        lanes = 0;
-        for (int k = 0; k < 255 && i + 8 <= n; k++, i += 8) {
-            memcpy(&w, s + i, 8);
-            lanes += (w >> 7) & 0x0101010101010101ULL;
-        }
-        lanes = (lanes & 0x00ff00ff00ff00ffULL) +
-                ((lanes >> 8) & 0x00ff00ff00ff00ffULL);
-        high += (size_t)((lanes * 0x0001000100010001ULL) >> 48);
-    }
-    for (; i < n; i++)
-        high += (unsigned char)s[i] >> 7;
-    return high * 5 < n;
+    return tmpl_utf8_high_bytes(s, n) * 5 < n;
 }
 
 /* Canonical form: CRLF line breaks (base64 encodes them as they are). */

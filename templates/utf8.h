@@ -55,6 +55,9 @@ static inline size_t tmpl_utf8_decode(const unsigned char *s, size_t n,
 /* The offset of the first invalid byte of s, or n when all is valid. */
 size_t tmpl_utf8_invalid_at(const char *s, size_t n);
 
+/* How many bytes of s are 0x80 or above (not ASCII). */
+size_t tmpl_utf8_high_bytes(const char *s, size_t n);
+
 /* Writes cp as UTF-8 into out (4 bytes room); returns the length. */
 size_t tmpl_utf8_encode(uint32_t cp, char *out);
 
