@@ -465,8 +465,7 @@ const struct crule *ruleset_find(const struct ruleset *set, const char *name)
 }
 
 /* Does rule r's trigger, of ev's kind, match ev's argument? */
-static int trigger_matches(const struct ruleset *set, const struct crule *r,
-                           const struct event *ev)
+static int trigger_matches(const struct crule *r, const struct event *ev)
 {
     const struct trigger *t = &r->src->trig;
     const char *v;
@@ -482,7 +481,6 @@ static int trigger_matches(const struct ruleset *set, const struct crule *r,
     case EV_CUSTOM:
         return strcmp(ev->type, t->arg) == 0;
     default:
-        (void)set;
         return 1;
     }
 }
@@ -496,7 +494,7 @@ size_t ruleset_triggered(const struct ruleset *set, const struct event *ev,
         return 0;
     for (size_t i = 0; i < set->nby_event[ev->kind]; i++) {
         size_t k = set->by_event[ev->kind][i];
-        if (!trigger_matches(set, &set->rules[k], ev))
+        if (!trigger_matches(&set->rules[k], ev))
             continue;
         if (found < max)
             idx[found] = k;

@@ -898,12 +898,11 @@ static int parse_statement(struct parser *p, struct rule *r, size_t *cap)
 
 /* One statement a line: whatever follows on the same line is a mistake,
  * most often a missing "and" in a condition. */
-static int statement_end(struct parser *p, struct rule *r)
+static int statement_end(struct parser *p)
 {
     struct token *t = peek(p);
     char buf[96];
 
-    (void)r;
     if (t->bol || t->kind == TOK_RBRACE || t->kind == TOK_EOF)
         return 0;
     if (p->cond_end)
@@ -936,7 +935,7 @@ static void parse_rule_body(struct parser *p, struct rule *r)
             return;
         }
         size_t start = p->i;
-        if (parse_statement(p, r, &cap) < 0 || statement_end(p, r) < 0) {
+        if (parse_statement(p, r, &cap) < 0 || statement_end(p) < 0) {
             r->broken = 1;
             if (p->oom)
                 return;
@@ -948,8 +947,7 @@ static void parse_rule_body(struct parser *p, struct rule *r)
     }
 }
 
-static void parse_rule(struct parser *p, struct rule_file *f, size_t *cap,
-                       struct token *kw)
+static void parse_rule(struct parser *p, struct rule_file *f, size_t *cap)
 {
     struct token *name = peek(p);
     struct rule *r;
@@ -977,7 +975,6 @@ static void parse_rule(struct parser *p, struct rule_file *f, size_t *cap,
     r->name = dup_text(p, name->text);
     if (!r->name)
         return;
-    (void)kw;
     parse_rule_body(p, r);
 }
 
@@ -1032,7 +1029,7 @@ static void parse_top(struct parser *p, struct rule_file *f)
     while (peek(p)->kind != TOK_EOF && !p->oom) {
         struct token *t = next(p);
         if (is_word(t, "rule")) {
-            parse_rule(p, f, &rcap, t);
+            parse_rule(p, f, &rcap);
         } else if (is_word(t, "stages")) {
             parse_stages(p, f, t);
         } else {
