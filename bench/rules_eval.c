@@ -22,15 +22,14 @@
 #include "rules/compile.h"
 #include "rules/eval.h"
 
-static const char *const stages[] = {"lead",     "contacted", "consulting",
-                                      "applied",  "admitted",  "enrolled",
-                                      "graduated", "alumni",   "lost"};
-static const char *const regions[] = {"xinjiang", "xizang", "qinghai",
-                                       "beijing",  "sichuan", "guangdong",
-                                       "henan",    "yunnan",  "gansu",
-                                       "shandong"};
+static const char *const stages[] = {"lead",      "contacted", "consulting",
+                                     "applied",   "admitted",  "enrolled",
+                                     "graduated", "alumni",    "lost"};
+static const char *const regions[] = {
+    "xinjiang",  "xizang", "qinghai", "beijing", "sichuan",
+    "guangdong", "henan",  "yunnan",  "gansu",   "shandong"};
 static const char *const subjects[] = {"science", "arts", "engineering",
-                                        "medicine"};
+                                       "medicine"};
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -95,7 +94,8 @@ static int gen(const char *path, unsigned n)
 
 static struct student *student_of_json(json_t *o)
 {
-    struct student *s = student_new(json_string_value(json_object_get(o, "id")));
+    struct student *s =
+        student_new(json_string_value(json_object_get(o, "id")));
     const char *key;
     json_t *v;
     size_t i;

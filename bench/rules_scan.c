@@ -31,10 +31,10 @@
 #define BATCH 500
 #define PREFIX "slm:"
 
-static const char *const stages[] = {"lead", "contacted", "consulting",
-                                      "applied", "admitted", "lost"};
+static const char *const stages[] = {"lead",    "contacted", "consulting",
+                                     "applied", "admitted",  "lost"};
 static const char *const regions[] = {"xinjiang", "xizang",  "qinghai",
-                                       "beijing",  "sichuan", "henan"};
+                                      "beijing",  "sichuan", "henan"};
 
 static int fill(struct rconn *rc, long n)
 {
@@ -46,8 +46,9 @@ static int fill(struct rconn *rc, long n)
         snprintf(score, sizeof score, "%ld", 450 + (i * 7919) % 250);
         snprintf(region, sizeof region, "region:%s", regions[i % 6]);
         key_student(key, sizeof key, PREFIX, id, NULL);
-        rconn_append(rc, "HSET %s name 学生%s phone +86138%08ld stage %s "
-                         "score %s subject science email s%s@example.com",
+        rconn_append(rc,
+                     "HSET %s name 学生%s phone +86138%08ld stage %s "
+                     "score %s subject science email s%s@example.com",
                      key, id, i, stages[(i / 6) % 6], score, id);
         key_student(key, sizeof key, PREFIX, id, KEY_TAGS);
         rconn_append(rc, "SADD %s %s %s", key, region,
@@ -73,9 +74,9 @@ static long scan(struct rconn *rc,
     size_t plen = strlen(PREFIX "student:{");
 
     do {
-        redisReply *rep = rconn_cmd(rc, "SCAN %s MATCH " PREFIX
-                                        "student:{*} COUNT 1000 TYPE hash",
-                                    cursor);
+        redisReply *rep = rconn_cmd(
+            rc, "SCAN %s MATCH " PREFIX "student:{*} COUNT 1000 TYPE hash",
+            cursor);
         if (!rep || rep->type != REDIS_REPLY_ARRAY)
             return -1;
         snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
@@ -138,14 +139,12 @@ static int eval_one(void *arg, struct student **st)
 
     rview_load(&c->view, *st, clock_now_ms());
     for (size_t k = 0; k < c->set->nscheduled; k++)
-        c->matched += rule_when(&c->set->rules[c->set->scheduled[k]],
-                                &c->view);
+        c->matched += rule_when(&c->set->rules[c->set->scheduled[k]], &c->view);
     return 0;
 }
 
 /* The engine's scan job does this: students_each() with the evaluation. */
-static int engine_batch(struct rconn *rc, const char **ids, size_t n,
-                        void *arg)
+static int engine_batch(struct rconn *rc, const char **ids, size_t n, void *arg)
 {
     return students_each(rc, PREFIX, ids, n, eval_one, arg) < 0 ? -1 : 0;
 }

@@ -25,8 +25,9 @@ int check_rules(struct ctl *ctl, struct diag *d, FILE *report)
     }
     for (int k = 0; k <= EV_CUSTOM; k++)
         events += set->nby_event[k];
-    fprintf(report, "rules: %zu rule%s in %zu file%s (%zu on events, %zu "
-                    "scheduled), %zu stages\n",
+    fprintf(report,
+            "rules: %zu rule%s in %zu file%s (%zu on events, %zu "
+            "scheduled), %zu stages\n",
             set->nrules, set->nrules == 1 ? "" : "s", set->nfiles,
             set->nfiles == 1 ? "" : "s", events, set->nscheduled,
             set->stages.n);

@@ -40,13 +40,12 @@ struct sim {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: nudgectl -c FILE simulate STUDENT [--event TYPE "
-            "key=value...] [--at TIME]\n"
-            "Shows which rules would trigger or match for the student and "
-            "what each would\nsend, rendered; nothing is sent or written. "
-            "TIME is \"YYYY-MM-DD HH:MM\" (local)\nor unix seconds; "
-            "default now.\n");
+    fprintf(fp, "usage: nudgectl -c FILE simulate STUDENT [--event TYPE "
+                "key=value...] [--at TIME]\n"
+                "Shows which rules would trigger or match for the student and "
+                "what each would\nsend, rendered; nothing is sent or written. "
+                "TIME is \"YYYY-MM-DD HH:MM\" (local)\nor unix seconds; "
+                "default now.\n");
 }
 
 /* --- the plan of one rule ---------------------------------------------- */
@@ -77,8 +76,8 @@ static void render_step(struct sim *s, const struct step *st, int64_t at)
     const struct tmpl_part *part = tmpl_find(s->tmpls, st->tmpl, type);
     struct recipient who;
     struct tmpl_out out;
-    struct tmpl_ctx ctx = {.student = s->st, .cfg = &s->ctl->cfg,
-                           .now_ms = s->now_ms};
+    struct tmpl_ctx ctx = {
+        .student = s->st, .cfg = &s->ctl->cfg, .now_ms = s->now_ms};
     char why[256], masked[128];
     int got;
 
@@ -160,8 +159,8 @@ static void print_steps(struct sim *s, const struct crule *r)
             printf(" %s %s: %s (on today's data)%s%s%s\n",
                    st->unless ? "unless" : "if",
                    cond_format(st->cond, text, sizeof text),
-                   holds ? "would stop" : "would go on",
-                   why[0] ? ": " : "", why[0] ? why : "", "");
+                   holds ? "would stop" : "would go on", why[0] ? ": " : "",
+                   why[0] ? why : "", "");
             if (holds)
                 return;
             continue;
@@ -327,8 +326,9 @@ static int parse_args(struct sim *s, int argc, char **argv,
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--at") == 0 && i + 1 < argc) {
             if (schedule_parse_time(argv[++i], &s->now_ms) < 0) {
-                fprintf(stderr, "nudgectl: invalid --at \"%s\": use "
-                                "\"YYYY-MM-DD HH:MM\" or unix seconds\n",
+                fprintf(stderr,
+                        "nudgectl: invalid --at \"%s\": use "
+                        "\"YYYY-MM-DD HH:MM\" or unix seconds\n",
                         argv[i]);
                 return -1;
             }

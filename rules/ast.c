@@ -57,16 +57,16 @@ void rule_file_free(struct rule_file *f)
 
 const char *cmp_op_name(enum cmp_op op)
 {
-    static const char *const names[] = {"==", "!=", "<",  "<=",
-                                        ">",  ">=", "in", "matches"};
+    static const char *const names[] = {
+        "==", "!=", "<", "<=", ">", ">=", "in", "matches"};
     return names[op];
 }
 
 const char *step_kind_name(enum step_kind k)
 {
-    static const char *const names[] = {"wait",     "send",       "stop",
-                                        "tag add",  "tag remove", "assign",
-                                        "notify",   "escalate"};
+    static const char *const names[] = {"wait",    "send",       "stop",
+                                        "tag add", "tag remove", "assign",
+                                        "notify",  "escalate"};
     return names[k];
 }
 
@@ -160,7 +160,8 @@ static void put_leaf(struct fmt *f, const struct cond *c)
         put(f, "followed_up");
         break;
     default:
-        put(f, c->kind == COND_IN_STAGE ? "time_in_stage " : "time_since_touch ");
+        put(f,
+            c->kind == COND_IN_STAGE ? "time_in_stage " : "time_since_touch ");
         put(f, cmp_op_name(c->op));
         put(f, " ");
         put(f, duration_format(c->ms, dur, sizeof dur));

@@ -38,8 +38,16 @@ enum cond_kind {
     COND_SINCE_TOUCH, /* time_since_touch OP DURATION */
 };
 
-enum cmp_op { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_IN,
-              CMP_MATCH };
+enum cmp_op {
+    CMP_EQ,
+    CMP_NE,
+    CMP_LT,
+    CMP_LE,
+    CMP_GT,
+    CMP_GE,
+    CMP_IN,
+    CMP_MATCH
+};
 
 /* A literal: a number, a string or a bare word. */
 struct value {
@@ -57,16 +65,16 @@ struct cond {
     char *name;         /* attribute name, or the tag of COND_TAG */
     struct value *vals; /* operands: one, or the list of `in` */
     size_t nvals;
-    char *re;           /* COND_TAG_MATCH, CMP_MATCH */
+    char *re; /* COND_TAG_MATCH, CMP_MATCH */
     char re_flags[8];
-    struct loc re_at;   /* the opening slash */
-    int64_t ms;         /* COND_IN_STAGE, COND_SINCE_TOUCH */
+    struct loc re_at; /* the opening slash */
+    int64_t ms;       /* COND_IN_STAGE, COND_SINCE_TOUCH */
 };
 
 enum step_kind {
     STEP_WAIT,
-    STEP_SEND,     /* send CHANNEL TEMPLATE */
-    STEP_STOP,     /* stop, stop if C, stop unless C */
+    STEP_SEND, /* send CHANNEL TEMPLATE */
+    STEP_STOP, /* stop, stop if C, stop unless C */
     STEP_TAG_ADD,
     STEP_TAG_REMOVE,
     STEP_ASSIGN,   /* assign team T */
@@ -77,15 +85,15 @@ enum step_kind {
 struct step {
     enum step_kind kind;
     struct loc at;
-    int64_t ms;          /* wait */
-    char *channel;       /* send, notify, escalate */
+    int64_t ms;    /* wait */
+    char *channel; /* send, notify, escalate */
     struct loc chan_at;
     char *tmpl;
     struct loc tmpl_at;
-    char *arg;           /* the tag, or the team */
-    long level;          /* escalate */
+    char *arg;  /* the tag, or the team */
+    long level; /* escalate */
     struct loc level_at;
-    struct cond *cond;   /* stop if/unless; NULL: unconditional */
+    struct cond *cond; /* stop if/unless; NULL: unconditional */
     int unless;
 };
 
@@ -97,10 +105,10 @@ struct trigger {
     enum event_kind ev; /* TRIG_EVENT */
     char *arg;          /* the stage, the tag or the custom event name */
     struct loc arg_at;
-    int wday;           /* TRIG_EVERY: 0 sunday .. 6 saturday, -1 every day */
-    int hour, minute;   /* TRIG_EVERY, TRIG_AT */
+    int wday;            /* TRIG_EVERY: 0 sunday .. 6 saturday, -1 every day */
+    int hour, minute;    /* TRIG_EVERY, TRIG_AT */
     int year, mon, mday; /* TRIG_AT */
-    struct loc when_at; /* the time (and date) */
+    struct loc when_at;  /* the time (and date) */
 };
 
 struct rule {

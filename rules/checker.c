@@ -24,7 +24,8 @@ struct checker {
     const char **tmpl_names;
 };
 
-#define ERR(c, file, at, ...) diag_error((c)->d, file, (at).line, (at).col, __VA_ARGS__)
+#define ERR(c, file, at, ...)                                                  \
+    diag_error((c)->d, file, (at).line, (at).col, __VA_ARGS__)
 
 /* --- environment ---------------------------------------------------------- */
 
@@ -64,8 +65,7 @@ int rules_env_add_channel(struct rules_env *env, const char *name,
     return 0;
 }
 
-static struct rule_tmpl *env_tmpl(const struct rules_env *env,
-                                  const char *name)
+static struct rule_tmpl *env_tmpl(const struct rules_env *env, const char *name)
 {
     for (size_t i = 0; i < env->ntmpls; i++)
         if (strcmp(env->tmpls[i].name, name) == 0)
@@ -127,8 +127,7 @@ int rules_env_scan_templates(struct rules_env *env, const char *dir)
     return rc;
 }
 
-static const char *section_value(const struct conf_section *s,
-                                 const char *key)
+static const char *section_value(const struct conf_section *s, const char *key)
 {
     for (size_t i = 0; i < s->nkv; i++)
         if (strcmp(s->kv[i].key, key) == 0)
@@ -220,8 +219,7 @@ static void check_channel_template(struct checker *c, const char *file,
         snprintf(msg, sizeof msg,
                  "unknown channel \"%s\" (no [channel.%s] in the config)",
                  s->channel, s->channel);
-        hint_append(msg, sizeof msg, s->channel, c->chan_names,
-                    c->env->nchans);
+        hint_append(msg, sizeof msg, s->channel, c->chan_names, c->env->nchans);
         ERR(c, file, s->chan_at, "%s", msg);
     }
     if (!c->env->check_templates)
@@ -238,7 +236,8 @@ static void check_channel_template(struct checker *c, const char *file,
             s->tmpl, ch->as, ch->name, s->tmpl, ch->as);
 }
 
-/* --- conditions ------------------------------------------------------------ */
+/* --- conditions ------------------------------------------------------------
+ */
 
 int regex_column(struct loc re_at, const char *pattern, size_t off)
 {
@@ -256,8 +255,8 @@ static void check_regex(struct checker *c, const char *file,
     int err;
     PCRE2_SIZE off;
     pcre2_code *re;
-    uint32_t opts = PCRE2_UTF | (strchr(cd->re_flags, 'i') ? PCRE2_CASELESS
-                                                           : 0);
+    uint32_t opts =
+        PCRE2_UTF | (strchr(cd->re_flags, 'i') ? PCRE2_CASELESS : 0);
     PCRE2_UCHAR msg[256];
 
     re = pcre2_compile((PCRE2_SPTR)cd->re, PCRE2_ZERO_TERMINATED, opts, &err,
@@ -267,8 +266,7 @@ static void check_regex(struct checker *c, const char *file,
         return;
     }
     pcre2_get_error_message(err, msg, sizeof msg);
-    diag_error(c->d, file, cd->re_at.line,
-               regex_column(cd->re_at, cd->re, off),
+    diag_error(c->d, file, cd->re_at.line, regex_column(cd->re_at, cd->re, off),
                "invalid regular expression /%s/: %s", cd->re, (char *)msg);
 }
 
@@ -323,7 +321,8 @@ static void check_cond(struct checker *c, const char *file,
     }
 }
 
-/* --- triggers --------------------------------------------------------------- */
+/* --- triggers ---------------------------------------------------------------
+ */
 
 static int days_in_month(int y, int m)
 {
@@ -384,7 +383,8 @@ static void check_trigger(struct checker *c, const struct rule *r)
     }
 }
 
-/* --- steps ------------------------------------------------------------------ */
+/* --- steps ------------------------------------------------------------------
+ */
 
 static void check_step(struct checker *c, const struct rule *r,
                        const struct step *s)
@@ -443,7 +443,8 @@ static void check_steps(struct checker *c, const struct rule *r)
             r->name);
 }
 
-/* --- the set ---------------------------------------------------------------- */
+/* --- the set ----------------------------------------------------------------
+ */
 
 static void collect_stages(struct checker *c, struct rule_file *const *files,
                            size_t n)
@@ -479,8 +480,8 @@ static void collect_stages(struct checker *c, struct rule_file *const *files,
     }
 }
 
-static void check_duplicates(struct checker *c,
-                             struct rule_file *const *files, size_t n)
+static void check_duplicates(struct checker *c, struct rule_file *const *files,
+                             size_t n)
 {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < files[i]->nrules; j++) {
@@ -488,9 +489,7 @@ static void check_duplicates(struct checker *c,
             const struct rule *prev = NULL;
             for (size_t k = 0; k <= i && !prev; k++)
                 for (size_t m = 0;
-                     m < files[k]->nrules && !prev &&
-                     (k < i || m < j);
-                     m++)
+                     m < files[k]->nrules && !prev && (k < i || m < j); m++)
                     if (strcmp(files[k]->rules[m].name, r->name) == 0)
                         prev = &files[k]->rules[m];
             if (prev)
@@ -541,7 +540,8 @@ done:
     return d->errors - before;
 }
 
-/* --- ordering messages ----------------------------------------------------- */
+/* --- ordering messages -----------------------------------------------------
+ */
 
 struct placed {
     struct diag_item item;

@@ -48,8 +48,8 @@ static int add_regex(struct compiler *c, const struct cond *cd)
     int err;
     PCRE2_SIZE off;
     pcre2_code *re, **nv;
-    uint32_t opts = PCRE2_UTF | (strchr(cd->re_flags, 'i') ? PCRE2_CASELESS
-                                                           : 0);
+    uint32_t opts =
+        PCRE2_UTF | (strchr(cd->re_flags, 'i') ? PCRE2_CASELESS : 0);
 
     re = pcre2_compile((PCRE2_SPTR)cd->re, PCRE2_ZERO_TERMINATED, opts, &err,
                        &off, NULL);
@@ -90,8 +90,7 @@ static int add_stage_set(struct compiler *c, const struct cond *cd)
     return (int)set->nstage_sets++;
 }
 
-static int intern_or_fail(struct compiler *c, struct intern *t,
-                          const char *s)
+static int intern_or_fail(struct compiler *c, struct intern *t, const char *s)
 {
     int id = intern_add(t, s);
     if (id < 0)
@@ -293,8 +292,7 @@ static int compile_set(struct ruleset *set, struct diag *d)
         total += set->files[i]->nrules;
         if (set->files[i]->stages_at.line)
             for (size_t j = 0; j < set->files[i]->nstages; j++)
-                if (intern_add(&set->stages, set->files[i]->stages[j].name) <
-                    0)
+                if (intern_add(&set->stages, set->files[i]->stages[j].name) < 0)
                     return -1;
     }
     set->rules = calloc(total ? total : 1, sizeof *set->rules);

@@ -32,31 +32,31 @@ enum cnode_op {
     OP_AND,
     OP_OR,
     OP_NOT,
-    OP_STAGE_IN,     /* arg: stage set; neg: != */
-    OP_TAG,          /* arg: tag id */
-    OP_TAG_RE,       /* arg: regex */
-    OP_ATTR_NUM,     /* arg: slot; cmp against num */
-    OP_ATTR_STR,     /* arg: slot; == or != str */
-    OP_ATTR_IN,      /* arg: slot; list vals/nvals */
-    OP_ATTR_RE,      /* arg: slot; re: regex */
-    OP_PRESENT,      /* arg: slot */
+    OP_STAGE_IN, /* arg: stage set; neg: != */
+    OP_TAG,      /* arg: tag id */
+    OP_TAG_RE,   /* arg: regex */
+    OP_ATTR_NUM, /* arg: slot; cmp against num */
+    OP_ATTR_STR, /* arg: slot; == or != str */
+    OP_ATTR_IN,  /* arg: slot; list vals/nvals */
+    OP_ATTR_RE,  /* arg: slot; re: regex */
+    OP_PRESENT,  /* arg: slot */
     OP_FOLLOWED_UP,
-    OP_IN_STAGE,     /* cmp against num (ms) */
-    OP_SINCE_TOUCH,  /* cmp against num (ms) */
+    OP_IN_STAGE,    /* cmp against num (ms) */
+    OP_SINCE_TOUCH, /* cmp against num (ms) */
 };
 
 struct cnode {
     uint8_t op;
     uint8_t cmp; /* enum cmp_op */
     uint8_t neg;
-    int32_t a, b;  /* children: indexes into the rule's nodes */
+    int32_t a, b; /* children: indexes into the rule's nodes */
     int32_t arg;
-    int32_t re;    /* OP_ATTR_RE: the regex */
+    int32_t re; /* OP_ATTR_RE: the regex */
     double num;
-    const char *str;           /* borrowed from the AST */
-    const struct value *vals;  /* OP_ATTR_IN */
+    const char *str;          /* borrowed from the AST */
+    const struct value *vals; /* OP_ATTR_IN */
     size_t nvals;
-    const struct cond *src;    /* for explanations */
+    const struct cond *src; /* for explanations */
 };
 
 struct cstep {
@@ -72,7 +72,7 @@ struct crule {
     size_t nnodes;
     struct cstep *steps;
     size_t nsteps;
-    int trig_stage; /* TRIG_EVENT on stage: its id */
+    int trig_stage;   /* TRIG_EVENT on stage: its id */
     uint64_t version; /* a hash of the steps: a changed rule has another */
     size_t leaves;    /* leaf conditions of `when`, for the benchmark */
     int64_t span_ms;  /* the sum of its waits */
@@ -93,7 +93,7 @@ struct ruleset {
     size_t nstage_sets;
     pcre2_code **res;
     size_t nres;
-    int uses_touch; /* some rule reads time_since_touch */
+    int uses_touch;    /* some rule reads time_since_touch */
     int uses_in_stage; /* some rule reads time_in_stage */
     /* Rules by trigger: event kinds index into by_event (EV_CUSTOM
      * included); schedules are listed in scheduled. */

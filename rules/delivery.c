@@ -21,7 +21,7 @@
 
 struct zone {
     char name[64];
-    int64_t *at; /* transition times, seconds */
+    int64_t *at;  /* transition times, seconds */
     int32_t *off; /* the offset from each transition on */
     size_t n;
     int32_t first; /* before the first transition */
@@ -135,8 +135,9 @@ long tz_offset(const char *zone, int64_t t_ms)
 const char *delivery_zone(const struct config *cfg, const struct student *st)
 {
     const char *tz = student_get(st, "tz");
-    return tz && tz[0] ? tz : cfg->delivery.timezone ? cfg->delivery.timezone
-                                                      : "UTC";
+    return tz && tz[0]              ? tz
+           : cfg->delivery.timezone ? cfg->delivery.timezone
+                                    : "UTC";
 }
 
 int64_t quiet_until(const char *hours, const char *zone, int64_t now_ms)
@@ -164,8 +165,8 @@ static void cap_key(char *key, size_t n, const struct config *cfg,
                     const struct student *st, int64_t now_ms)
 {
     char suffix[32];
-    time_t local = (time_t)(now_ms / 1000 +
-                            tz_offset(delivery_zone(cfg, st), now_ms));
+    time_t local =
+        (time_t)(now_ms / 1000 + tz_offset(delivery_zone(cfg, st), now_ms));
     struct tm tm;
 
     gmtime_r(&local, &tm);

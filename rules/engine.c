@@ -183,7 +183,8 @@ static void env_done(struct run_env *env)
     env->q = NULL;
 }
 
-/* --- starting runs ------------------------------------------------------------ */
+/* --- starting runs
+ * ------------------------------------------------------------ */
 
 /* Queues step `at` again after a transient failure. 0 or -1. */
 static int requeue_step(struct run *r, size_t at)
@@ -205,8 +206,7 @@ static int requeue_step(struct run *r, size_t at)
 
 /* After run_steps(): end, leave waiting, or hand a failed step to the
  * queue. Returns 0 or -1 (Redis). */
-static int settle(struct run *r, enum run_status st, size_t at,
-                  const char *err)
+static int settle(struct run *r, enum run_status st, size_t at, const char *err)
 {
     switch (st) {
     case RUN_DONE:
@@ -261,8 +261,8 @@ int engine_wants(struct engine *e, const struct event *ev)
     return wants;
 }
 
-int engine_on_event(struct engine *e, struct rconn *rc,
-                    const struct event *ev, const struct student *st)
+int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
+                    const struct student *st)
 {
     const char *chain_s = event_get(ev, "chain");
     int chain = chain_s ? atoi(chain_s) : 0, status = 0;
@@ -278,7 +278,8 @@ int engine_on_event(struct engine *e, struct rconn *rc,
     if (chain > e->cfg->rules.max_chain) {
         log_warnx("event %s %s of student %s: a chain of %d rule-caused "
                   "events (max_chain %d): cut, no rule runs",
-                  ev->id, ev->type, ev->student, chain, e->cfg->rules.max_chain);
+                  ev->id, ev->type, ev->student, chain,
+                  e->cfg->rules.max_chain);
         return 0;
     }
     if (!st)
@@ -292,7 +293,9 @@ int engine_on_event(struct engine *e, struct rconn *rc,
         rview_load(&view, st, clock_now_ms());
         for (size_t i = 0; i < n && status == 0; i++)
             status = start_rule(&env, rc, &s->rules->rules[idx[i]], st, &view,
-                                chain) < 0 ? -1 : 0;
+                                chain) < 0
+                         ? -1
+                         : 0;
         env_done(&env);
         rview_free(&view);
     }
@@ -311,7 +314,8 @@ int engine_hook_handle(void *ctx, struct rconn *rc, const struct event *ev,
     return engine_on_event(ctx, rc, ev, st);
 }
 
-/* --- jobs ------------------------------------------------------------------------ */
+/* --- jobs
+ * ------------------------------------------------------------------------ */
 
 struct step_job {
     const char *run, *rule, *version, *student;
@@ -337,8 +341,7 @@ static enum job_result run_job(struct engine *e, struct snap *s,
     enum run_status status;
     int got;
 
-    got = run_is_current(rc, e->cfg->redis.prefix, j->student, j->rule,
-                         j->run);
+    got = run_is_current(rc, e->cfg->redis.prefix, j->student, j->rule, j->run);
     if (got <= 0)
         return got < 0 ? JOB_RETRY : JOB_OK; /* a run that has ended */
     if (rule)
@@ -348,21 +351,21 @@ static enum job_result run_job(struct engine *e, struct snap *s,
         snprintf(why, sizeof why, "rule %s was %s on reload: the run ends",
                  j->rule, rule ? "changed" : "removed");
         return run_abandon(rc, e->cfg, j->student, j->rule, j->run,
-                           (int)j->step + 1, why) < 0
+                           (int)j->step, why) < 0
                    ? JOB_RETRY
                    : JOB_OK;
     }
     got = student_load(rc, e->cfg->redis.prefix, j->student, &st);
     if (got <= 0) {
         if (got == 0)
-            run_abandon(rc, e->cfg, j->student, j->rule, j->run,
-                        (int)j->step + 1, "the student is gone: the run ends");
+            run_abandon(rc, e->cfg, j->student, j->rule, j->run, (int)j->step,
+                        "the student is gone: the run ends");
         snprintf(err, n, "loading student %s: %s", j->student, rc->errstr);
         return got < 0 ? JOB_RETRY : JOB_OK;
     }
     env_of(e, s, rc, &env);
-    if (run_resume(&r, &env, rc, rule, j->run, j->started, (int)j->chain,
-                   st) < 0) {
+    if (run_resume(&r, &env, rc, rule, j->run, j->started, (int)j->chain, st) <
+        0) {
         got = -1;
         goto done;
     }
@@ -406,9 +409,9 @@ static enum job_result scan_job(struct engine *e, struct snap *s,
                                 struct rconn *rc, json_t *o, char *err,
                                 size_t n)
 {
-    struct scan_pick p = {.rule = ruleset_find(
-                              s->rules,
-                              json_string_value(json_object_get(o, "scan")))};
+    struct scan_pick p = {
+        .rule = ruleset_find(s->rules,
+                             json_string_value(json_object_get(o, "scan")))};
     json_t *ids = json_object_get(o, "ids"), *v;
     size_t count = json_array_size(ids), i;
     const char **idv = calloc(count + 1, sizeof *idv);
@@ -422,16 +425,16 @@ static enum job_result scan_job(struct engine *e, struct snap *s,
         return p.rule ? JOB_RETRY : JOB_OK; /* a removed rule: nothing */
     }
     json_array_foreach(ids, i, v) idv[i] = json_string_value(v);
-    if (students_each(rc, e->cfg->redis.prefix, idv, count, pick_student,
-                      &p) < 0) {
+    if (students_each(rc, e->cfg->redis.prefix, idv, count, pick_student, &p) <
+        0) {
         snprintf(err, n, "loading students: %s", rc->errstr);
         res = JOB_RETRY;
     }
     env_of(e, s, rc, &env);
     for (i = 0; i < p.n; i++) {
         rview_load(&p.view, p.v[i], clock_now_ms());
-        if (res == JOB_OK && start_rule(&env, rc, p.rule, p.v[i], &p.view,
-                                        0) < 0)
+        if (res == JOB_OK &&
+            start_rule(&env, rc, p.rule, p.v[i], &p.view, 0) < 0)
             res = JOB_RETRY; /* started runs are not started twice */
         student_free(p.v[i]);
     }
@@ -470,11 +473,11 @@ enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
     return res;
 }
 
-/* --- schedules ------------------------------------------------------------------- */
+/* --- schedules
+ * ------------------------------------------------------------------- */
 
 /* The student id of a key prefix + "student:{ID}", or NULL. */
-static const char *id_of_key(const char *key, size_t plen, char *buf,
-                             size_t n)
+static const char *id_of_key(const char *key, size_t plen, char *buf, size_t n)
 {
     const char *open = key + plen + strlen("student:{");
     size_t len = strlen(open);
@@ -506,8 +509,8 @@ static int queue_batch(struct queue *q, const char *rule, int64_t fire,
 
 /* SCANs every student hash and queues them in batches. Returns the
  * number of students, or -1. */
-static long scan_students(struct engine *e, struct rconn *rc,
-                          struct queue *q, const char *rule, int64_t fire)
+static long scan_students(struct engine *e, struct rconn *rc, struct queue *q,
+                          const char *rule, int64_t fire)
 {
     char pattern[KEY_MAX], cursor[32] = "0", idbuf[160];
     size_t plen = strlen(e->cfg->redis.prefix);
@@ -558,10 +561,9 @@ static int claim_firing(struct engine *e, struct rconn *rc, const char *rule,
 
     snprintf(name, sizeof name, "sched:%s:%lld", rule, (long long)fire);
     key_global(key, sizeof key, e->cfg->redis.prefix, name);
-    rep = rconn_cmd(rc, "SET %s %lld NX PX %lld", key,
-                    (long long)clock_now_ms(),
-                    (long long)(e->cfg->rules.schedule_grace_ms +
-                                8LL * 86400 * 1000));
+    rep = rconn_cmd(
+        rc, "SET %s %lld NX PX %lld", key, (long long)clock_now_ms(),
+        (long long)(e->cfg->rules.schedule_grace_ms + 8LL * 86400 * 1000));
     if (!rep)
         return -1;
     won = rep->type == REDIS_REPLY_STATUS;
@@ -606,13 +608,14 @@ int engine_tick(struct engine *e, struct rconn *rc, int64_t now_ms)
     return fired;
 }
 
-/* --- the engine's thread ------------------------------------------------------- */
+/* --- the engine's thread
+ * ------------------------------------------------------- */
 
 static int watch_dirs(struct engine *e)
 {
     int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
-                    IN_CREATE;
+    uint32_t mask =
+        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE;
 
     if (fd < 0)
         return -1;

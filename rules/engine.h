@@ -59,21 +59,23 @@ void engine_stop(struct engine *e);
 int engine_wants(struct engine *e, const struct event *ev);
 /* Starts the runs ev triggers for st and runs their first steps. Returns
  * 0, or -1 when Redis failed (the event should be handled again). */
-int engine_on_event(struct engine *e, struct rconn *rc,
-                    const struct event *ev, const struct student *st);
+int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
+                    const struct student *st);
 
 /* The same two with the consumer hook's signatures (ctx is the engine). */
 int engine_hook_wants(void *ctx, const struct event *ev);
 int engine_hook_handle(void *ctx, struct rconn *rc, const struct event *ev,
                        const struct student *st);
 
-/* --- queue jobs ------------------------------------------------------------ */
+/* --- queue jobs ------------------------------------------------------------
+ */
 /* The dispatcher's handler (queues/dispatcher.h; ctx is the engine): a
  * run's next step, or a batch of a schedule's scan. */
 enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
                            void *ctx, char *err, size_t errlen);
 
-/* --- schedules -------------------------------------------------------------- */
+/* --- schedules --------------------------------------------------------------
+ */
 /* Fires the scheduled rules due at now_ms (or missed by at most
  * [rules] schedule_grace): one daemon wins each firing (SET NX), scans
  * the students and queues the scan in batches that every daemon's

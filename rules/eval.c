@@ -27,7 +27,8 @@ int rval_number(const char *s, double *out)
         return 1;
     }
     p = s + (*s == '-' || *s == '+');
-    if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1])))
+    if (!isdigit((unsigned char)*p) &&
+        !(*p == '.' && isdigit((unsigned char)p[1])))
         return 0;
     *out = strtod(s, &end);
     while (*end == ' ')
@@ -73,9 +74,8 @@ void rview_load(struct rview *v, const struct student *st, int64_t now_ms)
     v->st = st;
     v->now_ms = now_ms;
     v->followed_up = 0;
-    v->last_touch_ms = set->uses_touch
-                           ? unix_ms(student_get(st, "last_touch_at"))
-                           : -1;
+    v->last_touch_ms =
+        set->uses_touch ? unix_ms(student_get(st, "last_touch_at")) : -1;
     if (++v->gen == 0) { /* wrapped: every slot must reload */
         memset(v->slots, 0, (set->attrs.n + 1) * sizeof *v->slots);
         v->gen = 1;
@@ -83,9 +83,8 @@ void rview_load(struct rview *v, const struct student *st, int64_t now_ms)
     stage = student_get(st, "stage");
     v->has_stage = stage && stage[0];
     v->stage = stage ? intern_find(&set->stages, stage) : -1;
-    v->stage_at_ms = set->uses_in_stage
-                         ? unix_ms(student_get(st, "stage_at"))
-                         : -1;
+    v->stage_at_ms =
+        set->uses_in_stage ? unix_ms(student_get(st, "stage_at")) : -1;
     memset(v->tags, 0, v->ntagwords * sizeof *v->tags);
     for (size_t i = 0; i < st->tags.n; i++) {
         int id = intern_find(&set->tags, st->tags.v[i]);
@@ -128,8 +127,8 @@ static int compare(double a, int cmp, double b)
 
 static int re_match(struct rview *v, int32_t re, const char *s)
 {
-    return pcre2_match(v->set->res[re], (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED,
-                       0, 0, v->md, NULL) >= 0;
+    return pcre2_match(v->set->res[re], (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0,
+                       0, v->md, NULL) >= 0;
 }
 
 static int value_equal(const struct rslot *s, const struct value *val)
@@ -166,8 +165,8 @@ static int eval_leaf(const struct cnode *n, struct rview *v)
     switch (n->op) {
     case OP_STAGE_IN: {
         const struct stage_set *set = &v->set->stage_sets[n->arg];
-        int in = v->stage >= 0 &&
-                 (set->bits[v->stage / 64] >> (v->stage % 64)) & 1;
+        int in =
+            v->stage >= 0 && (set->bits[v->stage / 64] >> (v->stage % 64)) & 1;
         return v->has_stage && (n->neg ? !in : in);
     }
     case OP_TAG:
@@ -195,8 +194,7 @@ static int eval_leaf(const struct cnode *n, struct rview *v)
                compare((double)(v->now_ms - v->stage_at_ms), n->cmp, n->num);
     case OP_SINCE_TOUCH:
         return v->last_touch_ms >= 0 &&
-               compare((double)(v->now_ms - v->last_touch_ms), n->cmp,
-                       n->num);
+               compare((double)(v->now_ms - v->last_touch_ms), n->cmp, n->num);
     default:
         return 0;
     }

@@ -22,7 +22,7 @@
 #include "rules/compile.h"
 
 struct rslot {
-    uint32_t gen; /* == view gen: loaded */
+    uint32_t gen;  /* == view gen: loaded */
     const char *s; /* NULL: missing */
     double num;
     int numeric;
@@ -32,15 +32,15 @@ struct rview {
     const struct ruleset *set;
     const struct student *st;
     uint32_t gen;
-    int stage;         /* -1: missing or undeclared */
+    int stage; /* -1: missing or undeclared */
     int has_stage;
-    int64_t stage_at_ms;  /* -1: unknown */
-    uint64_t *tags;    /* bits by tag id */
+    int64_t stage_at_ms; /* -1: unknown */
+    uint64_t *tags;      /* bits by tag id */
     size_t ntagwords;
     struct rslot *slots;
     pcre2_match_data *md;
     int64_t now_ms;
-    int followed_up;      /* set by the engine for `stop if followed_up` */
+    int followed_up;       /* set by the engine for `stop if followed_up` */
     int64_t last_touch_ms; /* -1: never touched */
 };
 

@@ -16,8 +16,7 @@ static size_t min3(size_t a, size_t b, size_t c)
 
 /* Edit distance between a and b, counting a swap of two neighbours as
  * one edit (optimal string alignment), both at most HINT_MAX_LEN bytes. */
-static size_t edit_distance(const char *a, size_t la, const char *b,
-                            size_t lb)
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb)
 {
     size_t m[HINT_MAX_LEN + 1][HINT_MAX_LEN + 1];
 

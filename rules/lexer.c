@@ -180,15 +180,14 @@ static void lex_number(struct lexer *lx)
     size_t n;
 
     advance(lx); /* a digit or '-' */
-    while (lx->s < lx->end &&
-           (isalnum((unsigned char)*lx->s) || *lx->s == '.' ||
-            *lx->s == ':' || *lx->s == '-'))
+    while (lx->s < lx->end && (isalnum((unsigned char)*lx->s) ||
+                               *lx->s == '.' || *lx->s == ':' || *lx->s == '-'))
         advance(lx);
     n = (size_t)(lx->s - start);
     kind = classify_number(start, n);
     if (kind == TOK_EOF) {
-        diag_error(lx->d, lx->file, at.line, at.col,
-                   "invalid number \"%.*s\"", (int)(n > 64 ? 64 : n), start);
+        diag_error(lx->d, lx->file, at.line, at.col, "invalid number \"%.*s\"",
+                   (int)(n > 64 ? 64 : n), start);
         kind = TOK_NUMBER;
         push(lx, kind, at, "0", 1);
         return;
@@ -224,7 +223,8 @@ static void lex_string(struct lexer *lx)
             if (e != '"' && e != '\\' && e != 'n' && e != 't')
                 diag_error(lx->d, lx->file, lx->at.line, lx->at.col - 1,
                            "unknown escape \"\\%c\" in string: use \\\" or "
-                           "\\\\", e);
+                           "\\\\",
+                           e);
             if (n + 1 < sizeof buf)
                 buf[n++] = c;
             else
@@ -293,7 +293,8 @@ static void lex_regex(struct lexer *lx)
         if (*lx->s != 'i')
             diag_error(lx->d, lx->file, lx->at.line, lx->at.col,
                        "unknown regular expression flag \"%c\": only i "
-                       "(ignore case) is known", *lx->s);
+                       "(ignore case) is known",
+                       *lx->s);
         else if (k + 1 < sizeof t->flags && !strchr(t->flags, 'i'))
             t->flags[k] = 'i';
         advance(lx);
@@ -333,8 +334,11 @@ static int lex_punct(struct lexer *lx)
     static const struct {
         char c;
         enum tok_kind kind;
-    } punct[] = {{'(', TOK_LPAREN}, {')', TOK_RPAREN}, {'{', TOK_LBRACE},
-                 {'}', TOK_RBRACE}, {',', TOK_COMMA}};
+    } punct[] = {{'(', TOK_LPAREN},
+                 {')', TOK_RPAREN},
+                 {'{', TOK_LBRACE},
+                 {'}', TOK_RBRACE},
+                 {',', TOK_COMMA}};
 
     for (size_t i = 0; i < sizeof punct / sizeof punct[0]; i++)
         if (*lx->s == punct[i].c) {
@@ -358,9 +362,8 @@ static void lex_one(struct lexer *lx)
         lex_string(lx);
     } else if (c == '/') {
         lex_regex(lx);
-    } else if (isdigit(c) ||
-               (c == '-' && lx->s + 1 < lx->end &&
-                isdigit((unsigned char)lx->s[1]))) {
+    } else if (isdigit(c) || (c == '-' && lx->s + 1 < lx->end &&
+                              isdigit((unsigned char)lx->s[1]))) {
         lex_number(lx);
     } else if (lex_op(lx) || lex_punct(lx)) {
         /* done */

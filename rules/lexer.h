@@ -43,10 +43,10 @@ struct loc {
 
 struct token {
     enum tok_kind kind;
-    char *text;   /* NUL-terminated, owned */
+    char *text;    /* NUL-terminated, owned */
     char flags[8]; /* regex flags ("i") */
     struct loc at;
-    int bol;      /* first token on its line */
+    int bol; /* first token on its line */
 };
 
 struct rule_tokens {

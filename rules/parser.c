@@ -24,26 +24,25 @@ struct parser {
     struct diag *d;
     int depth;
     int oom;
-    int cond_end; /* the last statement ended with a condition */
+    int cond_end;   /* the last statement ended with a condition */
     int cond_parts; /* of the condition being parsed */
 };
 
-static const char *const step_words[] = {"wait",   "send",   "stop",
-                                         "tag",    "assign", "notify",
-                                         "escalate"};
+static const char *const step_words[] = {"wait",   "send",   "stop",    "tag",
+                                         "assign", "notify", "escalate"};
 static const char *const header_words[] = {"on", "every", "at", "when",
                                            "limit"};
 static const char *const statement_words[] = {
-    "wait", "send",  "stop", "tag", "assign", "notify", "escalate",
-    "on",   "every", "at",   "when", "limit"};
-static const char *const event_words[] = {
-    "created", "stage", "tag",    "untag", "assigned",
-    "followup", "reply", "optout", "event"};
+    "wait",     "send", "stop",  "tag", "assign", "notify",
+    "escalate", "on",   "every", "at",  "when",   "limit"};
+static const char *const event_words[] = {"created", "stage",    "tag",
+                                          "untag",   "assigned", "followup",
+                                          "reply",   "optout",   "event"};
 static const char *const reserved_words[] = {"and", "or", "not", "in",
-                                            "matches"};
-static const char *const day_words[] = {"sunday",   "monday", "tuesday",
+                                             "matches"};
+static const char *const day_words[] = {"sunday",    "monday",   "tuesday",
                                         "wednesday", "thursday", "friday",
-                                        "saturday", "day"};
+                                        "saturday",  "day"};
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -143,7 +142,8 @@ static void recover(struct parser *p, const char *const *words, size_t n)
     }
 }
 
-/* --- values ---------------------------------------------------------------- */
+/* --- values ----------------------------------------------------------------
+ */
 
 static int parse_value(struct parser *p, struct value *v)
 {
@@ -240,8 +240,7 @@ static int parse_op(struct parser *p, enum cmp_op *op)
     return -1;
 }
 
-static int parse_duration_tok(struct parser *p, const char *after,
-                              int64_t *ms)
+static int parse_duration_tok(struct parser *p, const char *after, int64_t *ms)
 {
     struct token *t = peek(p);
 
@@ -262,9 +261,8 @@ static int parse_duration_tok(struct parser *p, const char *after,
     }
     next(p);
     if (duration_parse(t->text, ms) < 0 || *ms <= 0) {
-        error_at(p, t->at,
-                 "invalid duration \"%s\" in %s: use s, m, h, d or w", t->text,
-                 after);
+        error_at(p, t->at, "invalid duration \"%s\" in %s: use s, m, h, d or w",
+                 t->text, after);
         return -1;
     }
     return 0;
@@ -281,8 +279,10 @@ static struct cond *new_cond(struct parser *p, enum cond_kind kind,
 
     if (++p->cond_parts > RULE_MAX_COND) {
         if (p->cond_parts == RULE_MAX_COND + 1)
-            error_at(p, at, "condition with more than %d parts: split the "
-                            "rule", RULE_MAX_COND);
+            error_at(p, at,
+                     "condition with more than %d parts: split the "
+                     "rule",
+                     RULE_MAX_COND);
         return NULL;
     }
     c = calloc(1, sizeof *c);
@@ -390,8 +390,8 @@ static struct cond *parse_primary(struct parser *p)
         next(p);
         return c;
     }
-    if (t->kind != TOK_IDENT || in_list(t->text, reserved_words,
-                                        NELEM(reserved_words))) {
+    if (t->kind != TOK_IDENT ||
+        in_list(t->text, reserved_words, NELEM(reserved_words))) {
         expected(p, "a condition");
         return NULL;
     }
@@ -529,15 +529,14 @@ static int parse_on(struct parser *p, struct trigger *tr)
     struct token *t = peek(p);
     char msg[160];
 
-    if (t->kind != TOK_IDENT || !in_list(t->text, event_words,
-                                         NELEM(event_words))) {
+    if (t->kind != TOK_IDENT ||
+        !in_list(t->text, event_words, NELEM(event_words))) {
         if (t->kind == TOK_IDENT) {
             snprintf(msg, sizeof msg, "unknown event \"%s\" after \"on\"",
                      t->text);
             hint_append(msg, sizeof msg, t->text, event_words,
                         NELEM(event_words));
-            error_at(p, t->at, "%s (a custom event is \"on event NAME\")",
-                     msg);
+            error_at(p, t->at, "%s (a custom event is \"on event NAME\")", msg);
         } else {
             expected(p, "an event after \"on\" (created, stage S, tag \"t\", "
                         "assigned, ...)");
@@ -546,8 +545,7 @@ static int parse_on(struct parser *p, struct trigger *tr)
     }
     next(p);
     tr->kind = TRIG_EVENT;
-    tr->ev = strcmp(t->text, "event") == 0 ? EV_CUSTOM
-                                            : event_kind_of(t->text);
+    tr->ev = strcmp(t->text, "event") == 0 ? EV_CUSTOM : event_kind_of(t->text);
     if (tr->ev == EV_STAGE || tr->ev == EV_CUSTOM) {
         struct token *a = peek(p);
         if (a->kind != TOK_IDENT) {
@@ -765,8 +763,7 @@ static int parse_escalate(struct parser *p, struct step *s)
     return parse_channel_template(p, s, "via");
 }
 
-static int parse_step_body(struct parser *p, struct step *s,
-                           struct token *kw)
+static int parse_step_body(struct parser *p, struct step *s, struct token *kw)
 {
     const char *w = kw->text;
     struct token *t;
@@ -860,8 +857,8 @@ static int parse_statement(struct parser *p, struct rule *r, size_t *cap)
     struct token *t = peek(p);
 
     p->cond_end = 0;
-    if (t->kind == TOK_IDENT && in_list(t->text, header_words,
-                                        NELEM(header_words))) {
+    if (t->kind == TOK_IDENT &&
+        in_list(t->text, header_words, NELEM(header_words))) {
         next(p);
         if (r->nsteps > 0) {
             error_at(p, t->at, "\"%s\" must come before the first step",
@@ -887,8 +884,8 @@ static int parse_statement(struct parser *p, struct rule *r, size_t *cap)
             return parse_limit(p, r, t);
         return parse_trigger(p, r, t);
     }
-    if (t->kind == TOK_IDENT && in_list(t->text, step_words,
-                                        NELEM(step_words))) {
+    if (t->kind == TOK_IDENT &&
+        in_list(t->text, step_words, NELEM(step_words))) {
         next(p);
         return parse_step(p, r, cap, t);
     }
@@ -911,8 +908,7 @@ static int statement_end(struct parser *p)
                  "condition, found %s",
                  tok_describe(t, buf, sizeof buf));
     else
-        error_at(p, t->at,
-                 "unexpected %s: one step or setting a line",
+        error_at(p, t->at, "unexpected %s: one step or setting a line",
                  tok_describe(t, buf, sizeof buf));
     return -1;
 }
@@ -1007,8 +1003,8 @@ static void parse_stages(struct parser *p, struct rule_file *f,
                 next(p);
             return;
         }
-        if (grow(p, (void **)&f->stages, &cap, f->nstages,
-                 sizeof *f->stages) < 0)
+        if (grow(p, (void **)&f->stages, &cap, f->nstages, sizeof *f->stages) <
+            0)
             return;
         f->stages[f->nstages].at = t->at;
         f->stages[f->nstages].name = dup_text(p, t->text);

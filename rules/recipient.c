@@ -21,8 +21,7 @@ const char *staff_contact(const struct staff *s, const char *type)
 
 /* Loads staff id into *out: 1, 0 (why) or -1 (why). */
 static int load_staff(struct rconn *rc, const char *prefix, const char *id,
-                      const char *role, struct staff **out, char *why,
-                      size_t n)
+                      const char *role, struct staff **out, char *why, size_t n)
 {
     int rc_ = staff_load(rc, prefix, id, out);
 
@@ -39,8 +38,8 @@ static const char *nonempty(const char *s)
 }
 
 /* Walks up from the owner to the supervisor at level. */
-static int find_level(struct rconn *rc, const char *prefix,
-                      struct recipient *r, long level, char *why, size_t n)
+static int find_level(struct rconn *rc, const char *prefix, struct recipient *r,
+                      long level, char *why, size_t n)
 {
     struct staff *cur = r->supervisor;
     const char *id;
@@ -53,8 +52,8 @@ static int find_level(struct rconn *rc, const char *prefix,
     for (long l = 1; l < level; l++) {
         struct staff *up = NULL;
         if (!(id = nonempty(staff_get(cur, "supervisor")))) {
-            snprintf(why, n, "staff %s (level %ld) has no supervisor",
-                     cur->id, l);
+            snprintf(why, n, "staff %s (level %ld) has no supervisor", cur->id,
+                     l);
             if (cur != r->supervisor)
                 staff_free(cur);
             return 0;

@@ -103,8 +103,7 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
     snprintf(r->id, sizeof r->id, "%llx-%x-%x", (long long)r->started_ms,
              (unsigned)getpid() & 0xffff, atomic_fetch_add(&run_seq, 1));
     key_student(runs, sizeof runs, env->cfg->redis.prefix, st->id, "runs");
-    limit_key(limit, sizeof limit, env->cfg->redis.prefix, st->id,
-              rule->name);
+    limit_key(limit, sizeof limit, env->cfg->redis.prefix, st->id, rule->name);
     run_value(r, value, sizeof value);
     snprintf(now, sizeof now, "%lld", (long long)r->started_ms);
     snprintf(ln, sizeof ln, "%ld", rule->src->limit_n);
@@ -122,8 +121,9 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
         return -1;
     }
     if (got != 1) {
-        snprintf(why, n, got == 0 ? "a run of this rule is in progress"
-                                  : "limit reached");
+        snprintf(why, n,
+                 got == 0 ? "a run of this rule is in progress"
+                          : "limit reached");
         return 0;
     }
     if (rview_init(&r->view, env->rules) < 0) {
@@ -192,8 +192,8 @@ int run_is_current(struct rconn *rc, const char *prefix, const char *student,
     return cur;
 }
 
-int run_note_followup(struct rconn *rc, const char *prefix,
-                      const char *student, int64_t now_ms)
+int run_note_followup(struct rconn *rc, const char *prefix, const char *student,
+                      int64_t now_ms)
 {
     char key[KEY_MAX];
     redisReply *rep;
@@ -205,7 +205,8 @@ int run_note_followup(struct rconn *rc, const char *prefix,
     return 0;
 }
 
-/* --- jobs ------------------------------------------------------------------ */
+/* --- jobs ------------------------------------------------------------------
+ */
 
 void run_job_id(const struct run *r, size_t step, char *buf, size_t n)
 {
@@ -215,10 +216,9 @@ void run_job_id(const struct run *r, size_t step, char *buf, size_t n)
 char *run_job_payload(const struct run *r, size_t step)
 {
     json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:i}", "run", r->id,
-                          "rule", r->rule->name, "version", "",
-                          "step", (json_int_t)step, "student", r->student_id,
-                          "started", (json_int_t)r->started_ms, "chain",
-                          r->chain);
+                          "rule", r->rule->name, "version", "", "step",
+                          (json_int_t)step, "student", r->student_id, "started",
+                          (json_int_t)r->started_ms, "chain", r->chain);
     char version[24], *s;
 
     if (!o)
@@ -241,8 +241,7 @@ int run_persist(struct run *r)
     key_student(runs, sizeof runs, r->env->cfg->redis.prefix, r->student_id,
                 "runs");
     run_value(r, value, sizeof value);
-    if (!(rep = rconn_cmd(r->rc, "HSET %s %s %s", runs, r->rule->name,
-                          value)))
+    if (!(rep = rconn_cmd(r->rc, "HSET %s %s %s", runs, r->rule->name, value)))
         return -1;
     freeReplyObject(rep);
     r->instant = 0;
@@ -279,7 +278,8 @@ static int schedule_step(struct run *r, size_t step, int64_t delay_ms,
     return 0;
 }
 
-/* --- the timeline ----------------------------------------------------------- */
+/* --- the timeline -----------------------------------------------------------
+ */
 
 static void record(struct run *r, size_t step, const char *type,
                    const struct step *s, const char *to,
@@ -291,7 +291,7 @@ static void record(struct run *r, size_t step, const char *type,
     snprintf(actor, sizeof actor, "rule:%s", r->rule->name);
     e.type = type;
     e.rule = r->rule->name;
-    e.step = (int)step + 1;
+    e.step = (int)step; /* from 0, as docs/redis.md says */
     e.channel = s ? s->channel : NULL;
     e.template_name = s ? s->tmpl : NULL;
     e.to = to;
@@ -318,7 +318,7 @@ static int emit_event(struct run *r, const char *type, const char *field,
                       const char *value)
 {
     char stream[KEY_MAX], chain[16], actor[160];
-    const char *argv[13];
+    const char *argv[15];
     redisReply *rep;
 
     key_global(stream, sizeof stream, r->env->cfg->redis.prefix, "events");
@@ -328,13 +328,15 @@ static int emit_event(struct run *r, const char *type, const char *field,
     argv[3] = "type", argv[4] = type, argv[5] = "student";
     argv[6] = r->student_id, argv[7] = field, argv[8] = value;
     argv[9] = "chain", argv[10] = chain, argv[11] = "actor", argv[12] = actor;
-    if (!(rep = rconn_cmdargv(r->rc, 13, argv, NULL)))
+    argv[13] = "rule", argv[14] = r->rule->name;
+    if (!(rep = rconn_cmdargv(r->rc, 15, argv, NULL)))
         return -1;
     freeReplyObject(rep);
     return 0;
 }
 
-/* --- steps --------------------------------------------------------------------- */
+/* --- steps
+ * --------------------------------------------------------------------- */
 
 /* What one step did. */
 enum step_result {
@@ -349,8 +351,8 @@ enum step_result {
 static int reload_student(struct run *r)
 {
     struct student *fresh = NULL;
-    int got = student_load(r->rc, r->env->cfg->redis.prefix, r->student_id,
-                           &fresh);
+    int got =
+        student_load(r->rc, r->env->cfg->redis.prefix, r->student_id, &fresh);
 
     if (got <= 0)
         return got < 0 ? -1 : 0;
@@ -375,8 +377,8 @@ static enum step_result step_stop(struct run *r, size_t i, const struct step *s)
                 "followup");
     if (!(rep = rconn_cmd(r->rc, "GET %s", key)))
         return ST_ERROR;
-    r->view.followed_up = rep->type == REDIS_REPLY_STRING &&
-                          atoll(rep->str) >= r->started_ms;
+    r->view.followed_up =
+        rep->type == REDIS_REPLY_STRING && atoll(rep->str) >= r->started_ms;
     freeReplyObject(rep);
     holds = rule_cond(r->rule, r->rule->steps[i].cond, &r->view);
     if (s->unless)
@@ -399,8 +401,8 @@ static enum step_result step_tag(struct run *r, size_t i, const struct step *s)
 
     key_student(key, sizeof key, r->env->cfg->redis.prefix, r->student_id,
                 KEY_TAGS);
-    if (!(rep = rconn_cmd(r->rc, "%s %s %s", add ? "SADD" : "SREM", key,
-                          s->arg)))
+    if (!(rep =
+              rconn_cmd(r->rc, "%s %s %s", add ? "SADD" : "SREM", key, s->arg)))
         return ST_ERROR;
     changed = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
     freeReplyObject(rep);
@@ -422,7 +424,7 @@ static int by_str(const void *a, const void *b)
 
 /* Round robin over the sorted members of the team. */
 static enum step_result step_assign(struct run *r, size_t i,
-                                   const struct step *s)
+                                    const struct step *s)
 {
     char team[KEY_MAX], rr[KEY_MAX + 8], student[KEY_MAX];
     redisReply *members, *rep;
@@ -517,12 +519,14 @@ static int take_daily_cap(struct run *r, size_t i, const struct step *s)
 
 /* Renders and sends; outcome on the timeline. */
 static enum step_result send_rendered(struct run *r, size_t i,
-                                     const struct step *s, struct channel *ch,
-                                     const struct tmpl_part *part,
-                                     const struct recipient *who)
+                                      const struct step *s, struct channel *ch,
+                                      const struct tmpl_part *part,
+                                      const struct recipient *who)
 {
-    struct tmpl_ctx ctx = {.student = r->st, .owner = who->owner,
-                           .supervisor = who->supervisor, .cfg = r->env->cfg,
+    struct tmpl_ctx ctx = {.student = r->st,
+                           .owner = who->owner,
+                           .supervisor = who->supervisor,
+                           .cfg = r->env->cfg,
                            .to = who->to};
     struct chan_msg m = {0};
     struct chan_result res = {0};
@@ -550,7 +554,7 @@ static enum step_result send_rendered(struct run *r, size_t i,
     m.student = r->student_id;
     m.rule = r->rule->name;
     m.template_name = s->tmpl;
-    m.step = (int)i + 1;
+    m.step = (int)i;
     m.idempotency_key = key;
     if (s->kind == STEP_SEND && (capped = take_daily_cap(r, i, s)) <= 0) {
         status = capped < 0 ? ST_ERROR : ST_NEXT;
@@ -580,7 +584,7 @@ done:
 }
 
 static enum step_result step_message(struct run *r, size_t i,
-                                    const struct step *s)
+                                     const struct step *s)
 {
     struct channel *ch = channels_find(r->env->chans, s->channel);
     const struct tmpl_part *part;
@@ -594,10 +598,10 @@ static enum step_result step_message(struct run *r, size_t i,
         record(r, i, "failed", s, NULL, NULL, "no such channel");
         return ST_NEXT;
     }
-    if (s->kind == STEP_SEND && (until = quiet_until(
-                                     r->env->cfg->delivery.quiet_hours,
-                                     delivery_zone(r->env->cfg, r->st),
-                                     clock_now_ms()))) {
+    if (s->kind == STEP_SEND &&
+        (until =
+             quiet_until(r->env->cfg->delivery.quiet_hours,
+                         delivery_zone(r->env->cfg, r->st), clock_now_ms()))) {
         char suffix[40];
         snprintf(suffix, sizeof suffix, ":quiet:%lld", (long long)until);
         return schedule_step(r, i, until - clock_now_ms(), suffix, why,
@@ -618,8 +622,8 @@ static enum step_result step_message(struct run *r, size_t i,
         count("failed");
         return ST_NEXT;
     }
-    got = recipient_resolve(r->rc, r->env->cfg->redis.prefix, s, r->st,
-                            ch->as, &who, why, sizeof why);
+    got = recipient_resolve(r->rc, r->env->cfg->redis.prefix, s, r->st, ch->as,
+                            &who, why, sizeof why);
     if (got < 0) {
         recipient_clear(&who);
         return ST_ERROR;
@@ -643,7 +647,7 @@ static enum step_result step_one(struct run *r, size_t i, char *err, size_t n)
     switch (s->kind) {
     case STEP_WAIT:
         return schedule_step(r, i + 1, s->ms, NULL, err, n) < 0 ? ST_ERROR
-                                                               : ST_QUEUED;
+                                                                : ST_QUEUED;
     case STEP_STOP:
         return step_stop(r, i, s);
     case STEP_TAG_ADD:
@@ -659,9 +663,10 @@ static enum step_result step_one(struct run *r, size_t i, char *err, size_t n)
 enum run_status run_steps(struct run *r, size_t from, size_t *at, char *err,
                           size_t n)
 {
-    static const enum run_status of[] = {
-        [ST_QUEUED] = RUN_WAITING, [ST_DONE] = RUN_DONE,
-        [ST_RETRY] = RUN_RETRY, [ST_ERROR] = RUN_ERROR};
+    static const enum run_status of[] = {[ST_QUEUED] = RUN_WAITING,
+                                         [ST_DONE] = RUN_DONE,
+                                         [ST_RETRY] = RUN_RETRY,
+                                         [ST_ERROR] = RUN_ERROR};
 
     err[0] = 0;
     for (size_t i = from; i < r->rule->nsteps; i++) {
@@ -676,9 +681,8 @@ enum run_status run_steps(struct run *r, size_t from, size_t *at, char *err,
     return RUN_DONE;
 }
 
-int run_abandon(struct rconn *rc, const struct config *cfg,
-                const char *student, const char *rule, const char *id,
-                int step, const char *why)
+int run_abandon(struct rconn *rc, const struct config *cfg, const char *student,
+                const char *rule, const char *id, int step, const char *why)
 {
     char runs[KEY_MAX], actor[160];
     struct tl_entry e = TL_ENTRY_INIT;

@@ -49,7 +49,7 @@ struct run {
     const struct crule *rule;
     char id[48];
     int64_t started_ms;
-    int chain; /* depth of rule-caused events that led here */
+    int chain;   /* depth of rule-caused events that led here */
     int instant; /* no wait, no limit: no state in Redis */
     const char *student_id;
     const struct student *st; /* the data the steps see */
@@ -90,12 +90,11 @@ int run_is_current(struct rconn *rc, const char *prefix, const char *student,
                    const char *rule, const char *id);
 /* Ends whatever run of rule the student has, with a timeline entry
  * saying why (a removed or changed rule). 0 or -1. */
-int run_abandon(struct rconn *rc, const struct config *cfg,
-                const char *student, const char *rule, const char *id,
-                int step, const char *why);
+int run_abandon(struct rconn *rc, const struct config *cfg, const char *student,
+                const char *rule, const char *id, int step, const char *why);
 /* Records a followup event (for `stop if followed_up`). 0 or -1. */
-int run_note_followup(struct rconn *rc, const char *prefix,
-                      const char *student, int64_t now_ms);
+int run_note_followup(struct rconn *rc, const char *prefix, const char *student,
+                      int64_t now_ms);
 
 /* The job id and JSON payload of step `step` of run r. The payload is
  * the caller's to free(). */

@@ -41,9 +41,9 @@ static int read_chunk(struct rconn *rc, const char *const *ids, size_t from,
     return status;
 }
 
-int students_each(struct rconn *rc, const char *prefix,
-                  const char *const *ids, size_t n,
-                  int (*fn)(void *ctx, struct student **st), void *ctx)
+int students_each(struct rconn *rc, const char *prefix, const char *const *ids,
+                  size_t n, int (*fn)(void *ctx, struct student **st),
+                  void *ctx)
 {
     size_t cur = 0, end = n < CHUNK ? n : CHUNK;
     int status = 0;

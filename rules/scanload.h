@@ -18,8 +18,8 @@
  * pending on it. A non-zero return from fn stops the calls (the replies
  * are still read) and is returned. Returns 0, fn's non-zero value, or -1
  * on a Redis error (rc->errstr). */
-int students_each(struct rconn *rc, const char *prefix,
-                  const char *const *ids, size_t n,
-                  int (*fn)(void *ctx, struct student **st), void *ctx);
+int students_each(struct rconn *rc, const char *prefix, const char *const *ids,
+                  size_t n, int (*fn)(void *ctx, struct student **st),
+                  void *ctx);
 
 #endif

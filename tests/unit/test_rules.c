@@ -223,7 +223,9 @@ static const struct {
     /* tags, Unicode included */
     {"tag \"意向:高\"", {{0}}, {"意向:高"}, 1},
     {"tag \"意向:高\"", {{0}}, {"意向:低"}, 0},
-    {"tag matches /^region:(xinjiang|xizang)$/", {{0}}, {"a", "region:xizang"},
+    {"tag matches /^region:(xinjiang|xizang)$/",
+     {{0}},
+     {"a", "region:xizang"},
      1},
     {"tag matches /^地区:/", {{0}}, {"地区:青海"}, 1},
     {"tag matches /^region:/", {{0}}, {0}, 0},
@@ -307,7 +309,8 @@ START_TEST(test_explain)
 }
 END_TEST
 
-/* --- the trigger index ------------------------------------------------------ */
+/* --- the trigger index ------------------------------------------------------
+ */
 
 START_TEST(test_triggers)
 {
@@ -319,12 +322,13 @@ START_TEST(test_triggers)
     char *stage_kv[] = {kv1, kv2}, *tag_kv[] = {kv3};
     size_t idx[8];
 
-    out = check_src(STAGES "rule a {\n on stage consulting\n send sms hello\n}\n"
-                           "rule b {\n on stage lead\n send sms hello\n}\n"
-                           "rule c {\n on tag \"x\"\n send sms hello\n}\n"
-                           "rule d {\n every day 09:00\n send sms hello\n}\n"
-                           "rule e {\n on event visited\n send sms hello\n}\n",
-                    &set);
+    out =
+        check_src(STAGES "rule a {\n on stage consulting\n send sms hello\n}\n"
+                         "rule b {\n on stage lead\n send sms hello\n}\n"
+                         "rule c {\n on tag \"x\"\n send sms hello\n}\n"
+                         "rule d {\n every day 09:00\n send sms hello\n}\n"
+                         "rule e {\n on event visited\n send sms hello\n}\n",
+                  &set);
     ck_assert_msg(set != NULL, "%s", out);
     free(out);
     ck_assert_int_eq(event_from_args(&ev, "stage", "1", stage_kv, 2, &rej), 0);
@@ -367,7 +371,8 @@ START_TEST(test_examples)
 }
 END_TEST
 
-/* --- schedules (TZ=UTC) ------------------------------------------------------ */
+/* --- schedules (TZ=UTC) ------------------------------------------------------
+ */
 
 static const struct {
     const char *trigger; /* a rule's trigger line */
@@ -395,8 +400,7 @@ START_TEST(test_schedule)
     struct ruleset *set;
     int64_t after, next, prev;
 
-    snprintf(src, sizeof src,
-             STAGES "rule a {\n %s\n send sms hello\n}\n",
+    snprintf(src, sizeof src, STAGES "rule a {\n %s\n send sms hello\n}\n",
              sched_cases[_i].trigger);
     out = check_src(src, &set);
     free(out);
@@ -422,7 +426,8 @@ START_TEST(test_schedule)
 }
 END_TEST
 
-/* --- quiet hours in the student's zone ------------------------------------------ */
+/* --- quiet hours in the student's zone
+ * ------------------------------------------ */
 
 static const struct {
     const char *hours, *zone, *now; /* now: UTC */

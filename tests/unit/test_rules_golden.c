@@ -84,8 +84,8 @@ START_TEST(test_golden)
     }
     want = slurp(expected_name);
     ck_assert_msg(want != NULL, "%s: missing", expected_name);
-    ck_assert_msg(strcmp(got, want) == 0, "%s:\n--- got\n%s--- want\n%s",
-                  name, got, want);
+    ck_assert_msg(strcmp(got, want) == 0, "%s:\n--- got\n%s--- want\n%s", name,
+                  got, want);
     free(got);
     free(want);
     ck_assert_int_eq(chdir("../../.."), 0);
@@ -101,8 +101,10 @@ int main(void)
 
     if (glob(CORPUS "/*.rules", 0, NULL, &corpus) != 0 ||
         corpus.gl_pathc == 0) {
-        fprintf(stderr, "test_rules_golden: no %s/*.rules (run from the "
-                        "source folder)\n", CORPUS);
+        fprintf(stderr,
+                "test_rules_golden: no %s/*.rules (run from the "
+                "source folder)\n",
+                CORPUS);
         return 1;
     }
     tcase_add_loop_test(tc, test_golden, 0, (int)corpus.gl_pathc);
