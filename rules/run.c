@@ -25,7 +25,7 @@
  * and replaced. KEYS: runs hash, limit zset. ARGV: rule, "RUNID STARTED",
  * now, limit n, limit window ms, max age ms. Returns 1 started, 0 busy, 2
  * limited. */
-static struct rscript start_script = {
+static _Thread_local struct rscript start_script = {
     .source =
         "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
         "if cur then\n"
@@ -45,11 +45,14 @@ static struct rscript start_script = {
         "return 1\n"};
 
 /* Ends a run if it is still the rule's. KEYS: runs. ARGV: rule, value. */
-static struct rscript end_script = {
+static _Thread_local struct rscript end_script = {
     .source = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
               "  return redis.call('HDEL', KEYS[1], ARGV[1])\n"
               "end\n"
               "return 0\n"};
+
+/* The scripts are per thread: rconn_script() fills in the SHA on first
+ * use, and threads must not write it at the same time. */
 
 static atomic_uint run_seq;
 
