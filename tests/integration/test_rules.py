@@ -372,3 +372,49 @@ class QuietHoursTest(unittest.TestCase):
         self.assertRegex(res.stdout, r"(?i)scheduled\D*1\b")
         self.assertEqual(nudge.stop(), 0)
         nudge.check_clean_log(self)
+
+
+class ScheduleTwoDaemonsTest(unittest.TestCase):
+    """Two daemons on one Redis: a scheduled rule fires once (one daemon
+    wins the firing and queues the scan in batches both daemons' workers
+    take), every matching student gets one message, none gets two."""
+
+    RULES = ("stages lead contacted\n"
+             "rule weekly {\n    every monday 09:00\n"
+             "    when tag \"region:xinjiang\" and stage == lead\n"
+             "    limit 1 per 7d\n    send outbox hello\n}\n")
+
+    def test_one_firing_no_duplicates(self):
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        r = redis.client()
+        pipe = r.pipeline(transaction=False)
+        for i in range(1200):
+            key = "slm:student:{%d}" % i
+            pipe.hset(key, mapping={"name": "学生%d" % i, "stage": "lead",
+                                    "phone": "+86138%08d" % i})
+            pipe.sadd(key + ":tags", "region:xinjiang" if i % 2 else "region:henan")
+        pipe.execute()
+        daemons = []
+        for _ in range(2):
+            n = Nudge(redis, http=False, extra="[rules]\nschedule_grace = 8d\n"
+                      "[delivery]\nquiet_hours =\nmax_per_day = 0\n")
+            self.addCleanup(n.cleanup)
+            n.write("rules/weekly.rules", self.RULES)
+            n.write("templates/hello.sms", "您好 {{name}}")
+            daemons.append(n)
+        for n in daemons:
+            n.start()
+        total = lambda: sum(len(outbox(n)) for n in daemons)
+        wait_for(lambda: total() >= 600, 30, what="600 messages")
+        time.sleep(1.0)
+        students = [m["student"] for n in daemons for m in outbox(n)]
+        self.assertEqual(len(students), 600)
+        self.assertEqual(len(set(students)), 600, "a student got two")
+        self.assertTrue(all(int(s) % 2 for s in students))
+        fired = sum(n.log_text().count("schedule of rule weekly fired")
+                    for n in daemons)
+        self.assertEqual(fired, 1)
+        for n in daemons:
+            self.assertEqual(n.stop(), 0)
+            n.check_clean_log(self)
