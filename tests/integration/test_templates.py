@@ -250,7 +250,9 @@ class TemplatesTest(NudgeTestCase, unittest.TestCase):
         self.assertEqual(res.returncode, 1)
         d = self.nudge.path("templates")
         self.maxDiff = None
-        self.assertEqual(res.stderr.splitlines(), [
+        # the templates checker's lines (the rules checker runs too)
+        lines = [l for l in res.stderr.splitlines() if l.startswith(d)]
+        self.assertEqual(lines, [
             '%s/bad.email:1:10: unknown prefix "foo." in "foo.bar": use '
             'owner., supervisor., school. or msg.' % d,
             '%s/bad.email:3:6: unclosed "{{": expected "}}"' % d,
@@ -258,8 +260,8 @@ class TemplatesTest(NudgeTestCase, unittest.TestCase):
             '%s/bad.sms:2:3: section "a" is never closed: add {{/a}}' % d,
             '%s/long.sms:1:1: warning: the SMS takes at least 5 segments '
             '(UCS-2, 300 characters), above sms_max_segments = 3' % d,
-            "4 errors, 1 warning",
         ])
+        self.assertIn("4 errors, 1 warning", res.stderr)
 
     def test_check_warning_only(self):
         self.template("long.sms", "长" * 300 + "\n")
