@@ -205,6 +205,20 @@ int run_note_followup(struct rconn *rc, const char *prefix, const char *student,
     if (!(rep = rconn_cmd(rc, "SET %s %lld", key, (long long)now_ms)))
         return -1;
     freeReplyObject(rep);
+    return run_note_touch(rc, prefix, student, now_ms);
+}
+
+int run_note_touch(struct rconn *rc, const char *prefix, const char *student,
+                   int64_t now_ms)
+{
+    char key[KEY_MAX];
+    redisReply *rep;
+
+    key_student(key, sizeof key, prefix, student, NULL);
+    if (!(rep = rconn_cmd(rc, "HSET %s last_touch_at %lld", key,
+                          (long long)(now_ms / 1000))))
+        return -1;
+    freeReplyObject(rep);
     return 0;
 }
 
@@ -568,6 +582,11 @@ static enum step_result send_rendered(struct run *r, size_t i,
     case CHAN_OK:
         record(r, i, sent_type(s), s, out.msg.to, res.provider_id, NULL);
         count(sent_type(s));
+        if (s->kind == STEP_SEND &&
+            run_note_touch(r->rc, r->env->cfg->redis.prefix, r->student_id,
+                           clock_now_ms()) < 0)
+            log_warnx("last_touch_at of %s: %s", r->student_id,
+                      r->rc->errstr);
         break;
     case CHAN_TRANSIENT:
         record(r, i, "failed", s, out.msg.to, NULL, res.error);

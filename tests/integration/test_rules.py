@@ -149,6 +149,8 @@ class RulesExamplesTest(unittest.TestCase):
         self.r.sadd("slm:student:{104}:tags", "trial_booked")
         msg = sent(self.nudge, "101", "trial_class_invite")[0]
         self.assertEqual(msg["type"], "sms")
+        touched = int(self.r.hget("slm:student:{101}", "last_touch_at"))
+        self.assertLess(abs(touched - time.time()), 30)  # time_since_touch
         self.assertIn("学生101", msg["body"])
         wait_for(lambda: sent(self.nudge, "101", "trial_class_reminder"), 10,
                  what="the WeCom reminder")

@@ -237,6 +237,10 @@ static const struct {
     {"time_in_stage >= 3d", {{"stage_at", "700000"}}, {0}, 1},
     {"time_in_stage >= 3d", {{"stage_at", "900000"}}, {0}, 0},
     {"time_in_stage >= 3d", {{"name", "x"}}, {0}, 0},
+    /* time since the last touch: last_touch_at, unix seconds */
+    {"time_since_touch > 1d", {{"last_touch_at", "900000"}}, {0}, 1},
+    {"time_since_touch > 1d", {{"last_touch_at", "950000"}}, {0}, 0},
+    {"time_since_touch > 1d", {{"name", "x"}}, {0}, 0},
     /* followed_up is false unless the run says so */
     {"followed_up", {{0}}, {0}, 0},
 };
