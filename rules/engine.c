@@ -271,6 +271,8 @@ int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
     struct rview view;
     struct snap *s;
 
+    if (!st) /* an unknown student: nothing to note, nothing to start */
+        return 0;
     if (ev->kind == EV_FOLLOWUP &&
         run_note_followup(rc, e->cfg->redis.prefix, ev->student,
                           clock_now_ms()) < 0)
@@ -282,8 +284,6 @@ int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
                   e->cfg->rules.max_chain);
         return 0;
     }
-    if (!st)
-        return 0;
     s = snap_get(e);
     n = ruleset_triggered(s->rules, ev, idx, MAX_TRIGGERED);
     if (n > MAX_TRIGGERED)
