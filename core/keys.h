@@ -17,6 +17,10 @@
 #define KEY_TAGS "tags"
 #define KEY_OPTOUT "optout"
 #define KEY_TIMELINE "timeline"
+/* A sorted set with one member, "at", scored with the time (ms) of the
+ * student's latest followup event: `stop if followed_up` reads it. */
+#define KEY_FOLLOWUP "followup"
+#define KEY_FOLLOWUP_MEMBER "at"
 
 /* True when id can name a student or staff member: 1 to 128 bytes, no
  * braces (they would break the hash tag), no spaces or control bytes. */

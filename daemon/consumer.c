@@ -356,54 +356,91 @@ static int queue_rejected(struct consumer *c, struct link *l,
     return l->out.failed ? -1 : 0;
 }
 
-/* Queues the writes of one item; returns how many replies to read. */
-static int queue_record(struct consumer *c, struct link *l,
-                        const struct item *it)
+/* A followup is a touch, and the time `stop if followed_up` compares with
+ * a run's start: keep the latest one's time (ZADD GT, so that events
+ * handled out of order by two daemons never move it back) and the
+ * student's last_touch_at. Returns the number of commands queued. */
+static int queue_followup_marks(struct consumer *c, struct link *l,
+                                const struct event *ev)
 {
-    const struct config *cfg = c->cfg;
+    char key[KEY_MAX];
+    long long ms = ev->id[0] ? strtoll(ev->id, NULL, 10) : clock_now_ms();
+
+    key_student(key, sizeof key, c->cfg->redis.prefix, ev->student,
+                KEY_FOLLOWUP);
+    resp_begin(&l->out, 5);
+    resp_arg(&l->out, "ZADD", 4);
+    resp_str(&l->out, key);
+    resp_arg(&l->out, "GT", 2);
+    resp_long(&l->out, ms);
+    resp_str(&l->out, KEY_FOLLOWUP_MEMBER);
+    key_student(key, sizeof key, c->cfg->redis.prefix, ev->student, NULL);
+    resp_begin(&l->out, 4);
+    resp_arg(&l->out, "HSET", 4);
+    resp_str(&l->out, key);
+    resp_str(&l->out, "last_touch_at");
+    resp_long(&l->out, ms / 1000);
+    return 2;
+}
+
+/* The entry of a rejected event, on the timeline of a known student. */
+static int queue_rejected_entry(struct consumer *c, struct link *l,
+                                const struct item *it)
+{
+    struct tl_entry e = TL_ENTRY_INIT;
+
+    e.type = "rejected";
+    e.detail = it->rej.text;
+    e.event_id = it->ev.id;
+    e.actor = "nudged";
+    return timeline_format(&l->out, c->cfg->redis.prefix, it->ev.student,
+                           c->cfg->redis.timeline_maxlen, &e);
+}
+
+/* Queues the writes of one item: adds the commands queued to *replies
+ * and the timeline entries among them to *entries. Returns 0 or -1. */
+static int queue_record(struct consumer *c, struct link *l,
+                        const struct item *it, int *replies, int *entries)
+{
     struct tl_entry e;
     char detail[300];
-    int n = 0;
 
-    if (it->accepted) {
-        if (!entry_for_event(&it->ev, &e, detail, sizeof detail))
+    if (!it->accepted) {
+        if (queue_rejected(c, l, it) < 0)
+            return -1;
+        ++*replies;
+        if (!it->known)
             return 0;
-        if (timeline_format(&l->out, cfg->redis.prefix, it->ev.student,
-                            cfg->redis.timeline_maxlen, &e) < 0)
+        if (queue_rejected_entry(c, l, it) < 0)
             return -1;
-        return 1;
+        ++*replies;
+        ++*entries;
+        return 0;
     }
-    if (queue_rejected(c, l, it) < 0)
+    if (!entry_for_event(&it->ev, &e, detail, sizeof detail))
+        return 0;
+    if (timeline_format(&l->out, c->cfg->redis.prefix, it->ev.student,
+                        c->cfg->redis.timeline_maxlen, &e) < 0)
         return -1;
-    n++;
-    if (it->known) {
-        e = (struct tl_entry)TL_ENTRY_INIT;
-        e.type = "rejected";
-        e.detail = it->rej.text;
-        e.event_id = it->ev.id;
-        e.actor = "nudged";
-        if (timeline_format(&l->out, cfg->redis.prefix, it->ev.student,
-                            cfg->redis.timeline_maxlen, &e) < 0)
-            return -1;
-        n++;
-    }
-    return n;
+    ++*replies;
+    ++*entries;
+    if (it->ev.kind == EV_FOLLOWUP)
+        *replies += queue_followup_marks(c, l, &it->ev);
+    return 0;
 }
 
 static int record_items(struct consumer *c, struct link *l,
                         struct item *items, size_t n)
 {
-    int replies = 0, q, errors;
+    int replies = 0, entries = 0;
 
-    for (size_t i = 0; i < n; i++) {
-        if ((q = queue_record(c, l, &items[i])) < 0)
+    for (size_t i = 0; i < n; i++)
+        if (queue_record(c, l, &items[i], &replies, &entries) < 0)
             return -1;
-        replies += q;
-    }
     if (rconn_append_resp(l->rc, &l->out) < 0 ||
-        (errors = rconn_discard(l->rc, replies)) < 0)
+        rconn_discard(l->rc, replies) < 0)
         return -1;
-    metric_add(c->m.timeline_writes, (uint64_t)(replies - errors));
+    metric_add(c->m.timeline_writes, (uint64_t)entries);
     return 0;
 }
 

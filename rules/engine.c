@@ -253,8 +253,6 @@ int engine_wants(struct engine *e, const struct event *ev)
     struct snap *s;
     int wants;
 
-    if (ev->kind == EV_FOLLOWUP)
-        return 1;
     s = snap_get(e);
     wants = ruleset_wants(s->rules, ev);
     snap_put(s);
@@ -273,10 +271,6 @@ int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
 
     if (!st) /* an unknown student: nothing to note, nothing to start */
         return 0;
-    if (ev->kind == EV_FOLLOWUP &&
-        run_note_followup(rc, e->cfg->redis.prefix, ev->student,
-                          clock_now_ms()) < 0)
-        return -1;
     if (chain > e->cfg->rules.max_chain) {
         log_warnx("event %s %s of student %s: a chain of %d rule-caused "
                   "events (max_chain %d): cut, no rule runs",

@@ -53,9 +53,9 @@ int engine_start(struct engine *e, volatile int *stop);
 void engine_stop(struct engine *e);
 
 /* --- events ------------------------------------------------------------- */
-/* True when some rule's trigger matches ev, or ev is a followup (whose
- * time `stop if followed_up` reads): the consumer loads the student only
- * then. */
+/* True when some rule's trigger matches ev: the consumer loads the
+ * student only then. (The consumer itself records followups, whose time
+ * `stop if followed_up` reads.) */
 int engine_wants(struct engine *e, const struct event *ev);
 /* Starts the runs ev triggers for st and runs their first steps. Returns
  * 0, or -1 when Redis failed (the event should be handled again). */

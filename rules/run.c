@@ -195,19 +195,6 @@ int run_is_current(struct rconn *rc, const char *prefix, const char *student,
     return cur;
 }
 
-int run_note_followup(struct rconn *rc, const char *prefix, const char *student,
-                      int64_t now_ms)
-{
-    char key[KEY_MAX];
-    redisReply *rep;
-
-    key_student(key, sizeof key, prefix, student, "followup");
-    if (!(rep = rconn_cmd(rc, "SET %s %lld", key, (long long)now_ms)))
-        return -1;
-    freeReplyObject(rep);
-    return run_note_touch(rc, prefix, student, now_ms);
-}
-
 int run_note_touch(struct rconn *rc, const char *prefix, const char *student,
                    int64_t now_ms)
 {
@@ -391,8 +378,8 @@ static enum step_result step_stop(struct run *r, size_t i, const struct step *s)
         return ST_DONE;
     }
     key_student(key, sizeof key, r->env->cfg->redis.prefix, r->student_id,
-                "followup");
-    if (!(rep = rconn_cmd(r->rc, "GET %s", key)))
+                KEY_FOLLOWUP);
+    if (!(rep = rconn_cmd(r->rc, "ZSCORE %s %s", key, KEY_FOLLOWUP_MEMBER)))
         return ST_ERROR;
     r->view.followed_up =
         rep->type == REDIS_REPLY_STRING && atoll(rep->str) >= r->started_ms;

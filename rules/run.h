@@ -9,8 +9,9 @@
  *
  * Redis (docs/redis.md): slm:student:{ID}:runs (hash rule -> "RUNID
  * STARTED_MS"), slm:student:{ID}:limit:RULE (sorted set of run starts),
- * slm:student:{ID}:followup (ms of the last followup event), and the
- * last_touch_at field of the student's hash.
+ * and the last_touch_at field of the student's hash. It reads
+ * slm:student:{ID}:followup, which the event consumer keeps (the time of
+ * the latest followup event; daemon/consumer.c).
  */
 #ifndef NUDGE_RULES_RUN_H
 #define NUDGE_RULES_RUN_H
@@ -93,10 +94,6 @@ int run_is_current(struct rconn *rc, const char *prefix, const char *student,
  * saying why (a removed or changed rule). 0 or -1. */
 int run_abandon(struct rconn *rc, const struct config *cfg, const char *student,
                 const char *rule, const char *id, int step, const char *why);
-/* Records a followup event (for `stop if followed_up`; it is a touch
- * too). 0 or -1. */
-int run_note_followup(struct rconn *rc, const char *prefix,
-                      const char *student, int64_t now_ms);
 /* Sets the student's last_touch_at (unix seconds; `time_since_touch`
  * reads it): a message sent to them, a followup. 0 or -1. */
 int run_note_touch(struct rconn *rc, const char *prefix, const char *student,
