@@ -86,6 +86,21 @@ static void limit_key(char *buf, size_t n, const char *prefix,
     key_student(buf, n, prefix, student, suffix);
 }
 
+/* The fields a started and a resumed run share. */
+static void run_init(struct run *r, const struct run_env *env,
+                     struct rconn *rc, const struct crule *rule,
+                     const struct student *st, int chain, int64_t started_ms)
+{
+    memset(r, 0, sizeof *r);
+    r->env = env;
+    r->rc = rc;
+    r->rule = rule;
+    r->st = st;
+    r->student_id = st->id;
+    r->chain = chain;
+    r->started_ms = started_ms;
+}
+
 int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
               const struct crule *rule, const struct student *st, int chain,
               char *why, size_t n)
@@ -95,14 +110,7 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
     const char *argv[8];
     long long got;
 
-    memset(r, 0, sizeof *r);
-    r->env = env;
-    r->rc = rc;
-    r->rule = rule;
-    r->st = st;
-    r->student_id = st->id;
-    r->chain = chain;
-    r->started_ms = clock_now_ms();
+    run_init(r, env, rc, rule, st, chain, clock_now_ms());
     snprintf(r->id, sizeof r->id, "%llx-%x-%x", (long long)r->started_ms,
              (unsigned)getpid() & 0xffff, atomic_fetch_add(&run_seq, 1));
     key_student(runs, sizeof runs, env->cfg->redis.prefix, st->id, "runs");
@@ -142,14 +150,7 @@ int run_resume(struct run *r, const struct run_env *env, struct rconn *rc,
                const struct crule *rule, const char *id, int64_t started_ms,
                int chain, const struct student *st)
 {
-    memset(r, 0, sizeof *r);
-    r->env = env;
-    r->rc = rc;
-    r->rule = rule;
-    r->st = st;
-    r->student_id = st->id;
-    r->chain = chain;
-    r->started_ms = started_ms;
+    run_init(r, env, rc, rule, st, chain, started_ms);
     snprintf(r->id, sizeof r->id, "%s", id);
     if (rview_init(&r->view, env->rules) < 0)
         return -1;
