@@ -17,10 +17,11 @@
 #define KEY_TAGS "tags"
 #define KEY_OPTOUT "optout"
 #define KEY_TIMELINE "timeline"
-/* A sorted set with one member, "at", scored with the time (ms) of the
- * student's latest followup event: `stop if followed_up` reads it. */
-#define KEY_FOLLOWUP "followup"
-#define KEY_FOLLOWUP_MEMBER "at"
+/* Fields nudge keeps in the student's hash: the time (ms) of the latest
+ * followup event, which `stop if followed_up` compares with a run's start,
+ * and of the last touch (unix seconds), which `time_since_touch` reads. */
+#define FIELD_FOLLOWUP_AT "followup_at"
+#define FIELD_LAST_TOUCH_AT "last_touch_at"
 
 /* True when id can name a student or staff member: 1 to 128 bytes, no
  * braces (they would break the hash tag), no spaces or control bytes. */

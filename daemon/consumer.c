@@ -357,30 +357,26 @@ static int queue_rejected(struct consumer *c, struct link *l,
 }
 
 /* A followup is a touch, and the time `stop if followed_up` compares with
- * a run's start: keep the latest one's time (ZADD GT, so that events
- * handled out of order by two daemons never move it back) and the
- * student's last_touch_at. Returns the number of commands queued. */
+ * a run's start: one HSET of both into the student's hash, where every
+ * step's fresh load of the student finds them at no extra cost. (Two
+ * daemons handling two followups of one student out of order within the
+ * same instant could leave the older time; a run would have to start in
+ * that instant to notice.) Returns the number of commands queued. */
 static int queue_followup_marks(struct consumer *c, struct link *l,
                                 const struct event *ev)
 {
     char key[KEY_MAX];
     long long ms = ev->id[0] ? strtoll(ev->id, NULL, 10) : clock_now_ms();
 
-    key_student(key, sizeof key, c->cfg->redis.prefix, ev->student,
-                KEY_FOLLOWUP);
-    resp_begin(&l->out, 5);
-    resp_arg(&l->out, "ZADD", 4);
-    resp_str(&l->out, key);
-    resp_arg(&l->out, "GT", 2);
-    resp_long(&l->out, ms);
-    resp_str(&l->out, KEY_FOLLOWUP_MEMBER);
     key_student(key, sizeof key, c->cfg->redis.prefix, ev->student, NULL);
-    resp_begin(&l->out, 4);
+    resp_begin(&l->out, 6);
     resp_arg(&l->out, "HSET", 4);
     resp_str(&l->out, key);
-    resp_str(&l->out, "last_touch_at");
+    resp_str(&l->out, FIELD_FOLLOWUP_AT);
+    resp_long(&l->out, ms);
+    resp_str(&l->out, FIELD_LAST_TOUCH_AT);
     resp_long(&l->out, ms / 1000);
-    return 2;
+    return 1;
 }
 
 /* The entry of a rejected event, on the timeline of a known student. */

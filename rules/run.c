@@ -370,21 +370,16 @@ static int reload_student(struct run *r)
 
 static enum step_result step_stop(struct run *r, size_t i, const struct step *s)
 {
-    char key[KEY_MAX], text[512], detail[600];
-    redisReply *rep;
+    char text[512], detail[600];
+    const char *followup_at = student_get(r->st, FIELD_FOLLOWUP_AT);
     int holds;
 
     if (!s->cond) {
         record(r, i, "skipped", NULL, NULL, NULL, "stop: the run ends");
         return ST_DONE;
     }
-    key_student(key, sizeof key, r->env->cfg->redis.prefix, r->student_id,
-                KEY_FOLLOWUP);
-    if (!(rep = rconn_cmd(r->rc, "ZSCORE %s %s", key, KEY_FOLLOWUP_MEMBER)))
-        return ST_ERROR;
-    r->view.followed_up =
-        rep->type == REDIS_REPLY_STRING && atoll(rep->str) >= r->started_ms;
-    freeReplyObject(rep);
+    /* The student was loaded fresh for this step (engine_job). */
+    r->view.followed_up = followup_at && atoll(followup_at) >= r->started_ms;
     holds = rule_cond(r->rule, r->rule->steps[i].cond, &r->view);
     if (s->unless)
         holds = !holds;

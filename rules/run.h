@@ -9,9 +9,9 @@
  *
  * Redis (docs/redis.md): slm:student:{ID}:runs (hash rule -> "RUNID
  * STARTED_MS"), slm:student:{ID}:limit:RULE (sorted set of run starts),
- * and the last_touch_at field of the student's hash. It reads
- * slm:student:{ID}:followup, which the event consumer keeps (the time of
- * the latest followup event; daemon/consumer.c).
+ * and the last_touch_at field of the student's hash. It reads the
+ * followup_at field, which the event consumer keeps (the time of the
+ * latest followup event; daemon/consumer.c).
  */
 #ifndef NUDGE_RULES_RUN_H
 #define NUDGE_RULES_RUN_H
