@@ -101,6 +101,7 @@ struct consumer {
     struct handoff ho;
     pthread_t writer;
     int writer_started;
+    redisReply *prefetched; /* the next batch, read with the lookups */
     char stream[KEY_MAX], rejected[KEY_MAX];
     char name[256];
     struct consumer_hook hook;
@@ -252,12 +253,19 @@ static int read_lookup(struct consumer *c, struct link *l, struct item *it)
     return 0;
 }
 
-static int lookup_students(struct consumer *c, struct link *l,
-                           struct item *items, size_t n)
+static int queue_lookups(struct consumer *c, struct link *l,
+                         struct item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (queue_lookup(c, l, &items[i]) < 0)
             return -1;
+    return 0;
+}
+
+/* Sends what is queued and reads the lookups' replies (the first ones). */
+static int read_lookups(struct consumer *c, struct link *l,
+                        struct item *items, size_t n)
+{
     if (rconn_append_resp(l->rc, &l->out) < 0)
         return -1;
     for (size_t i = 0; i < n; i++)
@@ -526,8 +534,28 @@ static void batch_free(struct batch *b)
 
 /* Decodes the entries and looks their students up on l. The batch
  * borrows entries (and owns b->reply when the caller set it). */
+/* The next batch's read, without blocking, queued behind the lookups so
+ * that Redis goes on from one to the other without waiting for us. */
+static void queue_prefetch(struct consumer *c, struct link *l)
+{
+    resp_begin(&l->out, 9);
+    resp_str(&l->out, "XREADGROUP");
+    resp_str(&l->out, "GROUP");
+    resp_str(&l->out, c->cfg->daemon.group);
+    resp_str(&l->out, c->name);
+    resp_str(&l->out, "COUNT");
+    resp_long(&l->out, c->cfg->daemon.batch);
+    resp_str(&l->out, "STREAMS");
+    resp_str(&l->out, c->stream);
+    resp_str(&l->out, ">");
+}
+
+/* Decodes the entries and looks their students up on l. With prefetch,
+ * also reads the next batch in the same round trip: *prefetch gets the
+ * reply (the caller's to free). */
 static int batch_prepare(struct consumer *c, struct link *l,
-                         const redisReply *entries, struct batch *b)
+                         const redisReply *entries, struct batch *b,
+                         redisReply **prefetch)
 {
     size_t n = entries->elements;
 
@@ -545,7 +573,15 @@ static int batch_prepare(struct consumer *c, struct link *l,
         b->items[i].accepted = event_decode(entries->element[i],
                                             &b->items[i].ev,
                                             &b->items[i].rej) == 0;
-    return lookup_students(c, l, b->items, b->n);
+    if (queue_lookups(c, l, b->items, n) < 0)
+        return -1;
+    if (prefetch)
+        queue_prefetch(c, l);
+    if (read_lookups(c, l, b->items, n) < 0)
+        return -1;
+    if (prefetch && !(*prefetch = rconn_reply(l->rc)))
+        return -1;
+    return 0;
 }
 
 /* Records, runs the hooks and acknowledges on rc. Returns 0, or -1 on a
@@ -572,7 +608,7 @@ static int handle_entries(struct consumer *c, const redisReply *entries)
         return 0;
     if (!(b = calloc(1, sizeof *b)))
         return -1;
-    ret = batch_prepare(c, &c->rd, entries, b) == 0 &&
+    ret = batch_prepare(c, &c->rd, entries, b, NULL) == 0 &&
                   batch_commit(c, &c->rd, b) == 0
               ? 0
               : -1;
@@ -811,16 +847,24 @@ static int recover(struct consumer *c)
  * Redis failed (on either thread). */
 static int read_new(struct consumer *c)
 {
-    redisReply *r;
+    redisReply *r = c->prefetched;
     const redisReply *entries;
     struct batch *b;
 
-    if (writer_failed(c))
+    c->prefetched = NULL;
+    if (writer_failed(c)) {
+        if (r) /* its entries stay pending: recovery reads them */
+            freeReplyObject(r);
         return -1;
-    r = rconn_cmd(c->rd.rc,
-                  "XREADGROUP GROUP %s %s COUNT %d BLOCK %lld STREAMS %s >",
-                  c->cfg->daemon.group, c->name, c->cfg->daemon.batch,
-                  (long long)c->cfg->daemon.block_ms, c->stream);
+    }
+    if (!r || !stream_entries(r) || stream_entries(r)->elements == 0) {
+        if (r) /* the prefetch found nothing new: now wait for it */
+            freeReplyObject(r);
+        r = rconn_cmd(c->rd.rc,
+                      "XREADGROUP GROUP %s %s COUNT %d BLOCK %lld STREAMS %s >",
+                      c->cfg->daemon.group, c->name, c->cfg->daemon.batch,
+                      (long long)c->cfg->daemon.block_ms, c->stream);
+    }
     if (!r)
         return -1;
     if (r->type == REDIS_REPLY_ERROR) {
@@ -838,11 +882,21 @@ static int read_new(struct consumer *c)
         return -1;
     }
     b->reply = r;
-    if (batch_prepare(c, &c->rd, entries, b) < 0) {
+    if (batch_prepare(c, &c->rd, entries, b, &c->prefetched) < 0) {
         batch_free(b);
         return -1;
     }
     return handoff_push(c, b);
+}
+
+/* Entries read ahead but not handled stay pending in the group: a
+ * recovery or the next start reads them again. */
+static void drop_prefetched(struct consumer *c)
+{
+    if (c->prefetched) {
+        freeReplyObject(c->prefetched);
+        c->prefetched = NULL;
+    }
 }
 
 static void start_writer(struct consumer *c)
@@ -879,6 +933,7 @@ void consumer_run(struct consumer *c)
         if (need_recover) {
             /* Nothing may be in flight while we reread our pending
              * entries, or they would be handled twice. */
+            drop_prefetched(c);
             handoff_drain(c);
             if (recover(c) < 0) {
                 if (!*c->stop) {
@@ -902,7 +957,8 @@ void consumer_run(struct consumer *c)
             need_recover = 1;
         }
     }
-    stop_writer(c); /* finishes the batches in hand */
+    drop_prefetched(c); /* its entries stay pending for the next start */
+    stop_writer(c);     /* finishes the batches in hand */
     __atomic_store_n(&c->running, 0, __ATOMIC_RELAXED);
     log_info("event consumer stopped");
 }
