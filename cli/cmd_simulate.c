@@ -382,6 +382,9 @@ static int load_all(struct sim *s, const char *id)
                 rc < 0 ? s->ctl->rc->errstr : "no such student");
         return -1;
     }
+    /* The CRM writes the data with the event: show the rules that. */
+    if (s->have_event && event_apply(&s->ev, s->st, s->now_ms) < 0)
+        return -1;
     if (rview_init(&s->view, s->rules) < 0)
         return -1;
     rview_load(&s->view, s->st, s->now_ms);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/keys.h"
+#include "core/student.h"
 
 static const struct {
     const char *name;
@@ -139,6 +140,45 @@ int event_decode(const redisReply *entry, struct event *ev,
         ev->nfields++;
     }
     return event_check(ev, rej);
+}
+
+static int apply_created(const struct event *ev, struct student *st)
+{
+    for (size_t i = 0; i < ev->nfields; i++) {
+        if (strcmp(ev->names[i], "type") == 0 ||
+            strcmp(ev->names[i], "student") == 0)
+            continue;
+        if (attrs_put(&st->attrs, ev->names[i], ev->values[i]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int event_apply(const struct event *ev, struct student *st, int64_t now_ms)
+{
+    char secs[24];
+
+    switch (ev->kind) {
+    case EV_CREATED:
+        return apply_created(ev, st);
+    case EV_STAGE:
+        snprintf(secs, sizeof secs, "%lld", (long long)(now_ms / 1000));
+        return attrs_put(&st->attrs, "stage", event_get(ev, "to")) < 0 ||
+                       attrs_put(&st->attrs, "stage_at", secs) < 0
+                   ? -1
+                   : 0;
+    case EV_TAG:
+        return strset_put(&st->tags, event_get(ev, "tag"));
+    case EV_UNTAG:
+        strset_remove(&st->tags, event_get(ev, "tag"));
+        return 0;
+    case EV_ASSIGNED:
+        return attrs_put(&st->attrs, "owner", event_get(ev, "owner"));
+    case EV_OPTOUT:
+        return strset_put(&st->optouts, event_get(ev, "channel"));
+    default:
+        return 0;
+    }
 }
 
 int event_from_args(struct event *ev, const char *type, const char *student,

@@ -17,6 +17,9 @@
 
 #include <hiredis/hiredis.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct student;
 
 #define EVENT_MAX_FIELDS 32
 
@@ -64,6 +67,11 @@ const char *event_get(const struct event *ev, const char *field);
 enum event_kind event_kind_of(const char *type);
 /* The name of a built-in kind ("stage"). */
 const char *event_kind_name(enum event_kind kind);
+/* Changes st as the student data the event goes with would (what a CRM
+ * writes with it, and `nudgectl emit` does): stage and stage_at (now_ms)
+ * for stage, the tag for tag/untag, owner for assigned, the opt-out, and
+ * created's fields. For `nudgectl simulate --event`. Returns 0 or -1. */
+int event_apply(const struct event *ev, struct student *st, int64_t now_ms);
 /* The fields a built-in type needs, NULL-terminated. */
 const char *const *event_required_fields(enum event_kind kind);
 

@@ -60,6 +60,27 @@ const char *attrs_get(const struct attrs *a, const char *name)
     return hit ? hit->value : NULL;
 }
 
+int attrs_put(struct attrs *a, const char *name, const char *value)
+{
+    struct attr key = {(char *)name, NULL};
+    struct attr *hit = a->n ? bsearch(&key, a->v, a->n, sizeof *a->v,
+                                      attr_cmp)
+                            : NULL;
+    char *copy;
+
+    if (!hit) {
+        if (attrs_set(a, name, value) < 0)
+            return -1;
+        attrs_sort(a);
+        return 0;
+    }
+    if (!(copy = strdup(value)))
+        return -1;
+    free(hit->value);
+    hit->value = copy;
+    return 0;
+}
+
 void attrs_clear(struct attrs *a)
 {
     for (size_t i = 0; i < a->n; i++) {
@@ -96,6 +117,28 @@ int strset_has(const struct strset *s, const char *value)
     if (s->n == 0)
         return 0;
     return bsearch(&value, s->v, s->n, sizeof *s->v, str_cmp) != NULL;
+}
+
+int strset_put(struct strset *s, const char *value)
+{
+    if (strset_has(s, value))
+        return 0;
+    if (strset_add(s, value) < 0)
+        return -1;
+    strset_sort(s);
+    return 0;
+}
+
+void strset_remove(struct strset *s, const char *value)
+{
+    char **hit = s->n ? bsearch(&value, s->v, s->n, sizeof *s->v, str_cmp)
+                      : NULL;
+
+    if (!hit)
+        return;
+    free(*hit);
+    memmove(hit, hit + 1, (size_t)(s->v + s->n - hit - 1) * sizeof *hit);
+    s->n--;
 }
 
 void strset_clear(struct strset *s)

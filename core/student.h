@@ -46,6 +46,9 @@ struct staff {
 /* --- attribute maps and string sets ------------------------------------ */
 /* Both copy their arguments. Return 0, or -1 on allocation failure. */
 int attrs_set(struct attrs *a, const char *name, const char *value);
+/* Sets name to value, replacing a value it had; keeps the map sorted
+ * (for changing a sealed student). Returns 0 or -1. */
+int attrs_put(struct attrs *a, const char *name, const char *value);
 /* Valid after attrs_sort(); NULL when absent. */
 const char *attrs_get(const struct attrs *a, const char *name);
 void attrs_sort(struct attrs *a);
@@ -54,6 +57,10 @@ void attrs_clear(struct attrs *a);
 int strset_add(struct strset *s, const char *value);
 void strset_sort(struct strset *s);
 int strset_has(const struct strset *s, const char *value);
+/* Adds value if missing, or removes it, keeping the set sorted (for
+ * changing a sealed student). Return 0 or -1. */
+int strset_put(struct strset *s, const char *value);
+void strset_remove(struct strset *s, const char *value);
 void strset_clear(struct strset *s);
 
 /* --- students ---------------------------------------------------------- */

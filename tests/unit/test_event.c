@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/event.h"
+#include "core/student.h"
 #include "tests/support/check_run.h"
 
 /* Builds [id, [f1, v1, ...]] the way hiredis hands a stream entry over.
@@ -148,6 +149,45 @@ START_TEST(test_from_args)
 }
 END_TEST
 
+START_TEST(test_apply)
+{
+    /* event_from_args() splits its strings in place: one buffer a use */
+    char a[] = "to=consulting", t[] = "tag=intent:high",
+         u[] = "tag=intent:high", o[] = "owner=s7", n[] = "name=张伟";
+    char *stage_kv[] = {a}, *tag_kv[] = {t}, *untag_kv[] = {u},
+         *owner_kv[] = {o}, *created_kv[] = {n};
+    struct student *st = student_new("42");
+    struct event ev;
+    struct event_reject rej;
+
+    attrs_set(&st->attrs, "stage", "lead");
+    strset_add(&st->tags, "region:xizang");
+    student_seal(st);
+    ck_assert_int_eq(event_from_args(&ev, "stage", "42", stage_kv, 1, &rej), 0);
+    ck_assert_int_eq(event_apply(&ev, st, 1700000000000), 0);
+    ck_assert_str_eq(student_get(st, "stage"), "consulting");
+    ck_assert_str_eq(student_get(st, "stage_at"), "1700000000");
+    ck_assert_int_eq(event_from_args(&ev, "tag", "42", tag_kv, 1, &rej), 0);
+    ck_assert_int_eq(event_apply(&ev, st, 0), 0);
+    ck_assert(student_has_tag(st, "intent:high"));
+    ck_assert(student_has_tag(st, "region:xizang"));
+    ck_assert_int_eq(event_from_args(&ev, "untag", "42", untag_kv, 1, &rej), 0);
+    ck_assert_int_eq(event_apply(&ev, st, 0), 0);
+    ck_assert(!student_has_tag(st, "intent:high"));
+    ck_assert(student_has_tag(st, "region:xizang"));
+    ck_assert_int_eq(event_from_args(&ev, "assigned", "42", owner_kv, 1, &rej),
+                     0);
+    ck_assert_int_eq(event_apply(&ev, st, 0), 0);
+    ck_assert_str_eq(student_get(st, "owner"), "s7");
+    ck_assert_int_eq(event_from_args(&ev, "created", "42", created_kv, 1, &rej),
+                     0);
+    ck_assert_int_eq(event_apply(&ev, st, 0), 0);
+    ck_assert_str_eq(student_get(st, "name"), "张伟");
+    ck_assert_str_eq(student_get(st, "stage"), "consulting");
+    student_free(st);
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc;
@@ -156,5 +196,6 @@ int main(void)
     tcase_add_loop_test(tc, test_decode, 0, sizeof cases / sizeof cases[0]);
     tcase_add_test(tc, test_decode_shapes);
     tcase_add_test(tc, test_from_args);
+    tcase_add_test(tc, test_apply);
     return check_run(s);
 }
