@@ -37,7 +37,7 @@ static const struct {
                  {"wecom", TMPL_PART_WECOM},
                  {"webhook", TMPL_PART_WEBHOOK}};
 
-unsigned tmpl_part_bit(const char *type)
+unsigned rules_part_bit(const char *type)
 {
     for (size_t i = 0; i < sizeof part_bits / sizeof part_bits[0]; i++)
         if (strcmp(part_bits[i].type, type) == 0)
@@ -102,7 +102,7 @@ static int env_add_template_file(struct rules_env *env, const char *file)
     char *name;
     int rc;
 
-    if (!dot || dot == file || !(bit = tmpl_part_bit(dot + 1)))
+    if (!dot || dot == file || !(bit = rules_part_bit(dot + 1)))
         return 0;
     if (!(name = strndup(file, (size_t)(dot - file))))
         return -1;
@@ -230,7 +230,7 @@ static void check_channel_template(struct checker *c, const char *file,
         ERR(c, file, s->tmpl_at, "%s", msg);
         return;
     }
-    if (ch && !(t->parts & tmpl_part_bit(ch->as)))
+    if (ch && !(t->parts & rules_part_bit(ch->as)))
         ERR(c, file, s->tmpl_at,
             "template \"%s\" has no %s part for channel \"%s\": add %s.%s",
             s->tmpl, ch->as, ch->name, s->tmpl, ch->as);

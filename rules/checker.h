@@ -63,7 +63,7 @@ int rules_env_add_template(struct rules_env *env, const char *name,
 void rules_env_free(struct rules_env *env);
 
 /* The part bit of a message type ("sms" -> TMPL_PART_SMS), 0 if none. */
-unsigned tmpl_part_bit(const char *type);
+unsigned rules_part_bit(const char *type);
 
 /* Checks files (all the rule files of one set, in order) as one rule set:
  * the stages line is shared, rule names are unique across files. Adds
