@@ -29,20 +29,11 @@ struct checker {
 
 /* --- environment ---------------------------------------------------------- */
 
-static const struct {
-    const char *type;
-    unsigned bit;
-} part_bits[] = {{"sms", TMPL_PART_SMS},
-                 {"email", TMPL_PART_EMAIL},
-                 {"wecom", TMPL_PART_WECOM},
-                 {"webhook", TMPL_PART_WEBHOOK}};
-
 unsigned rules_part_bit(const char *type)
 {
-    for (size_t i = 0; i < sizeof part_bits / sizeof part_bits[0]; i++)
-        if (strcmp(part_bits[i].type, type) == 0)
-            return part_bits[i].bit;
-    return 0;
+    int t = tmpl_type_parse(type);
+
+    return t < 0 ? 0 : 1u << t;
 }
 
 int rules_env_add_channel(struct rules_env *env, const char *name,

@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "core/diag.h"
 #include "rules/ast.h"
+#include "templates/tmpl.h"
 
 /* A configured channel: the name the rules use, the part it renders. */
 struct rule_chan {
@@ -33,10 +34,11 @@ struct rule_tmpl {
     unsigned parts; /* TMPL_PART_* bits */
 };
 
-#define TMPL_PART_SMS 0x01
-#define TMPL_PART_EMAIL 0x02
-#define TMPL_PART_WECOM 0x04
-#define TMPL_PART_WEBHOOK 0x08
+/* One bit a part type, in the templates' own order (templates/tmpl.h). */
+#define TMPL_PART_SMS (1u << TMPL_SMS)
+#define TMPL_PART_EMAIL (1u << TMPL_EMAIL)
+#define TMPL_PART_WECOM (1u << TMPL_WECOM)
+#define TMPL_PART_WEBHOOK (1u << TMPL_WEBHOOK)
 
 struct rules_env {
     struct rule_chan *chans;
