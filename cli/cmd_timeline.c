@@ -139,8 +139,6 @@ int cmd_timeline(struct ctl *ctl, int argc, char **argv)
     }
     if (!(rc = ctl_redis(ctl)))
         return CTL_FINDING;
-    setenv("TZ", ctl->cfg.delivery.timezone, 1);
-    tzset();
     if ((found = student_load(rc, ctl->cfg.redis.prefix, id, &st)) < 0) {
         fprintf(stderr, "nudgectl: %s\n", rc->errstr);
         return CTL_FINDING;

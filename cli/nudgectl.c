@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/ctl.h"
+#include "core/clock.h"
 #include "core/log.h"
 
 static const struct command {
@@ -100,6 +101,7 @@ int main(int argc, char **argv)
             config_free(&ctl.cfg);
             return CTL_USAGE;
         }
+        clock_set_zone(ctl.cfg.delivery.timezone);
         status = commands[i].run(&ctl, argc, argv);
         rconn_free(ctl.rc);
         config_free(&ctl.cfg);

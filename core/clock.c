@@ -3,6 +3,7 @@
  */
 #include "core/clock.h"
 
+#include <stdlib.h>
 #include <time.h>
 
 static clock_fn injected;
@@ -29,6 +30,14 @@ int64_t clock_mono_ms(void)
 void clock_inject(clock_fn fn)
 {
     injected = fn;
+}
+
+void clock_set_zone(const char *zone)
+{
+    if (zone && *zone) {
+        setenv("TZ", zone, 1);
+        tzset();
+    }
 }
 
 int clock_sleep_ms(int64_t ms, volatile int *stop)

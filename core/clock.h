@@ -16,6 +16,11 @@ int64_t clock_mono_ms(void);
 /* Replaces the wall clock; NULL restores the real one. For tests. */
 void clock_inject(clock_fn fn);
 
+/* Makes zone (an IANA name, "Asia/Shanghai") the process's local time,
+ * for schedules and printed times: nudged and nudgectl call it once, at
+ * start, with [delivery] timezone, before any thread. */
+void clock_set_zone(const char *zone);
+
 /* Sleeps ms milliseconds, waking early when *stop becomes non-zero (checked
  * every 50 ms). Returns 0, or -1 when woken by *stop. */
 int clock_sleep_ms(int64_t ms, volatile int *stop);

@@ -244,6 +244,7 @@ int main(int argc, char **argv)
         config_free(&nd.cfg);
         return 2;
     }
+    clock_set_zone(nd.cfg.delivery.timezone); /* schedules' local time */
     if (!nd.pidfile)
         nd.pidfile = nd.cfg.daemon.pidfile;
     else if (nd.pidfile[0] != '/' && getcwd(nd.pidpath, 2048)) {
