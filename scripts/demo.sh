@@ -129,8 +129,8 @@ else
 	echo "nothing was sent: none of the example rules' steps were due yet"
 fi
 
-say "what comes next for student 16 (nudgectl simulate: nothing is sent)"
-ctl simulate 16 | sed -n '/^trial_class_invite/,$p'
+say "what moving student 9 to consulting would do (nudgectl simulate: nothing is sent)"
+ctl simulate 9 --event stage to=consulting | sed -n '/^trial_class_invite/,$p'
 
 say "timelines"
 for s in 301 16 9; do
