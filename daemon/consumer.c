@@ -3,10 +3,11 @@
  *
  * A batch goes through two stages, each on its own thread and its own
  * Redis connection, so that one batch is being read while the one before
- * is being written (Redis and nudged then work at the same time, which on
- * a small machine nearly doubles the rate):
- *   prepare (the caller's thread): XREADGROUP, decode, look the students
- *      up (EXISTS, or a full load when the hook wants the event);
+ * is being written (Redis and nudged then work at the same time; see
+ * docs/performance.md for what it is worth):
+ *   prepare (the caller's thread): decode, look the students up (EXISTS,
+ *      or a full load when the hook wants the event), and in the same
+ *      round trip read the next batch;
  *   commit (the writer thread): write the timeline entries and the
  *      rejected records, run the hook for each accepted event, XACK.
  * At most HANDOFF_DEPTH prepared batches wait between the two. A Redis
@@ -187,11 +188,6 @@ void consumer_free(struct consumer *c)
 void consumer_set_hook(struct consumer *c, const struct consumer_hook *hook)
 {
     c->hook = *hook;
-}
-
-void consumer_reconfigure(struct consumer *c, const struct config *cfg)
-{
-    c->cfg = cfg;
 }
 
 int consumer_healthy(const struct consumer *c)

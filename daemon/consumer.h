@@ -40,9 +40,6 @@ struct consumer;
 struct consumer *consumer_new(const struct config *cfg, volatile int *stop);
 void consumer_free(struct consumer *c);
 void consumer_set_hook(struct consumer *c, const struct consumer_hook *hook);
-/* Applies the reloadable settings of a new config (batch, block,
- * claim_idle); cfg must outlive the consumer. */
-void consumer_reconfigure(struct consumer *c, const struct config *cfg);
 
 /* Reads and handles events until *stop; finishes the batch in hand. */
 void consumer_run(struct consumer *c);
