@@ -15,6 +15,7 @@
 #include "queues/delayed.h"
 #include "queues/dispatcher.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/check_run.h"
 
 #define T0 1700000000000LL /* the injected clock's start */
 
@@ -773,11 +774,5 @@ static Suite *queue_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(queue_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run(queue_suite());
 }

@@ -15,6 +15,7 @@
 #include "rules/eval.h"
 #include "rules/parser.h"
 #include "rules/schedule.h"
+#include "tests/support/check_run.h"
 
 #define STAGES "stages lead contacted consulting applied admitted\n"
 
@@ -467,10 +468,8 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("rules");
-    TCase *tc = tcase_create("language");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    Suite *s = check_suite("rules", &tc);
 
     tcase_add_loop_test(tc, test_check, 0,
                         sizeof check_cases / sizeof check_cases[0]);
@@ -485,10 +484,5 @@ int main(void)
                         sizeof quiet_cases / sizeof quiet_cases[0]);
     setenv("TZ", "UTC", 1);
     tzset();
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return check_run(s);
 }

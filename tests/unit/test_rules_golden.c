@@ -15,6 +15,7 @@
 
 #include "rules/compile.h"
 #include "rules/parser.h"
+#include "tests/support/check_run.h"
 
 #define CORPUS "tests/rules/bad"
 
@@ -94,10 +95,9 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("rules_golden");
-    TCase *tc = tcase_create("corpus");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    Suite *s = check_suite("rules_golden", &tc);
+    int status;
 
     if (glob(CORPUS "/*.rules", 0, NULL, &corpus) != 0 ||
         corpus.gl_pathc == 0) {
@@ -108,11 +108,7 @@ int main(void)
         return 1;
     }
     tcase_add_loop_test(tc, test_golden, 0, (int)corpus.gl_pathc);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    status = check_run(s);
     globfree(&corpus);
-    return failed ? 1 : 0;
+    return status;
 }

@@ -15,6 +15,7 @@
 #include "rules/parser.h"
 #include "rules/run.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/check_run.h"
 
 #define HOUR (3600LL * 1000)
 #define DAY (24 * HOUR)
@@ -104,21 +105,16 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("rules_runs");
-    TCase *tc = tcase_create("state");
-    SRunner *sr;
-    int failed;
+    TCase *tc;
+    Suite *s = check_suite("rules_runs", &tc);
+    int status;
 
     if (test_redis_start(&server) < 0) {
         fprintf(stderr, "test_rules_runs: cannot start redis-server\n");
         return 1;
     }
     tcase_add_loop_test(tc, test_run_start, 0, sizeof cases / sizeof cases[0]);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    status = check_run(s);
     test_redis_stop(&server);
-    return failed ? 1 : 0;
+    return status;
 }
