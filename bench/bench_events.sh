@@ -16,7 +16,8 @@ out="$root/bench/out/events.txt"
 redis_pid=""
 trap 'kill $redis_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+. "$root/scripts/throwaway_redis.sh"
+port=$(free_port)
 cat >"$tmp/nudged.conf" <<CONF
 [redis]
 address = 127.0.0.1:$port
@@ -33,10 +34,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : >"$tmp/raw" ; : >"$tmp/nudged" ; : >"$tmp/rest" ; : >"$tmp/after"
 for run in $(seq "$RUNS"); do
-	redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --save "" \
-		--appendonly no >/dev/null 2>&1 &
-	redis_pid=$!
-	until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
+	start_redis "$port" "$tmp"
 
 	# nudged at rest: connected, nothing to do
 	"$root/$build/nudged" -f -c "$tmp/nudged.conf" 2>"$tmp/log" &

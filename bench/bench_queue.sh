@@ -31,10 +31,9 @@ mkdir -p bench/out
 [ -x "$BENCH" ] || { echo "bench_queue: $BENCH missing (make bench)"; exit 1; }
 
 tmp=$(mktemp -d /tmp/nudge-bench-queue.XXXXXX)
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --save "" \
-	--appendonly no >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
+. "$(dirname "$0")/../scripts/throwaway_redis.sh"
+port=$(free_port)
+start_redis "$port" "$tmp"
 cleanup() {
 	kill "$redis_pid" 2>/dev/null
 	wait "$redis_pid" 2>/dev/null
@@ -42,7 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 cli() { redis-cli -p "$port" "$@"; }
-until cli ping >/dev/null 2>&1; do sleep 0.05; done
 
 conf="$tmp/queue.conf"
 printf '[redis]\naddress = 127.0.0.1:%s\n\n[queue]\nworkers = %s\nbatch = %s\nmax_sleep = 1s\n' \

@@ -64,11 +64,9 @@ j_rate=$(median <"$tmp/j_rate"); j_stud=$(median <"$tmp/j_stud")
 
 # --- 2. the scan from Redis ---------------------------------------------------
 scan="$root/$build/bench/rules_scan"
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --save "" \
-	--appendonly no >/dev/null 2>&1 &
-redis_pid=$!
-until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
+. "$root/scripts/throwaway_redis.sh"
+port=$(free_port)
+start_redis "$port" "$tmp"
 "$scan" fill "127.0.0.1:$port" "$SCAN_STUDENTS"
 : >"$tmp/raw"; : >"$tmp/eng"
 for run in $(seq "$RUNS"); do

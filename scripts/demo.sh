@@ -24,23 +24,14 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-	$py -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$root/scripts/throwaway_redis.sh"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 port=$(free_port)
 http=$(free_port)
 say "a throwaway Redis on 127.0.0.1:$port (folder $tmp)"
-redis-server --port "$port" --bind 127.0.0.1 --dir "$tmp" --save "" \
-	--appendonly no >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-i=0
-until redis-cli -p "$port" ping >/dev/null 2>&1; do
-	i=$((i + 1)); [ $i -lt 100 ] || { echo "redis-server did not start"; exit 1; }
-	sleep 0.05
-done
+start_redis "$port" "$tmp"
 
 cat >"$tmp/nudged.conf" <<CONF
 # The demo's config: the example rules and templates of etc/, and every
