@@ -259,6 +259,23 @@ redisReply *rconn_reply(struct rconn *rc)
     return r;
 }
 
+int rconn_send(struct rconn *rc)
+{
+    int done = 0;
+
+    if (!rc->c) {
+        set_err(rc, REDIS_ERR_IO, "not connected to Redis");
+        return -1;
+    }
+    while (!done) {
+        if (redisBufferWrite(rc->c, &done) != REDIS_OK) {
+            conn_failed(rc);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int rconn_discard(struct rconn *rc, int n)
 {
     int errors = 0;

@@ -65,6 +65,10 @@ int rconn_append(struct rconn *rc, const char *fmt, ...);
 int rconn_appendargv(struct rconn *rc, int argc, const char **argv,
                      const size_t *argvlen);
 redisReply *rconn_reply(struct rconn *rc);
+/* Writes the queued commands out now, without waiting for their replies,
+ * so that Redis works on them while the caller prepares more. Returns 0,
+ * or -1 on a connection error. */
+int rconn_send(struct rconn *rc);
 /* Reads and frees n pending replies; returns how many were errors, or -1
  * on a connection error. */
 int rconn_discard(struct rconn *rc, int n);

@@ -5,11 +5,13 @@
  * Redis connection, so that one batch is being read while the one before
  * is being written (Redis and nudged then work at the same time; see
  * docs/performance.md for what it is worth):
- *   prepare (the caller's thread): decode, look the students up (EXISTS,
- *      or a full load when the hook wants the event), and in the same
- *      round trip read the next batch;
+ *   prepare (the caller's thread): decode, look the students up (one
+ *      EXISTS for the batch, or a full load when the hook wants the
+ *      event), and in the same round trip read the next batch;
  *   commit (the writer thread): write the timeline entries and the
- *      rejected records, run the hook for each accepted event, XACK.
+ *      rejected records, run the hook for each accepted event, XACK. The
+ *      writer sends one batch's commands before it reads the replies of
+ *      the one before, so that Redis always has work from it.
  * At most HANDOFF_DEPTH prepared batches wait between the two. A Redis
  * failure anywhere leaves the batch unacknowledged; after the reconnect
  * the consumer waits for the writer to go idle and reads its own pending
@@ -54,7 +56,7 @@ struct item {
     struct event_reject rej;
     int accepted;       /* decoded and checked */
     int known;          /* the student exists */
-    int looked_up;      /* a lookup was queued for it */
+    enum { LOOKUP_NONE, LOOKUP_EXISTS, LOOKUP_LOAD } lookup;
     struct student *st; /* loaded when the hook wants it */
 };
 
@@ -72,10 +74,13 @@ struct batch {
     const redisReply *entries; /* [[id, fields], ...] */
     struct item *items;
     size_t n, cap;
-    struct batch *next; /* in the handoff's spare list */
+    int replies;         /* commit_send() sent commands with these replies */
+    int entries_written; /* timeline entries among them */
+    int hooks;           /* the hooks have work in it */
+    struct batch *next;  /* in the handoff's spare list */
 };
 
-#define HANDOFF_DEPTH 2
+#define HANDOFF_DEPTH 1
 
 /* The prepared batches waiting for the writer thread. */
 struct handoff {
@@ -83,7 +88,7 @@ struct handoff {
     pthread_cond_t changed;
     struct batch *q[HANDOFF_DEPTH];
     size_t head, count;
-    int busy;   /* the writer holds a batch */
+    int held;   /* batches the writer has taken and not released */
     /* Batches the writer is done with, for the reader to reuse: the
      * reader allocated their replies and students, so it frees them (a
      * free on another thread's arena costs a lock), and their item arrays
@@ -206,67 +211,141 @@ static void count_reconnects(struct consumer *c, struct link *l)
 
 /* --- prepare: who are these students? --------------------------------- */
 
+/*
+ * A student the hook wants is loaded whole (pipelined reads). The others
+ * are only checked to exist, all with one EXISTS of every key: in the
+ * usual case, where all exist, Redis runs one command per batch instead
+ * of one per event. When the count falls short, each of those keys is
+ * asked again on its own (one more round trip) to find the missing ones.
+ */
+
 static int wants(const struct consumer *c, const struct event *ev)
 {
     return c->hook.wants && c->hook.wants(c->hook.ctx, ev);
 }
 
-static int queue_lookup(struct consumer *c, struct link *l, struct item *it)
+static int queue_load(struct consumer *c, struct link *l, struct item *it)
 {
-    char key[KEY_MAX];
-    const char *id = it->ev.student;
-
-    if (!id || !key_valid_id(id))
-        return 0;
-    it->looked_up = 1;
-    if (it->accepted && wants(c, &it->ev))
-        return rconn_append_resp(l->rc, &l->out) < 0 ? -1
-               : student_append_reads(l->rc, c->cfg->redis.prefix, id);
-    key_student(key, sizeof key, c->cfg->redis.prefix, id, NULL);
-    resp_begin(&l->out, 2);
-    resp_arg(&l->out, "EXISTS", 6);
-    resp_str(&l->out, key);
-    return 0;
-}
-
-static int read_lookup(struct consumer *c, struct link *l, struct item *it)
-{
-    redisReply *r;
-
-    if (!it->looked_up)
-        return 0;
-    if (it->accepted && wants(c, &it->ev)) {
-        int found = student_read(l->rc, it->ev.student, &it->st);
-        if (found < 0)
-            return -1;
-        it->known = found;
-        return 0;
-    }
-    if (!(r = rconn_reply(l->rc)))
-        return -1;
-    it->known = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
-    return 0;
-}
-
-static int queue_lookups(struct consumer *c, struct link *l,
-                         struct item *items, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (queue_lookup(c, l, &items[i]) < 0)
-            return -1;
-    return 0;
-}
-
-/* Sends what is queued and reads the lookups' replies (the first ones). */
-static int read_lookups(struct consumer *c, struct link *l,
-                        struct item *items, size_t n)
-{
+    it->lookup = LOOKUP_LOAD;
     if (rconn_append_resp(l->rc, &l->out) < 0)
         return -1;
+    return student_append_reads(l->rc, c->cfg->redis.prefix, it->ev.student);
+}
+
+/* Appends "EXISTS key" for each item marked LOOKUP_EXISTS, as one command
+ * (each = 0) or one per item (each = 1). Returns the keys queued. */
+static size_t queue_exists(struct consumer *c, struct link *l,
+                           const struct item *items, size_t n, int each)
+{
+    char key[KEY_MAX];
+    size_t count = 0;
+
     for (size_t i = 0; i < n; i++)
-        if (read_lookup(c, l, &items[i]) < 0)
+        count += items[i].lookup == LOOKUP_EXISTS;
+    if (count == 0)
+        return 0;
+    if (!each) {
+        resp_begin(&l->out, (int)count + 1);
+        resp_arg(&l->out, "EXISTS", 6);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].lookup != LOOKUP_EXISTS)
+            continue;
+        key_student(key, sizeof key, c->cfg->redis.prefix,
+                    items[i].ev.student, NULL);
+        if (each) {
+            resp_begin(&l->out, 2);
+            resp_arg(&l->out, "EXISTS", 6);
+        }
+        resp_str(&l->out, key);
+    }
+    return count;
+}
+
+/* Queues the lookups; *exists gets the number of keys in the one EXISTS
+ * (0: none queued). */
+static int queue_lookups(struct consumer *c, struct link *l,
+                         struct item *items, size_t n, size_t *exists)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &items[i];
+        if (!it->ev.student || !key_valid_id(it->ev.student))
+            continue;
+        if (!it->accepted || !wants(c, &it->ev))
+            it->lookup = LOOKUP_EXISTS;
+        else if (queue_load(c, l, it) < 0)
             return -1;
+    }
+    *exists = queue_exists(c, l, items, n, 0);
+    return 0;
+}
+
+/* Reads an EXISTS reply: its count, or -1 on a Redis failure. */
+static long long read_exists(struct link *l)
+{
+    redisReply *r = rconn_reply(l->rc);
+    long long found;
+
+    if (!r)
+        return -1;
+    found = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    freeReplyObject(r);
+    return found;
+}
+
+/* Sends what is queued and reads the lookups' replies (the first ones).
+ * *all_exist is set when every key of the one EXISTS was found; when it
+ * is not, find_missing() must run once the rest of the round trip's
+ * replies are read. */
+static int read_lookups(struct consumer *c, struct link *l,
+                        struct item *items, size_t n, size_t exists,
+                        int *all_exist)
+{
+    long long found;
+
+    if (rconn_append_resp(l->rc, &l->out) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].lookup != LOOKUP_LOAD)
+            continue;
+        int ret = student_read(l->rc, items[i].ev.student, &items[i].st);
+        if (ret < 0)
+            return -1;
+        items[i].known = ret;
+    }
+    *all_exist = 1;
+    if (exists == 0)
+        return 0;
+    if ((found = read_exists(l)) < 0)
+        return -1;
+    *all_exist = found == (long long)exists;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].lookup == LOOKUP_EXISTS)
+            items[i].known = *all_exist;
+    return 0;
+}
+
+/* Some student of the batch is not in Redis: which ones? */
+static int find_missing(struct consumer *c, struct link *l,
+                        struct item *items, size_t n)
+{
+    queue_exists(c, l, items, n, 1);
+    if (rconn_append_resp(l->rc, &l->out) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        long long found;
+        if (items[i].lookup != LOOKUP_EXISTS)
+            continue;
+        if ((found = read_exists(l)) < 0)
+            return -1;
+        items[i].known = found == 1;
+    }
+    return 0;
+}
+
+/* Accepted events of students not in Redis are rejected. */
+static void reject_unknown(struct item *items, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         if (items[i].accepted && !items[i].known) {
             items[i].accepted = 0;
@@ -275,7 +354,6 @@ static int read_lookups(struct consumer *c, struct link *l,
                      "no student \"%.64s\" in Redis", items[i].ev.student);
         }
     }
-    return 0;
 }
 
 /* --- commit: record ---------------------------------------------------- */
@@ -429,18 +507,26 @@ static int queue_record(struct consumer *c, struct link *l,
     return 0;
 }
 
-static int record_items(struct consumer *c, struct link *l,
-                        struct item *items, size_t n)
+/* Queues the writes of every item. Returns the number of replies they
+ * will have, or -1; *entries gets the timeline entries among them. */
+static int queue_records(struct consumer *c, struct link *l,
+                         const struct item *items, size_t n, int *entries)
 {
-    int replies = 0, entries = 0;
+    int replies = 0;
 
+    *entries = 0;
     for (size_t i = 0; i < n; i++)
-        if (queue_record(c, l, &items[i], &replies, &entries) < 0)
+        if (queue_record(c, l, &items[i], &replies, entries) < 0)
             return -1;
-    if (rconn_append_resp(l->rc, &l->out) < 0 ||
-        rconn_discard(l->rc, replies) < 0)
-        return -1;
-    metric_add(c->m.timeline_writes, (uint64_t)entries);
+    return replies;
+}
+
+static int has_hook_work(const struct consumer *c, const struct item *items,
+                         size_t n)
+{
+    for (size_t i = 0; i < n && c->hook.handle; i++)
+        if (items[i].accepted && items[i].st)
+            return 1;
     return 0;
 }
 
@@ -459,11 +545,12 @@ static int run_hooks(struct consumer *c, struct link *l,
 
 /* --- commit: acknowledge ----------------------------------------------- */
 
-static int ack_batch(struct consumer *c, struct link *l,
+/* Queues the XACK of the batch's entries. Returns the replies it will
+ * have (0 when there is nothing to acknowledge, else 1). */
+static int queue_ack(struct consumer *c, struct link *l,
                      const redisReply *entries)
 {
     size_t n = 0;
-    redisReply *r;
 
     for (size_t i = 0; i < entries->elements; i++)
         n += entries->element[i]->type == REDIS_REPLY_ARRAY &&
@@ -481,10 +568,16 @@ static int ack_batch(struct consumer *c, struct link *l,
             e->element[0]->type == REDIS_REPLY_STRING)
             resp_arg(&l->out, e->element[0]->str, e->element[0]->len);
     }
-    if (rconn_append_resp(l->rc, &l->out) < 0 || !(r = rconn_reply(l->rc)))
+    return 1;
+}
+
+/* Sends what is queued and reads its replies; an error reply is logged
+ * and counts as done (a retry would fail the same way). */
+static int send_queued(struct link *l, int replies)
+{
+    if (rconn_append_resp(l->rc, &l->out) < 0)
         return -1;
-    freeReplyObject(r);
-    return 0;
+    return rconn_discard(l->rc, replies) < 0 ? -1 : 0;
 }
 
 /* --- a batch ----------------------------------------------------------- */
@@ -528,8 +621,6 @@ static void batch_free(struct batch *b)
     free(b);
 }
 
-/* Decodes the entries and looks their students up on l. The batch
- * borrows entries (and owns b->reply when the caller set it). */
 /* The next batch's read, without blocking, queued behind the lookups so
  * that Redis goes on from one to the other without waiting for us. */
 static void queue_prefetch(struct consumer *c, struct link *l)
@@ -553,7 +644,8 @@ static int batch_prepare(struct consumer *c, struct link *l,
                          const redisReply *entries, struct batch *b,
                          redisReply **prefetch)
 {
-    size_t n = entries->elements;
+    size_t n = entries->elements, exists;
+    int all_exist;
 
     if (n > b->cap) {
         struct item *items = realloc(b->items, n * sizeof *items);
@@ -569,28 +661,63 @@ static int batch_prepare(struct consumer *c, struct link *l,
         b->items[i].accepted = event_decode(entries->element[i],
                                             &b->items[i].ev,
                                             &b->items[i].rej) == 0;
-    if (queue_lookups(c, l, b->items, n) < 0)
+    if (queue_lookups(c, l, b->items, n, &exists) < 0)
         return -1;
     if (prefetch)
         queue_prefetch(c, l);
-    if (read_lookups(c, l, b->items, n) < 0)
+    if (read_lookups(c, l, b->items, n, exists, &all_exist) < 0)
         return -1;
     if (prefetch && !(*prefetch = rconn_reply(l->rc)))
         return -1;
+    if (!all_exist && find_missing(c, l, b->items, n) < 0)
+        return -1;
+    reject_unknown(b->items, n);
     return 0;
 }
 
-/* Records, runs the hooks and acknowledges on rc. Returns 0, or -1 on a
- * Redis failure (then nothing of it is acknowledged). */
-static int batch_commit(struct consumer *c, struct link *l, struct batch *b)
+/*
+ * Committing a batch is two halves, so that the writer thread can send
+ * one batch's commands before it reads the replies of the one before:
+ * Redis then always has the writer's next commands while the writer
+ * reads and prepares (docs/performance.md). commit_send() queues the
+ * writes and, when no hook has to run in between, the XACK behind them
+ * (Redis runs one connection's commands in order, so it still comes
+ * after them), and sends it all. commit_finish() reads those replies,
+ * then runs the hooks and acknowledges when there are hooks. A batch
+ * with hooks must be finished before anything else is sent on its link:
+ * the hooks talk to Redis on it. Both return 0, or -1 on a Redis failure
+ * (then the batch may be only partly written, and is not acknowledged).
+ */
+static int commit_send(struct consumer *c, struct link *l, struct batch *b)
 {
-    if (record_items(c, l, b->items, b->n) < 0 ||
-        run_hooks(c, l, b->items, b->n) < 0 ||
-        ack_batch(c, l, b->entries) < 0)
+    b->replies = queue_records(c, l, b->items, b->n, &b->entries_written);
+    b->hooks = has_hook_work(c, b->items, b->n);
+    if (b->replies < 0)
+        return -1;
+    if (!b->hooks)
+        b->replies += queue_ack(c, l, b->entries);
+    if (rconn_append_resp(l->rc, &l->out) < 0)
+        return -1;
+    return rconn_send(l->rc);
+}
+
+static int commit_finish(struct consumer *c, struct link *l, struct batch *b)
+{
+    if (rconn_discard(l->rc, b->replies) < 0)
+        return -1;
+    metric_add(c->m.timeline_writes, (uint64_t)b->entries_written);
+    if (b->hooks && (run_hooks(c, l, b->items, b->n) < 0 ||
+                     send_queued(l, queue_ack(c, l, b->entries)) < 0))
         return -1;
     count_batch(c, b->items, b->n);
     metric_inc(c->m.batches);
     return 0;
+}
+
+/* Records, runs the hooks and acknowledges, on one link. */
+static int batch_commit(struct consumer *c, struct link *l, struct batch *b)
+{
+    return commit_send(c, l, b) == 0 && commit_finish(c, l, b) == 0 ? 0 : -1;
 }
 
 /* Handles entries on the caller's thread alone (recovery). Returns 0, or
@@ -614,43 +741,90 @@ static int handle_entries(struct consumer *c, const redisReply *entries)
 
 /* --- the writer thread ------------------------------------------------- */
 
+/* Takes the next prepared batch. Waits for one, unless the writer holds a
+ * batch in flight (holding): then it returns NULL at once when there is
+ * none, as it is time to finish that one. Also returns NULL when quitting
+ * with nothing left. *failed gets whether the writer has failed. */
+static struct batch *handoff_take(struct handoff *ho, int holding,
+                                  int *failed)
+{
+    struct batch *b = NULL;
+
+    pthread_mutex_lock(&ho->mu);
+    while (ho->count == 0 && !ho->quit && !holding)
+        pthread_cond_wait(&ho->changed, &ho->mu);
+    if (ho->count > 0) {
+        b = ho->q[ho->head];
+        ho->head = (ho->head + 1) % HANDOFF_DEPTH;
+        ho->count--;
+        ho->held++;
+        pthread_cond_broadcast(&ho->changed);
+    }
+    *failed = ho->failed;
+    pthread_mutex_unlock(&ho->mu);
+    return b;
+}
+
+/* The writer is done with b: it goes to the spare list. !ok marks the
+ * writer failed (logged once). */
+static void handoff_release(struct consumer *c, struct batch *b, int ok)
+{
+    struct handoff *ho = &c->ho;
+    int newly_failed;
+
+    pthread_mutex_lock(&ho->mu);
+    newly_failed = !ok && !ho->failed;
+    b->next = ho->spare;
+    ho->spare = b;
+    ho->held--;
+    if (!ok)
+        ho->failed = 1;
+    pthread_cond_broadcast(&ho->changed);
+    pthread_mutex_unlock(&ho->mu);
+    if (newly_failed)
+        log_warnx("writing events: %s",
+                  c->wr.rc->errstr[0] ? c->wr.rc->errstr : "stopped");
+}
+
+/* Sends b's commands; reconnects first unless a batch is in flight on
+ * the link (its replies would be lost with the old connection). */
+static int writer_send(struct consumer *c, struct batch *b, int holding)
+{
+    if (!holding) {
+        if (rconn_ensure(c->wr.rc) < 0)
+            return -1;
+        count_reconnects(c, &c->wr);
+    }
+    return commit_send(c, &c->wr, b);
+}
+
+/* Keeps one batch in flight: sends batch N, then finishes batch N-1. */
 static void *writer_main(void *arg)
 {
     struct consumer *c = arg;
-    struct handoff *ho = &c->ho;
+    struct batch *b, *inflight = NULL;
+    int failed;
 
-    pthread_mutex_lock(&ho->mu);
-    for (;;) {
-        while (ho->count == 0 && !ho->quit)
-            pthread_cond_wait(&ho->changed, &ho->mu);
-        if (ho->count == 0)
-            break;
-        struct batch *b = ho->q[ho->head];
-        int failed = ho->failed;
-        ho->busy = 1;
-        pthread_mutex_unlock(&ho->mu);
+    while ((b = handoff_take(&c->ho, inflight != NULL, &failed)) ||
+           inflight) {
         /* After a failure, later batches are dropped unacknowledged: they
          * stay pending and recovery reads them again, in order. */
-        int ok = !failed && rconn_ensure(c->wr.rc) == 0;
-        if (ok) {
-            count_reconnects(c, &c->wr);
-            ok = batch_commit(c, &c->wr, b) == 0;
+        int ok = !failed && (!b || writer_send(c, b, inflight != NULL) == 0);
+
+        if (inflight) {
+            ok = ok && commit_finish(c, &c->wr, inflight) == 0;
+            handoff_release(c, inflight, ok);
+            inflight = NULL;
         }
-        if (!ok && !failed)
-            log_warnx("writing events: %s", c->wr.rc->errstr[0]
-                                                ? c->wr.rc->errstr
-                                                : "stopped");
-        pthread_mutex_lock(&ho->mu);
-        b->next = ho->spare;
-        ho->spare = b;
-        ho->head = (ho->head + 1) % HANDOFF_DEPTH;
-        ho->count--;
-        ho->busy = 0;
-        if (!ok)
-            ho->failed = 1;
-        pthread_cond_broadcast(&ho->changed);
+        if (!b)
+            continue;
+        if (ok && b->hooks)
+            ok = commit_finish(c, &c->wr, b) == 0;
+        if (ok && !b->hooks)
+            inflight = b;
+        else
+            handoff_release(c, b, ok);
     }
-    pthread_mutex_unlock(&ho->mu);
     return NULL;
 }
 
@@ -710,7 +884,7 @@ static int handoff_drain(struct consumer *c)
     int failed;
 
     pthread_mutex_lock(&ho->mu);
-    while (ho->count > 0 || ho->busy)
+    while (ho->count > 0 || ho->held > 0)
         pthread_cond_wait(&ho->changed, &ho->mu);
     failed = ho->failed;
     ho->failed = 0;
