@@ -3,7 +3,8 @@
 # tag and followup, so every one writes a timeline entry) over 10,000
 # students; nudged's rate beside the raw XREADGROUP+XACK rate with no work
 # (the limit) on the same throwaway Redis in the same run; nudged's RSS at
-# rest and after the backlog. RUNS runs; the medians are reported.
+# rest and after the backlog; how busy Redis was while nudged ran (its
+# CPU time over the wall time). RUNS runs; the medians are reported.
 set -eu
 build=${1:-build}
 EVENTS=${EVENTS:-200000}
@@ -30,9 +31,11 @@ listen =
 CONF
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 : >"$tmp/raw" ; : >"$tmp/nudged" ; : >"$tmp/rest" ; : >"$tmp/after"
+: >"$tmp/ratio" ; : >"$tmp/busy"
 for run in $(seq "$RUNS"); do
 	start_redis "$port" "$tmp"
 
@@ -49,13 +52,21 @@ for run in $(seq "$RUNS"); do
 
 	"$root/$build/nudged" -f -c "$tmp/nudged.conf" 2>"$tmp/log" &
 	pid=$!
+	ticks=$(cpu_ticks "$redis_pid")
 	secs=$("$tool" wait "$port" "$EVENTS" nudged)
+	ticks=$(($(cpu_ticks "$redis_pid") - ticks))
 	echo "$EVENTS $secs" | awk '{printf "%.0f\n", $1 / $2}' >>"$tmp/nudged"
+	# how busy nudged kept Redis (its CPU over the run's wall time)
+	echo "$ticks $(getconf CLK_TCK) $secs" |
+		awk '{printf "%.0f\n", 100 * $1 / $2 / $3}' >>"$tmp/busy"
+	echo "$(tail -1 "$tmp/nudged") $(tail -1 "$tmp/raw")" |
+		awk '{printf "%.2f\n", $1 / $2}' >>"$tmp/ratio"
 	rss_kb $pid >>"$tmp/after"
 	kill $pid; wait $pid || true
 	redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
 	wait $redis_pid 2>/dev/null || true
-	echo "run $run: raw $(tail -1 "$tmp/raw")/s, nudged $(tail -1 "$tmp/nudged")/s"
+	echo "run $run: raw $(tail -1 "$tmp/raw")/s, nudged $(tail -1 "$tmp/nudged")/s," \
+		"ratio $(tail -1 "$tmp/ratio"), Redis $(tail -1 "$tmp/busy")% busy"
 done
 
 raw=$(median <"$tmp/raw")
@@ -64,6 +75,8 @@ nud=$(median <"$tmp/nudged")
 	echo "events: $EVENTS per run, $RUNS runs, batch $BATCH, medians"
 	echo "raw XREADGROUP+XACK (no work): $raw events/s"
 	echo "nudged (decode, lookup, timeline XADD, XACK): $nud events/s"
-	echo "ratio nudged/raw: $(echo "$nud $raw" | awk '{printf "%.2f", $1/$2}')"
+	echo "ratio nudged/raw: $(echo "$nud $raw" | awk '{printf "%.2f", $1/$2}')" \
+		"(median of the runs' own ratios: $(median <"$tmp/ratio"))"
+	echo "Redis CPU busy while nudged ran: $(median <"$tmp/busy")%"
 	echo "nudged RSS at rest: $(median <"$tmp/rest") KiB; after the backlog: $(median <"$tmp/after") KiB"
 } | tee "$out"
