@@ -172,6 +172,55 @@ class EventPipelineTest(NudgeTestCase, unittest.TestCase):
               "restart" % (read_at_kill, total, total))
         self.stop_clean()
 
+    def test_redis_killed_mid_backlog_acks_only_what_is_written(self):
+        """The writer keeps a batch in flight and sends its XACK behind its
+        writes: a Redis (AOF, fsync always) killed part-way through must
+        hold a timeline entry for every event it has acknowledged, and a
+        restart must finish the rest."""
+        total, students = 30000, 100
+        self.redis.kill()
+        self.redis = RedisServer(appendonly=True).start()
+        self.r = self.redis.client()
+        self.nudge.cleanup()
+        self.nudge = Nudge(self.redis)
+        for i in range(students):
+            add_student(self.r, str(i))
+        pipe = self.r.pipeline(transaction=False)
+        for i in range(total):
+            pipe.xadd(STREAM, {"type": "followup", "student": str(i % students),
+                               "staff": "s1", "note": "n%d" % i})
+        pipe.execute()
+        self.nudge.start()
+        wait_for(lambda: ((group_info(self.r) or {}).get("entries-read") or 0) > 3000,
+                 20, interval=0.001, what="some progress")
+        self.redis.kill()
+        self.nudge.kill()  # so that it cannot go on before we look
+        self.redis.start()
+
+        def notes():
+            found = set()
+            for i in range(students):
+                for e in timeline(self.r, str(i)):
+                    found.add(e["detail"])
+            return found
+
+        last = group_info(self.r)["last-delivered-id"]
+        pending = {p["message_id"] for p in
+                   self.r.xpending_range(STREAM, GROUP, "-", "+", total)}
+        acked = [fields["note"] for eid, fields in
+                 self.r.xrange(STREAM, "-", last) if eid not in pending]
+        self.assertGreater(len(acked), 0, "nothing acknowledged before the kill")
+        self.assertLess(len(acked), total, "backlog finished before the kill")
+        written = notes()
+        self.assertEqual([n for n in acked if n not in written], [],
+                         "acknowledged without a timeline entry")
+        self.nudge.start()
+        wait_for(lambda: all_acked(self.r, total), 60, what="all acked")
+        self.assertEqual(len(notes()), total, "events lost")
+        print("\n  Redis killed with %d of %d events acknowledged, each with its "
+              "entry; all %d recorded after restart" % (len(acked), total, total))
+        self.stop_clean()
+
     def test_redis_outage_reconnects(self):
         self.redis.kill()
         self.redis = RedisServer(appendonly=True)
