@@ -84,20 +84,19 @@ int rules_env_add_template(struct rules_env *env, const char *name,
     return 0;
 }
 
-/* Records NAME.PART (PART one of the part types); other files are not
- * templates of the rules (NAME.email.html is a part's alternative). */
+/* Records NAME.PART; other files (NAME.email.html is the HTML of an email
+ * part) are no templates of their own. */
 static int env_add_template_file(struct rules_env *env, const char *file)
 {
-    const char *dot = strrchr(file, '.');
-    unsigned bit;
+    size_t len;
+    int type = tmpl_file_type(file, &len), rc;
     char *name;
-    int rc;
 
-    if (!dot || dot == file || !(bit = rules_part_bit(dot + 1)))
+    if (type < 0 || type == TMPL_NTYPES)
         return 0;
-    if (!(name = strndup(file, (size_t)(dot - file))))
+    if (!(name = strndup(file, len)))
         return -1;
-    rc = rules_env_add_template(env, name, bit);
+    rc = rules_env_add_template(env, name, 1u << type);
     free(name);
     return rc;
 }

@@ -83,20 +83,29 @@ static int valid_name(const char *s, size_t n)
     return 1;
 }
 
-/* Splits a file name; 1 a part, 0 not a template file. */
-static int classify(const char *file, struct entry *e)
+int tmpl_file_type(const char *file, size_t *name_len)
 {
     size_t n = strlen(file);
 
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
         size_t sl = strlen(suffixes[i].suffix);
         if (n > sl && strcmp(file + n - sl, suffixes[i].suffix) == 0) {
-            e->type = suffixes[i].type;
-            e->name = strndup(file, n - sl);
-            return 1;
+            *name_len = n - sl;
+            return suffixes[i].type;
         }
     }
-    return 0;
+    return -1;
+}
+
+/* Splits a file name; 1 a part, 0 not a template file. */
+static int classify(const char *file, struct entry *e)
+{
+    size_t len;
+
+    if ((e->type = tmpl_file_type(file, &len)) < 0)
+        return 0;
+    e->name = strndup(file, len);
+    return 1;
 }
 
 static int list_folder(const char *dir, struct entry **out, size_t *nout,

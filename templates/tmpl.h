@@ -49,6 +49,11 @@ enum tmpl_type {
     TMPL_NTYPES
 };
 
+/* What a file of a templates folder holds, from its name: the part type,
+ * or TMPL_NTYPES for NAME.email.html (the HTML of NAME.email); *name_len
+ * gets the length of NAME. -1: not a template file. */
+int tmpl_file_type(const char *file, size_t *name_len);
+
 struct tmpl_set;  /* opaque: a compiled templates folder */
 struct tmpl_part; /* opaque: one template's part for one channel type */
 
