@@ -146,88 +146,80 @@ class EventPipelineTest(NudgeTestCase, unittest.TestCase):
         self.assertEqual(group_info(self.r)["pending"], 0)
         self.stop_clean()
 
-    def test_sigkill_mid_backlog_loses_nothing(self):
-        total, students = 30000, 100
-        for i in range(students):
-            add_student(self.r, str(i))
-        pipe = self.r.pipeline(transaction=False)
-        for i in range(total):
-            pipe.xadd(STREAM, {"type": "followup", "student": str(i % students),
-                               "staff": "s1", "note": "n%d" % i})
-        pipe.execute()
-        self.nudge.start()
-        wait_for(lambda: ((group_info(self.r) or {}).get("entries-read") or 0) > 3000,
-                 20, interval=0.001, what="some progress")
-        self.nudge.kill()
-        read_at_kill = group_info(self.r)["entries-read"]
-        self.assertLess(read_at_kill, total, "backlog finished before the kill")
-        self.nudge.start()
-        wait_for(lambda: all_acked(self.r, total), 60, what="all acked")
-        notes = set()
-        for i in range(students):
-            for e in timeline(self.r, str(i)):
-                notes.add(e["detail"])
-        self.assertEqual(len(notes), total, "events lost")
-        print("\n  killed after %d of %d events read; all %d recorded after "
-              "restart" % (read_at_kill, total, total))
-        self.stop_clean()
+    BACKLOG, STUDENTS = 30000, 100
 
-    def test_redis_killed_mid_backlog_acks_only_what_is_written(self):
-        """The writer keeps a batch in flight and sends its XACK behind its
-        writes: a Redis (AOF, fsync always) killed part-way through must
-        hold a timeline entry for every event it has acknowledged, and a
-        restart must finish the rest."""
-        total, students = 30000, 100
+    def use_aof_redis(self):
+        """Swaps the test's Redis for one with AOF (fsync always), so that
+        a kill keeps what it had acknowledged."""
         self.redis.kill()
         self.redis = RedisServer(appendonly=True).start()
         self.r = self.redis.client()
         self.nudge.cleanup()
         self.nudge = Nudge(self.redis)
-        for i in range(students):
+
+    def start_on_backlog(self):
+        """BACKLOG followups with distinct notes over STUDENTS students;
+        nudged started on them, returning once it is part-way through."""
+        for i in range(self.STUDENTS):
             add_student(self.r, str(i))
         pipe = self.r.pipeline(transaction=False)
-        for i in range(total):
-            pipe.xadd(STREAM, {"type": "followup", "student": str(i % students),
+        for i in range(self.BACKLOG):
+            pipe.xadd(STREAM, {"type": "followup",
+                               "student": str(i % self.STUDENTS),
                                "staff": "s1", "note": "n%d" % i})
         pipe.execute()
         self.nudge.start()
         wait_for(lambda: ((group_info(self.r) or {}).get("entries-read") or 0) > 3000,
                  20, interval=0.001, what="some progress")
+
+    def recorded_notes(self):
+        notes = set()
+        for i in range(self.STUDENTS):
+            for e in timeline(self.r, str(i)):
+                notes.add(e["detail"])
+        return notes
+
+    def test_sigkill_mid_backlog_loses_nothing(self):
+        self.start_on_backlog()
+        self.nudge.kill()
+        read_at_kill = group_info(self.r)["entries-read"]
+        self.assertLess(read_at_kill, self.BACKLOG, "backlog finished before the kill")
+        self.nudge.start()
+        wait_for(lambda: all_acked(self.r, self.BACKLOG), 60, what="all acked")
+        self.assertEqual(len(self.recorded_notes()), self.BACKLOG, "events lost")
+        print("\n  killed after %d of %d events read; all recorded after "
+              "restart" % (read_at_kill, self.BACKLOG))
+        self.stop_clean()
+
+    def test_redis_killed_mid_backlog_acks_only_what_is_written(self):
+        """The writer keeps a batch in flight and sends its XACK behind its
+        writes: a Redis killed part-way through must hold a timeline entry
+        for every event it has acknowledged, and a restart must finish the
+        rest."""
+        self.use_aof_redis()
+        self.start_on_backlog()
         self.redis.kill()
         self.nudge.kill()  # so that it cannot go on before we look
         self.redis.start()
-
-        def notes():
-            found = set()
-            for i in range(students):
-                for e in timeline(self.r, str(i)):
-                    found.add(e["detail"])
-            return found
-
         last = group_info(self.r)["last-delivered-id"]
         pending = {p["message_id"] for p in
-                   self.r.xpending_range(STREAM, GROUP, "-", "+", total)}
+                   self.r.xpending_range(STREAM, GROUP, "-", "+", self.BACKLOG)}
         acked = [fields["note"] for eid, fields in
                  self.r.xrange(STREAM, "-", last) if eid not in pending]
         self.assertGreater(len(acked), 0, "nothing acknowledged before the kill")
-        self.assertLess(len(acked), total, "backlog finished before the kill")
-        written = notes()
+        self.assertLess(len(acked), self.BACKLOG, "backlog finished before the kill")
+        written = self.recorded_notes()
         self.assertEqual([n for n in acked if n not in written], [],
                          "acknowledged without a timeline entry")
         self.nudge.start()
-        wait_for(lambda: all_acked(self.r, total), 60, what="all acked")
-        self.assertEqual(len(notes()), total, "events lost")
+        wait_for(lambda: all_acked(self.r, self.BACKLOG), 60, what="all acked")
+        self.assertEqual(len(self.recorded_notes()), self.BACKLOG, "events lost")
         print("\n  Redis killed with %d of %d events acknowledged, each with its "
-              "entry; all %d recorded after restart" % (len(acked), total, total))
+              "entry; all recorded after restart" % (len(acked), self.BACKLOG))
         self.stop_clean()
 
     def test_redis_outage_reconnects(self):
-        self.redis.kill()
-        self.redis = RedisServer(appendonly=True)
-        self.redis.start()
-        self.r = self.redis.client()
-        self.nudge.cleanup()
-        self.nudge = Nudge(self.redis)
+        self.use_aof_redis()
         add_student(self.r, "1")
         self.nudge.start()
         self.nudge.ctl("emit", "tag", "1", "tag=before")
