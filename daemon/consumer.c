@@ -798,6 +798,15 @@ static int writer_send(struct consumer *c, struct batch *b, int holding)
     return commit_send(c, &c->wr, b);
 }
 
+/* After a failure the link starts afresh: replies still owed on it (a
+ * batch in flight) or commands half queued must not be taken for the
+ * next batch's. */
+static void writer_reset(struct consumer *c)
+{
+    rconn_close(c->wr.rc);
+    resp_reset(&c->wr.out);
+}
+
 /* Keeps one batch in flight: sends batch N, then finishes batch N-1. */
 static void *writer_main(void *arg)
 {
@@ -813,6 +822,8 @@ static void *writer_main(void *arg)
 
         if (inflight) {
             ok = ok && commit_finish(c, &c->wr, inflight) == 0;
+            if (!ok)
+                writer_reset(c);
             handoff_release(c, inflight, ok);
             inflight = NULL;
         }
@@ -820,6 +831,8 @@ static void *writer_main(void *arg)
             continue;
         if (ok && b->hooks)
             ok = commit_finish(c, &c->wr, b) == 0;
+        if (!ok)
+            writer_reset(c);
         if (ok && !b->hooks)
             inflight = b;
         else
