@@ -62,7 +62,12 @@ static int fill(int port, long events, long students)
                            "HSET slm:student:{%ld} name 学生%ld phone "
                            "+86138%08ld stage lead score %ld",
                            i, i, i, 450 + i % 250);
-        if (++queued == 1000) {
+        queued++;
+        if (i % 10 == 0) { /* what the example trial_class_invite wants */
+            redisAppendCommand(c, "SADD slm:student:{%ld}:tags intent:high", i);
+            queued++;
+        }
+        if (queued >= 1000) {
             drain_replies(c, queued);
             queued = 0;
         }
