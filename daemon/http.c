@@ -1,5 +1,6 @@
 /*
- * http.c - /healthz and /metrics over libmicrohttpd (see http.h).
+ * http.c - /healthz, /metrics and /unsubscribe over libmicrohttpd (see
+ * http.h).
  */
 #include "daemon/http.h"
 
@@ -11,11 +12,14 @@
 #include <string.h>
 
 #include "core/metrics.h"
+#include "templates/buf.h"
+#include "templates/escape.h"
 
 struct http {
     struct MHD_Daemon *mhd;
     http_health_fn health;
     void *ctx;
+    struct unsub *unsub; /* NULL: no /unsubscribe */
 };
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
@@ -34,6 +38,83 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
     return ret;
 }
 
+/* --- /unsubscribe ---------------------------------------------------- */
+
+/* The page: msg, and with ask a button that POSTs back to the page's own
+ * address. A form without an action posts to the URL it was shown at,
+ * query included, under whatever path a proxy publishes it. Its body is
+ * RFC 8058's, as a mail provider's one-click POST would send. */
+static char *unsub_page(const char *msg, int ask)
+{
+    struct tbuf b = {0};
+
+    tbuf_adds(&b, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+                  "<meta name=\"viewport\" content=\"width=device-width\">"
+                  "<title>退订 Unsubscribe</title></head>\n<body><p>");
+    tmpl_esc_append(&b, ESC_HTML, msg, strlen(msg));
+    tbuf_adds(&b, "</p>\n");
+    if (ask)
+        tbuf_adds(&b, "<form method=\"post\"><input type=\"hidden\" "
+                      "name=\"List-Unsubscribe\" value=\"One-Click\">"
+                      "<button type=\"submit\">退订 Unsubscribe</button>"
+                      "</form>\n");
+    tbuf_adds(&b, "</body></html>\n");
+    tbuf_terminate(&b);
+    if (b.oom) {
+        tbuf_free(&b);
+        return NULL;
+    }
+    return b.p;
+}
+
+static const char *query(struct MHD_Connection *conn, const char *name)
+{
+    return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* GET shows the question, POST (a mail provider's one-click, or the
+ * page's button) records the opt-out. libmicrohttpd calls a POST's
+ * handler first with the headers, then with each piece of the body, then
+ * once more to answer. */
+static enum MHD_Result serve_unsubscribe(struct http *h,
+                                         struct MHD_Connection *conn,
+                                         const char *method,
+                                         size_t *upload_size, void **state)
+{
+    static int post_seen; /* a marker for *state */
+    const char *student = query(conn, "student"),
+               *channel = query(conn, "channel"), *token = query(conn, "token");
+    char msg[512], *page;
+    int status, post = strcmp(method, "POST") == 0;
+
+    if (!h->unsub)
+        return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
+                     "not found: unsubscribe links are off (no "
+                     "unsubscribe_secret)\n", 0);
+    if (post && !*state) {
+        *state = &post_seen;
+        return MHD_YES;
+    }
+    if (post && *upload_size > 0) {
+        *upload_size = 0; /* "List-Unsubscribe=One-Click": nothing to read */
+        return MHD_YES;
+    }
+    if (post)
+        status = unsub_handle(h->unsub, student, channel, token, msg,
+                              sizeof msg);
+    else if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
+        status = unsub_check(h->unsub, student, channel, token, msg,
+                             sizeof msg);
+    else
+        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+                     "method not allowed\n", 0);
+    if (!(page = unsub_page(msg, !post && status == MHD_HTTP_OK)))
+        return MHD_NO;
+    return reply(conn, (unsigned)status, "text/html; charset=utf-8", page, 1);
+}
+
+/* --- the router ------------------------------------------------------- */
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
                               const char *url, const char *method,
                               const char *version, const char *upload,
@@ -42,6 +123,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     struct http *h = cls;
     char why[256], body[300];
 
+    if (strcmp(url, "/unsubscribe") == 0)
+        return serve_unsubscribe(h, conn, method, upload_size, state);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
                      "method not allowed\n", 0);
@@ -60,7 +143,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", text, 1);
     }
     return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
-                 "not found: try /healthz or /metrics\n", 0);
+                 "not found: try /healthz, /metrics or /unsubscribe\n", 0);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err,
@@ -90,7 +173,7 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err,
 }
 
 struct http *http_start(const char *listen, http_health_fn health, void *ctx,
-                        char *err, size_t errlen)
+                        struct unsub *unsub, char *err, size_t errlen)
 {
     struct sockaddr_in sa;
     struct http *h;
@@ -101,6 +184,7 @@ struct http *http_start(const char *listen, http_health_fn health, void *ctx,
         return NULL;
     h->health = health;
     h->ctx = ctx;
+    h->unsub = unsub;
     h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
                                   MHD_USE_ERROR_LOG,
                               ntohs(sa.sin_port), NULL, NULL, handle, h,

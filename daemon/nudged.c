@@ -37,6 +37,7 @@ struct nudged {
     struct channel_set channels;
     struct consumer *consumer;
     struct http *http;
+    struct unsub *unsub; /* NULL without an unsubscribe_secret */
     pthread_t consumer_thread;
     int consumer_started;
     struct engine *engine;         /* rule engine (issue 5) */
@@ -153,12 +154,15 @@ static int start(struct nudged *nd)
     char err[256];
 
     if (nd->cfg.http.listen[0]) {
-        nd->http = http_start(nd->cfg.http.listen, health, nd, err, sizeof err);
+        nd->unsub = unsub_new(&nd->cfg);
+        nd->http = http_start(nd->cfg.http.listen, health, nd, nd->unsub, err,
+                              sizeof err);
         if (!nd->http) {
             log_errorx("%s", err);
             return -1;
         }
-        log_info("HTTP on %s: /healthz, /metrics", nd->cfg.http.listen);
+        log_info("HTTP on %s: /healthz, /metrics%s", nd->cfg.http.listen,
+                 nd->unsub ? ", /unsubscribe" : "");
     }
     if (!(nd->consumer = consumer_new(&nd->cfg, &stop_flag)))
         return -1;
@@ -205,6 +209,7 @@ static void shutdown_all(struct nudged *nd)
     engine_free(nd->engine);
     consumer_free(nd->consumer);
     http_stop(nd->http);
+    unsub_free(nd->unsub);
     channels_close(&nd->channels);
     if (nd->pidfile)
         unlink(nd->pidfile);

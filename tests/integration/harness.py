@@ -12,6 +12,8 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 import redis
 
@@ -251,3 +253,30 @@ class NudgeTestCase:
         """SIGTERM: exit 0 and no sanitizer report in the log."""
         self.assertEqual(self.nudge.stop(), 0, self.nudge.log_text()[-3000:])
         self.nudge.check_clean_log(self)
+
+
+def http_request(port, path, method="GET", body=None):
+    """(status, body text) from nudged's listener; (None, "") when it
+    does not answer."""
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
+                                 data=body, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=5) as res:
+            return res.status, res.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except OSError:
+        return None, ""
+
+
+def http_get(port, path):
+    return http_request(port, path)
+
+
+def metric(text, name):
+    """The sum of a Prometheus metric's samples in /metrics text."""
+    total = 0
+    for line in text.splitlines():
+        if line.startswith(name):
+            total += float(line.rsplit(" ", 1)[1])
+    return total

@@ -6,12 +6,11 @@ import signal
 import subprocess
 import time
 import unittest
-import urllib.error
-import urllib.request
 
 import redis
 
-from harness import NUDGED, Nudge, NudgeTestCase, RedisServer, add_student, timeline, wait_for
+from harness import (NUDGED, Nudge, NudgeTestCase, RedisServer, add_student,
+                     http_get, metric, timeline, wait_for)
 
 STREAM = "slm:events"
 GROUP = "nudged"
@@ -30,25 +29,6 @@ def all_acked(r, total):
     if not g or g["pending"] != 0:
         return False
     return (g.get("entries-read") or 0) >= total or g.get("lag") == 0
-
-
-def http_get(port, path):
-    try:
-        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path),
-                                    timeout=5) as res:
-            return res.status, res.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError:
-        return None, ""
-
-
-def metric(text, name):
-    total = 0
-    for line in text.splitlines():
-        if line.startswith(name):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 class EventPipelineTest(NudgeTestCase, unittest.TestCase):

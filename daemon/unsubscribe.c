@@ -1,0 +1,200 @@
+/*
+ * unsubscribe.c - checks an unsubscribe link and records the opt-out
+ * (see unsubscribe.h).
+ */
+#include "daemon/unsubscribe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/event.h"
+#include "core/event_write.h"
+#include "core/keys.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/redis.h"
+#include "core/student.h"
+#include "templates/unsub.h"
+
+struct unsub {
+    const struct config *cfg;
+    struct rconn *rc;
+    struct metric *done, *refused;
+};
+
+/* The channel types a student can opt out of (docs/redis.md). */
+static const char *const optout_channels[] = {"sms", "email", "wecom"};
+
+struct unsub *unsub_new(const struct config *cfg)
+{
+    struct unsub *u;
+
+    if (!cfg->templates.unsubscribe_secret ||
+        !cfg->templates.unsubscribe_secret[0])
+        return NULL;
+    if (!(u = calloc(1, sizeof *u)))
+        return NULL;
+    u->cfg = cfg;
+    if (!(u->rc = rconn_new(cfg, NULL))) {
+        free(u);
+        return NULL;
+    }
+    u->done = metric_counter("nudge_unsubscribes_total",
+                             "Opt-outs recorded from unsubscribe links.", NULL);
+    u->refused = metric_counter(
+        "nudge_unsubscribe_refused_total",
+        "Unsubscribe requests refused (bad or forged links).", NULL);
+    return u;
+}
+
+void unsub_free(struct unsub *u)
+{
+    if (!u)
+        return;
+    rconn_free(u->rc);
+    free(u);
+}
+
+static int known_channel(const char *channel)
+{
+    for (size_t i = 0; i < sizeof optout_channels / sizeof *optout_channels;
+         i++)
+        if (strcmp(channel, optout_channels[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when the student already refuses channel (or everything), 0 when
+ * not, -1 on a Redis failure. */
+static int already_out(struct unsub *u, const char *student,
+                       const char *channel)
+{
+    char key[KEY_MAX];
+    redisReply *r;
+    int out = 0;
+
+    key_student(key, sizeof key, u->cfg->redis.prefix, student, KEY_OPTOUT);
+    if (!(r = rconn_cmd(u->rc, "SMISMEMBER %s %s all", key, channel)))
+        return -1;
+    if (r->type == REDIS_REPLY_ARRAY)
+        for (size_t i = 0; i < r->elements; i++)
+            out |= r->element[i]->type == REDIS_REPLY_INTEGER &&
+                   r->element[i]->integer == 1;
+    else
+        out = -1;
+    freeReplyObject(r);
+    return out;
+}
+
+static int record_optout(struct unsub *u, const char *student,
+                         const char *channel, char *err, size_t n)
+{
+    char kv_channel[32], kv_detail[] = "detail=one-click unsubscribe link",
+                         kv_actor[] = "actor=student", id[64];
+    char *kv[] = {kv_channel, kv_detail, kv_actor};
+    struct event ev;
+    struct event_reject rej;
+
+    snprintf(kv_channel, sizeof kv_channel, "channel=%s", channel);
+    if (event_from_args(&ev, "optout", student, kv, 3, &rej) < 0) {
+        snprintf(err, n, "%s", rej.text);
+        return -1;
+    }
+    return event_write(u->rc, u->cfg->redis.prefix, &ev, id, sizeof id, err,
+                       n);
+}
+
+/* The channel's name for people, in Chinese and English. */
+static void channel_names(const char *channel, const char **zh,
+                          const char **en)
+{
+    *zh = strcmp(channel, "sms") == 0     ? "短信"
+          : strcmp(channel, "email") == 0 ? "邮件"
+                                          : "企业微信消息";
+    *en = strcmp(channel, "sms") == 0     ? "SMS"
+          : strcmp(channel, "email") == 0 ? "email"
+                                          : "WeCom";
+}
+
+/* 0 when the link is whole and its token is nudge's, else the status
+ * (400, 403) with msg set. Needs no Redis. */
+static int check_link(const struct unsub *u, const char *student,
+                      const char *channel, const char *token, char *msg,
+                      size_t n)
+{
+    if (!student || !key_valid_id(student) || !channel ||
+        !known_channel(channel) || !token) {
+        snprintf(msg, n, "链接不完整。This link is incomplete.");
+        return 400;
+    }
+    if (!tmpl_unsub_verify(u->cfg->templates.unsubscribe_secret, student,
+                           channel, token)) {
+        snprintf(msg, n, "链接无效。This link is not valid.");
+        return 403;
+    }
+    return 0;
+}
+
+int unsub_check(struct unsub *u, const char *student, const char *channel,
+                const char *token, char *msg, size_t n)
+{
+    const char *zh, *en;
+    int status = check_link(u, student, channel, token, msg, n);
+
+    if (status)
+        return status;
+    channel_names(channel, &zh, &en);
+    snprintf(msg, n, "确定不再接收%s吗？Stop receiving %s messages?", zh, en);
+    return 200;
+}
+
+static int unavailable(struct unsub *u, char *msg, size_t n)
+{
+    log_warnx("unsubscribe: %s", u->rc->errstr);
+    rconn_close(u->rc); /* a fresh connection for the next request */
+    snprintf(msg, n, "服务繁忙，请稍后再试。The service is busy: please try "
+                     "again later.");
+    return 503;
+}
+
+int unsub_handle(struct unsub *u, const char *student, const char *channel,
+                 const char *token, char *msg, size_t n)
+{
+    const char *school = attrs_get(&u->cfg->school, "name"), *zh, *en;
+    char err[256];
+    int got = check_link(u, student, channel, token, msg, n);
+
+    if (got) {
+        metric_inc(u->refused);
+        if (got == 403)
+            log_warnx("unsubscribe: a token that does not match student %s, "
+                      "channel %s: refused", student, channel);
+        return got;
+    }
+    if (!u->rc->c && rconn_connect(u->rc) < 0)
+        return unavailable(u, msg, n);
+    if ((got = event_student_exists(u->rc, u->cfg->redis.prefix, student)) < 0)
+        return unavailable(u, msg, n);
+    if (got == 0) {
+        metric_inc(u->refused);
+        snprintf(msg, n, "没有找到您的记录。We have no record of you any more.");
+        return 404;
+    }
+    if ((got = already_out(u, student, channel)) < 0)
+        return unavailable(u, msg, n);
+    if (got == 0) {
+        if (record_optout(u, student, channel, err, sizeof err) < 0) {
+            log_warnx("unsubscribe: student %s, %s: %s", student, channel, err);
+            return unavailable(u, msg, n);
+        }
+        log_info("student %s unsubscribed from %s (one-click link)", student,
+                 channel);
+        metric_inc(u->done);
+    }
+    channel_names(channel, &zh, &en);
+    snprintf(msg, n, "退订成功：您将不再收到%s的%s。You will receive no more "
+             "%s messages from %s.", school ? school : "我们", zh, en,
+             school ? school : "us");
+    return 200;
+}
