@@ -83,6 +83,8 @@ static int already_out(struct unsub *u, const char *student,
                    r->element[i]->integer == 1;
     else
         out = -1;
+    if (r->type == REDIS_REPLY_ERROR) /* WRONGTYPE: the CRM's data is odd */
+        log_warnx("unsubscribe: SMISMEMBER %s: %s", key, r->str);
     freeReplyObject(r);
     return out;
 }
