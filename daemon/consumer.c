@@ -521,11 +521,17 @@ static int queue_records(struct consumer *c, struct link *l,
     return replies;
 }
 
+/* The hook gets the accepted events whose student it had loaded. */
+static int for_hook(const struct consumer *c, const struct item *it)
+{
+    return c->hook.handle && it->accepted && it->st;
+}
+
 static int has_hook_work(const struct consumer *c, const struct item *items,
                          size_t n)
 {
-    for (size_t i = 0; i < n && c->hook.handle; i++)
-        if (items[i].accepted && items[i].st)
+    for (size_t i = 0; i < n; i++)
+        if (for_hook(c, &items[i]))
             return 1;
     return 0;
 }
@@ -535,9 +541,8 @@ static int run_hooks(struct consumer *c, struct link *l,
 {
     for (size_t i = 0; i < n; i++) {
         struct item *it = &items[i];
-        if (!it->accepted || !it->st || !c->hook.handle)
-            continue;
-        if (c->hook.handle(c->hook.ctx, l->rc, &it->ev, it->st) < 0)
+        if (for_hook(c, it) &&
+            c->hook.handle(c->hook.ctx, l->rc, &it->ev, it->st) < 0)
             return -1;
     }
     return 0;

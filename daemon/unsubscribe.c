@@ -23,8 +23,15 @@ struct unsub {
     struct metric *done, *refused;
 };
 
-/* The channel types a student can opt out of (docs/redis.md). */
-static const char *const optout_channels[] = {"sms", "email", "wecom"};
+/* The channel types a student can opt out of (docs/redis.md), with their
+ * names for people, in Chinese and English. */
+static const struct optout_channel {
+    const char *type, *zh, *en;
+} optout_channels[] = {
+    {"sms", "短信", "SMS"},
+    {"email", "邮件", "email"},
+    {"wecom", "企业微信消息", "WeCom"},
+};
 
 struct unsub *unsub_new(const struct config *cfg)
 {
@@ -56,13 +63,14 @@ void unsub_free(struct unsub *u)
     free(u);
 }
 
-static int known_channel(const char *channel)
+/* The channel of that type, or NULL when it is none of them. */
+static const struct optout_channel *find_channel(const char *type)
 {
     for (size_t i = 0; i < sizeof optout_channels / sizeof *optout_channels;
          i++)
-        if (strcmp(channel, optout_channels[i]) == 0)
-            return 1;
-    return 0;
+        if (type && strcmp(type, optout_channels[i].type) == 0)
+            return &optout_channels[i];
+    return NULL;
 }
 
 /* 1 when the student already refuses channel (or everything), 0 when
@@ -107,26 +115,14 @@ static int record_optout(struct unsub *u, const char *student,
                        n);
 }
 
-/* The channel's name for people, in Chinese and English. */
-static void channel_names(const char *channel, const char **zh,
-                          const char **en)
-{
-    *zh = strcmp(channel, "sms") == 0     ? "短信"
-          : strcmp(channel, "email") == 0 ? "邮件"
-                                          : "企业微信消息";
-    *en = strcmp(channel, "sms") == 0     ? "SMS"
-          : strcmp(channel, "email") == 0 ? "email"
-                                          : "WeCom";
-}
-
 /* 0 when the link is whole and its token is nudge's, else the status
  * (400, 403) with msg set. Needs no Redis. */
 static int check_link(const struct unsub *u, const char *student,
                       const char *channel, const char *token, char *msg,
                       size_t n)
 {
-    if (!student || !key_valid_id(student) || !channel ||
-        !known_channel(channel) || !token) {
+    if (!student || !key_valid_id(student) || !find_channel(channel) ||
+        !token) {
         snprintf(msg, n, "链接不完整。This link is incomplete.");
         return 400;
     }
@@ -141,13 +137,14 @@ static int check_link(const struct unsub *u, const char *student,
 int unsub_check(struct unsub *u, const char *student, const char *channel,
                 const char *token, char *msg, size_t n)
 {
-    const char *zh, *en;
+    const struct optout_channel *ch;
     int status = check_link(u, student, channel, token, msg, n);
 
     if (status)
         return status;
-    channel_names(channel, &zh, &en);
-    snprintf(msg, n, "确定不再接收%s吗？Stop receiving %s messages?", zh, en);
+    ch = find_channel(channel);
+    snprintf(msg, n, "确定不再接收%s吗？Stop receiving %s messages?", ch->zh,
+             ch->en);
     return 200;
 }
 
@@ -163,7 +160,8 @@ static int unavailable(struct unsub *u, char *msg, size_t n)
 int unsub_handle(struct unsub *u, const char *student, const char *channel,
                  const char *token, char *msg, size_t n)
 {
-    const char *school = attrs_get(&u->cfg->school, "name"), *zh, *en;
+    const char *school = attrs_get(&u->cfg->school, "name");
+    const struct optout_channel *ch;
     char err[256];
     int got = check_link(u, student, channel, token, msg, n);
 
@@ -194,9 +192,9 @@ int unsub_handle(struct unsub *u, const char *student, const char *channel,
                  channel);
         metric_inc(u->done);
     }
-    channel_names(channel, &zh, &en);
+    ch = find_channel(channel);
     snprintf(msg, n, "退订成功：您将不再收到%s的%s。You will receive no more "
-             "%s messages from %s.", school ? school : "我们", zh, en,
+             "%s messages from %s.", school ? school : "我们", ch->zh, ch->en,
              school ? school : "us");
     return 200;
 }
