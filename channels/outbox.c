@@ -22,8 +22,8 @@ struct outbox {
     unsigned long seq; /* provider ids: outbox-<pid>-<seq> */
 };
 
-static void *outbox_init(struct conf_section *sec, const struct config *cfg,
-                         struct diag *d)
+static void *outbox_init(const struct chan_conf *cc, struct conf_section *sec,
+                         const struct config *cfg, struct diag *d)
 {
     const char *path = conf_section_get(sec, "path");
     struct outbox *o;
@@ -79,6 +79,8 @@ static json_t *message_json(const struct chan_msg *m, const char *id)
     set_opt(obj, "channel", m->channel);
     set_opt(obj, "type", m->type);
     set_opt(obj, "to", m->to);
+    set_opt(obj, "to_kind", m->to_kind);
+    set_opt(obj, "sender", m->sender);
     set_opt(obj, "subject", m->subject);
     set_opt(obj, "body", m->body);
     set_opt(obj, "html", m->html);
@@ -93,10 +95,13 @@ static json_t *message_json(const struct chan_msg *m, const char *id)
     return obj;
 }
 
-static enum chan_status outbox_send(void *self, const struct chan_msg *m,
-                                    struct chan_result *res)
+/* A local file write is quick: the outcome is known before submit()
+ * returns, so done() is called from within it. */
+static void outbox_submit(void *self, const struct chan_msg *m,
+                          chan_done_fn done, void *arg)
 {
     struct outbox *o = self;
+    struct chan_result res = {0};
     char id[64];
     char *line;
     json_t *obj;
@@ -108,20 +113,20 @@ static enum chan_status outbox_send(void *self, const struct chan_msg *m,
     line = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
     if (!line) {
-        snprintf(res->error, sizeof res->error, "outbox: out of memory");
-        return res->status = CHAN_TRANSIENT;
+        chan_result_fail(&res, CHAN_TRANSIENT, "ENOMEM", "outbox: out of memory");
+        done(arg, &res);
+        return;
     }
     len = strlen(line);
     line[len] = '\n'; /* the NUL becomes the newline: one write() */
     ssize_t w = write(o->fd, line, len + 1);
     free(line);
-    if (w != (ssize_t)(len + 1)) {
-        snprintf(res->error, sizeof res->error, "outbox: write %s: %s",
-                 o->path, w < 0 ? strerror(errno) : "short write");
-        return res->status = CHAN_TRANSIENT;
-    }
-    snprintf(res->provider_id, sizeof res->provider_id, "%s", id);
-    return res->status = CHAN_OK;
+    if (w != (ssize_t)(len + 1))
+        chan_result_fail(&res, CHAN_TRANSIENT, "EIO", "outbox: write %s: %s",
+                         o->path, w < 0 ? strerror(errno) : "short write");
+    else
+        snprintf(res.provider_id, sizeof res.provider_id, "%s", id);
+    done(arg, &res);
 }
 
 static void outbox_close(void *self)
@@ -136,8 +141,8 @@ static void outbox_close(void *self)
 const struct chan_driver chan_outbox = {
     .abi_version = CHAN_ABI_VERSION,
     .type = "outbox",
-    .caps = CHAN_CAP_THREADSAFE,
+    .caps = 0,
     .init = outbox_init,
-    .send = outbox_send,
+    .submit = outbox_submit,
     .close = outbox_close,
 };

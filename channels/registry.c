@@ -1,13 +1,20 @@
 /*
  * registry.c - the table of built-in channel drivers, and the configured
- * channels ([channel.NAME]) opened from it.
+ * channels ([channel.NAME]) opened from it: the keys every channel has
+ * (timeouts, TLS, max_in_flight, rate, fallback, on_unknown), the driver's
+ * init, and the delivery queue (pacer.c) in front of it.
  */
 #include "channels/channel.h"
 
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "channels/outbox.h"
+#include "channels/pacer.h"
+#include "core/duration.h"
 #include "core/log.h"
 
 static const struct chan_driver *const builtin[] = {
@@ -68,11 +75,107 @@ static const char *message_type_of(struct conf_section *sec, const char *type,
     return as;
 }
 
+/* --- the keys every channel has --------------------------------------------- */
+
+/* What open_one() reads before the driver's init. */
+struct common {
+    struct chan_conf cc;
+    char *ca_file, *ca_path; /* owned: cc points at them */
+    double rate;
+    int retry_unknown; /* -1: the driver's default */
+};
+
+static int parse_bool(const char *v, int *out)
+{
+    static const struct {
+        const char *name;
+        int value;
+    } words[] = {{"yes", 1}, {"true", 1}, {"on", 1},
+                 {"no", 0},  {"false", 0}, {"off", 0}};
+
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(v, words[i].name) == 0) {
+            *out = words[i].value;
+            return 0;
+        }
+    return -1;
+}
+
+static void read_duration(struct conf_section *sec, const char *key,
+                          int64_t *ms, struct diag *d)
+{
+    const char *v = conf_section_get(sec, key);
+
+    if (v && duration_parse(v, ms) < 0)
+        diag_error(d, sec->file, conf_section_line(sec, key), 0,
+                   "%s: invalid duration \"%s\": use ms, s or m, e.g. 10s",
+                   key, v);
+}
+
+static void read_common(const struct config *cfg, struct conf_section *sec,
+                        struct common *c, struct diag *d)
+{
+    const char *v;
+    char *end;
+
+    memset(c, 0, sizeof *c);
+    c->cc.name = sec->name;
+    c->cc.connect_timeout_ms = 5000;
+    c->cc.timeout_ms = 15000;
+    c->cc.tls_verify = 1;
+    c->cc.max_in_flight = 200;
+    c->retry_unknown = -1;
+    read_duration(sec, "connect_timeout", &c->cc.connect_timeout_ms, d);
+    read_duration(sec, "timeout", &c->cc.timeout_ms, d);
+    if ((v = conf_section_get(sec, "tls_verify")) &&
+        parse_bool(v, &c->cc.tls_verify) < 0)
+        diag_error(d, sec->file, conf_section_line(sec, "tls_verify"), 0,
+                   "tls_verify: \"%s\" is not yes or no", v);
+    if ((v = conf_section_get(sec, "ca_file")))
+        c->cc.ca_file = c->ca_file = config_path(cfg, v);
+    if ((v = conf_section_get(sec, "ca_path")))
+        c->cc.ca_path = c->ca_path = config_path(cfg, v);
+    if ((v = conf_section_get(sec, "max_in_flight"))) {
+        long n = strtol(v, &end, 10);
+        if (*end || n < 1 || n > 100000)
+            diag_error(d, sec->file, conf_section_line(sec, "max_in_flight"),
+                       0, "max_in_flight: \"%s\" is not a number from 1 to "
+                          "100000",
+                       v);
+        else
+            c->cc.max_in_flight = (int)n;
+    }
+    if ((v = conf_section_get(sec, "rate")) && *v &&
+        pacer_rate_parse(v, &c->rate) < 0)
+        diag_error(d, sec->file, conf_section_line(sec, "rate"), 0,
+                   "rate: \"%s\" is not a rate: write 50/s, 3000/m or "
+                   "100000/h",
+                   v);
+    if ((v = conf_section_get(sec, "on_unknown"))) {
+        if (strcmp(v, "retry") == 0 || strcmp(v, "skip") == 0)
+            c->retry_unknown = strcmp(v, "retry") == 0;
+        else
+            diag_error(d, sec->file, conf_section_line(sec, "on_unknown"), 0,
+                       "on_unknown: \"%s\": use retry (the provider drops "
+                       "duplicates) or skip",
+                       v);
+    }
+}
+
+static void free_common(struct common *c)
+{
+    free(c->ca_file);
+    free(c->ca_path);
+}
+
+/* --- opening -------------------------------------------------------------- */
+
 static int open_one(const struct config *cfg, struct conf_section *sec,
                     struct channel *ch, struct diag *d)
 {
-    const char *type = conf_section_get(sec, "type"), *as;
+    const char *type = conf_section_get(sec, "type"), *as, *fb;
     int errors = d->errors;
+    struct common c;
 
     if (!type)
         return -1; /* config_load() reported it */
@@ -94,9 +197,25 @@ static int open_one(const struct config *cfg, struct conf_section *sec,
     ch->name = strdup(sec->name);
     ch->type = strdup(type);
     ch->as = strdup(as);
+    fb = conf_section_get(sec, "fallback");
+    ch->fallback = fb && *fb ? strdup(fb) : NULL;
     if (!ch->name || !ch->type || !ch->as)
         return -1;
-    ch->self = ch->drv->init(sec, cfg, d);
+    read_common(cfg, sec, &c, d);
+    if (d->errors == errors)
+        ch->self = ch->drv->init(&c.cc, sec, cfg, d);
+    ch->retry_unknown = c.retry_unknown >= 0
+                            ? c.retry_unknown
+                            : (ch->drv->caps & CHAN_CAP_DEDUP) != 0;
+    if (ch->self && !c.cc.tls_verify)
+        log_warnx("channel %s: TLS certificates are NOT verified "
+                  "(tls_verify = no): anyone on the path can read and "
+                  "change its messages",
+                  ch->name);
+    if (ch->self && !(ch->pacer = pacer_new(ch, c.cc.max_in_flight, c.rate)))
+        diag_error(d, sec->file, sec->line, 0,
+                   "[channel.%s]: cannot start its delivery queue", ch->name);
+    free_common(&c);
     if (!ch->self)
         return -1;
     conf_section_unused(sec, d);
@@ -105,18 +224,51 @@ static int open_one(const struct config *cfg, struct conf_section *sec,
 
 static void close_one(struct channel *ch)
 {
+    if (ch->pacer)
+        pacer_stop(ch->pacer);
     if (ch->self && ch->drv)
         ch->drv->close(ch->self);
+    pacer_free(ch->pacer);
     free(ch->name);
     free(ch->type);
     free(ch->as);
+    free(ch->fallback);
     memset(ch, 0, sizeof *ch);
+}
+
+/* A fallback names another channel of the same message type. */
+static void check_fallbacks(const struct config *cfg, struct channel_set *set,
+                            struct diag *d)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        struct channel *ch = &set->v[i], *fb;
+        struct conf_section *sec = config_channel(cfg, ch->name);
+        int line = sec ? conf_section_line(sec, "fallback") : 0;
+        const char *file = sec ? sec->file : cfg->path;
+
+        if (!ch->fallback)
+            continue;
+        if (!(fb = channels_find(set, ch->fallback)))
+            diag_error(d, file, line, 0,
+                       "fallback: no channel \"%s\": name a [channel.NAME] "
+                       "section",
+                       ch->fallback);
+        else if (fb == ch)
+            diag_error(d, file, line, 0,
+                       "fallback: channel %s cannot be its own fallback",
+                       ch->name);
+        else if (strcmp(fb->as, ch->as) != 0)
+            diag_error(d, file, line, 0,
+                       "fallback: channel %s writes %s, but %s writes %s: a "
+                       "fallback must carry the same message type",
+                       ch->fallback, fb->as, ch->name, ch->as);
+    }
 }
 
 int channels_open(const struct config *cfg, struct channel_set *set,
                   struct diag *d)
 {
-    int failed = 0;
+    int failed = 0, errors = d->errors;
 
     set->n = 0;
     set->v = calloc(cfg->nchannels ? cfg->nchannels : 1, sizeof *set->v);
@@ -130,7 +282,9 @@ int channels_open(const struct config *cfg, struct channel_set *set,
         }
         set->n++;
     }
-    if (failed) {
+    if (!failed)
+        check_fallbacks(cfg, set, d);
+    if (failed || d->errors != errors) {
         channels_close(set);
         return -1;
     }
@@ -139,6 +293,10 @@ int channels_open(const struct config *cfg, struct channel_set *set,
 
 void channels_close(struct channel_set *set)
 {
+    /* Stop every queue first: a fallback may still submit to another. */
+    for (size_t i = 0; i < set->n; i++)
+        if (set->v[i].pacer)
+            pacer_stop(set->v[i].pacer);
     for (size_t i = 0; i < set->n; i++)
         close_one(&set->v[i]);
     free(set->v);
@@ -154,14 +312,72 @@ struct channel *channels_find(const struct channel_set *set, const char *name)
     return NULL;
 }
 
-enum chan_status channel_send(struct channel *ch, const struct chan_msg *msg,
-                              struct chan_result *res)
+/* --- sending -------------------------------------------------------------- */
+
+int channel_submit(struct channel *ch, const struct chan_msg *msg,
+                   chan_done_fn done, void *arg)
 {
     struct chan_msg m = *msg;
 
-    memset(res, 0, sizeof *res);
     m.channel = ch->name;
     if (!m.type)
         m.type = ch->as;
-    return ch->drv->send(ch->self, &m, res);
+    return pacer_submit(ch->pacer, &m, done, arg);
+}
+
+struct waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    struct chan_result *res;
+};
+
+static void wake_waiter(void *arg, const struct chan_result *res)
+{
+    struct waiter *w = arg;
+
+    pthread_mutex_lock(&w->mu);
+    *w->res = *res;
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+enum chan_status channel_send_wait(struct channel *ch,
+                                   const struct chan_msg *msg,
+                                   struct chan_result *res)
+{
+    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0,
+                       res};
+
+    memset(res, 0, sizeof *res);
+    if (channel_submit(ch, msg, wake_waiter, &w) < 0) {
+        chan_result_fail(res, CHAN_TRANSIENT, "closing",
+                         "channel %s is closing or out of memory", ch->name);
+        return res->status;
+    }
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return res->status;
+}
+
+void channel_load(const struct channel *ch, int *in_flight, int *waiting)
+{
+    pacer_load(ch->pacer, in_flight, waiting);
+}
+
+void chan_result_fail(struct chan_result *res, enum chan_status status,
+                      const char *code, const char *fmt, ...)
+{
+    va_list ap;
+
+    res->status = status;
+    snprintf(res->code, sizeof res->code, "%s", code ? code : "");
+    va_start(ap, fmt);
+    vsnprintf(res->error, sizeof res->error, fmt, ap);
+    va_end(ap);
 }

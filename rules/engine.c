@@ -38,7 +38,6 @@ struct snap {
 struct engine {
     const struct config *cfg;
     struct channel_set *chans;
-    pthread_mutex_t *chan_locks;
     pthread_mutex_t lock; /* guards snap */
     struct snap *snap;
     pthread_t thread;
@@ -109,15 +108,11 @@ struct engine *engine_new(const struct config *cfg, struct channel_set *chans,
     e->cfg = cfg;
     e->chans = chans;
     pthread_mutex_init(&e->lock, NULL);
-    e->chan_locks = calloc(chans->n + 1, sizeof *e->chan_locks);
-    if (!e->chan_locks || !(e->snap = snap_load(cfg, d))) {
-        free(e->chan_locks);
+    if (!(e->snap = snap_load(cfg, d))) {
         pthread_mutex_destroy(&e->lock);
         free(e);
         return NULL;
     }
-    for (size_t i = 0; i < chans->n; i++)
-        pthread_mutex_init(&e->chan_locks[i], NULL);
     log_info("rules: %zu rules from %s", e->snap->rules->nrules,
              cfg->rules.dir);
     return e;
@@ -129,9 +124,6 @@ void engine_free(struct engine *e)
         return;
     engine_stop(e);
     snap_put(e->snap);
-    for (size_t i = 0; i < e->chans->n; i++)
-        pthread_mutex_destroy(&e->chan_locks[i]);
-    free(e->chan_locks);
     pthread_mutex_destroy(&e->lock);
     free(e);
 }
@@ -172,7 +164,6 @@ static void env_of(struct engine *e, struct snap *s, struct rconn *rc,
     env->rules = s->rules;
     env->tmpls = s->tmpls;
     env->chans = e->chans;
-    env->chan_locks = e->chan_locks;
     env->q = queue_open(e->cfg, rc); /* NULL: no memory; steps then fail */
 }
 

@@ -472,26 +472,10 @@ static enum step_result step_assign(struct run *r, size_t i,
     return reload_student(r) < 0 ? ST_ERROR : ST_NEXT;
 }
 
-/* The channel's lock, when its driver is not thread-safe. */
-static pthread_mutex_t *chan_lock(struct run *r, const struct channel *ch)
-{
-    if (ch->drv->caps & CHAN_CAP_THREADSAFE)
-        return NULL;
-    return &r->env->chan_locks[ch - r->env->chans->v];
-}
-
 static enum chan_status deliver(struct run *r, struct channel *ch,
                                 struct chan_msg *m, struct chan_result *res)
 {
-    pthread_mutex_t *lock = chan_lock(r, ch);
-    enum chan_status st;
-
-    if (lock)
-        pthread_mutex_lock(lock);
-    st = channel_send(ch, m, res);
-    if (lock)
-        pthread_mutex_unlock(lock);
-    return st;
+    return channel_send_wait(ch, m, res);
 }
 
 static const char *sent_type(const struct step *s)

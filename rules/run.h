@@ -40,8 +40,6 @@ struct run_env {
     const struct ruleset *rules;
     const struct tmpl_set *tmpls;
     struct channel_set *chans;
-    pthread_mutex_t *chan_locks; /* one per channel, for drivers that are
-                                    not thread-safe */
     struct queue *q;             /* to schedule the next step */
 };
 
