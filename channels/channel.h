@@ -170,9 +170,11 @@ const char *const *chan_driver_types(void);
  * caller closes with channels_close(). */
 int channels_open(const struct config *cfg, struct channel_set *set,
                   struct diag *d);
-/* Stops taking messages, ends every message in hand (done() is called for
- * each: those not yet handed to a driver as CHAN_TRANSIENT), then closes
- * the drivers and frees the set. */
+/* Stops taking messages (channel_submit() then returns -1) and ends every
+ * message in hand: done() is called for each, those not yet handed to a
+ * driver as CHAN_TRANSIENT. The set stays valid until channels_close(). */
+void channels_stop(struct channel_set *set);
+/* channels_stop(), then closes the drivers and frees the set. */
 void channels_close(struct channel_set *set);
 /* The channel named name, or NULL. */
 struct channel *channels_find(const struct channel_set *set,

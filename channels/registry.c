@@ -222,12 +222,19 @@ static int open_one(const struct config *cfg, struct conf_section *sec,
     return d->errors == errors ? 0 : -1;
 }
 
-static void close_one(struct channel *ch)
+/* Ends what the channel has in hand; it takes no more messages. */
+static void stop_one(struct channel *ch)
 {
     if (ch->pacer)
         pacer_stop(ch->pacer);
     if (ch->self && ch->drv)
         ch->drv->close(ch->self);
+    ch->self = NULL;
+}
+
+static void close_one(struct channel *ch)
+{
+    stop_one(ch);
     pacer_free(ch->pacer);
     free(ch->name);
     free(ch->type);
@@ -291,12 +298,19 @@ int channels_open(const struct config *cfg, struct channel_set *set,
     return 0;
 }
 
-void channels_close(struct channel_set *set)
+void channels_stop(struct channel_set *set)
 {
-    /* Stop every queue first: a fallback may still submit to another. */
+    /* Every queue first: a fallback may still submit to another. */
     for (size_t i = 0; i < set->n; i++)
         if (set->v[i].pacer)
             pacer_stop(set->v[i].pacer);
+    for (size_t i = 0; i < set->n; i++)
+        stop_one(&set->v[i]);
+}
+
+void channels_close(struct channel_set *set)
+{
+    channels_stop(set);
     for (size_t i = 0; i < set->n; i++)
         close_one(&set->v[i]);
     free(set->v);

@@ -92,6 +92,8 @@ static const struct conf_key conf_keys[] = {
     {"queue", "retry_cap", CT_DURATION, OFF(queue.retry_cap_ms), "1h", 0, 0},
     {"queue", "max_attempts", CT_INT, OFF(queue.max_attempts), "8", 1, 1000},
     {"queue", "max_sleep", CT_DURATION, OFF(queue.max_sleep_ms), "1s", 0, 0},
+    {"queue", "max_held", CT_INT, OFF(queue.max_held), "5000", 1, 1000000},
+    {"queue", "drain", CT_DURATION, OFF(queue.drain_ms), "30s", 0, 0},
 
     {"delivery", "quiet_hours", CT_HOURS, OFF(delivery.quiet_hours),
      "21:00-08:00", 0, 0},

@@ -86,6 +86,10 @@ struct config {
         int64_t retry_cap_ms;
         int max_attempts;
         int64_t max_sleep_ms;
+        int max_held;     /* jobs waiting on a provider before workers
+                             stop claiming more */
+        int64_t drain_ms; /* SIGTERM: how long to wait for sends in
+                             flight */
     } queue;
 
     struct {

@@ -204,7 +204,12 @@ static void shutdown_all(struct nudged *nd)
 {
     if (nd->consumer_started)
         pthread_join(nd->consumer_thread, NULL);
-    if (nd->dispatcher) /* rule engine (issue 5) */
+    /* Sends in flight finish (queue.drain at most); whatever a channel
+     * still holds then comes back as an outcome, which the workers record
+     * before they stop. */
+    dispatcher_drain(nd->dispatcher);
+    channels_stop(&nd->channels);
+    if (nd->dispatcher)
         dispatcher_join(nd->dispatcher);
     engine_free(nd->engine);
     consumer_free(nd->consumer);

@@ -583,6 +583,8 @@ int queue_fail(struct queue *q, const struct queue_job *job,
 {
     char att[16], delay[24], maxa[16];
     double r = q->random ? q->random() : backoff_random();
+    int64_t wait = queue_retry_delay(q->retry_base_ms, q->retry_cap_ms,
+                                     job->attempt, r);
     const char *av[] = {job->id,
                         att,
                         kind == QUEUE_FAIL_TRANSIENT ? "retry" : "dead",
@@ -592,9 +594,9 @@ int queue_fail(struct queue *q, const struct queue_job *job,
     long long got;
 
     snprintf(att, sizeof att, "%d", job->attempt);
-    snprintf(delay, sizeof delay, "%lld",
-             (long long)queue_retry_delay(q->retry_base_ms, q->retry_cap_ms,
-                                          job->attempt, r));
+    if (job->retry_after_ms > wait)
+        wait = job->retry_after_ms;
+    snprintf(delay, sizeof delay, "%lld", (long long)wait);
     snprintf(maxa, sizeof maxa, "%d", q->max_attempts);
     got = run_int(q, S_FAIL, job->shard, 6, av, NULL);
     if (got == 1)

@@ -103,6 +103,10 @@ struct queue_job {
     int64_t due_ms;     /* when it was due (Redis's clock) */
     int64_t claimed_ms; /* when it was claimed (Redis's clock) */
     int shard;
+    int64_t retry_after_ms; /* set by a handler: a transient failure is
+                               retried no sooner than this (a provider's
+                               Retry-After); 0: the backoff alone */
+    void *owner;            /* the dispatcher's, while it runs the job */
 };
 
 struct queue_batch {
@@ -129,8 +133,10 @@ enum queue_failure {
     QUEUE_FAIL_TRANSIENT, /* retry after a backoff, unless last attempt */
     QUEUE_FAIL_PERMANENT, /* straight to the dead letters */
 };
-/* Records a failure with its reason (kept as the job's last error).
- * Returns 1 requeued, 2 dead, 0 the lease was lost, -1 error. */
+/* Records a failure with its reason (kept as the job's last error); a
+ * transient one is due again after the backoff, or job->retry_after_ms
+ * when that is longer. Returns 1 requeued, 2 dead, 0 the lease was lost,
+ * -1 error. */
 int queue_fail(struct queue *q, const struct queue_job *job,
                enum queue_failure kind, const char *reason);
 /* Pushes the lease of a job still being handled to lease_ms from now.

@@ -1,7 +1,10 @@
 /*
  * dispatcher.c - the worker pool and waker thread of the delayed queue
  * (see dispatcher.h). Workers sleep on one condition variable; the waker
- * (pub/sub), full batches and dispatcher_join() signal it.
+ * (pub/sub), full batches, resumed jobs and dispatcher_join() signal it.
+ * Held jobs sit on a list (their leases renewed by whichever worker finds
+ * the renewal due); resumed ones on a ready list that workers drain
+ * before claiming more.
  */
 #include "queues/dispatcher.h"
 
@@ -17,12 +20,28 @@
 #include "core/config.h"
 #include "core/keys.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 /* Longest a sleeping thread goes without looking at the stop flag. */
 #define STOP_CHECK_MS 200
 /* A claim that failed without losing the connection (a script error):
  * wait this long before the next, so that a broken key cannot spin. */
 #define ERROR_PAUSE_MS 1000
+/* Continuations a worker takes from the ready list at a time. */
+#define READY_BATCH 128
+
+#define DISPATCHER_MAGIC 0x64697370u
+#define HOLD_MAGIC 0x686f6c64u
+
+struct job_hold {
+    unsigned magic;       /* HOLD_MAGIC: what job.owner points at */
+    struct queue_job job; /* own copy; job.owner is this hold */
+    struct dispatcher *d;
+    job_resume_fn fn; /* the resume queued, under d->mu */
+    void *arg;
+    struct job_hold *prev, *next; /* the held list */
+    struct job_hold *ready;       /* the ready list */
+};
 
 struct worker {
     struct dispatcher *d;
@@ -34,6 +53,7 @@ struct worker {
 };
 
 struct dispatcher {
+    unsigned magic; /* DISPATCHER_MAGIC: what a claimed job's owner is */
     const struct config *cfg;
     job_handler fn;
     void *ctx;
@@ -44,6 +64,15 @@ struct dispatcher {
     pthread_cond_t cv;
     unsigned long wakes; /* bumped by every wake-up, under mu */
 
+    /* held jobs, under mu */
+    struct job_hold *held;
+    int nheld;
+    struct job_hold *ready_head, *ready_tail;
+    int draining;      /* dispatcher_drain(): no more claims */
+    int64_t renew_at;  /* clock_mono_ms() of the next lease renewal */
+    pthread_cond_t held_cv; /* nheld went down */
+    struct metric *held_gauge;
+
     struct worker *workers;
     int nworkers;
     pthread_t waker;
@@ -51,9 +80,10 @@ struct dispatcher {
     struct rconn *waker_rc;
 };
 
+/* No more claims: the daemon stops, or dispatcher_drain() was called. */
 static int stopping(const struct dispatcher *d)
 {
-    return d->quit || (d->stop && *d->stop);
+    return d->quit || d->draining || (d->stop && *d->stop);
 }
 
 /* --- sleeping and waking ---------------------------------------------- */
@@ -96,7 +126,7 @@ static void wait_for_work(struct dispatcher *d, int64_t ms, unsigned long gen)
     struct timespec deadline = mono_after(ms), now, slice;
 
     pthread_mutex_lock(&d->mu);
-    while (d->wakes == gen && !stopping(d)) {
+    while (d->wakes == gen && !d->quit) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (!before(&now, &deadline))
             break;
@@ -238,8 +268,29 @@ static void record_failure(struct worker *w, const struct queue_job *job,
                  job->attempt, reason);
 }
 
-static void run_job(struct worker *w, const struct queue_job *job,
-                    struct acks *a)
+/* Acks, retries or dead-letters a job by its handler's verdict; false
+ * for JOB_HELD (the job is not the caller's any more). */
+static int settle(struct worker *w, const struct queue_job *job,
+                  enum job_result res, const char *err, struct acks *a)
+{
+    switch (res) {
+    case JOB_OK:
+        a->jobs[a->n++] = job;
+        return 1;
+    case JOB_RETRY:
+        record_failure(w, job, QUEUE_FAIL_TRANSIENT,
+                       err[0] ? err : "handler asked for a retry");
+        return 1;
+    case JOB_HELD:
+        return 0;
+    default:
+        record_failure(w, job, QUEUE_FAIL_PERMANENT,
+                       err[0] ? err : "handler rejected the job");
+        return 1;
+    }
+}
+
+static void run_job(struct worker *w, struct queue_job *job, struct acks *a)
 {
     char err[512] = "";
     enum job_result res;
@@ -249,22 +300,198 @@ static void run_job(struct worker *w, const struct queue_job *job,
                        "payload missing from Redis");
         return;
     }
+    job->owner = w->d;
     res = w->d->fn(job, w->rc, w->d->ctx, err, sizeof err);
     if (w->rc->c == NULL)
         rconn_ensure(w->rc);
-    switch (res) {
-    case JOB_OK:
-        a->jobs[a->n++] = job;
-        break;
-    case JOB_RETRY:
-        record_failure(w, job, QUEUE_FAIL_TRANSIENT,
-                       err[0] ? err : "handler asked for a retry");
-        break;
-    default:
-        record_failure(w, job, QUEUE_FAIL_PERMANENT,
-                       err[0] ? err : "handler rejected the job");
-        break;
+    settle(w, job, res, err, a);
+}
+
+/* --- held jobs -------------------------------------------------------------- */
+
+static void set_held(struct dispatcher *d, int delta)
+{
+    d->nheld += delta;
+    metric_set(d->held_gauge, d->nheld);
+    if (delta < 0)
+        pthread_cond_broadcast(&d->held_cv);
+}
+
+static struct job_hold *hold_new(struct dispatcher *d,
+                                 const struct queue_job *job)
+{
+    struct job_hold *h = calloc(1, sizeof *h);
+
+    if (!h)
+        return NULL;
+    h->magic = HOLD_MAGIC;
+    h->d = d;
+    h->job = *job;
+    h->job.owner = h;
+    h->job.id = strdup(job->id);
+    h->job.payload = malloc(job->len + 1);
+    if (!h->job.id || !h->job.payload) {
+        free(h->job.id);
+        free(h->job.payload);
+        free(h);
+        return NULL;
     }
+    memcpy(h->job.payload, job->payload, job->len);
+    h->job.payload[job->len] = 0;
+    return h;
+}
+
+struct job_hold *dispatcher_hold(const struct queue_job *job)
+{
+    struct dispatcher *d;
+    struct job_hold *h;
+
+    if (job->owner && *(const unsigned *)job->owner == HOLD_MAGIC)
+        return job->owner; /* held again by its continuation */
+    d = job->owner;
+    if (!d || d->magic != DISPATCHER_MAGIC || !(h = hold_new(d, job)))
+        return NULL;
+    pthread_mutex_lock(&d->mu);
+    h->next = d->held;
+    if (d->held)
+        d->held->prev = h;
+    d->held = h;
+    set_held(d, 1);
+    pthread_mutex_unlock(&d->mu);
+    return h;
+}
+
+/* Under mu: takes h off the held list. */
+static void unlink_held(struct dispatcher *d, struct job_hold *h)
+{
+    if (h->prev)
+        h->prev->next = h->next;
+    else
+        d->held = h->next;
+    if (h->next)
+        h->next->prev = h->prev;
+    set_held(d, -1);
+}
+
+static void hold_free(struct job_hold *h)
+{
+    free(h->job.id);
+    free(h->job.payload);
+    free(h);
+}
+
+void dispatcher_resume(struct job_hold *h, job_resume_fn fn, void *arg)
+{
+    struct dispatcher *d = h->d;
+
+    pthread_mutex_lock(&d->mu);
+    h->fn = fn;
+    h->arg = arg;
+    h->ready = NULL;
+    if (d->ready_tail)
+        d->ready_tail->ready = h;
+    else
+        d->ready_head = h;
+    d->ready_tail = h;
+    d->wakes++;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+int dispatcher_held(struct dispatcher *d)
+{
+    int n;
+
+    pthread_mutex_lock(&d->mu);
+    n = d->nheld;
+    pthread_mutex_unlock(&d->mu);
+    return n;
+}
+
+/* Takes up to max resumed holds off the ready list. */
+static size_t take_ready(struct dispatcher *d, struct job_hold **v,
+                         size_t max)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&d->mu);
+    while (n < max && d->ready_head) {
+        v[n] = d->ready_head;
+        if (!(d->ready_head = v[n]->ready))
+            d->ready_tail = NULL;
+        n++;
+    }
+    pthread_mutex_unlock(&d->mu);
+    return n;
+}
+
+/* Runs the continuations that are ready; settles their jobs. Returns how
+ * many ran. */
+static size_t run_ready(struct worker *w)
+{
+    struct dispatcher *d = w->d;
+    struct job_hold *v[READY_BATCH], *done[READY_BATCH];
+    const struct queue_job *ackv[READY_BATCH];
+    struct acks a = {ackv, 0};
+    size_t n = take_ready(d, v, READY_BATCH), ndone = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        char err[512] = "";
+        struct job_hold *h = v[i];
+        enum job_result res = h->fn(&h->job, w->rc, h->arg, err, sizeof err);
+
+        if (w->rc->c == NULL)
+            rconn_ensure(w->rc);
+        /* JOB_HELD: resumed again later, maybe already on another
+         * worker: h is not ours to touch. */
+        if (settle(w, &h->job, res, err, &a))
+            done[ndone++] = h;
+    }
+    flush_acks(w, &a);
+    if (ndone) {
+        pthread_mutex_lock(&d->mu);
+        for (size_t i = 0; i < ndone; i++)
+            unlink_held(d, done[i]);
+        pthread_mutex_unlock(&d->mu);
+        for (size_t i = 0; i < ndone; i++)
+            hold_free(done[i]);
+    }
+    return n;
+}
+
+/* Keeps held jobs claimed: every lease/3, one worker pushes every held
+ * job's lease on. The ids are copied under the lock, since a held job may
+ * be settled and freed by another worker meanwhile. */
+static void renew_held(struct worker *w)
+{
+    struct dispatcher *d = w->d;
+    int64_t lease = d->cfg->queue.lease_ms, now = clock_mono_ms();
+    struct queue_job *v;
+    size_t n = 0;
+
+    pthread_mutex_lock(&d->mu);
+    if (!d->held || now < d->renew_at) {
+        if (!d->held)
+            d->renew_at = now + lease / 3;
+        pthread_mutex_unlock(&d->mu);
+        return;
+    }
+    d->renew_at = now + lease / 3;
+    v = calloc((size_t)d->nheld, sizeof *v);
+    for (struct job_hold *h = d->held; v && h; h = h->next) {
+        v[n] = h->job;
+        v[n].payload = NULL;
+        if ((v[n].id = strdup(h->job.id)))
+            n++;
+    }
+    pthread_mutex_unlock(&d->mu);
+    for (size_t i = 0; i < n; i++) {
+        if (queue_extend(w->q, &v[i], lease) < 0)
+            log_warnx("queue: lease of held job %s: %s", v[i].id,
+                      queue_error(w->q));
+        free(v[i].id);
+    }
+    free(v);
 }
 
 /* Keeps jobs from..n of b ours while a slow batch is worked through. */
@@ -292,7 +519,7 @@ static void release_rest(struct worker *w, const struct queue_batch *b,
         }
 }
 
-static void handle_batch(struct worker *w, const struct queue_batch *b)
+static void handle_batch(struct worker *w, struct queue_batch *b)
 {
     int64_t lease = w->d->cfg->queue.lease_ms;
     int64_t renew_at = clock_mono_ms() + lease / 2;
@@ -311,6 +538,8 @@ static void handle_batch(struct worker *w, const struct queue_batch *b)
             renew_at = clock_mono_ms() + lease / 2;
         }
         run_job(w, &b->jobs[i], &a);
+        if (i % 16 == 15)
+            run_ready(w); /* sends done meanwhile: settle them too */
     }
     flush_acks(w, &a);
     if (i < b->n)
@@ -356,32 +585,58 @@ static int64_t sleep_for(const struct dispatcher *d, int64_t next_ms)
     return next_ms > 0 ? next_ms : 1;
 }
 
+/* Claims are taken while the daemon runs and fewer than queue.max_held
+ * jobs wait on providers. */
+static int may_claim(struct dispatcher *d)
+{
+    int room;
+
+    pthread_mutex_lock(&d->mu);
+    room = d->nheld < d->cfg->queue.max_held;
+    pthread_mutex_unlock(&d->mu);
+    return room && !stopping(d);
+}
+
+static int ready_empty(struct dispatcher *d)
+{
+    int empty;
+
+    pthread_mutex_lock(&d->mu);
+    empty = d->ready_head == NULL;
+    pthread_mutex_unlock(&d->mu);
+    return empty;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct dispatcher *d = w->d;
     int errors = 0;
 
-    while (!stopping(d)) {
-        int full = 0, n;
+    for (;;) {
+        int full = 0, n = 0;
         int64_t next_ms = -1;
-        unsigned long gen;
+        unsigned long gen = wake_count(d);
+        size_t ran;
 
-        if (rconn_ensure(w->rc) < 0)
+        if (d->quit && ready_empty(d))
             break;
-        gen = wake_count(d);
-        n = sweep(w, &full, &next_ms);
-        if (n < 0) {
+        if (rconn_ensure(w->rc) < 0)
+            break; /* quitting while Redis is away */
+        ran = run_ready(w);
+        renew_held(w);
+        if (may_claim(d) && (n = sweep(w, &full, &next_ms)) < 0) {
             if (errors++ == 0 || errors % 100 == 0)
                 log_warnx("queue: claim: %s", queue_error(w->q));
             if (w->rc->c)
                 wait_for_work(d, ERROR_PAUSE_MS, gen);
             continue;
         }
-        errors = 0;
+        if (n > 0)
+            errors = 0;
         if (full)
             wake(d, 0);
-        if (n == 0)
+        if (n == 0 && ran == 0)
             wait_for_work(d, sleep_for(d, next_ms), gen);
     }
     return NULL;
@@ -397,6 +652,12 @@ static void free_dispatcher(struct dispatcher *d)
     }
     free(d->workers);
     rconn_free(d->waker_rc);
+    while (d->held) { /* left to their leases */
+        struct job_hold *h = d->held;
+        d->held = h->next;
+        hold_free(h);
+    }
+    pthread_cond_destroy(&d->held_cv);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
     free(d);
@@ -411,10 +672,14 @@ static int init_sync(struct dispatcher *d)
         return -1;
     if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
         pthread_cond_init(&d->cv, &ca) == 0) {
-        if (pthread_mutex_init(&d->mu, NULL) == 0)
-            ret = 0;
-        else
+        if (pthread_cond_init(&d->held_cv, &ca) != 0)
             pthread_cond_destroy(&d->cv);
+        else if (pthread_mutex_init(&d->mu, NULL) == 0)
+            ret = 0;
+        else {
+            pthread_cond_destroy(&d->cv);
+            pthread_cond_destroy(&d->held_cv);
+        }
     }
     pthread_condattr_destroy(&ca);
     return ret;
@@ -482,12 +747,15 @@ struct dispatcher *dispatcher_start(const struct config *cfg, job_handler fn,
         free(d);
         return NULL;
     }
+    d->magic = DISPATCHER_MAGIC;
     d->cfg = cfg;
     d->fn = fn;
     d->ctx = ctx;
     d->stop = stop;
     d->nworkers = cfg->queue.workers > 0 ? cfg->queue.workers : 1;
     queue_metrics_init();
+    d->held_gauge = metric_gauge("nudge_queue_held",
+                                 "Claimed jobs waiting on a provider", NULL);
     if (make_workers(d) < 0) {
         snprintf(err, errlen, "out of memory");
         goto fail;
@@ -499,6 +767,28 @@ fail:
     join_threads(d);
     free_dispatcher(d);
     return NULL;
+}
+
+void dispatcher_drain(struct dispatcher *d)
+{
+    struct timespec deadline;
+
+    if (!d)
+        return;
+    deadline = mono_after(d->cfg->queue.drain_ms);
+    pthread_mutex_lock(&d->mu);
+    d->draining = 1;
+    if (d->nheld > 0)
+        log_info("queue: waiting for %d sends in flight", d->nheld);
+    while (d->nheld > 0 &&
+           pthread_cond_timedwait(&d->held_cv, &d->mu, &deadline) !=
+               ETIMEDOUT)
+        ;
+    if (d->nheld > 0)
+        log_warnx("queue: %d jobs still wait on providers after %llds; "
+                  "their leases bring them back",
+                  d->nheld, (long long)(d->cfg->queue.drain_ms / 1000));
+    pthread_mutex_unlock(&d->mu);
 }
 
 void dispatcher_join(struct dispatcher *d)

@@ -13,6 +13,18 @@
  * process fires at once. A worker that claims a full batch wakes another,
  * so a backlog is shared by all workers.
  *
+ * A handler that hands work to something slower (a channel sending to a
+ * provider) does not wait for it: it calls dispatcher_hold() and returns
+ * JOB_HELD. The job stays claimed, its lease renewed, while no worker
+ * waits on it; when the work is done, dispatcher_resume() (from any
+ * thread) runs a continuation on a worker, whose verdict settles the job
+ * as a handler's would:
+ *
+ *   claim -> handler -> JOB_HELD ... done -> dispatcher_resume()
+ *                                              -> continuation -> JOB_OK
+ *                                                 (ack), JOB_RETRY, JOB_DEAD,
+ *                                                 or JOB_HELD again
+ *
  * Usage (from nudged):
  *
  *     static enum job_result handle(const struct queue_job *job,
@@ -23,7 +35,9 @@
  *                                             err, sizeof err);
  *     if (!d) fatalx("queue: %s", err);
  *     ... the event loop, until stop is set ...
- *     dispatcher_join(d);   // finishes the jobs in hand, then frees d
+ *     dispatcher_drain(d);  // SIGTERM: no more claims; held jobs finish
+ *     channels_stop(...);   // what is still out comes back (resumes)
+ *     dispatcher_join(d);   // the last continuations run, then frees d
  */
 #ifndef NUDGE_QUEUE_DISPATCHER_H
 #define NUDGE_QUEUE_DISPATCHER_H
@@ -44,6 +58,9 @@ enum job_result {
                   attempt queue.max_attempts, then dead */
     JOB_DEAD,  /* permanent failure, a corrupt payload say (err says
                   why): straight to the dead letters */
+    JOB_HELD,  /* the handler called dispatcher_hold(): the job stays
+                  claimed until dispatcher_resume() settles it. After
+                  returning this, the caller must not touch the hold. */
 };
 
 /* Called on a worker thread, concurrently with the other workers (ctx is
@@ -70,12 +87,40 @@ struct dispatcher *dispatcher_start(const struct config *cfg, job_handler fn,
                                     void *ctx, volatile int *stop, char *err,
                                     size_t errlen);
 
+/* --- held jobs ------------------------------------------------------------ */
+
+struct job_hold; /* a claimed job kept past its handler's return */
+
+/* A continuation: runs on a worker with the held job (the hold's own
+ * copy: a continuation may set job->retry_after_ms) and the worker's
+ * connection; its verdict settles the job as a handler's does. */
+typedef enum job_result (*job_resume_fn)(struct queue_job *job,
+                                         struct rconn *rc, void *arg,
+                                         char *err, size_t errlen);
+
+/* Called by a handler (or a continuation, for the job it was given):
+ * keeps job claimed after the call returns JOB_HELD. The hold copies the
+ * job. NULL on no memory (then settle the job at once instead). A job
+ * held a second time from its continuation returns the same hold. */
+struct job_hold *dispatcher_hold(const struct queue_job *job);
+/* From any thread: queues fn(job, rc, arg, ...) for a worker. Never
+ * blocks. Each hold has at most one resume outstanding. */
+void dispatcher_resume(struct job_hold *h, job_resume_fn fn, void *arg);
+/* Jobs held now (for metrics and tests). */
+int dispatcher_held(struct dispatcher *d);
+
 /* Wakes every sleeping worker (they claim again). */
 void dispatcher_wake(struct dispatcher *d);
 
+/* Stops claiming (whether or not *stop is set) and waits until no job is
+ * held, or queue.drain has passed. Workers keep running continuations. */
+void dispatcher_drain(struct dispatcher *d);
+
 /* Stops the workers (whether or not *stop is set): each finishes the job
  * its handler is running, hands the rest of its batch back to the queue
- * (lease ended, so another daemon takes them at once), and exits. Then
+ * (lease ended, so another daemon takes them at once), runs the
+ * continuations already queued, and exits. Jobs still held are left to
+ * their leases (another daemon takes them when the lease ends). Then
  * frees d. */
 void dispatcher_join(struct dispatcher *d);
 

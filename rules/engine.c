@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,6 +207,8 @@ static int settle(struct run *r, enum run_status st, size_t at, const char *err)
         return 0;
     case RUN_RETRY:
         return requeue_step(r, at);
+    case RUN_HELD: /* not reached: runs outside a job never send */
+        return 0;
     default:
         log_warnx("rule %s, student %s, step %zu: %s", r->rule->name,
                   r->student_id, at + 1, err);
@@ -213,10 +216,12 @@ static int settle(struct run *r, enum run_status st, size_t at, const char *err)
     }
 }
 
-/* Starts rule for st if `when` holds (the view is loaded). 0 or -1. */
+/* Starts rule for st if `when` holds (the view is loaded), as run id
+ * (derived from what started it). Steps up to the first wait or message
+ * step run here; those go to the queue. 0 or -1. */
 static int start_rule(const struct run_env *env, struct rconn *rc,
                       const struct crule *rule, const struct student *st,
-                      struct rview *view, int chain)
+                      struct rview *view, int chain, const char *id)
 {
     struct run r;
     char why[256], err[256];
@@ -225,7 +230,7 @@ static int start_rule(const struct run_env *env, struct rconn *rc,
 
     if (!rule_when(rule, view))
         return 0;
-    got = run_start(&r, env, rc, rule, st, chain, why, sizeof why);
+    got = run_start(&r, env, rc, rule, st, chain, id, why, sizeof why);
     if (got <= 0) {
         if (got < 0)
             log_warnx("rule %s, student %s: %s", rule->name, st->id, why);
@@ -259,6 +264,7 @@ int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
     struct run_env env;
     struct rview view;
     struct snap *s;
+    char id[48];
 
     if (!st) /* an unknown student: nothing to note, nothing to start */
         return 0;
@@ -273,12 +279,15 @@ int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
     n = ruleset_triggered(s->rules, ev, idx, MAX_TRIGGERED);
     if (n > MAX_TRIGGERED)
         n = MAX_TRIGGERED;
+    /* The run's id is the event's: handled twice (nudged killed before
+     * its XACK), the event finds the run it started. */
+    snprintf(id, sizeof id, "e%s", ev->id);
     if (n && rview_init(&view, s->rules) == 0) {
         env_of(e, s, rc, &env);
         rview_load(&view, st, clock_now_ms());
         for (size_t i = 0; i < n && status == 0; i++)
             status = start_rule(&env, rc, &s->rules->rules[idx[i]], st, &view,
-                                chain) < 0
+                                chain, id) < 0
                          ? -1
                          : 0;
         env_done(&env);
@@ -313,17 +322,77 @@ static enum job_result bad_job(char *err, size_t n, const char *why)
     return JOB_DEAD;
 }
 
+/* A run carried on by a queue job: what its steps need, kept on the heap
+ * because a send holds the job and the run goes on in a continuation, on
+ * another worker, when the channel has reported. */
+struct step_run {
+    struct engine *e;
+    struct snap *s;     /* a reference */
+    struct student *st; /* owned */
+    size_t job_step;    /* the step the job was queued for */
+    struct run_env env;
+    struct run r;
+};
+
+static void step_run_free(struct step_run *sr)
+{
+    run_free(&sr->r);
+    env_done(&sr->env);
+    student_free(sr->st);
+    snap_put(sr->s);
+    free(sr);
+}
+
+static enum job_result after_send(struct queue_job *job, struct rconn *rc,
+                                  void *arg, char *err, size_t n);
+
+/* Settles a job by its run's status; frees sr unless the run is held. */
+static enum job_result step_run_settle(struct step_run *sr,
+                                       enum run_status status, size_t at,
+                                       char *err, size_t n)
+{
+    enum job_result res;
+
+    if (status == RUN_HELD)
+        return JOB_HELD; /* sr belongs to the continuation */
+    if (status == RUN_RETRY && at == sr->job_step) {
+        if (!err[0])
+            snprintf(err, n, "step %zu failed, will retry", at + 1);
+        res = JOB_RETRY;
+    } else {
+        res = settle(&sr->r, status, at, err) < 0 ? JOB_RETRY : JOB_OK;
+    }
+    step_run_free(sr);
+    return res;
+}
+
+/* The continuation of a send (queues/dispatcher.h): the outcome goes on
+ * the timeline and the run goes on, on this worker's connection. */
+static enum job_result after_send(struct queue_job *job, struct rconn *rc,
+                                  void *arg, char *err, size_t n)
+{
+    struct run *r = arg;
+    struct step_run *sr =
+        (struct step_run *)((char *)r - offsetof(struct step_run, r));
+    size_t at = 0;
+
+    env_done(&sr->env);
+    env_of(sr->e, sr->s, rc, &sr->env);
+    sr->env.after_send = after_send;
+    r->rc = rc;
+    return step_run_settle(sr, run_after_send(r, job, &at, err, n), at, err,
+                           n);
+}
+
 static enum job_result run_job(struct engine *e, struct snap *s,
-                               struct rconn *rc, const struct step_job *j,
-                               char *err, size_t n)
+                               struct rconn *rc, const struct queue_job *job,
+                               const struct step_job *j, char *err, size_t n)
 {
     const struct crule *rule = ruleset_find(s->rules, j->rule);
     char version[24], why[256];
     struct student *st = NULL;
-    struct run_env env;
-    struct run r;
+    struct step_run *sr;
     size_t at = 0;
-    enum run_status status;
     int got;
 
     got = run_is_current(rc, e->cfg->redis.prefix, j->student, j->rule, j->run);
@@ -348,24 +417,27 @@ static enum job_result run_job(struct engine *e, struct snap *s,
         snprintf(err, n, "loading student %s: %s", j->student, rc->errstr);
         return got < 0 ? JOB_RETRY : JOB_OK;
     }
-    env_of(e, s, rc, &env);
-    if (run_resume(&r, &env, rc, rule, j->run, j->started, (int)j->chain, st) <
-        0) {
-        got = -1;
-        goto done;
+    if (!(sr = calloc(1, sizeof *sr))) {
+        student_free(st);
+        snprintf(err, n, "out of memory");
+        return JOB_RETRY;
     }
-    status = run_steps(&r, (size_t)j->step, &at, err, n);
-    if (status == RUN_RETRY && at == (size_t)j->step) {
-        snprintf(err, n, "step %zu failed, will retry", at + 1);
-        got = -1;
-    } else {
-        got = settle(&r, status, at, err);
+    sr->e = e;
+    sr->s = s;
+    atomic_fetch_add(&s->refs, 1);
+    sr->st = st;
+    sr->job_step = (size_t)j->step;
+    env_of(e, s, rc, &sr->env);
+    sr->env.after_send = after_send;
+    if (run_resume(&sr->r, &sr->env, rc, rule, j->run, j->started,
+                   (int)j->chain, st) < 0) {
+        step_run_free(sr);
+        snprintf(err, n, "out of memory");
+        return JOB_RETRY;
     }
-done:
-    run_free(&r);
-    env_done(&env);
-    student_free(st);
-    return got < 0 ? JOB_RETRY : JOB_OK;
+    sr->r.job = job;
+    return step_run_settle(sr, run_steps(&sr->r, sr->job_step, &at, err, n),
+                           at, err, n);
 }
 
 /* The students of a scan batch whose `when` holds. */
@@ -402,6 +474,7 @@ static enum job_result scan_job(struct engine *e, struct snap *s,
     const char **idv = calloc(count + 1, sizeof *idv);
     struct run_env env;
     enum job_result res = JOB_OK;
+    char id[48];
 
     p.v = calloc(count + 1, sizeof *p.v);
     if (!p.rule || !idv || !p.v || rview_init(&p.view, s->rules) < 0) {
@@ -415,11 +488,14 @@ static enum job_result scan_job(struct engine *e, struct snap *s,
         snprintf(err, n, "loading students: %s", rc->errstr);
         res = JOB_RETRY;
     }
+    /* One id per firing: a batch run twice finds the runs it started. */
+    snprintf(id, sizeof id, "f%lld",
+             (long long)json_integer_value(json_object_get(o, "fire")));
     env_of(e, s, rc, &env);
     for (i = 0; i < p.n; i++) {
         rview_load(&p.view, p.v[i], clock_now_ms());
         if (res == JOB_OK &&
-            start_rule(&env, rc, p.rule, p.v[i], &p.view, 0) < 0)
+            start_rule(&env, rc, p.rule, p.v[i], &p.view, 0, id) < 0)
             res = JOB_RETRY; /* started runs are not started twice */
         student_free(p.v[i]);
     }
@@ -451,7 +527,7 @@ enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
                !key_valid_id(j.student) || j.step < 0) {
         res = bad_job(err, errlen, "payload is not a rule step");
     } else {
-        res = run_job(e, s, rc, &j, err, errlen);
+        res = run_job(e, s, rc, job, &j, err, errlen);
     }
     snap_put(s);
     json_decref(o);

@@ -103,7 +103,7 @@ static void run_init(struct run *r, const struct run_env *env,
 
 int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
               const struct crule *rule, const struct student *st, int chain,
-              char *why, size_t n)
+              const char *id, char *why, size_t n)
 {
     char runs[KEY_MAX], limit[KEY_MAX], value[96], now[24], ln[24], lw[24];
     char age[24];
@@ -111,8 +111,11 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
     long long got;
 
     run_init(r, env, rc, rule, st, chain, clock_now_ms());
-    snprintf(r->id, sizeof r->id, "%llx-%x-%x", (long long)r->started_ms,
-             (unsigned)getpid() & 0xffff, atomic_fetch_add(&run_seq, 1));
+    if (id)
+        snprintf(r->id, sizeof r->id, "%s", id);
+    else
+        snprintf(r->id, sizeof r->id, "%llx-%x-%x", (long long)r->started_ms,
+                 (unsigned)getpid() & 0xffff, atomic_fetch_add(&run_seq, 1));
     key_student(runs, sizeof runs, env->cfg->redis.prefix, st->id, "runs");
     limit_key(limit, sizeof limit, env->cfg->redis.prefix, st->id, rule->name);
     run_value(r, value, sizeof value);
@@ -256,8 +259,8 @@ int run_persist(struct run *r)
 /* Queues step `step` of r, due delay_ms from now; suffix (or NULL) makes
  * the job id differ from the step's usual one (a deferred step). 0 or
  * -1. */
-static int schedule_step(struct run *r, size_t step, int64_t delay_ms,
-                         const char *suffix, char *err, size_t n)
+int run_schedule_step(struct run *r, size_t step, int64_t delay_ms,
+                      const char *suffix, char *err, size_t n)
 {
     char id[200], *payload = run_job_payload(r, step);
     int got;
@@ -286,29 +289,37 @@ static int schedule_step(struct run *r, size_t step, int64_t delay_ms,
 /* --- the timeline -----------------------------------------------------------
  */
 
-static void record(struct run *r, size_t step, const char *type,
-                   const struct step *s, const char *to,
-                   const char *provider_id, const char *detail)
+void run_entry(const struct run *r, size_t step, const char *type,
+               const struct step *s, struct tl_entry *e, char *actor,
+               size_t n)
 {
-    struct tl_entry e = TL_ENTRY_INIT;
+    snprintf(actor, n, "rule:%s", r->rule->name);
+    *e = (struct tl_entry)TL_ENTRY_INIT;
+    e->type = type;
+    e->rule = r->rule->name;
+    e->step = (int)step; /* from 0, as docs/redis.md says */
+    e->channel = s ? s->channel : NULL;
+    e->template_name = s ? s->tmpl : NULL;
+    e->actor = actor;
+}
+
+void run_record(struct run *r, size_t step, const char *type,
+                const struct step *s, const char *to, const char *provider_id,
+                const char *detail)
+{
+    struct tl_entry e;
     char actor[160];
 
-    snprintf(actor, sizeof actor, "rule:%s", r->rule->name);
-    e.type = type;
-    e.rule = r->rule->name;
-    e.step = (int)step; /* from 0, as docs/redis.md says */
-    e.channel = s ? s->channel : NULL;
-    e.template_name = s ? s->tmpl : NULL;
+    run_entry(r, step, type, s, &e, actor, sizeof actor);
     e.to = to;
     e.provider_id = provider_id;
     e.detail = detail;
-    e.actor = actor;
     if (timeline_append(r->rc, r->env->cfg->redis.prefix, r->student_id,
                         r->env->cfg->redis.timeline_maxlen, &e) < 0)
         log_warnx("timeline of %s: %s", r->student_id, r->rc->errstr);
 }
 
-static void count(const char *outcome)
+void run_count(const char *outcome)
 {
     char labels[64];
     snprintf(labels, sizeof labels, "outcome=\"%s\"", outcome);
@@ -319,8 +330,8 @@ static void count(const char *outcome)
 /* --- events nudge causes -------------------------------------------------- */
 
 /* XADD an event (tag, untag, assigned) with its chain depth. */
-static int emit_event(struct run *r, const char *type, const char *field,
-                      const char *value)
+int run_emit_event(struct run *r, const char *type, const char *field,
+                   const char *value)
 {
     char stream[KEY_MAX], chain[16], actor[160];
     const char *argv[15];
@@ -343,17 +354,8 @@ static int emit_event(struct run *r, const char *type, const char *field,
 /* --- steps
  * --------------------------------------------------------------------- */
 
-/* What one step did. */
-enum step_result {
-    ST_NEXT,   /* go on with the next step */
-    ST_QUEUED, /* a wait: the next step is a job */
-    ST_DONE,   /* the run ended (a stop) */
-    ST_RETRY,  /* a transient failure: this step again later */
-    ST_ERROR,  /* Redis failed */
-};
-
 /* Reloads the student (after assign changed it, say). 0 or -1. */
-static int reload_student(struct run *r)
+int run_reload_student(struct run *r)
 {
     struct student *fresh = NULL;
     int got =
@@ -375,7 +377,7 @@ static enum step_result step_stop(struct run *r, size_t i, const struct step *s)
     int holds;
 
     if (!s->cond) {
-        record(r, i, "skipped", NULL, NULL, NULL, "stop: the run ends");
+        run_record(r, i, "skipped", NULL, NULL, NULL, "stop: the run ends");
         return ST_DONE;
     }
     /* The student was loaded fresh for this step (engine_job). */
@@ -388,8 +390,8 @@ static enum step_result step_stop(struct run *r, size_t i, const struct step *s)
     snprintf(detail, sizeof detail, "stop %s %s: the run ends",
              s->unless ? "unless" : "if",
              cond_format(s->cond, text, sizeof text));
-    record(r, i, "skipped", NULL, NULL, NULL, detail);
-    count("stopped");
+    run_record(r, i, "skipped", NULL, NULL, NULL, detail);
+    run_count("stopped");
     return ST_DONE;
 }
 
@@ -406,226 +408,15 @@ static enum step_result step_tag(struct run *r, size_t i, const struct step *s)
         return ST_ERROR;
     changed = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
     freeReplyObject(rep);
-    if (changed && emit_event(r, add ? "tag" : "untag", "tag", s->arg) < 0)
+    if (changed && run_emit_event(r, add ? "tag" : "untag", "tag", s->arg) < 0)
         return ST_ERROR;
     if (!changed) { /* no event, so the consumer records nothing */
         char why[300];
         snprintf(why, sizeof why, "tag \"%s\" %s", s->arg,
                  add ? "was already there" : "was not there");
-        record(r, i, "skipped", NULL, NULL, NULL, why);
+        run_record(r, i, "skipped", NULL, NULL, NULL, why);
     }
-    return reload_student(r) < 0 ? ST_ERROR : ST_NEXT;
-}
-
-static int by_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Round robin over the sorted members of the team. */
-static enum step_result step_assign(struct run *r, size_t i,
-                                    const struct step *s)
-{
-    char team[KEY_MAX], rr[KEY_MAX + 8], student[KEY_MAX];
-    redisReply *members, *rep;
-    const char *pick;
-    char **ids;
-    long long turn;
-
-    key_team(team, sizeof team, r->env->cfg->redis.prefix, s->arg);
-    snprintf(rr, sizeof rr, "%s:rr", team);
-    if (!(members = rconn_cmd(r->rc, "SMEMBERS %s", team)))
-        return ST_ERROR;
-    if (members->type != REDIS_REPLY_ARRAY || members->elements == 0) {
-        freeReplyObject(members);
-        record(r, i, "skipped", NULL, NULL, NULL, "assign: the team is empty");
-        count("skipped");
-        return ST_NEXT;
-    }
-    if (!(rep = rconn_cmd(r->rc, "INCR %s", rr))) {
-        freeReplyObject(members);
-        return ST_ERROR;
-    }
-    turn = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-    freeReplyObject(rep);
-    ids = calloc(members->elements, sizeof *ids);
-    for (size_t k = 0; ids && k < members->elements; k++)
-        ids[k] = members->element[k]->str;
-    if (!ids) {
-        freeReplyObject(members);
-        return ST_ERROR;
-    }
-    qsort(ids, members->elements, sizeof *ids, by_str);
-    pick = ids[(size_t)(turn - 1) % members->elements];
-    key_student(student, sizeof student, r->env->cfg->redis.prefix,
-                r->student_id, NULL);
-    rep = rconn_cmd(r->rc, "HSET %s owner %s", student, pick);
-    if (rep)
-        freeReplyObject(rep);
-    if (!rep || emit_event(r, "assigned", "owner", pick) < 0) {
-        free(ids);
-        freeReplyObject(members);
-        return ST_ERROR;
-    }
-    free(ids);
-    freeReplyObject(members);
-    return reload_student(r) < 0 ? ST_ERROR : ST_NEXT;
-}
-
-static enum chan_status deliver(struct run *r, struct channel *ch,
-                                struct chan_msg *m, struct chan_result *res)
-{
-    return channel_send_wait(ch, m, res);
-}
-
-static const char *sent_type(const struct step *s)
-{
-    return s->kind == STEP_SEND     ? "sent"
-           : s->kind == STEP_NOTIFY ? "notified"
-                                    : "escalated";
-}
-
-/* [delivery] max_per_day: 1 the message may go, 0 it may not (skipped,
- * on the timeline), -1 Redis failed. */
-static int take_daily_cap(struct run *r, size_t i, const struct step *s)
-{
-    char why[128];
-    int got = daily_cap_take(r->rc, r->env->cfg, r->st, clock_now_ms());
-
-    if (got == 0) {
-        snprintf(why, sizeof why, "daily cap of %d messages reached",
-                 r->env->cfg->delivery.max_per_day);
-        record(r, i, "skipped", s, NULL, NULL, why);
-        count("skipped");
-    }
-    return got;
-}
-
-/* Renders and sends; outcome on the timeline. */
-static enum step_result send_rendered(struct run *r, size_t i,
-                                      const struct step *s, struct channel *ch,
-                                      const struct tmpl_part *part,
-                                      const struct recipient *who)
-{
-    struct tmpl_ctx ctx = {.student = r->st,
-                           .owner = who->owner,
-                           .supervisor = who->supervisor,
-                           .cfg = r->env->cfg,
-                           .to = who->to};
-    struct chan_msg m = {0};
-    struct chan_result res = {0};
-    struct tmpl_out out;
-    char key[160];
-    enum step_result status = ST_NEXT;
-    int capped;
-
-    snprintf(key, sizeof key, "%s:%zu", r->id, i + 1);
-    ctx.key = key;
-    tmpl_out_init(&out);
-    switch (tmpl_render(part, &ctx, &out)) {
-    case TMPL_OK:
-        break;
-    case TMPL_MISSING:
-        record(r, i, "skipped", s, NULL, NULL, out.err);
-        count("skipped");
-        goto done;
-    default:
-        record(r, i, "failed", s, NULL, NULL, out.err);
-        count("failed");
-        goto done;
-    }
-    tmpl_msg_to_chan(&out.msg, &m);
-    m.student = r->student_id;
-    m.rule = r->rule->name;
-    m.template_name = s->tmpl;
-    m.step = (int)i;
-    m.idempotency_key = key;
-    if (s->kind == STEP_SEND && (capped = take_daily_cap(r, i, s)) <= 0) {
-        status = capped < 0 ? ST_ERROR : ST_NEXT;
-        goto done;
-    }
-    res.status = deliver(r, ch, &m, &res);
-    switch (res.status) {
-    case CHAN_OK:
-        record(r, i, sent_type(s), s, out.msg.to, res.provider_id, NULL);
-        count(sent_type(s));
-        if (s->kind == STEP_SEND &&
-            run_note_touch(r->rc, r->env->cfg->redis.prefix, r->student_id,
-                           clock_now_ms()) < 0)
-            log_warnx("last_touch_at of %s: %s", r->student_id,
-                      r->rc->errstr);
-        break;
-    case CHAN_TRANSIENT:
-        record(r, i, "failed", s, out.msg.to, NULL, res.error);
-        count("retried");
-        status = ST_RETRY;
-        break;
-    default:
-        record(r, i, "failed", s, out.msg.to, NULL, res.error);
-        count("failed");
-        break;
-    }
-    if (s->kind == STEP_SEND && res.status != CHAN_OK)
-        daily_cap_give_back(r->rc, r->env->cfg, r->st, clock_now_ms());
-done:
-    tmpl_out_free(&out);
-    return status;
-}
-
-static enum step_result step_message(struct run *r, size_t i,
-                                     const struct step *s)
-{
-    struct channel *ch = channels_find(r->env->chans, s->channel);
-    const struct tmpl_part *part;
-    struct recipient who;
-    char why[256];
-    int got;
-    int64_t until;
-    enum step_result status;
-
-    if (!ch) {
-        record(r, i, "failed", s, NULL, NULL, "no such channel");
-        return ST_NEXT;
-    }
-    if (s->kind == STEP_SEND &&
-        (until =
-             quiet_until(r->env->cfg->delivery.quiet_hours,
-                         delivery_zone(r->env->cfg, r->st), clock_now_ms()))) {
-        char suffix[40];
-        snprintf(suffix, sizeof suffix, ":quiet:%lld", (long long)until);
-        return schedule_step(r, i, until - clock_now_ms(), suffix, why,
-                             sizeof why) < 0
-                   ? ST_ERROR
-                   : ST_QUEUED;
-    }
-    if (s->kind == STEP_SEND && student_opted_out(r->st, ch->as)) {
-        snprintf(why, sizeof why, "the student opted out of %s", ch->as);
-        record(r, i, "skipped", s, NULL, NULL, why);
-        count("skipped");
-        return ST_NEXT;
-    }
-    if (!(part = tmpl_find(r->env->tmpls, s->tmpl, ch->as))) {
-        snprintf(why, sizeof why, "template %s has no %s part", s->tmpl,
-                 ch->as);
-        record(r, i, "failed", s, NULL, NULL, why);
-        count("failed");
-        return ST_NEXT;
-    }
-    got = recipient_resolve(r->rc, r->env->cfg->redis.prefix, s, r->st, ch->as,
-                            &who, why, sizeof why);
-    if (got < 0) {
-        recipient_clear(&who);
-        return ST_ERROR;
-    }
-    if (got == 0) {
-        record(r, i, "skipped", s, NULL, NULL, why);
-        count("skipped");
-        recipient_clear(&who);
-        return ST_NEXT;
-    }
-    status = send_rendered(r, i, s, ch, part, &who);
-    recipient_clear(&who);
-    return status;
+    return run_reload_student(r) < 0 ? ST_ERROR : ST_NEXT;
 }
 
 /* Runs step i. */
@@ -635,7 +426,7 @@ static enum step_result step_one(struct run *r, size_t i, char *err, size_t n)
 
     switch (s->kind) {
     case STEP_WAIT:
-        return schedule_step(r, i + 1, s->ms, NULL, err, n) < 0 ? ST_ERROR
+        return run_schedule_step(r, i + 1, s->ms, NULL, err, n) < 0 ? ST_ERROR
                                                                 : ST_QUEUED;
     case STEP_STOP:
         return step_stop(r, i, s);
@@ -643,9 +434,9 @@ static enum step_result step_one(struct run *r, size_t i, char *err, size_t n)
     case STEP_TAG_REMOVE:
         return step_tag(r, i, s);
     case STEP_ASSIGN:
-        return step_assign(r, i, s);
+        return run_assign(r, i, s);
     default:
-        return step_message(r, i, s);
+        return run_message(r, i, s);
     }
 }
 
@@ -655,6 +446,7 @@ enum run_status run_steps(struct run *r, size_t from, size_t *at, char *err,
     static const enum run_status of[] = {[ST_QUEUED] = RUN_WAITING,
                                          [ST_DONE] = RUN_DONE,
                                          [ST_RETRY] = RUN_RETRY,
+                                         [ST_HELD] = RUN_HELD,
                                          [ST_ERROR] = RUN_ERROR};
 
     err[0] = 0;

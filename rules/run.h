@@ -2,10 +2,18 @@
  * run.h - one run of a rule for one student: its state in Redis, and its
  * steps. A run starts when a trigger fires and `when` matches (run_start:
  * one run per rule and student at a time, and `limit N per D`), runs its
- * steps up to the first `wait` at once, and leaves each later step to a
- * job of the delayed queue (payload: run id, rule, rule version, step,
- * student). Every step's outcome is a timeline entry. The engine
- * (engine.h) is the only user; this header is its inside.
+ * steps up to the first `wait` or message step at once, and leaves each
+ * later step to a job of the delayed queue (payload: run id, rule, rule
+ * version, step, student). Messages are only sent from a job: a message
+ * step reached straight from an event becomes a job due at once, so the
+ * events stream never waits on a provider. A send holds its job
+ * (queues/dispatcher.h) until the channel reports; the engine's
+ * continuation then calls run_after_send() (rules/send.c). Every step's
+ * outcome is a timeline entry. The engine (engine.h) is the only user;
+ * this header is its inside.
+ *
+ * The steps live in three files: run.c (state, jobs, stop and tag
+ * steps), assign.c (assign team) and send.c (send, notify, escalate).
  *
  * Redis (docs/redis.md): slm:student:{ID}:runs (hash rule -> "RUNID
  * STARTED_MS"), slm:student:{ID}:limit:RULE (sorted set of run starts),
@@ -24,6 +32,9 @@
 #include "core/config.h"
 #include "core/redis.h"
 #include "core/student.h"
+#include "core/timeline.h"
+#include "queues/dispatcher.h"
+#include "core/keys.h"
 #include "rules/compile.h"
 #include "rules/eval.h"
 #include "templates/tmpl.h"
@@ -41,6 +52,21 @@ struct run_env {
     const struct tmpl_set *tmpls;
     struct channel_set *chans;
     struct queue *q;             /* to schedule the next step */
+    /* The engine's continuation after a send: dispatcher_resume() runs
+     * it with the struct run as its arg. */
+    job_resume_fn after_send;
+};
+
+/* A send in flight: what run_after_send() needs to finish the step. */
+struct run_send {
+    size_t step;          /* its index */
+    struct channel *ch;   /* where it went */
+    int fallback;         /* the second attempt, on ch->fallback */
+    int capped;           /* a daily-cap count was taken */
+    char key[KEY_MAX];    /* its record: slm:student:{ID}:send:RUN:STEP */
+    char to[256];         /* the recipient (masked when written) */
+    struct job_hold *hold;
+    struct chan_result res; /* the channel's report */
 };
 
 struct run {
@@ -55,28 +81,44 @@ struct run {
     const struct student *st; /* the data the steps see */
     struct student *own;      /* a fresh copy, when the run reloaded */
     struct rview view;
+    const struct queue_job *job; /* the job running the steps, or NULL
+                                    (straight from an event or a scan) */
+    struct run_send send;        /* the send in flight (RUN_HELD) */
 };
 
 enum run_status {
     RUN_DONE,    /* ended (all steps, or a stop) */
     RUN_WAITING, /* the next step is a queued job */
     RUN_RETRY,   /* a transient failure at step *at: try it again later */
+    RUN_HELD,    /* a send is out (step *at): the job is held, and the
+                    engine's continuation carries the run on. The caller
+                    must not touch the run any more. */
     RUN_ERROR,   /* Redis failed: the caller retries the whole thing */
 };
 
 /* Tries to start a run of rule for st: 1 started (r filled, the view
  * loaded), 0 not started (another run of the rule is active, or the
- * limit is reached; why says which), -1 Redis error. */
+ * limit is reached; why says which), -1 Redis error. id names the run:
+ * derived from what started it (an event's id, a schedule's firing), so
+ * that the same event handled twice finds the first run; NULL for a new
+ * one. */
 int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
               const struct crule *rule, const struct student *st, int chain,
-              char *why, size_t n);
+              const char *id, char *why, size_t n);
 /* Resumes a run from a job (the state was checked by the caller). */
 int run_resume(struct run *r, const struct run_env *env, struct rconn *rc,
                const struct crule *rule, const char *id, int64_t started_ms,
                int chain, const struct student *st);
-/* Runs steps from step `from` on; *at is the step a RUN_RETRY failed on. */
+/* Runs steps from step `from` on; *at is the step a RUN_RETRY failed on
+ * (or the step whose send is out, for RUN_HELD). */
 enum run_status run_steps(struct run *r, size_t from, size_t *at, char *err,
                           size_t n);
+/* The engine's continuation calls this when the channel has reported
+ * r->send: the outcome goes on the timeline and the send record, then the
+ * run goes on (or falls back, or asks for a retry, setting
+ * job->retry_after_ms from the provider). Same returns as run_steps(). */
+enum run_status run_after_send(struct run *r, struct queue_job *job,
+                               size_t *at, char *err, size_t n);
 /* Records an instant run (no wait, no limit: kept out of Redis) as in
  * progress, because a step of it is about to be queued after all (quiet
  * hours, a retry). 0 or -1. */
@@ -101,5 +143,40 @@ int run_note_touch(struct rconn *rc, const char *prefix, const char *student,
  * the caller's to free(). */
 char *run_job_payload(const struct run *r, size_t step);
 void run_job_id(const struct run *r, size_t step, char *buf, size_t n);
+
+/* --- for the steps (run.c, assign.c, send.c) ------------------------------ */
+
+/* What one step did. */
+enum step_result {
+    ST_NEXT,   /* go on with the next step */
+    ST_QUEUED, /* a wait: the next step is a job */
+    ST_DONE,   /* the run ended (a stop) */
+    ST_RETRY,  /* a transient failure: this step again later */
+    ST_HELD,   /* a send is out: the run goes on in the continuation */
+    ST_ERROR,  /* Redis failed */
+};
+
+enum step_result run_assign(struct run *r, size_t i, const struct step *s);
+enum step_result run_message(struct run *r, size_t i, const struct step *s);
+
+/* A timeline entry of step `step` of r (actor is its buffer). */
+void run_entry(const struct run *r, size_t step, const char *type,
+               const struct step *s, struct tl_entry *e, char *actor,
+               size_t n);
+/* Writes one (a failure to write is logged). */
+void run_record(struct run *r, size_t step, const char *type,
+                const struct step *s, const char *to, const char *provider_id,
+                const char *detail);
+/* Counts a step's outcome in nudge_rule_steps_total. */
+void run_count(const char *outcome);
+/* XADDs an event nudge causes (tag, untag, assigned). 0 or -1. */
+int run_emit_event(struct run *r, const char *type, const char *field,
+                   const char *value);
+/* Loads the student again (after assign changed it, say). 0 or -1. */
+int run_reload_student(struct run *r);
+/* Queues step `step`, due delay_ms from now; suffix (or NULL) makes the
+ * job id differ from the step's usual one. 0 or -1 (err says why). */
+int run_schedule_step(struct run *r, size_t step, int64_t delay_ms,
+                      const char *suffix, char *err, size_t n);
 
 #endif

@@ -88,7 +88,7 @@ START_TEST(test_run_start)
     renv.cfg = &cfg;
     renv.rules = set;
     ck_assert_int_eq(run_start(&r, &renv, rc, ruleset_find(set, cases[_i].rule),
-                               st, 0, why, sizeof why),
+                               st, 0, NULL, why, sizeof why),
                      cases[_i].want);
     if (!cases[_i].want)
         ck_assert_str_eq(why, cases[_i].why);

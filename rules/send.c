@@ -1,0 +1,454 @@
+/*
+ * send.c - the message steps of a run (send, notify owner, escalate): who
+ * they reach, when they may go, and the asynchronous send that makes a
+ * message go out at most once.
+ *
+ * A message step runs only inside a queue job. It renders the message,
+ * claims the send's record in Redis (slm:student:{ID}:send:RUN:STEP, SET
+ * NX "pending"), holds its job and hands the message to the channel; the
+ * channel's report comes back through the engine's continuation to
+ * run_after_send(), which writes the outcome and the timeline entry in one
+ * MULTI and carries the run on. The record is what keeps a message from
+ * going twice: a retried or replayed step first reads it:
+ *
+ *   (none)            send
+ *   pending           an earlier attempt left and its outcome was never
+ *                     written (nudged killed): send again only when the
+ *                     channel's provider drops duplicates (on_unknown =
+ *                     retry), else `unknown` on the timeline
+ *   failed transient  send again
+ *   sent, unknown, failed permanent    nothing: the step is done
+ *
+ * The idempotency key given to the provider is RUN:STEP (+ ":fb" for the
+ * fallback), the same on every attempt.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/keys.h"
+#include "core/log.h"
+#include "rules/delivery.h"
+#include "rules/recipient.h"
+#include "rules/run.h"
+
+/* How long a send's record is kept: longer than any retry schedule and
+ * any replay of the event that started the run. */
+#define SEND_RECORD_TTL_MS (7LL * 86400 * 1000)
+
+static const char *sent_type(const struct step *s)
+{
+    return s->kind == STEP_SEND     ? "sent"
+           : s->kind == STEP_NOTIFY ? "notified"
+                                    : "escalated";
+}
+
+/* --- the send's record ------------------------------------------------------ */
+
+enum claim {
+    CLAIM_SEND,    /* nothing sent yet, or a resend is safe */
+    CLAIM_DONE,    /* the step ended before: nothing to do */
+    CLAIM_UNKNOWN, /* an earlier attempt's outcome is unknown and the
+                      channel cannot drop a duplicate */
+    CLAIM_ERROR,
+};
+
+static void send_record_key(const struct run *r, size_t i, int fallback,
+                            char *buf, size_t n)
+{
+    char suffix[160];
+
+    snprintf(suffix, sizeof suffix, "send:%s:%zu%s", r->id, i,
+             fallback ? ":fb" : "");
+    key_student(buf, n, r->env->cfg->redis.prefix, r->student_id, suffix);
+}
+
+/* What an existing record says about sending again. */
+static enum claim claim_of(const char *state, const struct channel *ch)
+{
+    if (strncmp(state, "failed transient", 16) == 0)
+        return CLAIM_SEND;
+    if (strncmp(state, "pending", 7) == 0)
+        return ch->retry_unknown ? CLAIM_SEND : CLAIM_UNKNOWN;
+    return CLAIM_DONE; /* sent, unknown, failed permanent */
+}
+
+static enum claim send_claim(struct run *r, const char *key,
+                             const struct channel *ch)
+{
+    redisReply *rep;
+    enum claim c;
+
+    rep = rconn_cmd(r->rc, "SET %s pending NX PX %lld", key,
+                    (long long)SEND_RECORD_TTL_MS);
+    if (!rep)
+        return CLAIM_ERROR;
+    c = rep->type == REDIS_REPLY_STATUS ? CLAIM_SEND : CLAIM_DONE;
+    freeReplyObject(rep);
+    if (c == CLAIM_SEND)
+        return c;
+    if (!(rep = rconn_cmd(r->rc, "GET %s", key)))
+        return CLAIM_ERROR;
+    c = rep->type == REDIS_REPLY_STRING ? claim_of(rep->str, ch) : CLAIM_SEND;
+    freeReplyObject(rep);
+    if (c == CLAIM_SEND &&
+        !(rep = rconn_cmd(r->rc, "SET %s pending PX %lld", key,
+                          (long long)SEND_RECORD_TTL_MS)))
+        return CLAIM_ERROR;
+    if (c == CLAIM_SEND)
+        freeReplyObject(rep);
+    return c;
+}
+
+static int drop_record(struct run *r)
+{
+    redisReply *rep = rconn_cmd(r->rc, "DEL %s", r->send.key);
+
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* Writes the record's new state and the timeline entry in one MULTI, so
+ * that a step is never on the timeline without its record (or the other
+ * way round); with the student's last_touch_at for a message sent to
+ * them. 0 or -1. */
+static int write_outcome(struct run *r, const char *state,
+                         const struct tl_entry *e, int touch)
+{
+    const struct config *cfg = r->env->cfg;
+    char skey[KEY_MAX];
+    int n = 3, errors;
+
+    key_student(skey, sizeof skey, cfg->redis.prefix, r->student_id, NULL);
+    if (rconn_append(r->rc, "MULTI") < 0 ||
+        rconn_append(r->rc, "SET %s %s PX %lld", r->send.key, state,
+                     (long long)SEND_RECORD_TTL_MS) < 0 ||
+        timeline_append_cmd(r->rc, cfg->redis.prefix, r->student_id,
+                            cfg->redis.timeline_maxlen, e) < 0)
+        return -1;
+    if (touch) {
+        if (rconn_append(r->rc, "HSET %s last_touch_at %lld", skey,
+                         (long long)(clock_now_ms() / 1000)) < 0)
+            return -1;
+        n++;
+    }
+    if (rconn_append(r->rc, "EXEC") < 0)
+        return -1;
+    errors = rconn_discard(r->rc, n + 1);
+    if (errors != 0) {
+        if (errors > 0)
+            snprintf(r->rc->errstr, sizeof r->rc->errstr,
+                     "writing the outcome of a send failed");
+        return -1;
+    }
+    return 0;
+}
+
+/* The step's entry with the send's channel, recipient and provider. */
+static void send_entry(struct run *r, const char *type, const char *detail,
+                       struct tl_entry *e, char *actor, size_t n)
+{
+    const struct step *s = r->rule->steps[r->send.step].src;
+
+    run_entry(r, r->send.step, type, s, e, actor, n);
+    e->channel = r->send.ch->name;
+    e->to = r->send.to[0] ? r->send.to : NULL;
+    e->provider_id = r->send.res.provider_id[0] ? r->send.res.provider_id
+                                                : NULL;
+    e->detail = detail;
+}
+
+/* --- sending ---------------------------------------------------------------- */
+
+/* The channel's report, on its own thread: hand it to a worker. */
+static void on_sent(void *arg, const struct chan_result *res)
+{
+    struct run *r = arg;
+
+    r->send.res = *res;
+    dispatcher_resume(r->send.hold, r->env->after_send, r);
+}
+
+/* WeCom reaches a member by wecom_userid, an external contact by
+ * wecom_external_userid through the owner's account. */
+static void wecom_address(const struct run *r, const struct step *s,
+                          const struct recipient *who, struct chan_msg *m)
+{
+    if (s->kind != STEP_SEND || student_get(r->st, "wecom_userid")) {
+        m->to_kind = "member";
+        return;
+    }
+    m->to_kind = "external";
+    m->sender = who->owner ? staff_get(who->owner, "wecom_userid") : NULL;
+}
+
+/* [delivery] max_per_day: 1 the message may go, 0 it may not (skipped,
+ * on the timeline), -1 Redis failed. */
+static int take_daily_cap(struct run *r, size_t i, const struct step *s)
+{
+    char why[128];
+    int got = daily_cap_take(r->rc, r->env->cfg, r->st, clock_now_ms());
+
+    if (got == 0) {
+        snprintf(why, sizeof why, "daily cap of %d messages reached",
+                 r->env->cfg->delivery.max_per_day);
+        run_record(r, i, "skipped", s, NULL, NULL, why);
+        run_count("skipped");
+    }
+    return got;
+}
+
+/* An earlier attempt left with no outcome written, and the channel cannot
+ * drop a duplicate: say so, and never send it again. */
+static enum step_result record_lost_attempt(struct run *r)
+{
+    struct tl_entry e;
+    char actor[160], why[300];
+
+    snprintf(why, sizeof why,
+             "an earlier attempt reached channel %s and its outcome was "
+             "never recorded (nudged stopped?); not sent again, since the "
+             "channel cannot drop duplicates (on_unknown = skip)",
+             r->send.ch->name);
+    send_entry(r, "unknown", why, &e, actor, sizeof actor);
+    if (write_outcome(r, "unknown", &e, 0) < 0)
+        return ST_ERROR;
+    run_count("unknown");
+    return ST_NEXT;
+}
+
+/* Claims the record and hands the rendered message to the channel. */
+static enum step_result submit_send(struct run *r, size_t i,
+                                    const struct step *s, struct chan_msg *m)
+{
+    struct run_send *sd = &r->send;
+
+    switch (send_claim(r, sd->key, sd->ch)) {
+    case CLAIM_ERROR:
+        return ST_ERROR;
+    case CLAIM_DONE:
+        return ST_NEXT;
+    case CLAIM_UNKNOWN:
+        return record_lost_attempt(r);
+    default:
+        break;
+    }
+    if (s->kind == STEP_SEND && !sd->fallback) {
+        int capped = take_daily_cap(r, i, s);
+        if (capped <= 0) /* the record goes: nothing was sent */
+            return capped < 0 || drop_record(r) < 0 ? ST_ERROR : ST_NEXT;
+        sd->capped = r->env->cfg->delivery.max_per_day > 0;
+    }
+    if (!(sd->hold = dispatcher_hold(r->job)))
+        return ST_RETRY;
+    /* From here the run belongs to the continuation: on_sent() may run
+     * on another thread before channel_submit() even returns. */
+    if (channel_submit(sd->ch, m, on_sent, r) < 0) {
+        struct chan_result closing = {0};
+        chan_result_fail(&closing, CHAN_TRANSIENT, "closing",
+                         "channel %s is closing: not sent", sd->ch->name);
+        on_sent(r, &closing);
+    }
+    return ST_HELD;
+}
+
+/* Renders the step's template part for ch and sends it. */
+static enum step_result send_via(struct run *r, size_t i, const struct step *s,
+                                 struct channel *ch, int fallback)
+{
+    const struct tmpl_part *part = tmpl_find(r->env->tmpls, s->tmpl, ch->as);
+    struct recipient who;
+    struct tmpl_ctx ctx = {.student = r->st, .cfg = r->env->cfg};
+    struct chan_msg m = {0};
+    struct tmpl_out out;
+    char why[256], idem[160];
+    enum step_result st;
+    int got;
+
+    if (!part) {
+        snprintf(why, sizeof why, "template %s has no %s part", s->tmpl,
+                 ch->as);
+        run_record(r, i, "failed", s, NULL, NULL, why);
+        run_count("failed");
+        return ST_NEXT;
+    }
+    got = recipient_resolve(r->rc, r->env->cfg->redis.prefix, s, r->st, ch->as,
+                            &who, why, sizeof why);
+    if (got <= 0) {
+        if (got == 0) {
+            run_record(r, i, "skipped", s, NULL, NULL, why);
+            run_count("skipped");
+        }
+        recipient_clear(&who);
+        return got < 0 ? ST_ERROR : ST_NEXT;
+    }
+    snprintf(idem, sizeof idem, "%s:%zu%s", r->id, i + 1, fallback ? ":fb" : "");
+    ctx.owner = who.owner;
+    ctx.supervisor = who.supervisor;
+    ctx.to = who.to;
+    ctx.key = idem;
+    tmpl_out_init(&out);
+    switch (tmpl_render(part, &ctx, &out)) {
+    case TMPL_OK:
+        memset(&r->send, 0, sizeof r->send);
+        r->send.step = i;
+        r->send.ch = ch;
+        r->send.fallback = fallback;
+        snprintf(r->send.to, sizeof r->send.to, "%s",
+                 out.msg.to ? out.msg.to : "");
+        send_record_key(r, i, fallback, r->send.key, sizeof r->send.key);
+        tmpl_msg_to_chan(&out.msg, &m);
+        m.student = r->student_id;
+        m.rule = r->rule->name;
+        m.template_name = s->tmpl;
+        m.step = (int)i;
+        m.idempotency_key = idem;
+        if (strcmp(ch->as, "wecom") == 0)
+            wecom_address(r, s, &who, &m);
+        st = submit_send(r, i, s, &m);
+        break;
+    case TMPL_MISSING:
+        run_record(r, i, "skipped", s, NULL, NULL, out.err);
+        run_count("skipped");
+        st = ST_NEXT;
+        break;
+    default:
+        run_record(r, i, "failed", s, NULL, NULL, out.err);
+        run_count("failed");
+        st = ST_NEXT;
+        break;
+    }
+    tmpl_out_free(&out);
+    recipient_clear(&who);
+    return st;
+}
+
+enum step_result run_message(struct run *r, size_t i, const struct step *s)
+{
+    struct channel *ch = channels_find(r->env->chans, s->channel);
+    char why[256];
+    int64_t until;
+
+    if (!ch) {
+        run_record(r, i, "failed", s, NULL, NULL, "no such channel");
+        return ST_NEXT;
+    }
+    if (!r->job) /* straight from an event: never wait on a provider here */
+        return run_schedule_step(r, i, 0, NULL, why, sizeof why) < 0
+                   ? ST_ERROR
+                   : ST_QUEUED;
+    if (s->kind == STEP_SEND &&
+        (until =
+             quiet_until(r->env->cfg->delivery.quiet_hours,
+                         delivery_zone(r->env->cfg, r->st), clock_now_ms()))) {
+        char suffix[40];
+        snprintf(suffix, sizeof suffix, ":quiet:%lld", (long long)until);
+        return run_schedule_step(r, i, until - clock_now_ms(), suffix, why,
+                                 sizeof why) < 0
+                   ? ST_ERROR
+                   : ST_QUEUED;
+    }
+    if (s->kind == STEP_SEND && student_opted_out(r->st, ch->as)) {
+        snprintf(why, sizeof why, "the student opted out of %s", ch->as);
+        run_record(r, i, "skipped", s, NULL, NULL, why);
+        run_count("skipped");
+        return ST_NEXT;
+    }
+    return send_via(r, i, s, ch, 0);
+}
+
+/* --- the outcome ------------------------------------------------------------- */
+
+/* A failure the fallback channel may do better on: the account's or the
+ * gateway's, or the last of the retries. */
+static int wants_fallback(const struct run *r, const struct queue_job *job)
+{
+    const struct run_send *sd = &r->send;
+
+    if (sd->fallback || !sd->ch->fallback)
+        return 0;
+    if (sd->res.account && sd->res.status != CHAN_OK)
+        return 1;
+    return sd->res.status == CHAN_TRANSIENT &&
+           job->attempt >= r->env->cfg->queue.max_attempts;
+}
+
+static void failure_detail(const struct run_send *sd, const char *then,
+                           char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s%s%s", sd->res.code[0] ? sd->res.code : "",
+             sd->res.code[0] ? ": " : "",
+             sd->res.error[0] ? sd->res.error : "failed", then);
+}
+
+enum run_status run_after_send(struct run *r, struct queue_job *job,
+                               size_t *at, char *err, size_t n)
+{
+    struct run_send *sd = &r->send;
+    const struct step *s = r->rule->steps[sd->step].src;
+    size_t i = sd->step;
+    struct tl_entry e;
+    char actor[160], detail[600], then[200], state[200];
+    enum chan_status status = sd->res.status;
+    int fallback, retry;
+
+    *at = i;
+    r->job = job;
+    if (status == CHAN_OK) {
+        snprintf(state, sizeof state, "sent %s", sd->res.provider_id);
+        send_entry(r, sent_type(s), NULL, &e, actor, sizeof actor);
+        if (write_outcome(r, state, &e, s->kind == STEP_SEND) < 0)
+            return RUN_ERROR;
+        run_count(sent_type(s));
+        return run_steps(r, i + 1, at, err, n);
+    }
+    if (sd->capped)
+        daily_cap_give_back(r->rc, r->env->cfg, r->st, clock_now_ms());
+    if (status == CHAN_UNKNOWN && !sd->ch->retry_unknown) {
+        failure_detail(sd, ": the provider may or may not have it; not "
+                           "sent again (on_unknown = skip)",
+                       detail, sizeof detail);
+        send_entry(r, "unknown", detail, &e, actor, sizeof actor);
+        if (write_outcome(r, "unknown", &e, 0) < 0)
+            return RUN_ERROR;
+        run_count("unknown");
+        return run_steps(r, i + 1, at, err, n);
+    }
+    fallback = wants_fallback(r, job);
+    retry = !fallback && status != CHAN_PERMANENT;
+    if (fallback)
+        snprintf(then, sizeof then, "; falls back to channel %s",
+                 sd->ch->fallback);
+    else
+        snprintf(then, sizeof then, "%s",
+                 retry ? "; will retry" : "");
+    failure_detail(sd, then, detail, sizeof detail);
+    send_entry(r, "failed", detail, &e, actor, sizeof actor);
+    /* "failed transient" lets the retry send again; an unknown outcome on
+     * a channel that drops duplicates keeps "pending", which does too. */
+    if (write_outcome(r,
+                      status == CHAN_PERMANENT ? "failed permanent"
+                      : status == CHAN_UNKNOWN ? "pending"
+                                               : "failed transient",
+                      &e, 0) < 0)
+        return RUN_ERROR;
+    run_count(fallback ? "fallback" : retry ? "retried" : "failed");
+    if (fallback) {
+        struct channel *fb = channels_find(r->env->chans, sd->ch->fallback);
+        enum step_result st = fb ? send_via(r, i, s, fb, 1) : ST_NEXT;
+        if (st == ST_HELD)
+            return RUN_HELD;
+        if (st == ST_ERROR)
+            return RUN_ERROR;
+        return st == ST_RETRY ? RUN_RETRY : run_steps(r, i + 1, at, err, n);
+    }
+    if (retry) {
+        job->retry_after_ms = sd->res.retry_after_ms;
+        snprintf(err, n, "step %zu: %s", i + 1, detail);
+        return RUN_RETRY;
+    }
+    return run_steps(r, i + 1, at, err, n);
+}
