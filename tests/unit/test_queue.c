@@ -4,6 +4,7 @@
  * letters (with an injected clock), shards, and the dispatcher.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -735,6 +736,174 @@ START_TEST(test_dispatcher_stop_gives_back)
 }
 END_TEST
 
+/* --- held jobs: a handler that hands its jobs to a slow "provider" ------ */
+
+/* The provider: holds are resumed once their time has come, on its own
+ * thread, as a channel's report would be. */
+struct provider_item {
+    struct job_hold *h;
+    int64_t due_ms;
+};
+
+static struct provider_item prov_items[1000];
+static int prov_n, prov_quit;
+static int64_t prov_delay_ms, prov_slow_ms;
+static pthread_mutex_t prov_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int resumed_twice; /* continuations for a job seen before */
+
+static enum job_result after_provider(struct queue_job *job, struct rconn *conn,
+                                      void *arg, char *err, size_t errlen)
+{
+    char key[64];
+    redisReply *r;
+
+    (void)arg;
+    snprintf(key, sizeof key, "test:done:%s", job->id);
+    r = rconn_cmd(conn, "INCR %s", key);
+    if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 1)
+        atomic_fetch_add(&resumed_twice, 1);
+    if (r)
+        freeReplyObject(r);
+    /* "r" jobs fail once: retried after at least 200 ms (Retry-After) */
+    if (job->id[0] == 'r' && job->attempt == 1) {
+        job->retry_after_ms = 200;
+        snprintf(err, errlen, "provider said 429");
+        return JOB_RETRY;
+    }
+    atomic_fetch_add(&handled, 1);
+    return JOB_OK;
+}
+
+static enum job_result hold_job(const struct queue_job *job,
+                                struct rconn *conn, void *ctx, char *err,
+                                size_t errlen)
+{
+    struct job_hold *h = dispatcher_hold(job);
+
+    (void)conn;
+    (void)ctx;
+    (void)err;
+    (void)errlen;
+    ck_assert_ptr_nonnull(h);
+    pthread_mutex_lock(&prov_mu);
+    prov_items[prov_n].h = h;
+    prov_items[prov_n++].due_ms =
+        clock_mono_ms() + (job->id[0] == 's' ? prov_slow_ms : prov_delay_ms);
+    pthread_mutex_unlock(&prov_mu);
+    return JOB_HELD;
+}
+
+static void *provider_main(void *arg)
+{
+    (void)arg;
+    while (!prov_quit) {
+        pthread_mutex_lock(&prov_mu);
+        for (int i = 0; i < prov_n; i++)
+            if (prov_items[i].h && prov_items[i].due_ms <= clock_mono_ms()) {
+                dispatcher_resume(prov_items[i].h, after_provider, NULL);
+                prov_items[i].h = NULL;
+            }
+        pthread_mutex_unlock(&prov_mu);
+        clock_sleep_ms(5, NULL);
+    }
+    return NULL;
+}
+
+static pthread_t provider_start(int64_t delay_ms, int64_t slow_ms)
+{
+    pthread_t t;
+
+    prov_n = 0;
+    prov_quit = 0;
+    prov_delay_ms = delay_ms;
+    prov_slow_ms = slow_ms;
+    atomic_store(&resumed_twice, 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, provider_main, NULL), 0);
+    return t;
+}
+
+static void schedule_named(const char *prefix, int n)
+{
+    struct queue_new jobs[300];
+    char ids[300][16];
+    size_t added;
+
+    for (int i = 0; i < n; i++) {
+        snprintf(ids[i], sizeof ids[i], "%s%d", prefix, i);
+        jobs[i] = (struct queue_new){ids[i], "{}", 2, 0, 0};
+    }
+    ck_assert_int_eq(queue_schedule_many(q, jobs, (size_t)n, &added), 0);
+}
+
+/* Jobs held past their handler: none is run twice, though some wait on
+ * the provider for longer than the lease (renewed meanwhile); a retry
+ * asked by a continuation honours its Retry-After; all end acked; the
+ * workers never waited (one worker kept 300 jobs in flight). */
+START_TEST(test_dispatcher_held)
+{
+    char err[256];
+    volatile int stop = 0;
+    struct dispatcher *d;
+    struct queue_stats st;
+    pthread_t prov;
+
+    queue_set_clock(q, NULL);
+    cfg.queue.workers = 1;
+    cfg.queue.batch = 100;
+    cfg.queue.lease_ms = 300;
+    cfg.queue.retry_base_ms = 1;
+    cfg.queue.retry_cap_ms = 1;
+    schedule_named("j", 250);
+    schedule_named("s", 40); /* held 900 ms: three leases */
+    schedule_named("r", 10);
+    prov = provider_start(100, 900);
+    d = dispatcher_start(&cfg, hold_job, NULL, &stop, err, sizeof err);
+    ck_assert_ptr_nonnull(d);
+    /* one worker, 100 ms per answer: only holding gets 300 through fast */
+    ck_assert_int_eq(wait_count(&handled, 250, 800), 250);
+    ck_assert_int_eq(wait_count(&handled, 300, 3000), 300);
+    stop = 1;
+    dispatcher_drain(d);
+    ck_assert_int_eq(dispatcher_held(d), 0);
+    dispatcher_join(d);
+    prov_quit = 1;
+    pthread_join(prov, NULL);
+    ck_assert_int_eq(atomic_load(&resumed_twice), 10); /* the r jobs */
+    ck_assert_int_eq(queue_stats(q, &st), 0);
+    ck_assert_int_eq(st.pending + st.in_flight + st.dead, 0);
+}
+END_TEST
+
+/* SIGTERM with jobs held: drain waits for the provider's answers, and
+ * the continuations settle the jobs before the workers stop. */
+START_TEST(test_dispatcher_drain)
+{
+    char err[256];
+    volatile int stop = 0;
+    struct dispatcher *d;
+    struct queue_stats st;
+    pthread_t prov;
+
+    queue_set_clock(q, NULL);
+    cfg.queue.workers = 2;
+    cfg.queue.drain_ms = 5000;
+    schedule_named("j", 100);
+    prov = provider_start(500, 500);
+    d = dispatcher_start(&cfg, hold_job, NULL, &stop, err, sizeof err);
+    ck_assert_ptr_nonnull(d);
+    clock_sleep_ms(200, NULL); /* all held, none answered */
+    ck_assert_int_eq(atomic_load(&handled), 0);
+    stop = 1;
+    dispatcher_drain(d);
+    dispatcher_join(d);
+    prov_quit = 1;
+    pthread_join(prov, NULL);
+    ck_assert_int_eq(atomic_load(&handled), 100);
+    ck_assert_int_eq(queue_stats(q, &st), 0);
+    ck_assert_int_eq(st.pending + st.in_flight, 0);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
     Suite *s = suite_create("queue");
@@ -761,6 +930,8 @@ static Suite *queue_suite(void)
     tcase_add_test(tc, test_dispatcher);
     tcase_add_test(tc, test_dispatcher_slow_batch);
     tcase_add_test(tc, test_dispatcher_stop_gives_back);
+    tcase_add_test(tc, test_dispatcher_held);
+    tcase_add_test(tc, test_dispatcher_drain);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("pure");
