@@ -23,7 +23,7 @@
 struct webhook {
     struct httpc *http;
     char *url;
-    char *secret; /* never logged */
+    char *secret;      /* never logged */
     unsigned long seq; /* keys for messages that come without one */
 };
 
@@ -34,7 +34,7 @@ struct call {
     char key[128];
 };
 
-/* --- init ------------------------------------------------------------------ */
+/* --- init -------------------------------------------------------------- */
 
 /* The host part of an http(s) URL starts after "://" and is not empty. */
 static int url_ok(const char *url, int *tls)
@@ -147,7 +147,7 @@ fail:
     return NULL;
 }
 
-/* --- the request ------------------------------------------------------------ */
+/* --- the request ------------------------------------------------------- */
 
 static void set_opt(json_t *obj, const char *key, const char *value)
 {
@@ -173,8 +173,7 @@ static void set_body(json_t *obj, const struct chan_msg *m)
 }
 
 /* The JSON text of m, or NULL on no memory. The caller frees. */
-static char *message_json(const struct chan_msg *m, const char *key,
-                          time_t now)
+static char *message_json(const struct chan_msg *m, const char *key, time_t now)
 {
     char sent_at[32];
     struct tm tm;
@@ -226,9 +225,8 @@ static int sign(const char *secret, long long timestamp, const char *body,
     return 0;
 }
 
-static struct httpc_req *request_new(const struct webhook *w,
-                                     const char *key, const char *body,
-                                     long long now)
+static struct httpc_req *request_new(const struct webhook *w, const char *key,
+                                     const char *body, long long now)
 {
     struct httpc_req *q = httpc_req_new("POST", w->url);
     char sig[65];
@@ -247,7 +245,7 @@ static struct httpc_req *request_new(const struct webhook *w,
     return q;
 }
 
-/* --- the answer ------------------------------------------------------------- */
+/* --- the answer -------------------------------------------------------- */
 
 /* The receiver's "id" if it answered JSON with one, else our key. */
 static void provider_id(const struct httpc_resp *r, const char *key,
@@ -309,8 +307,7 @@ static void webhook_submit(void *self, const struct chan_msg *m,
     if (m->idempotency_key && *m->idempotency_key)
         header_safe_copy(call->key, sizeof call->key, m->idempotency_key);
     else
-        snprintf(call->key, sizeof call->key, "webhook-%ld-%lu",
-                 (long)getpid(),
+        snprintf(call->key, sizeof call->key, "webhook-%ld-%lu", (long)getpid(),
                  __atomic_add_fetch(&w->seq, 1, __ATOMIC_RELAXED));
     if (!(body = message_json(m, call->key, now)) ||
         !(q = request_new(w, call->key, body, (long long)now)))
