@@ -77,8 +77,8 @@ static void *sms_init(const struct chan_conf *cc, struct conf_section *sec,
         goto fail;
     if (!(s->http = httpc_new(cc, err, sizeof err))) {
         diag_error(d, sec->file, sec->line, 0,
-                   "[channel.%s]: cannot start its HTTP client: %s",
-                   sec->name, err);
+                   "[channel.%s]: cannot start its HTTP client: %s", sec->name,
+                   err);
         goto fail;
     }
     return s;
@@ -166,8 +166,8 @@ static void refuse_number(const struct chan_msg *m, struct chan_result *res)
                      masked);
 }
 
-static void sms_submit(void *self, const struct chan_msg *m,
-                       chan_done_fn done, void *arg)
+static void sms_submit(void *self, const struct chan_msg *m, chan_done_fn done,
+                       void *arg)
 {
     struct sms *s = self;
     struct chan_result res = {0};

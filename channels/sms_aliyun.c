@@ -28,7 +28,9 @@ struct aliyun {
 };
 
 #define KEY(name, req, kind, dflt)                                             \
-    {#name, req, kind, dflt, offsetof(struct aliyun, name)}
+    {                                                                          \
+#name, req, kind, dflt, offsetof(struct aliyun, name)                  \
+    }
 static const struct sms_key aliyun_keys[] = {
     KEY(url, 0, SMS_KEY_URL, "https://dysmsapi.aliyuncs.com/"),
     KEY(access_key_id, 1, SMS_KEY_TEXT, NULL),
@@ -169,8 +171,8 @@ static int aliyun_request(const void *conf, const struct sms_send *s,
     free(template_param);
     out->len = out->body ? strlen(out->body) : 0;
     out->url = strdup(a->url);
-    rc = sms_http_header(out,
-                         "Content-Type: application/x-www-form-urlencoded");
+    rc =
+        sms_http_header(out, "Content-Type: application/x-www-form-urlencoded");
     rc |= sms_http_header(out, "Accept: application/json");
     if (!out->body || !out->url || rc) {
         chan_result_fail(res, CHAN_TRANSIENT, "ENOMEM", "out of memory");

@@ -30,8 +30,7 @@ static int has_control(const char *s)
 }
 
 static char *read_value(struct conf_section *sec, const struct config *cfg,
-                        const struct sms_key *k, const char *v,
-                        struct diag *d)
+                        const struct sms_key *k, const char *v, struct diag *d)
 {
     int line = conf_section_line(sec, k->key);
     char err[256], *out;
@@ -57,8 +56,7 @@ static char *read_value(struct conf_section *sec, const struct config *cfg,
     if (k->kind == SMS_KEY_URL && strncmp(v, "https://", 8) != 0 &&
         strncmp(v, "http://", 7) != 0) {
         diag_error(d, sec->file, line, 0,
-                   "%s: \"%s\" is not an http:// or https:// URL", k->key,
-                   v);
+                   "%s: \"%s\" is not an http:// or https:// URL", k->key, v);
         return NULL;
     }
     return strdup(v);
@@ -216,12 +214,11 @@ json_t *sms_params(const struct sms_send *s, const char *form,
     if (!json_is_object(obj)) {
         json_decref(obj);
         res->account = 1; /* the template's fault, not the number's */
-        chan_result_fail(res, CHAN_PERMANENT, "bad_params",
-                         "template %s: its %s parameters are not a JSON "
-                         "object",
-                         s->msg->template_name ? s->msg->template_name
-                                               : "(unnamed)",
-                         form);
+        chan_result_fail(
+            res, CHAN_PERMANENT, "bad_params",
+            "template %s: its %s parameters are not a JSON "
+            "object",
+            s->msg->template_name ? s->msg->template_name : "(unnamed)", form);
         return NULL;
     }
     return obj;

@@ -28,9 +28,9 @@
 /* One message as a form sends it. */
 struct sms_send {
     const struct chan_msg *msg;
-    const char *to;        /* the number, E.164 (+8613812345678) */
-    int64_t now_s;         /* UNIX seconds, for the signatures */
-    const char *nonce;     /* a fresh random token per request */
+    const char *to;    /* the number, E.164 (+8613812345678) */
+    int64_t now_s;     /* UNIX seconds, for the signatures */
+    const char *nonce; /* a fresh random token per request */
 };
 
 #define SMS_MAX_HEADERS 10
@@ -76,8 +76,8 @@ struct sms_key {
     const char *key;
     int required;
     enum sms_key_kind kind;
-    const char *dflt;   /* NULL: none */
-    size_t offset;      /* of a char * in the form's settings */
+    const char *dflt; /* NULL: none */
+    size_t offset;    /* of a char * in the form's settings */
 };
 
 /* Reads every row into the settings at base: missing required keys and

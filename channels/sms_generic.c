@@ -24,14 +24,15 @@
 enum generic_auth { AUTH_BEARER, AUTH_BASIC, AUTH_NONE };
 
 struct generic {
-    char *url, *auth_name, *token, *username, *password, *sender,
-        *callback_url;
+    char *url, *auth_name, *token, *username, *password, *sender, *callback_url;
     enum generic_auth auth;
     char *basic; /* base64(username:password) */
 };
 
 #define KEY(name, req, kind, dflt)                                             \
-    {#name, req, kind, dflt, offsetof(struct generic, name)}
+    {                                                                          \
+#name, req, kind, dflt, offsetof(struct generic, name)                 \
+    }
 static const struct sms_key generic_keys[] = {
     KEY(url, 1, SMS_KEY_URL, NULL),
     {"auth", 0, SMS_KEY_TEXT, "bearer", offsetof(struct generic, auth_name)},
@@ -46,8 +47,8 @@ static const struct sms_key generic_keys[] = {
 static const struct {
     const char *name;
     enum generic_auth auth;
-} auth_names[] = {{"bearer", AUTH_BEARER}, {"basic", AUTH_BASIC},
-                  {"none", AUTH_NONE}};
+} auth_names[] = {
+    {"bearer", AUTH_BEARER}, {"basic", AUTH_BASIC}, {"none", AUTH_NONE}};
 
 /* What a provider code in an error answer's "code" means. */
 static const struct sms_code generic_codes[] = {

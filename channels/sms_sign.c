@@ -115,8 +115,8 @@ char *aliyun_canonical_query(struct sms_kv *p, size_t n)
             free(out);
             return NULL;
         }
-        len += (size_t)snprintf(out + len, cap - len, "%s%s=%s",
-                                i ? "&" : "", k, v);
+        len += (size_t)snprintf(out + len, cap - len, "%s%s=%s", i ? "&" : "",
+                                k, v);
         free(k);
         free(v);
     }
@@ -225,7 +225,8 @@ static int hmac256(const void *key, size_t klen, const char *msg,
     unsigned int len = 0;
 
     return HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg,
-                strlen(msg), out, &len) && len == 32
+                strlen(msg), out, &len) &&
+                   len == 32
                ? 0
                : -1;
 }
@@ -259,10 +260,10 @@ char *tc3_authorization(const struct tc3_request *q)
 
     tc3_date(q->timestamp, date);
     if (sig)
-        out = str_printf("TC3-HMAC-SHA256 Credential=%s/%s/%s/tc3_request, "
-                         "SignedHeaders=%s, Signature=%s",
-                         q->secret_id, date, q->service, TC3_SIGNED_HEADERS,
-                         sig);
+        out =
+            str_printf("TC3-HMAC-SHA256 Credential=%s/%s/%s/tc3_request, "
+                       "SignedHeaders=%s, Signature=%s",
+                       q->secret_id, date, q->service, TC3_SIGNED_HEADERS, sig);
     free(sig);
     return out;
 }

@@ -36,7 +36,9 @@ struct tencent {
 };
 
 #define KEY(name, req, kind, dflt)                                             \
-    {#name, req, kind, dflt, offsetof(struct tencent, name)}
+    {                                                                          \
+#name, req, kind, dflt, offsetof(struct tencent, name)                 \
+    }
 static const struct sms_key tencent_keys[] = {
     KEY(url, 0, SMS_KEY_URL, "https://sms.tencentcloudapi.com/"),
     KEY(secret_id, 1, SMS_KEY_TEXT, NULL),
@@ -135,12 +137,11 @@ static json_t *param_set(json_t *params, const struct sms_send *s,
             json_array_append_new(set, json_string(text));
         else {
             res->account = 1;
-            chan_result_fail(res, CHAN_PERMANENT, "bad_params",
-                             "template %s: tencent parameter %s is not a "
-                             "string or number",
-                             s->msg->template_name ? s->msg->template_name
-                                                   : "(unnamed)",
-                             k);
+            chan_result_fail(
+                res, CHAN_PERMANENT, "bad_params",
+                "template %s: tencent parameter %s is not a "
+                "string or number",
+                s->msg->template_name ? s->msg->template_name : "(unnamed)", k);
             json_decref(set);
             return NULL;
         }
@@ -162,10 +163,10 @@ static char *tencent_body(const struct tencent *t, const struct sms_send *s,
     json_decref(params);
     if (!set)
         return NULL;
-    obj = json_pack("{s:[s], s:s, s:s, s:s, s:o}", "PhoneNumberSet", s->to,
-                    "SmsSdkAppId", t->sdk_app_id, "SignName", t->sign_name,
-                    "TemplateId", m->provider_template, "TemplateParamSet",
-                    set);
+    obj =
+        json_pack("{s:[s], s:s, s:s, s:s, s:o}", "PhoneNumberSet", s->to,
+                  "SmsSdkAppId", t->sdk_app_id, "SignName", t->sign_name,
+                  "TemplateId", m->provider_template, "TemplateParamSet", set);
     if (obj && m->idempotency_key && *m->idempotency_key)
         json_object_set_new(obj, "SessionContext",
                             json_string(m->idempotency_key));
@@ -234,8 +235,7 @@ static int tencent_answer(const void *conf, long status, const char *body,
     if (error) {
         sms_code_apply(tencent_codes, "tencent", sms_json_str(error, "Code"),
                        sms_json_str(error, "Message"), res);
-    } else if ((code = sms_json_str(one, "Code")) &&
-               strcmp(code, "Ok") == 0) {
+    } else if ((code = sms_json_str(one, "Code")) && strcmp(code, "Ok") == 0) {
         res->status = CHAN_OK;
         snprintf(res->provider_id, sizeof res->provider_id, "%s",
                  sms_json_str(one, "SerialNo") ? sms_json_str(one, "SerialNo")

@@ -66,13 +66,13 @@ START_TEST(test_aliyun_describe_regions)
     char *sts = aliyun_string_to_sign("GET", canon);
     char *sig = aliyun_signature("testsecret", sts);
 
-    ck_assert_str_eq(
-        sts, "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeRegions"
-             "%26Format%3DXML%26SignatureMethod%3DHMAC-SHA1"
-             "%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"
-             "%26SignatureVersion%3D1.0"
-             "%26TimeStamp%3D2016-02-23T12%253A46%253A24Z"
-             "%26Version%3D2014-05-26");
+    ck_assert_str_eq(sts,
+                     "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeRegions"
+                     "%26Format%3DXML%26SignatureMethod%3DHMAC-SHA1"
+                     "%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"
+                     "%26SignatureVersion%3D1.0"
+                     "%26TimeStamp%3D2016-02-23T12%253A46%253A24Z"
+                     "%26Version%3D2014-05-26");
     ck_assert_str_eq(sig, "CT9X0VtwR86fNWSnsc6v8YGOjuE=");
     free(canon);
     free(sts);
