@@ -374,6 +374,8 @@ class TestConfigErrors(SmsTestCase):
                              capture_output=True, text=True, timeout=10,
                              env=self.env)
         self.assertEqual(res.returncode, 2, res.stderr)
+        for mark in SANITIZER_MARKS:
+            self.assertNotIn(mark, res.stderr, res.stderr)
         self.assertIn(path + ":" + want, res.stderr)
         for secret in SECRETS.values():
             self.assertNotIn(secret, res.stderr)
