@@ -174,6 +174,7 @@ static void sms_submit(void *self, const struct chan_msg *m, chan_done_fn done,
     struct sms_http h = {0};
     struct httpc_req *q = NULL;
     struct sms_job *job = NULL;
+    struct sms_send send;
     char to[E164_MAX], nonce[33];
 
     if (!m->to || e164_normalise(m->to, to) < 0) {
@@ -181,7 +182,7 @@ static void sms_submit(void *self, const struct chan_msg *m, chan_done_fn done,
         goto out;
     }
     make_nonce(nonce);
-    struct sms_send send = {m, to, clock_now_ms() / 1000, nonce};
+    send = (struct sms_send){m, to, clock_now_ms() / 1000, nonce};
     if (s->form->request(s->conf, &send, &h, &res) < 0)
         goto out;
     if (!(job = malloc(sizeof *job)) || !(q = to_httpc(&h))) {

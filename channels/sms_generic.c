@@ -193,6 +193,12 @@ static int generic_request(const void *conf, const struct sms_send *s,
     const char *key = s->msg->idempotency_key;
     int rc = 0;
 
+    if (key && key[strcspn(key, "\r\n")]) {
+        /* it goes into a header line of its own */
+        chan_result_fail(res, CHAN_PERMANENT, "bad_key",
+                         "the idempotency key has a line break");
+        return -1;
+    }
     if (!(out->body = generic_body(g, s, res)))
         return -1;
     out->len = strlen(out->body);

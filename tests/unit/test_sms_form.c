@@ -191,6 +191,24 @@ START_TEST(test_generic_request)
 }
 END_TEST
 
+/* A key with a line break would start a header of its own. */
+START_TEST(test_generic_bad_key)
+{
+    void *conf = form_init(&sms_form_generic, generic_kvs);
+    struct chan_msg m = {.body = "x", .idempotency_key = "k\r\nX-Evil: 1"};
+    struct sms_send s = send_of(&m);
+    struct sms_http h = {0};
+    struct chan_result res = {0};
+
+    ck_assert_int_eq(sms_form_generic.request(conf, &s, &h, &res), -1);
+    ck_assert_int_eq(res.status, CHAN_PERMANENT);
+    ck_assert_str_eq(res.code, "bad_key");
+    ck_assert_int_eq(h.nheaders, 0);
+    sms_http_free(&h);
+    sms_form_generic.free(conf);
+}
+END_TEST
+
 /* Messages a form cannot send: permanent, the account's (a fallback
  * channel may take them), nothing written. */
 static const struct {
@@ -394,6 +412,7 @@ int main(void)
     tcase_add_test(tc, test_aliyun_request);
     tcase_add_test(tc, test_tencent_request);
     tcase_add_test(tc, test_generic_request);
+    tcase_add_test(tc, test_generic_bad_key);
     tcase_add_loop_test(tc, test_refused, 0,
                         sizeof refused / sizeof refused[0]);
     tcase_add_loop_test(tc, test_answer, 0, sizeof answers / sizeof answers[0]);
