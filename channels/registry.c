@@ -14,16 +14,19 @@
 
 #include "channels/outbox.h"
 #include "channels/pacer.h"
+#include "channels/sms.h"
 #include "channels/webhook.h"
 #include "core/duration.h"
 #include "core/log.h"
 
 static const struct chan_driver *const builtin[] = {
     &chan_outbox,
+    &chan_sms,
     &chan_webhook,
 };
 
-static const char *const builtin_types[] = {"outbox", "webhook", NULL};
+static const char *const builtin_types[] = {"outbox", "sms", "webhook",
+                                            NULL};
 
 /* The message types an outbox may stand in for. */
 static const char *const message_types[] = {"sms", "email", "wecom",
