@@ -65,7 +65,10 @@ struct httpc_resp {
  * Returns NULL with err filled. */
 struct httpc *httpc_new(const struct chan_conf *cc, char *err, size_t n);
 /* Ends every request in flight (their callbacks run, within their
- * timeouts), stops the thread and frees c. */
+ * timeouts), stops the thread and frees c. Requests submitted but not yet
+ * started (not_before_ms still ahead) end at once with sent = 0 and the
+ * error "closing" (httpc_classify(): CHAN_TRANSIENT, code "closing",
+ * account 0); from the moment it is called httpc_submit() returns -1. */
 void httpc_free(struct httpc *c);
 
 /* A request to build; NULL on no memory. */
