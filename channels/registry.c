@@ -14,14 +14,16 @@
 
 #include "channels/outbox.h"
 #include "channels/pacer.h"
+#include "channels/wecom.h"
 #include "core/duration.h"
 #include "core/log.h"
 
 static const struct chan_driver *const builtin[] = {
     &chan_outbox,
+    &chan_wecom,
 };
 
-static const char *const builtin_types[] = {"outbox", NULL};
+static const char *const builtin_types[] = {"outbox", "wecom", NULL};
 
 /* The message types an outbox may stand in for. */
 static const char *const message_types[] = {"sms", "email", "wecom",

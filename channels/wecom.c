@@ -1,56 +1,47 @@
 /*
- * wecom.c - the WeCom channel driver (see wecom.h): its config, and the
- * life of a send on httpc's thread:
+ * wecom.c - the WeCom channel driver (see wecom.h): the life of a send.
  *
- *   submit --> needs a token? --no (robot)--------------------+
- *                 | yes                                       v
- *            token usable? --yes--> reserve a limiter slot --> POST
- *                 | no                (member, robot)          |
- *            wait in the token queue; the first                |
- *            waiter starts the one gettoken                    v
- *                 |                                  answer classed
- *            gettoken answer: every waiter goes on   (wecom_api.c)
- *            (or fails with gettoken's outcome)         |
- *                                                       | 40014/42001..:
- *            done() <-----------------------------------+ drop the token
- *                                                         and go round
- *                                                         once more
+ *   submit --> limiter slot (members by userid, robots by key; external
+ *                |          contacts have none)
+ *                +-- later: held in `later` (delayq) until its slot
+ *                v
+ *              go: needs a token? --no (robot)------------------+
+ *                | yes                                          v
+ *              token usable? --yes--------------------------> POST
+ *                | no                                           |
+ *              wait in the token queue; the first waiter        v
+ *              starts the one gettoken; its answer sends  answer classed
+ *              every waiter on (or ends them with its     (wecom_api.c)
+ *              outcome)                                         |
+ *                                          40014/42001...: drop |
+ *              done() <------------------- the token, once more +
+ *                                          from a new slot
  *
- * submit() runs on the channel's delivery queue, the callbacks on
- * httpc's thread: both take `mu` around the token, its queue and the
- * limiters, and never hold it while calling httpc or done().
+ * The token goes into a request when the request starts, never before a
+ * wait, so a send held back for a minute does not carry a token that
+ * expired meanwhile.
+ *
+ * Threads: submit() runs on the channel's delivery queue, answers on
+ * httpc's thread, due sends on the delay queue's: all take `mu` around
+ * the token, its queue and the limiters, and never hold it while calling
+ * httpc or done().
  */
 #include "channels/wecom.h"
 
 #include <pthread.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "channels/delayq.h"
 #include "channels/httpc.h"
 #include "channels/ratelimit.h"
 #include "channels/wecom_api.h"
+#include "channels/wecom_conf.h"
 #include "channels/wecom_token.h"
 #include "core/clock.h"
-#include "core/duration.h"
 #include "core/log.h"
 #include "core/metrics.h"
-
-#define DEFAULT_API_BASE "https://qyapi.weixin.qq.com"
-
-/* A limit: at most `limit` sends per `window_ms` to one key. */
-struct wecom_rate {
-    int limit;
-    int64_t window_ms;
-};
-
-struct wecom_conf {
-    char *api_base, *corp_id, *secret, *robot_key;
-    long agent_id;
-    long dup_interval_s;
-    struct wecom_rate member_rate, robot_rate;
-};
 
 struct wecom {
     char *name;
@@ -63,6 +54,7 @@ struct wecom {
     struct wecom_token token;
     struct wsend *waiting, **waiting_tail; /* sends waiting for a token */
     struct ratelimit *members, *robots;
+    struct delayq *later; /* sends held for their slot; NULL when closing */
 };
 
 /* One message on its way. */
@@ -78,167 +70,6 @@ struct wsend {
     int renewed;           /* already sent again after a token refusal */
     struct wsend *next;    /* in the token queue */
 };
-
-/* --- config --------------------------------------------------------------- */
-
-/* One row per key: its setter and where its value goes (STYLE.md). */
-struct conf_row {
-    const char *key;
-    int (*set)(const struct conf_row *row, const char *v,
-               const struct config *cfg, void *field, char *err, size_t n);
-    size_t offset;
-    int provider_limit; /* rates: WeCom's own per minute, for a warning */
-};
-
-static int set_string(const struct conf_row *row, const char *v,
-                      const struct config *cfg, void *field, char *err,
-                      size_t n)
-{
-    return (*(char **)field = strdup(v)) ? 0 : -1;
-}
-
-static int set_secret(const struct conf_row *row, const char *v,
-                      const struct config *cfg, void *field, char *err,
-                      size_t n)
-{
-    return (*(char **)field = config_secret(cfg, v, err, n)) ? 0 : -1;
-}
-
-static int set_api_base(const struct conf_row *row, const char *v,
-                        const struct config *cfg, void *field, char *err,
-                        size_t n)
-{
-    size_t len = strlen(v);
-
-    if (strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) {
-        snprintf(err, n, "\"%s\" is not an http:// or https:// URL", v);
-        return -1;
-    }
-    while (len > 0 && v[len - 1] == '/') /* "base/" + "/cgi-bin" */
-        len--;
-    return (*(char **)field = strndup(v, len)) ? 0 : -1;
-}
-
-static int set_agent_id(const struct conf_row *row, const char *v,
-                        const struct config *cfg, void *field, char *err,
-                        size_t n)
-{
-    char *end;
-    long id = strtol(v, &end, 10);
-
-    if (end == v || *end || id < 1) {
-        snprintf(err, n, "\"%s\" is not an app's AgentId (a number, "
-                         "e.g. 1000002)", v);
-        return -1;
-    }
-    *(long *)field = id;
-    return 0;
-}
-
-/* A duration ("30m") or plain seconds ("1800"), up to WeCom's 4 hours. */
-static int set_interval(const struct conf_row *row, const char *v,
-                        const struct config *cfg, void *field, char *err,
-                        size_t n)
-{
-    char *end;
-    int64_t ms;
-    long s = strtol(v, &end, 10);
-
-    if (end != v && !*end)
-        ms = (int64_t)s * 1000;
-    else if (duration_parse(v, &ms) < 0)
-        ms = -1;
-    if (ms < 1000 || ms > 14400 * 1000) {
-        snprintf(err, n, "\"%s\": use 1s to 4h (14400 s), e.g. 30m", v);
-        return -1;
-    }
-    *(long *)field = (long)(ms / 1000);
-    return 0;
-}
-
-static int set_rate(const struct conf_row *row, const char *v,
-                    const struct config *cfg, void *field, char *err,
-                    size_t n)
-{
-    struct wecom_rate *r = field;
-
-    if (ratelimit_parse(v, &r->limit, &r->window_ms) < 0) {
-        snprintf(err, n, "\"%s\" is not a limit: write 30/m, or N over a "
-                         "duration (10/2s)", v);
-        return -1;
-    }
-    return 0;
-}
-
-#define AT(f) offsetof(struct wecom_conf, f)
-
-static const struct conf_row conf_rows[] = {
-    {"api_base", set_api_base, AT(api_base), 0},
-    {"corp_id", set_string, AT(corp_id), 0},
-    {"agent_id", set_agent_id, AT(agent_id), 0},
-    {"secret", set_secret, AT(secret), 0},
-    {"robot_key", set_secret, AT(robot_key), 0},
-    {"duplicate_check_interval", set_interval, AT(dup_interval_s), 0},
-    {"member_rate", set_rate, AT(member_rate), 30},
-    {"robot_rate", set_rate, AT(robot_rate), 20},
-};
-
-/* A limit above WeCom's lets messages through that WeCom then drops. */
-static void warn_over_provider(const struct conf_row *row,
-                               const struct wecom_conf *c,
-                               struct conf_section *sec, struct diag *d)
-{
-    const struct wecom_rate *r =
-        (const void *)((const char *)c + row->offset);
-
-    if (row->provider_limit &&
-        (double)r->limit * 60000 > (double)row->provider_limit * r->window_ms)
-        diag_warning(d, sec->file, conf_section_line(sec, row->key), 0,
-                     "%s: %d per %lld ms is over WeCom's %d a minute: WeCom "
-                     "drops the rest without a word",
-                     row->key, r->limit, (long long)r->window_ms,
-                     row->provider_limit);
-}
-
-static void read_conf(struct conf_section *sec, const struct config *cfg,
-                      struct wecom_conf *c, struct diag *d)
-{
-    char err[200];
-
-    c->dup_interval_s = 1800;
-    c->member_rate = (struct wecom_rate){30, 60000};
-    c->robot_rate = (struct wecom_rate){20, 60000};
-    for (size_t i = 0; i < sizeof conf_rows / sizeof conf_rows[0]; i++) {
-        const struct conf_row *row = &conf_rows[i];
-        const char *v = conf_section_get(sec, row->key);
-        if (!v)
-            continue;
-        err[0] = '\0';
-        if (row->set(row, v, cfg, (char *)c + row->offset, err, sizeof err) <
-            0)
-            diag_error(d, sec->file, conf_section_line(sec, row->key), 0,
-                       "%s: %s", row->key, err[0] ? err : "out of memory");
-        else
-            warn_over_provider(row, c, sec, d);
-    }
-    if (!c->api_base)
-        c->api_base = strdup(DEFAULT_API_BASE);
-    /* An app needs all three; a channel of group robots needs none. */
-    int given = !!c->corp_id + !!c->secret + !!c->agent_id;
-    if (given != 0 && given != 3)
-        diag_error(d, sec->file, sec->line, 0,
-                   "[channel.%s]: corp_id, agent_id and secret go together "
-                   "(or none of them, for a channel of group robots only)",
-                   sec->name);
-}
-
-static void free_conf(struct wecom_conf *c)
-{
-    free(c->api_base);
-    free(c->corp_id);
-    free(c->secret);
-    free(c->robot_key);
-}
 
 /* --- ending a send -------------------------------------------------------- */
 
@@ -328,22 +159,25 @@ static void on_answer(void *arg, const struct httpc_resp *r)
         v = wecom_classify(s->api, r->body, s->msg->idempotency_key, &res);
     } else {
         wecom_scrub(res.error);
-        /* No answer or a 5xx: WeCom's side, not the recipient's. */
-        res.account = r->status == 0 || r->status >= 500;
+        /* No answer or a 5xx: WeCom's side, not the recipient's (but
+         * a request ended by our own closing is nobody's fault). */
+        res.account = r->status >= 500 ||
+                      (r->status == 0 && strcmp(res.code, "closing") != 0);
     }
     if (v == WECOM_RENEW && !s->renewed) {
         s->renewed = 1;
         pthread_mutex_lock(&w->mu);
         wecom_token_invalidate(&w->token, s->token_gen);
         pthread_mutex_unlock(&w->mu);
+        /* A new slot: the refused attempt may have counted at WeCom. */
         send_start(s);
         return;
     }
     finish(s, &res);
 }
 
-/* Hands the request to httpc; not_before_ms is the limiter's answer. */
-static void post(struct wsend *s, char *url, int64_t not_before_ms)
+/* Hands the request to httpc (it takes url). */
+static void post(struct wsend *s, char *url)
 {
     struct httpc_req *q = url ? httpc_req_new("POST", url) : NULL;
 
@@ -356,7 +190,6 @@ static void post(struct wsend *s, char *url, int64_t not_before_ms)
     }
     q->done = on_answer;
     q->arg = s;
-    q->not_before_ms = not_before_ms;
     if (httpc_submit(s->w->http, q) < 0)
         fail(s, CHAN_TRANSIENT, "closing", "channel closing: not sent");
 }
@@ -376,37 +209,60 @@ static int wait_for_token(struct wecom *w, struct wsend *s)
     return start;
 }
 
-/* Sends s now, or as soon as the limiter and the token allow. */
-static void send_start(struct wsend *s)
+/* Sends s now (its slot has come), with the current token. */
+static void send_go(struct wsend *s)
 {
     struct wecom *w = s->w;
-    int64_t now = clock_mono_ms(), at = now;
     char *url;
 
-    pthread_mutex_lock(&w->mu);
     if (s->api == WECOM_ROBOT) {
-        url = api_url(w, api_path(s->api), "key", s->robot_key, NULL, NULL);
-        at = ratelimit_reserve(w->robots, s->robot_key, now);
-    } else if (!wecom_token_usable(&w->token, now)) {
+        post(s, api_url(w, api_path(s->api), "key", s->robot_key, NULL,
+                        NULL));
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    if (!wecom_token_usable(&w->token, clock_mono_ms())) {
         int start = wait_for_token(w, s);
         pthread_mutex_unlock(&w->mu);
         if (start)
             token_fetch(w);
         return;
-    } else {
-        s->token_gen = w->token.generation;
-        url = api_url(w, api_path(s->api), "access_token", w->token.value,
-                      NULL, NULL);
-        if (s->api == WECOM_MEMBER)
-            at = ratelimit_reserve(w->members, s->msg->to, now);
     }
+    s->token_gen = w->token.generation;
+    url = api_url(w, api_path(s->api), "access_token", w->token.value, NULL,
+                  NULL);
     pthread_mutex_unlock(&w->mu);
-    if (at < 0) {
-        free(url);
-        fail(s, CHAN_TRANSIENT, "ENOMEM", "out of memory");
-        return;
-    }
-    post(s, url, at > now ? at : 0);
+    post(s, url);
+}
+
+static void on_due(void *arg, void *item)
+{
+    send_go(item);
+}
+
+/* Takes a limiter slot for s: it goes now, or waits in `later`. */
+static void send_start(struct wsend *s)
+{
+    struct wecom *w = s->w;
+    struct ratelimit *rl = s->api == WECOM_MEMBER  ? w->members
+                           : s->api == WECOM_ROBOT ? w->robots
+                                                   : NULL;
+    int64_t now = clock_mono_ms(), at = now;
+    int held = 0;
+
+    pthread_mutex_lock(&w->mu);
+    if (rl)
+        at = ratelimit_reserve(rl, s->api == WECOM_ROBOT ? s->robot_key
+                                                         : s->msg->to,
+                               now);
+    if (at > now)
+        held = w->later && delayq_add(w->later, at, s) == 0 ? 1 : -1;
+    pthread_mutex_unlock(&w->mu);
+    if (at < 0 || held < 0)
+        fail(s, CHAN_TRANSIENT, "closing",
+             "channel closing (or out of memory): not sent");
+    else if (!held)
+        send_go(s);
 }
 
 /* --- the token ------------------------------------------------------------- */
@@ -446,7 +302,7 @@ static void release_waiting(struct wecom *w, const char *token, long expires,
     for (; list; list = next) {
         next = list->next;
         if (token)
-            send_start(list);
+            send_go(list);
         else
             finish(list, res);
     }
@@ -461,7 +317,10 @@ static void on_token(void *arg, const struct httpc_resp *r)
 
     if (httpc_classify(r, &res) != CHAN_OK) {
         /* The sends themselves never left: they can go later. */
-        wecom_scrub(res.error);
+        char why[sizeof res.error];
+        snprintf(why, sizeof why, "%s", wecom_scrub(res.error));
+        snprintf(res.error, sizeof res.error, "wecom: no access token: %.200s",
+                 why);
         res.status = CHAN_TRANSIENT;
         res.account = 1;
     } else if (memset(&res, 0, sizeof res),
@@ -548,12 +407,19 @@ static void wecom_submit(void *self, const struct chan_msg *msg,
         done(arg, &res);
 }
 
+/* A send still held for its slot when the channel closes. */
+static void drop_closing(void *arg, void *item)
+{
+    fail(item, CHAN_TRANSIENT, "closing", "channel closing: not sent");
+}
+
 static void wecom_free(struct wecom *w)
 {
+    delayq_free(w->later, drop_closing, w);
     ratelimit_free(w->members);
     ratelimit_free(w->robots);
     pthread_mutex_destroy(&w->mu);
-    free_conf(&w->c);
+    wecom_conf_free(&w->c);
     free(w->name);
     free(w);
 }
@@ -577,13 +443,14 @@ static void *wecom_init(const struct chan_conf *cc, struct conf_section *sec,
         return NULL;
     pthread_mutex_init(&w->mu, NULL);
     w->waiting_tail = &w->waiting;
-    read_conf(sec, cfg, &w->c, d);
+    wecom_conf_read(sec, cfg, &w->c, d);
     w->opts = (struct wecom_opts){w->c.agent_id, w->c.dup_interval_s};
     w->name = strdup(sec->name);
     w->members = limiter_for(&w->c.member_rate);
     w->robots = limiter_for(&w->c.robot_rate);
+    w->later = delayq_new(on_due, w);
     if (d->errors != errors || !w->name || !w->c.api_base || !w->members ||
-        !w->robots) {
+        !w->robots || !w->later) {
         wecom_free(w);
         return NULL;
     }
@@ -606,9 +473,16 @@ static void wecom_close(void *self)
     struct wecom *w = self;
     struct chan_result res = {0};
     struct wsend *list, *next;
+    struct delayq *later;
 
-    /* Ends what is in flight; sends that go round again then find httpc
-     * closing and end as transient. */
+    /* First the held sends (their thread may still hand one to httpc),
+     * then what is in flight: a send that goes round again then finds
+     * no delay queue, or httpc closing, and ends as transient. */
+    pthread_mutex_lock(&w->mu);
+    later = w->later;
+    w->later = NULL;
+    pthread_mutex_unlock(&w->mu);
+    delayq_free(later, drop_closing, w);
     httpc_free(w->http);
     pthread_mutex_lock(&w->mu);
     list = take_waiting(w);
