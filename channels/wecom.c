@@ -1,21 +1,21 @@
 /*
  * wecom.c - the WeCom channel driver (see wecom.h): the life of a send.
  *
- *   submit --> limiter slot (members by userid, robots by key; external
- *                |          contacts have none)
- *                +-- later: held in `later` (delayq) until its slot
+ *   submit --> go: needs a token (member, external) and none is usable?
+ *                |  yes: wait in the token queue; the first waiter starts
+ *                |  the one gettoken, whose answer sends every waiter on
+ *                |  (or ends them all with its outcome)
  *                v
- *              go: needs a token? --no (robot)------------------+
- *                | yes                                          v
- *              token usable? --yes--------------------------> POST
- *                | no                                           |
- *              wait in the token queue; the first waiter        v
- *              starts the one gettoken; its answer sends  answer classed
- *              every waiter on (or ends them with its     (wecom_api.c)
- *              outcome)                                         |
- *                                          40014/42001...: drop |
- *              done() <------------------- the token, once more +
- *                                          from a new slot
+ *              a limiter slot (members by userid, robots by key): later?
+ *                |  yes: held in `later` (delayq.c) until then, then go
+ *                |  on (the token may have to be renewed by then)
+ *                v
+ *              POST with the token current now (httpc.c)
+ *                |
+ *              answer classed (wecom_api.c) --> done()
+ *                |
+ *                +- 40014/42001...: drop the token (unless a newer one is
+ *                   there), go once more from the top, with a new slot
  *
  * The token goes into a request when the request starts, never before a
  * wait, so a send held back for a minute does not carry a token that
@@ -68,6 +68,7 @@ struct wsend {
     const char *robot_key; /* WECOM_ROBOT: msg->to or the channel's */
     uint64_t token_gen;    /* the token generation it was sent with */
     int renewed;           /* already sent again after a token refusal */
+    int slotted;           /* holds its limiter slot */
     struct wsend *next;    /* in the token queue */
 };
 
@@ -145,7 +146,7 @@ static const char *api_path(enum wecom_api api)
 
 /* --- sending --------------------------------------------------------------- */
 
-static void send_start(struct wsend *s);
+static void send_go(struct wsend *s);
 
 static void on_answer(void *arg, const struct httpc_resp *r)
 {
@@ -170,7 +171,8 @@ static void on_answer(void *arg, const struct httpc_resp *r)
         wecom_token_invalidate(&w->token, s->token_gen);
         pthread_mutex_unlock(&w->mu);
         /* A new slot: the refused attempt may have counted at WeCom. */
-        send_start(s);
+        s->slotted = 0;
+        send_go(s);
         return;
     }
     finish(s, &res);
@@ -209,60 +211,64 @@ static int wait_for_token(struct wecom *w, struct wsend *s)
     return start;
 }
 
-/* Sends s now (its slot has come), with the current token. */
+/* Under mu: takes a limiter slot for s. Returns when it may go
+ * (clock_mono_ms()), -1 on no memory. */
+static int64_t take_slot(struct wecom *w, struct wsend *s, int64_t now)
+{
+    s->slotted = 1;
+    switch (s->api) {
+    case WECOM_MEMBER:
+        return ratelimit_reserve(w->members, s->msg->to, now);
+    case WECOM_ROBOT:
+        return ratelimit_reserve(w->robots, s->robot_key, now);
+    default:
+        return now; /* WeCom states no limit per external contact */
+    }
+}
+
+/* Moves s on: it waits for a token if it needs one and none is usable,
+ * then for its limiter slot, then goes with the token current at that
+ * moment. Called again at each step's end (token came, slot came). */
 static void send_go(struct wsend *s)
 {
     struct wecom *w = s->w;
-    char *url;
+    int64_t now = clock_mono_ms(), at = now;
+    char *url = NULL;
+    int start = 0, held = 0;
 
-    if (s->api == WECOM_ROBOT) {
-        post(s, api_url(w, api_path(s->api), "key", s->robot_key, NULL,
-                        NULL));
-        return;
-    }
     pthread_mutex_lock(&w->mu);
-    if (!wecom_token_usable(&w->token, clock_mono_ms())) {
-        int start = wait_for_token(w, s);
+    if (s->api != WECOM_ROBOT && !wecom_token_usable(&w->token, now)) {
+        start = wait_for_token(w, s);
         pthread_mutex_unlock(&w->mu);
         if (start)
             token_fetch(w);
         return;
     }
-    s->token_gen = w->token.generation;
-    url = api_url(w, api_path(s->api), "access_token", w->token.value, NULL,
-                  NULL);
-    pthread_mutex_unlock(&w->mu);
-    post(s, url);
-}
-
-static void on_due(void *arg, void *item)
-{
-    send_go(item);
-}
-
-/* Takes a limiter slot for s: it goes now, or waits in `later`. */
-static void send_start(struct wsend *s)
-{
-    struct wecom *w = s->w;
-    struct ratelimit *rl = s->api == WECOM_MEMBER  ? w->members
-                           : s->api == WECOM_ROBOT ? w->robots
-                                                   : NULL;
-    int64_t now = clock_mono_ms(), at = now;
-    int held = 0;
-
-    pthread_mutex_lock(&w->mu);
-    if (rl)
-        at = ratelimit_reserve(rl, s->api == WECOM_ROBOT ? s->robot_key
-                                                         : s->msg->to,
-                               now);
-    if (at > now)
+    /* The slot is taken only now, once nothing else stands in the way,
+     * so that it is the moment the request really leaves. */
+    if (!s->slotted && (at = take_slot(w, s, now)) > now)
         held = w->later && delayq_add(w->later, at, s) == 0 ? 1 : -1;
+    if (!held && at >= 0) {
+        if (s->api == WECOM_ROBOT) {
+            url = api_url(w, api_path(s->api), "key", s->robot_key, NULL,
+                          NULL);
+        } else {
+            s->token_gen = w->token.generation;
+            url = api_url(w, api_path(s->api), "access_token",
+                          w->token.value, NULL, NULL);
+        }
+    }
     pthread_mutex_unlock(&w->mu);
     if (at < 0 || held < 0)
         fail(s, CHAN_TRANSIENT, "closing",
              "channel closing (or out of memory): not sent");
     else if (!held)
-        send_go(s);
+        post(s, url);
+}
+
+static void on_due(void *arg, void *item)
+{
+    send_go(item);
 }
 
 /* --- the token ------------------------------------------------------------- */
@@ -402,7 +408,7 @@ static void wecom_submit(void *self, const struct chan_msg *msg,
     struct wsend *s = wsend_new(self, msg, done, arg, &res);
 
     if (s)
-        send_start(s);
+        send_go(s);
     else
         done(arg, &res);
 }

@@ -27,11 +27,12 @@ robot; the fake delivers them but records each such message in
 
 /control keys (each optional):
   revoke: true                 the current token becomes invalid (40014)
+  revoke_after: N              ... once N more messages were delivered
   expires_in: N                life of the tokens issued from now on
   fail_next: {"errcode": N, "count": K}   the next K sends answer N
   fail_user: {"user": U, "errcode": N}    sends to U answer N (0 clears)
   gettoken_errcode: N          gettoken answers N (0: works again)
-  delay_ms: N                  every answer waits N ms
+  delay_ms: N                  every send's answer waits N ms (not gettoken's)
   drop_next: K                 the next K sends get no answer (closed)
   status_next: {"status": 500, "count": K}  the next K sends get it
 """
@@ -65,6 +66,7 @@ class State:
         self.fail_next = []  # errcodes, one per send
         self.fail_user = {}
         self.drop_next = 0
+        self.revoke_after = None
         self.status_next = []
 
     def issue_token(self):
@@ -102,6 +104,11 @@ def parse_limit(text):
     return int(count), float(window)
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512  # a channel opens many connections at once
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -112,8 +119,8 @@ class Handler(BaseHTTPRequestHandler):
     def state(self):
         return self.server.state
 
-    def answer(self, obj, status=200):
-        if self.state.delay_ms:
+    def answer(self, obj, status=200, delay=False):
+        if delay and self.state.delay_ms:
             time.sleep(self.state.delay_ms / 1000.0)
         data = json.dumps(obj, ensure_ascii=False).encode()
         self.send_response(status)
@@ -183,13 +190,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer({"errcode": 47001, "errmsg": "bad json"})
         with st.lock:
             reply = handlers[url.path](q, msg)
-        return self.answer(reply)
+        return self.answer(reply, delay=True)
 
     def control(self, c):
         st = self.state
         with st.lock:
             if c.get("revoke") and st.current:
                 st.revoked.add(st.current)
+            if "revoke_after" in c:
+                st.revoke_after = c["revoke_after"]
             if "expires_in" in c:
                 st.expires_in = c["expires_in"]
             if "fail_next" in c:
@@ -233,6 +242,11 @@ class Handler(BaseHTTPRequestHandler):
             st.violations.append({"api": api, "to": who})
             entry["dropped"] = True  # WeCom would drop it without a word
         st.received.append(entry)
+        if st.revoke_after is not None:
+            st.revoke_after -= 1
+            if st.revoke_after <= 0:
+                st.revoked.add(st.current)
+                st.revoke_after = None
 
     def member(self, q, msg):
         st = self.state
@@ -318,7 +332,8 @@ def main():
     p.add_argument("--agent-id", type=int, default=1000002)
     p.add_argument("--robot-key", action="append", default=[])
     p.add_argument("--expires-in", type=int, default=7200)
-    p.add_argument("--delay-ms", type=int, default=0)
+    p.add_argument("--delay-ms", type=int, default=0,
+                   help="every send's answer waits this long")
     p.add_argument("--member-limit", default="30/60",
                    help="COUNT/SECONDS WeCom allows to one member")
     p.add_argument("--robot-limit", default="20/60",
@@ -327,8 +342,7 @@ def main():
     state = State(args)
     state.member_limit = parse_limit(args.member_limit)
     state.robot_limit = parse_limit(args.robot_limit)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    server.daemon_threads = True
+    server = Server(("127.0.0.1", args.port), Handler)
     server.state = state
     print(server.server_address[1], flush=True)
     try:
