@@ -1,15 +1,21 @@
 /*
  * test_wecom.c - the wecom driver's pure parts: the request bodies
  * (exact JSON), the classing of WeCom's answers, the scrubbing of
- * secrets from error text, and the per-key sliding-window limiter on a
- * clock the test moves.
+ * secrets from error text, the access-token cache, the per-key
+ * sliding-window limiter on a clock the test moves, and the delay queue
+ * that holds sends for their slot.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
+#include "channels/delayq.h"
 #include "channels/ratelimit.h"
 #include "channels/wecom_api.h"
+#include "channels/wecom_token.h"
+#include "core/clock.h"
 #include "tests/support/check_run.h"
 
 /* --- request bodies ------------------------------------------------------- */
@@ -379,6 +385,141 @@ START_TEST(test_rate_parse)
 }
 END_TEST
 
+/* --- the token cache ------------------------------------------------------- */
+
+/* Renewed a quarter of its life before the end, at most 5 minutes. */
+START_TEST(test_token_renewal_time)
+{
+    struct wecom_token t = {0};
+
+    ck_assert(!wecom_token_usable(&t, 0));
+    wecom_token_store(&t, "T1", 7200, 1000);
+    ck_assert_uint_eq(t.generation, 1);
+    ck_assert(wecom_token_usable(&t, 1000 + 6900 * 1000 - 1));
+    ck_assert(!wecom_token_usable(&t, 1000 + 6900 * 1000));
+    /* a test's 2 s token is used for 1.5 s */
+    wecom_token_store(&t, "T2", 2, 0);
+    ck_assert_uint_eq(t.generation, 2);
+    ck_assert(wecom_token_usable(&t, 1499));
+    ck_assert(!wecom_token_usable(&t, 1500));
+    /* no expires_in: WeCom's usual two hours */
+    wecom_token_store(&t, "T3", 0, 0);
+    ck_assert(wecom_token_usable(&t, 6899 * 1000));
+}
+END_TEST
+
+/* A refused send drops the token only if it is the one it used. */
+START_TEST(test_token_invalidate)
+{
+    struct wecom_token t = {0};
+
+    wecom_token_store(&t, "T1", 7200, 0);
+    wecom_token_store(&t, "T2", 7200, 0); /* a newer one came meanwhile */
+    ck_assert_int_eq(wecom_token_invalidate(&t, 1), 0);
+    ck_assert(wecom_token_usable(&t, 0));
+    ck_assert_int_eq(wecom_token_invalidate(&t, 2), 1);
+    ck_assert(!wecom_token_usable(&t, 0));
+    ck_assert_int_eq(wecom_token_invalidate(&t, 2), 0); /* already gone */
+}
+END_TEST
+
+static const struct {
+    const char *body;
+    int ok;
+    const char *token;
+    long expires;
+    enum chan_status status;
+    const char *code;
+} token_cases[] = {
+    {"{\"errcode\":0,\"errmsg\":\"ok\",\"access_token\":\"AT1\","
+     "\"expires_in\":7200}",
+     1, "AT1", 7200, CHAN_OK, ""},
+    /* a wrong secret: renewing cannot help; the account's, transient */
+    {"{\"errcode\":40001,\"errmsg\":\"invalid credential\"}", 0, NULL, 0,
+     CHAN_TRANSIENT, "40001"},
+    /* a wrong corp_id, a server IP not trusted: never */
+    {"{\"errcode\":40013}", 0, NULL, 0, CHAN_PERMANENT, "40013"},
+    {"{\"errcode\":60020}", 0, NULL, 0, CHAN_PERMANENT, "60020"},
+    /* busy */
+    {"{\"errcode\":-1}", 0, NULL, 0, CHAN_TRANSIENT, "-1"},
+    /* ok without a token, or garbage */
+    {"{\"errcode\":0}", 0, NULL, 0, CHAN_TRANSIENT, "answer"},
+    {"nope", 0, NULL, 0, CHAN_TRANSIENT, "answer"},
+};
+
+START_TEST(test_token_parse)
+{
+    struct chan_result res = {0};
+    char tok[WECOM_TOKEN_MAX] = "";
+    long expires = 0;
+    int rc = wecom_token_parse(token_cases[_i].body, tok, sizeof tok,
+                               &expires, &res);
+
+    ck_assert_int_eq(rc, token_cases[_i].ok ? 0 : -1);
+    ck_assert_int_eq(res.status, token_cases[_i].status);
+    ck_assert_str_eq(res.code, token_cases[_i].code);
+    if (token_cases[_i].ok) {
+        ck_assert_str_eq(tok, token_cases[_i].token);
+        ck_assert_int_eq(expires, token_cases[_i].expires);
+    } else {
+        ck_assert_int_eq(res.account, 1);
+        ck_assert_ptr_nonnull(strstr(res.error, "no access token"));
+    }
+}
+END_TEST
+
+/* --- the delay queue ------------------------------------------------------- */
+
+struct seen {
+    pthread_mutex_t mu;
+    int order[8], n;
+    int64_t at[8];
+};
+
+static void record(void *arg, void *item)
+{
+    struct seen *s = arg;
+
+    pthread_mutex_lock(&s->mu);
+    s->at[s->n] = clock_mono_ms();
+    s->order[s->n++] = (int)(intptr_t)item;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void count_dropped(void *arg, void *item)
+{
+    (*(int *)arg)++;
+}
+
+/* Items go when due, earliest first, ties in the order added; those
+ * not yet due at the end are dropped, not lost. */
+START_TEST(test_delayq)
+{
+    struct seen s = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct delayq *q = delayq_new(record, &s);
+    int64_t t0 = clock_mono_ms();
+    int dropped = 0;
+
+    delayq_add(q, t0 + 120, (void *)3);
+    delayq_add(q, t0 + 60, (void *)1);
+    delayq_add(q, t0 + 60, (void *)2);
+    delayq_add(q, t0 + 60000, (void *)4);
+    for (int i = 0; i < 100 && delayq_len(q) > 1; i++)
+        usleep(10000);
+    ck_assert_int_eq(delayq_len(q), 1);
+    pthread_mutex_lock(&s.mu);
+    ck_assert_int_eq(s.n, 3);
+    ck_assert_int_eq(s.order[0], 1);
+    ck_assert_int_eq(s.order[1], 2);
+    ck_assert_int_eq(s.order[2], 3);
+    ck_assert_int_ge(s.at[0], t0 + 60);
+    ck_assert_int_ge(s.at[2], t0 + 120);
+    pthread_mutex_unlock(&s.mu);
+    delayq_free(q, count_dropped, &dropped);
+    ck_assert_int_eq(dropped, 1);
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc;
@@ -399,5 +540,10 @@ int main(void)
     tcase_add_test(tc, test_limit_keeps_waiting);
     tcase_add_loop_test(tc, test_rate_parse, 0,
                         sizeof parse_cases / sizeof parse_cases[0]);
+    tcase_add_test(tc, test_token_renewal_time);
+    tcase_add_test(tc, test_token_invalidate);
+    tcase_add_loop_test(tc, test_token_parse, 0,
+                        sizeof token_cases / sizeof token_cases[0]);
+    tcase_add_test(tc, test_delayq);
     return check_run(s);
 }
