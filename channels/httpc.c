@@ -51,7 +51,7 @@ struct xfer {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-/* --- requests ------------------------------------------------------------- */
+/* --- requests ---------------------------------------------------------- */
 
 struct httpc_req *httpc_req_new(const char *method, const char *url)
 {
@@ -115,7 +115,7 @@ void httpc_req_free(struct httpc_req *q)
     free(q);
 }
 
-/* --- the client ------------------------------------------------------------ */
+/* --- the client -------------------------------------------------------- */
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc;
@@ -213,7 +213,7 @@ void httpc_free(struct httpc *c)
     free(c);
 }
 
-/* --- ending a request ------------------------------------------------------ */
+/* --- ending a request -------------------------------------------------- */
 
 /* Calls q's callback with r, then frees q and x. */
 static void finish(struct httpc_req *q, struct xfer *x,
@@ -288,7 +288,7 @@ static void finish_transfer(struct httpc *c, CURL *easy, CURLcode rc)
     finish(x->q, x, &r);
 }
 
-/* --- starting a request ---------------------------------------------------- */
+/* --- starting a request ------------------------------------------------ */
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
@@ -428,7 +428,7 @@ static void start(struct httpc *c, struct httpc_req *q)
     c->running++;
 }
 
-/* --- the loop -------------------------------------------------------------- */
+/* --- the loop ---------------------------------------------------------- */
 
 /* Inserts q into the waiting list by not_before_ms (stable: FIFO among
  * equals; the common case, a rising not_before, appends at once). */
@@ -529,7 +529,7 @@ static void *httpc_loop(void *arg)
     return NULL;
 }
 
-/* --- classifying ------------------------------------------------------------ */
+/* --- classifying ------------------------------------------------------- */
 
 /* The names of the curl errors a gateway's trouble usually gives. */
 static const char *curl_code_name(int code)

@@ -14,16 +14,19 @@
 
 #include "channels/outbox.h"
 #include "channels/pacer.h"
+#include "channels/webhook.h"
 #include "channels/wecom.h"
 #include "core/duration.h"
 #include "core/log.h"
 
 static const struct chan_driver *const builtin[] = {
     &chan_outbox,
+    &chan_webhook,
     &chan_wecom,
 };
 
-static const char *const builtin_types[] = {"outbox", "wecom", NULL};
+static const char *const builtin_types[] = {"outbox", "webhook", "wecom",
+                                            NULL};
 
 /* The message types an outbox may stand in for. */
 static const char *const message_types[] = {"sms", "email", "wecom",

@@ -23,7 +23,7 @@
 #include "core/clock.h"
 #include "tests/support/check_run.h"
 
-/* --- httpc_classify --------------------------------------------------------- */
+/* --- httpc_classify ---------------------------------------------------- */
 
 static const struct {
     int sent, curl_code;
@@ -38,8 +38,8 @@ static const struct {
     {1, CURLE_OK, 200, 0, CHAN_OK, 0, "", 0},
     {1, CURLE_OK, 202, 0, CHAN_OK, 0, "", 0},
     /* never left: the gateway is unreachable, safe to send again */
-    {0, CURLE_COULDNT_CONNECT, 0, 0, CHAN_TRANSIENT, 1,
-     "CURLE_COULDNT_CONNECT", 0},
+    {0, CURLE_COULDNT_CONNECT, 0, 0, CHAN_TRANSIENT, 1, "CURLE_COULDNT_CONNECT",
+     0},
     {0, CURLE_COULDNT_RESOLVE_HOST, 0, 0, CHAN_TRANSIENT, 1,
      "CURLE_COULDNT_RESOLVE_HOST", 0},
     {0, CURLE_SSL_CONNECT_ERROR, 0, 0, CHAN_TRANSIENT, 1,
@@ -98,14 +98,14 @@ START_TEST(test_classify)
     if (c->want == CHAN_OK)
         ck_assert_str_eq(res.error, "");
     else
-        ck_assert_ptr_nonnull(strstr(res.error, c->curl_code ? "curl says no"
-                                                             : c->code));
+        ck_assert_ptr_nonnull(
+            strstr(res.error, c->curl_code ? "curl says no" : c->code));
     /* the answer's phone number never reaches the error text */
     ck_assert_ptr_null(strstr(res.error, "13812345678"));
 }
 END_TEST
 
-/* --- a loopback HTTP server -------------------------------------------------- */
+/* --- a loopback HTTP server -------------------------------------------- */
 
 /* Answers by path: /ok 200 with a JSON body; /echo 200 with the request
  * itself as the body; /busy 503 Retry-After: 7; /later 429 with an
@@ -231,8 +231,8 @@ static void *server_loop(void *arg)
         pfd[0] = (struct pollfd){.fd = s->stop_pipe[0], .events = POLLIN};
         pfd[1] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
         for (int i = 0; i < n; i++)
-            pfd[i + 2] = (struct pollfd){.fd = s->conns[i].fd,
-                                         .events = POLLIN};
+            pfd[i + 2] =
+                (struct pollfd){.fd = s->conns[i].fd, .events = POLLIN};
         if (poll(pfd, (nfds_t)n + 2, -1) < 0)
             continue;
         if (pfd[0].revents)
@@ -313,7 +313,7 @@ static int closed_port(void)
     return ntohs(a.sin_port);
 }
 
-/* --- collecting answers -------------------------------------------------------- */
+/* --- collecting answers ------------------------------------------------ */
 
 struct answer {
     int calls, sent, curl_code;
@@ -393,7 +393,7 @@ static void submit(struct httpc *c, int port, const char *method,
     ck_assert_int_eq(httpc_submit(c, q), 0);
 }
 
-/* --- round trips ------------------------------------------------------------- */
+/* --- round trips ------------------------------------------------------- */
 
 static const struct {
     const char *path;
@@ -428,8 +428,8 @@ START_TEST(test_round_trip)
     struct httpc *c = client(10, 300);
     struct answer a = {0};
 
-    submit(c, t->nobody_listens ? closed_port() : s->port, "POST", t->path,
-           &a, 0);
+    submit(c, t->nobody_listens ? closed_port() : s->port, "POST", t->path, &a,
+           0);
     wait_answers(1);
     httpc_free(c);
     ck_assert_int_eq(a.calls, 1);
