@@ -37,8 +37,7 @@ static size_t hash(const char *s)
     return h;
 }
 
-struct ratelimit *ratelimit_new(int limit, int64_t window_ms,
-                                int64_t guard_ms)
+struct ratelimit *ratelimit_new(int limit, int64_t window_ms, int64_t guard_ms)
 {
     struct ratelimit *rl;
 
@@ -112,8 +111,7 @@ static struct rl_key *key_get(struct ratelimit *rl, const char *name)
     return k;
 }
 
-int64_t ratelimit_reserve(struct ratelimit *rl, const char *key,
-                          int64_t now_ms)
+int64_t ratelimit_reserve(struct ratelimit *rl, const char *key, int64_t now_ms)
 {
     struct rl_key *k;
     int64_t at = now_ms;

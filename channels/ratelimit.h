@@ -29,8 +29,7 @@ struct ratelimit;
  * stretched by guard_ms (room for the network's jitter between our
  * clock and the provider's). NULL on no memory or limit < 1. Freed with
  * ratelimit_free(). */
-struct ratelimit *ratelimit_new(int limit, int64_t window_ms,
-                                int64_t guard_ms);
+struct ratelimit *ratelimit_new(int limit, int64_t window_ms, int64_t guard_ms);
 void ratelimit_free(struct ratelimit *rl);
 
 /* Reserves a slot for key: returns the time (>= now_ms) at which the send

@@ -90,7 +90,8 @@ static void fail(struct wsend *s, enum chan_status status, const char *code,
     finish(s, &res);
 }
 
-/* --- URLs ------------------------------------------------------------------ */
+/* --- URLs ------------------------------------------------------------------
+ */
 
 /* s percent-encoded into a new string (the caller frees), or NULL. */
 static char *url_escape(const char *s)
@@ -117,17 +118,16 @@ static char *url_escape(const char *s)
 
 /* api_base + path + "?" + name "=" escaped value [+ "&" name2 "=" value2]:
  * a new string the caller frees, or NULL. */
-static char *api_url(const struct wecom *w, const char *path,
-                     const char *name, const char *value, const char *name2,
-                     const char *value2)
+static char *api_url(const struct wecom *w, const char *path, const char *name,
+                     const char *value, const char *name2, const char *value2)
 {
     char *v = url_escape(value), *v2 = value2 ? url_escape(value2) : NULL;
     char *url = NULL;
 
     if (v && (!value2 || v2) &&
-        asprintf(&url, "%s/cgi-bin/%s?%s=%s%s%s%s%s", w->c.api_base, path,
-                 name, v, name2 ? "&" : "", name2 ? name2 : "",
-                 name2 ? "=" : "", v2 ? v2 : "") < 0)
+        asprintf(&url, "%s/cgi-bin/%s?%s=%s%s%s%s%s", w->c.api_base, path, name,
+                 v, name2 ? "&" : "", name2 ? name2 : "", name2 ? "=" : "",
+                 v2 ? v2 : "") < 0)
         url = NULL;
     free(v);
     free(v2);
@@ -144,7 +144,8 @@ static const char *api_path(enum wecom_api api)
     return paths[api];
 }
 
-/* --- sending --------------------------------------------------------------- */
+/* --- sending ---------------------------------------------------------------
+ */
 
 static void send_go(struct wsend *s);
 
@@ -250,12 +251,11 @@ static void send_go(struct wsend *s)
         held = w->later && delayq_add(w->later, at, s) == 0 ? 1 : -1;
     if (!held && at >= 0) {
         if (s->api == WECOM_ROBOT) {
-            url = api_url(w, api_path(s->api), "key", s->robot_key, NULL,
-                          NULL);
+            url = api_url(w, api_path(s->api), "key", s->robot_key, NULL, NULL);
         } else {
             s->token_gen = w->token.generation;
-            url = api_url(w, api_path(s->api), "access_token",
-                          w->token.value, NULL, NULL);
+            url = api_url(w, api_path(s->api), "access_token", w->token.value,
+                          NULL, NULL);
         }
     }
     pthread_mutex_unlock(&w->mu);
@@ -271,7 +271,8 @@ static void on_due(void *arg, void *item)
     send_go(item);
 }
 
-/* --- the token ------------------------------------------------------------- */
+/* --- the token -------------------------------------------------------------
+ */
 
 /* Under mu: takes the queue of sends waiting for a token. */
 static struct wsend *take_waiting(struct wecom *w)
@@ -360,7 +361,8 @@ static void token_fetch(struct wecom *w)
     release_waiting(w, NULL, 0, &res);
 }
 
-/* --- the driver ------------------------------------------------------------ */
+/* --- the driver ------------------------------------------------------------
+ */
 
 /* A new send for msg, or NULL with res filled when it cannot go. */
 static struct wsend *wsend_new(struct wecom *w, const struct chan_msg *msg,
@@ -384,8 +386,8 @@ static struct wsend *wsend_new(struct wecom *w, const struct chan_msg *msg,
         chan_result_fail(res, CHAN_TRANSIENT, "ENOMEM", "wecom: out of memory");
         return NULL;
     }
-    *s = (struct wsend){.w = w, .msg = msg, .done = done, .arg = arg,
-                        .api = api};
+    *s = (struct wsend){
+        .w = w, .msg = msg, .done = done, .arg = arg, .api = api};
     if (api == WECOM_ROBOT &&
         !(s->robot_key = msg->to && *msg->to ? msg->to : w->c.robot_key)) {
         chan_result_fail(res, CHAN_PERMANENT, "invalid",

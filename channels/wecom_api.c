@@ -148,8 +148,8 @@ static json_t *member_json(const struct chan_msg *m, const struct wecom_opts *o)
         part = content_of(m->body);
     } else if (!empty(m->subject) && (url = first_url(m->body))) {
         type = "textcard";
-        part = json_pack("{s:s, s:s, s:s}", "title", m->subject,
-                         "description", m->body, "url", url);
+        part = json_pack("{s:s, s:s, s:s}", "title", m->subject, "description",
+                         m->body, "url", url);
     } else {
         part = content_of(m->body);
     }
@@ -159,8 +159,7 @@ static json_t *member_json(const struct chan_msg *m, const struct wecom_opts *o)
     obj = json_pack("{s:s, s:s, s:I, s:o, s:i, s:I}", "touser", m->to,
                     "msgtype", type, "agentid", (json_int_t)o->agent_id, type,
                     part, "enable_duplicate_check", 1,
-                    "duplicate_check_interval",
-                    (json_int_t)o->dup_interval_s);
+                    "duplicate_check_interval", (json_int_t)o->dup_interval_s);
     return obj;
 }
 
@@ -262,16 +261,15 @@ static int refused_recipient(enum wecom_api api, json_t *ans, char *out,
 static void accepted(enum wecom_api api, json_t *ans, const char *idem_key,
                      struct chan_result *res)
 {
-    const char *id = api == WECOM_ROBOT ? (idem_key ? idem_key : "")
-                                        : str(ans, "msgid");
+    const char *id =
+        api == WECOM_ROBOT ? (idem_key ? idem_key : "") : str(ans, "msgid");
 
     res->status = CHAN_OK;
     snprintf(res->provider_id, sizeof res->provider_id, "%s", id);
 }
 
 enum wecom_verdict wecom_classify(enum wecom_api api, const char *body,
-                                  const char *idem_key,
-                                  struct chan_result *res)
+                                  const char *idem_key, struct chan_result *res)
 {
     json_t *ans = json_loads(body ? body : "", 0, NULL);
     json_t *jcode = json_object_get(ans, "errcode");
@@ -299,8 +297,8 @@ enum wecom_verdict wecom_classify(enum wecom_api api, const char *body,
         accepted(api, ans, idem_key, res);
     } else {
         chan_result_fail(res, row ? row->status : CHAN_PERMANENT, "",
-                         "wecom: %s (%ld: %s)",
-                         row ? row->meaning : "refused", code, msg);
+                         "wecom: %s (%ld: %s)", row ? row->meaning : "refused",
+                         code, msg);
         snprintf(res->code, sizeof res->code, "%ld", code);
         res->account = row ? row->account : 0;
     }
@@ -311,8 +309,7 @@ enum wecom_verdict wecom_classify(enum wecom_api api, const char *body,
 
 char *wecom_scrub(char *text)
 {
-    static const char *const names[] = {"access_token=", "corpsecret=",
-                                        "key="};
+    static const char *const names[] = {"access_token=", "corpsecret=", "key="};
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         size_t len = strlen(names[i]);

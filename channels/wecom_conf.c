@@ -59,8 +59,10 @@ static int set_agent_id(const struct conf_row *row, const char *v,
     long id = strtol(v, &end, 10);
 
     if (end == v || *end || id < 1) {
-        snprintf(err, n, "\"%s\" is not an app's AgentId (a number, "
-                         "e.g. 1000002)", v);
+        snprintf(err, n,
+                 "\"%s\" is not an app's AgentId (a number, "
+                 "e.g. 1000002)",
+                 v);
         return -1;
     }
     *(long *)field = id;
@@ -89,14 +91,15 @@ static int set_interval(const struct conf_row *row, const char *v,
 }
 
 static int set_rate(const struct conf_row *row, const char *v,
-                    const struct config *cfg, void *field, char *err,
-                    size_t n)
+                    const struct config *cfg, void *field, char *err, size_t n)
 {
     struct wecom_rate *r = field;
 
     if (ratelimit_parse(v, &r->limit, &r->window_ms) < 0) {
-        snprintf(err, n, "\"%s\" is not a limit: write 30/m, or N over a "
-                         "duration (10/2s)", v);
+        snprintf(err, n,
+                 "\"%s\" is not a limit: write 30/m, or N over a "
+                 "duration (10/2s)",
+                 v);
         return -1;
     }
     return 0;
@@ -120,8 +123,7 @@ static void warn_over_provider(const struct conf_row *row,
                                const struct wecom_conf *c,
                                struct conf_section *sec, struct diag *d)
 {
-    const struct wecom_rate *r =
-        (const void *)((const char *)c + row->offset);
+    const struct wecom_rate *r = (const void *)((const char *)c + row->offset);
 
     if (row->provider_limit &&
         (double)r->limit * 60000 > (double)row->provider_limit * r->window_ms)
@@ -146,8 +148,7 @@ void wecom_conf_read(struct conf_section *sec, const struct config *cfg,
         if (!v)
             continue;
         err[0] = '\0';
-        if (row->set(row, v, cfg, (char *)c + row->offset, err, sizeof err) <
-            0)
+        if (row->set(row, v, cfg, (char *)c + row->offset, err, sizeof err) < 0)
             diag_error(d, sec->file, conf_section_line(sec, row->key), 0,
                        "%s: %s", row->key, err[0] ? err : "out of memory");
         else

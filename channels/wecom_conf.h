@@ -21,11 +21,11 @@ struct wecom_rate {
 };
 
 struct wecom_conf {
-    char *api_base;             /* without a trailing slash */
-    char *corp_id, *secret;     /* NULL: a channel of group robots only */
-    char *robot_key;            /* NULL: messages name their robot */
-    long agent_id;              /* 0 with corp_id */
-    long dup_interval_s;        /* duplicate_check_interval */
+    char *api_base;         /* without a trailing slash */
+    char *corp_id, *secret; /* NULL: a channel of group robots only */
+    char *robot_key;        /* NULL: messages name their robot */
+    long agent_id;          /* 0 with corp_id */
+    long dup_interval_s;    /* duplicate_check_interval */
     struct wecom_rate member_rate, robot_rate;
 };
 

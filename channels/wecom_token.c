@@ -30,8 +30,8 @@ void wecom_token_store(struct wecom_token *t, const char *value,
     life_ms = (int64_t)expires_in_s * 1000;
     /* ...and at most a quarter of its life, so that a short-lived token
      * (a test's 2 s) is still used for most of it. */
-    before_ms = life_ms / 4 < RENEW_BEFORE_MAX_MS ? life_ms / 4
-                                                  : RENEW_BEFORE_MAX_MS;
+    before_ms =
+        life_ms / 4 < RENEW_BEFORE_MAX_MS ? life_ms / 4 : RENEW_BEFORE_MAX_MS;
     snprintf(t->value, sizeof t->value, "%s", value);
     t->renew_at_ms = now_ms + life_ms - before_ms;
     t->generation++;
@@ -65,8 +65,8 @@ static void refused(long code, const char *errmsg, struct chan_result *res)
     res->account = 1;
 }
 
-int wecom_token_parse(const char *body, char *out, size_t n,
-                      long *expires_in_s, struct chan_result *res)
+int wecom_token_parse(const char *body, char *out, size_t n, long *expires_in_s,
+                      struct chan_result *res)
 {
     json_t *ans = json_loads(body ? body : "", 0, NULL);
     json_t *code = json_object_get(ans, "errcode");

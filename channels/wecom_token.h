@@ -42,7 +42,7 @@ int wecom_token_invalidate(struct wecom_token *t, uint64_t gen);
 /* Reads gettoken's answer body: 0 with the token in out and its life in
  * *expires_in_s, or -1 with res filled (the outcome of the sends that
  * waited for it: account = 1). */
-int wecom_token_parse(const char *body, char *out, size_t n,
-                      long *expires_in_s, struct chan_result *res);
+int wecom_token_parse(const char *body, char *out, size_t n, long *expires_in_s,
+                      struct chan_result *res);
 
 #endif

@@ -68,8 +68,7 @@ static const struct {
     {"robot", NULL, NULL, NULL, "逾期", NULL,
      "{\"msgtype\":\"text\",\"text\":{\"content\":\"逾期\"}}", NULL},
     /* error rows: an external contact needs its sender */
-    {"external", "wmEXT01", NULL, NULL, "欢迎", NULL, NULL,
-     "wecom: no sender"},
+    {"external", "wmEXT01", NULL, NULL, "欢迎", NULL, NULL, "wecom: no sender"},
     {"external", "wmEXT01", "", NULL, "欢迎", NULL, NULL, "wecom: no sender"},
     /* a member needs a userid */
     {"member", "", NULL, NULL, "hi", NULL, NULL, "wecom: no recipient"},
@@ -127,19 +126,22 @@ static const struct {
     const char *code, *provider_id;
 } answer_cases[] = {
     /* message/send accepted: its msgid */
-    {WECOM_MEMBER, "{\"errcode\":0,\"errmsg\":\"ok\",\"invaliduser\":\"\","
-                   "\"msgid\":\"MSG1\"}",
+    {WECOM_MEMBER,
+     "{\"errcode\":0,\"errmsg\":\"ok\",\"invaliduser\":\"\","
+     "\"msgid\":\"MSG1\"}",
      WECOM_DONE, CHAN_OK, 0, "", "MSG1"},
     /* accepted but the user is invalid: nothing was sent */
-    {WECOM_MEMBER, "{\"errcode\":0,\"errmsg\":\"ok\",\"invaliduser\":\"li\","
-                   "\"msgid\":\"MSG2\"}",
+    {WECOM_MEMBER,
+     "{\"errcode\":0,\"errmsg\":\"ok\",\"invaliduser\":\"li\","
+     "\"msgid\":\"MSG2\"}",
      WECOM_DONE, CHAN_PERMANENT, 0, "invaliduser", ""},
     /* accepted, the user has no licence */
     {WECOM_MEMBER, "{\"errcode\":0,\"unlicenseduser\":\"li\"}", WECOM_DONE,
      CHAN_PERMANENT, 0, "invaliduser", ""},
     /* add_msg_template accepted: its msgid */
-    {WECOM_EXTERNAL, "{\"errcode\":0,\"errmsg\":\"ok\",\"fail_list\":[],"
-                     "\"msgid\":\"TPL1\"}",
+    {WECOM_EXTERNAL,
+     "{\"errcode\":0,\"errmsg\":\"ok\",\"fail_list\":[],"
+     "\"msgid\":\"TPL1\"}",
      WECOM_DONE, CHAN_OK, 0, "", "TPL1"},
     /* add_msg_template: the contact is not the sender's */
     {WECOM_EXTERNAL, "{\"errcode\":0,\"fail_list\":[\"wmX\"],\"msgid\":\"T\"}",
@@ -157,13 +159,13 @@ static const struct {
     {WECOM_MEMBER, "{\"errcode\":40001,\"errmsg\":\"invalid credential\"}",
      WECOM_RENEW, CHAN_TRANSIENT, 1, "40001", ""},
     /* a robot has no token: a token code is its final word */
-    {WECOM_ROBOT, "{\"errcode\":40014}", WECOM_DONE, CHAN_TRANSIENT, 1,
-     "40014", ""},
+    {WECOM_ROBOT, "{\"errcode\":40014}", WECOM_DONE, CHAN_TRANSIENT, 1, "40014",
+     ""},
     /* rate limits and a busy WeCom: later */
     {WECOM_MEMBER, "{\"errcode\":45009,\"errmsg\":\"api freq out of limit\"}",
      WECOM_DONE, CHAN_TRANSIENT, 0, "45009", ""},
-    {WECOM_ROBOT, "{\"errcode\":45009}", WECOM_DONE, CHAN_TRANSIENT, 0,
-     "45009", ""},
+    {WECOM_ROBOT, "{\"errcode\":45009}", WECOM_DONE, CHAN_TRANSIENT, 0, "45009",
+     ""},
     {WECOM_MEMBER, "{\"errcode\":45033}", WECOM_DONE, CHAN_TRANSIENT, 0,
      "45033", ""},
     {WECOM_MEMBER, "{\"errcode\":-1,\"errmsg\":\"system busy\"}", WECOM_DONE,
@@ -182,8 +184,9 @@ static const struct {
      "40056", ""},
     {WECOM_EXTERNAL, "{\"errcode\":48002}", WECOM_DONE, CHAN_PERMANENT, 1,
      "48002", ""},
-    {WECOM_MEMBER, "{\"errcode\":60020,\"errmsg\":\"not allow to access "
-                   "from your ip\"}",
+    {WECOM_MEMBER,
+     "{\"errcode\":60020,\"errmsg\":\"not allow to access "
+     "from your ip\"}",
      WECOM_DONE, CHAN_PERMANENT, 1, "60020", ""},
     {WECOM_ROBOT, "{\"errcode\":93000,\"errmsg\":\"invalid webhook url\"}",
      WECOM_DONE, CHAN_PERMANENT, 1, "93000", ""},
@@ -193,16 +196,15 @@ static const struct {
     /* no errcode, or no JSON: it left, the answer cannot be read */
     {WECOM_MEMBER, "<html>gateway</html>", WECOM_DONE, CHAN_UNKNOWN, 0,
      "answer", ""},
-    {WECOM_MEMBER, "{\"errmsg\":\"ok\"}", WECOM_DONE, CHAN_UNKNOWN, 0,
-     "answer", ""},
+    {WECOM_MEMBER, "{\"errmsg\":\"ok\"}", WECOM_DONE, CHAN_UNKNOWN, 0, "answer",
+     ""},
 };
 
 START_TEST(test_classify)
 {
     struct chan_result res = {0};
-    enum wecom_verdict v =
-        wecom_classify(answer_cases[_i].api, answer_cases[_i].body, "key-1",
-                       &res);
+    enum wecom_verdict v = wecom_classify(answer_cases[_i].api,
+                                          answer_cases[_i].body, "key-1", &res);
 
     ck_assert_int_eq(v, answer_cases[_i].verdict);
     ck_assert_int_eq(res.status, answer_cases[_i].status);
@@ -239,7 +241,7 @@ END_TEST
 static const struct {
     const char *in, *want;
 } scrub_cases[] = {
-    {"GET /cgi-bin/message/send?access_token=abcdef123", 
+    {"GET /cgi-bin/message/send?access_token=abcdef123",
      "GET /cgi-bin/message/send?access_token=***"},
     {"gettoken?corpid=ww1&corpsecret=S3CR3T&x=1",
      "gettoken?corpid=ww1&corpsecret=***&x=1"},
@@ -385,7 +387,8 @@ START_TEST(test_rate_parse)
 }
 END_TEST
 
-/* --- the token cache ------------------------------------------------------- */
+/* --- the token cache -------------------------------------------------------
+ */
 
 /* Renewed a quarter of its life before the end, at most 5 minutes. */
 START_TEST(test_token_renewal_time)
@@ -452,8 +455,8 @@ START_TEST(test_token_parse)
     struct chan_result res = {0};
     char tok[WECOM_TOKEN_MAX] = "";
     long expires = 0;
-    int rc = wecom_token_parse(token_cases[_i].body, tok, sizeof tok,
-                               &expires, &res);
+    int rc = wecom_token_parse(token_cases[_i].body, tok, sizeof tok, &expires,
+                               &res);
 
     ck_assert_int_eq(rc, token_cases[_i].ok ? 0 : -1);
     ck_assert_int_eq(res.status, token_cases[_i].status);
@@ -468,7 +471,8 @@ START_TEST(test_token_parse)
 }
 END_TEST
 
-/* --- the delay queue ------------------------------------------------------- */
+/* --- the delay queue -------------------------------------------------------
+ */
 
 struct seen {
     pthread_mutex_t mu;
