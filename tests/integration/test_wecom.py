@@ -130,7 +130,10 @@ class TestMembers(WecomTest):
             self.assertEqual(m["msg"]["duplicate_check_interval"], 1800)
             self.assertEqual(m["msg"]["agentid"], 1000002)
             self.assertEqual(m["msg"]["msgtype"], "text")
-        self.assertEqual(self.fake.stats()["gettoken"], 1)
+        stats = self.fake.stats()
+        self.assertEqual(stats["gettoken"], 1)
+        self.assertEqual(stats["bad_requests"], [])
+        self.assertEqual(stats["violations"], [])
 
     def test_markdown_and_textcard(self):
         outs = self.send([
@@ -142,6 +145,7 @@ class TestMembers(WecomTest):
         self.assertEqual(got["li"]["markdown"], {"content": "**逾期**"})
         self.assertEqual(got["wang"]["textcard"]["url"], "https://e.edu/t?s=1")
         self.assertEqual(got["wang"]["textcard"]["title"], "试听课")
+        self.assertEqual(self.fake.stats()["bad_requests"], [])
 
     def test_duplicate_check_drops_a_resend(self):
         msg = {"to": "li", "body": "same text", "key": "k-1"}
