@@ -16,6 +16,7 @@
 #include "channels/pacer.h"
 #include "channels/sms.h"
 #include "channels/webhook.h"
+#include "channels/wecom.h"
 #include "core/duration.h"
 #include "core/log.h"
 
@@ -23,9 +24,11 @@ static const struct chan_driver *const builtin[] = {
     &chan_outbox,
     &chan_sms,
     &chan_webhook,
+    &chan_wecom,
 };
 
 static const char *const builtin_types[] = {"outbox", "sms", "webhook",
+                                            "wecom",
                                             NULL};
 
 /* The message types an outbox may stand in for. */
