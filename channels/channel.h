@@ -49,7 +49,7 @@
                                may be sent again (on_unknown = retry) */
 #define CHAN_CAP_PROVIDER_TEMPLATES 0x02 /* sms providers with codes */
 #define CHAN_CAP_RECEIPTS 0x04 /* delivery receipts come back by provider
-                                  id (channels/receipts.h) */
+                                  id (core/receipt.h) */
 
 /* A message ready to go: rendered by templates/, addressed by the rule
  * engine. For drivers: every string stays valid until done() is called. */
