@@ -32,8 +32,8 @@ static void builtin_list(char *buf, size_t n)
 
     buf[0] = '\0';
     for (int i = 0; t[i] && len < n; i++)
-        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "",
-                                t[i]);
+        len +=
+            (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "", t[i]);
 }
 
 /* Why the table at drv cannot be used, or NULL when it can. */

@@ -26,8 +26,8 @@ int receipt_id_valid(const char *id)
 }
 
 /* prefix "receipt:" id [suffix]; -1 when id is not one or it is too long */
-static int receipt_key(char *buf, size_t n, const char *prefix,
-                       const char *id, const char *suffix)
+static int receipt_key(char *buf, size_t n, const char *prefix, const char *id,
+                       const char *suffix)
 {
     char name[KEY_MAX];
 
@@ -117,8 +117,7 @@ int receipt_lookup_cmd(struct rconn *rc, const char *prefix,
 
 /* 1 with the string in buf, 0 for nil, -1 for a connection error; a
  * reply of another kind (WRONGTYPE) is logged and taken as nil. */
-static int string_reply(struct rconn *rc, const char *id, char *buf,
-                        size_t n)
+static int string_reply(struct rconn *rc, const char *id, char *buf, size_t n)
 {
     redisReply *r = rconn_reply(rc);
     int got = 0;
@@ -202,8 +201,8 @@ int receipt_record_cmd(struct rconn *rc, const char *prefix, long maxlen,
     e.template_name = r->template_name;
     e.to = rep->to && *rep->to ? rep->to : NULL;
     e.provider_id = provider_id;
-    e.detail = rep->delivered ? NULL : failure_detail(rep, detail,
-                                                      sizeof detail);
+    e.detail =
+        rep->delivered ? NULL : failure_detail(rep, detail, sizeof detail);
     e.actor = actor;
     if (timeline_append_cmd(rc, prefix, r->student, maxlen, &e) < 0)
         return -1;

@@ -37,7 +37,7 @@ struct nudged {
     struct channel_set channels;
     struct consumer *consumer;
     struct http *http;
-    struct unsub *unsub; /* NULL without an unsubscribe_secret */
+    struct unsub *unsub;       /* NULL without an unsubscribe_secret */
     struct receipts *receipts; /* /receipts/sms */
     pthread_t consumer_thread;
     int consumer_started;

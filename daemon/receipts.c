@@ -103,8 +103,8 @@ static int answer(enum form form, int status, const char *error,
     return status;
 }
 
-static int refuse_malformed(struct receipts *r, enum form form,
-                            const char *why, char **out)
+static int refuse_malformed(struct receipts *r, enum form form, const char *why,
+                            char **out)
 {
     metric_inc(r->malformed);
     log_warnx("receipts: malformed report, nothing recorded: %s", why);
@@ -115,8 +115,9 @@ int receipts_too_large(struct receipts *r, char **answer_out)
 {
     metric_inc(r->malformed);
     log_warnx("receipts: a body over %d bytes, refused", RECEIPTS_MAX_BODY);
-    return answer(FORM_GENERIC, 413, "the body is over 1 MiB: send fewer "
-                                     "reports at a time",
+    return answer(FORM_GENERIC, 413,
+                  "the body is over 1 MiB: send fewer "
+                  "reports at a time",
                   0, answer_out);
 }
 
@@ -147,7 +148,7 @@ static int authorized(const struct receipts *r, const char *authorization,
     return given && same_secret(want, given);
 }
 
-/* --- the two forms ---------------------------------------------------------- */
+/* --- the two forms ------------------------------------------------------ */
 
 static const char *string_of(json_t *o, const char *key)
 {
@@ -237,9 +238,8 @@ static const char *request_parse(struct request *req, const char *body,
     if (!(req->items = calloc(n, sizeof *req->items)))
         return "out of memory";
     for (req->n = 0; req->n < n; req->n++) {
-        json_t *o = json_is_array(req->root)
-                        ? json_array_get(req->root, req->n)
-                        : req->root;
+        json_t *o = json_is_array(req->root) ? json_array_get(req->root, req->n)
+                                             : req->root;
         struct item *it = &req->items[req->n];
         why = req->form == FORM_ALIYUN ? parse_aliyun(o, it)
                                        : parse_generic(o, it);
@@ -345,8 +345,7 @@ static int refuse_unknown(struct receipts *r, const struct request *req,
               "recorded",
               unknown, unknown > 1 ? "s" : "", first->id,
               first->rep.to ? ", to " : "",
-              first->rep.to ? mask_contact(first->rep.to, to, sizeof to)
-                            : "");
+              first->rep.to ? mask_contact(first->rep.to, to, sizeof to) : "");
     snprintf(why, sizeof why,
              "unknown provider id \"%s\"%s: nothing was recorded", first->id,
              unknown > 1 ? " and others" : "");
@@ -354,8 +353,7 @@ static int refuse_unknown(struct receipts *r, const struct request *req,
 }
 
 int receipts_handle(struct receipts *r, const char *body, size_t len,
-                    const char *authorization, const char *token,
-                    char **out)
+                    const char *authorization, const char *token, char **out)
 {
     struct request req;
     struct item *first_unknown;
@@ -366,8 +364,10 @@ int receipts_handle(struct receipts *r, const char *body, size_t len,
     if (!authorized(r, authorization, token)) {
         metric_inc(r->unauthorized);
         log_warnx("receipts: a request without the right token, refused");
-        return answer(FORM_GENERIC, 401, "unauthorized: send "
-                      "Authorization: Bearer TOKEN", 0, out);
+        return answer(FORM_GENERIC, 401,
+                      "unauthorized: send "
+                      "Authorization: Bearer TOKEN",
+                      0, out);
     }
     if ((why = request_parse(&req, body, len))) {
         status = refuse_malformed(r, req.form, why, out);

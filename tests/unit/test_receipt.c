@@ -157,7 +157,8 @@ END_TEST
 START_TEST(test_record_marks_the_status)
 {
     struct receipt got;
-    struct receipt_report rep = {.delivered = 0, .code = "E1",
+    struct receipt_report rep = {.delivered = 0,
+                                 .code = "E1",
                                  .message = "to 13812345678: no",
                                  .to = "13812345678"};
     redisReply *r;
@@ -173,7 +174,8 @@ START_TEST(test_record_marks_the_status)
     ck_assert_int_eq(r->elements, 1);
     /* type rule step channel template to provider_id detail actor */
     ck_assert_int_eq(r->element[0]->element[1]->elements, 18);
-    ck_assert_str_eq(r->element[0]->element[1]->element[11]->str, "138****5678");
+    ck_assert_str_eq(r->element[0]->element[1]->element[11]->str,
+                     "138****5678");
     ck_assert_str_eq(r->element[0]->element[1]->element[15]->str,
                      "E1: to 138****5678: no");
     ck_assert_str_eq(r->element[0]->element[1]->element[17]->str,
