@@ -51,7 +51,8 @@ BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 # Channel plugins for the tests (tests/plugins/, not in libnudge.a), and
 # the functions the programs that open channels export to plugins: those
-# of channels/plugin_api.syms and no others (channels/plugin.h).
+# of channels/plugin_api.syms and no others (channels/plugin.h). dlopen()
+# is in glibc's libc since 2.34 (Debian 12 has 2.36): no -ldl.
 PLUGINS  := $(BUILD)/plugins/example.so $(BUILD)/plugins/oldabi.so
 PLUGIN_API := $(shell sed -n 's/^ *\([a-z_]*\);$$/\1/p' \
               channels/plugin_api.syms)

@@ -142,8 +142,9 @@ struct pacer;
 struct channel {
     char *name;     /* the name the rules use: `send NAME template` */
     char *type;     /* the driver's type */
-    char *as;       /* the message type it writes ("sms" for an outbox
-                       standing in for sms); equals type otherwise */
+    char *as;       /* the message type it writes: its `as` key for an
+                       outbox or a plugin ("sms" for an outbox standing
+                       in for sms); equals type otherwise */
     char *fallback; /* fallback = NAME: another channel of the same
                        message type, tried once; NULL for none */
     int retry_unknown; /* on_unknown = retry (1) | skip (0) */
