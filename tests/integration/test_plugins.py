@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BUILD, SANITIZER_MARKS
+from harness import BUILD, NUDGECTL, SANITIZER_MARKS
 
 CHAN_TOOL = os.path.join(BUILD, "tools", "chan_tool")
 PLUGINS = os.path.join(BUILD, "plugins")
@@ -111,6 +111,32 @@ class PluginTest(unittest.TestCase):
         res = self.send([{"to": "x", "body": "hi"}])
         self.assertEqual(res.returncode, 2, res.stderr)
         self.assertIn("a channel of type example needs `as = sms", res.stderr)
+
+    def test_rules_render_the_part_named_by_as(self):
+        """nudgectl check takes a plugin channel's message type from `as`
+        (send ex hello needs hello.sms, then hello.email)."""
+        os.makedirs(os.path.join(self.dir, "rules"))
+        os.makedirs(os.path.join(self.dir, "templates"))
+        with open(os.path.join(self.dir, "rules", "a.rules"), "w") as f:
+            f.write("stages lead contacted\n"
+                    "rule hi {\n    on stage contacted\n    send ex hello\n}\n")
+        with open(os.path.join(self.dir, "templates", "hello.sms"), "w") as f:
+            f.write("{{name|同学}}你好\n")
+        self.write_config("example")
+
+        def check():
+            return subprocess.run([NUDGECTL, "-c", self.config, "check"],
+                                  capture_output=True, text=True, timeout=30)
+        res = check()
+        self.assertEqual(res.returncode, 0, res.stdout + res.stderr)
+        with open(self.config) as f:
+            text = f.read().replace("as = sms", "as = email")
+        with open(self.config, "w") as f:
+            f.write(text)
+        res = check()
+        self.assertEqual(res.returncode, 1, res.stdout + res.stderr)
+        self.assertIn('template "hello" has no email part for channel "ex"',
+                      res.stderr)
 
     def test_plugin_keys_are_checked(self):
         self.write_config("example", extra="colour = blue\n")
