@@ -49,6 +49,15 @@ TOOL_BIN := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC:= $(wildcard bench/*.c)
 BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+# Channel plugins for the tests (tests/plugins/, not in libnudge.a), and
+# the functions the programs that open channels export to plugins: those
+# of channels/plugin_api.syms and no others (channels/plugin.h). dlopen()
+# is in glibc's libc since 2.34 (Debian 12 has 2.36): no -ldl.
+PLUGINS  := $(BUILD)/plugins/example.so $(BUILD)/plugins/oldabi.so
+PLUGIN_API := $(shell sed -n 's/^ *\([a-z_]*\);$$/\1/p' \
+              channels/plugin_api.syms)
+PLUGIN_LDFLAGS := -Wl,--dynamic-list=channels/plugin_api.syms \
+                  $(PLUGIN_API:%=-Wl,-u,%)
 FUZZ_SECONDS ?= 300
 
 .PHONY: all deps deps-bench check test test-build demo bench fuzz install \
@@ -64,8 +73,9 @@ $(BUILD)/libnudge.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/nudged: $(BUILD)/daemon/nudged.o $(BUILD)/libnudge.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/nudged: $(BUILD)/daemon/nudged.o $(BUILD)/libnudge.a \
+                channels/plugin_api.syms
+	$(CC) $(CFLAGS) $(PLUGIN_LDFLAGS) -o $@ $(filter %.o %.a, $^) $(LDLIBS)
 
 $(BUILD)/nudgectl: $(BUILD)/cli/nudgectl.o $(BUILD)/libnudge.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -76,9 +86,20 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
 
 # Test drivers the integration tests run (tests/tools/NAME.c, one program
 # each), linked like the daemon.
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(SUP_NOCK) $(BUILD)/libnudge.a
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(SUP_NOCK) $(BUILD)/libnudge.a \
+                  channels/plugin_api.syms
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(CFLAGS) $(PLUGIN_LDFLAGS) -o $@ $(filter %.o %.a, $^) $(LDLIBS)
+
+# The example plugin, and the same built for an older ABI (which nudge
+# must refuse).
+$(BUILD)/plugins/example.so: tests/plugins/example_channel.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared -o $@ $<
+
+$(BUILD)/plugins/oldabi.so: tests/plugins/example_channel.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -shared -DEXAMPLE_ABI=1 -o $@ $<
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(SUP_NOCK) $(BUILD)/libnudge.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -91,7 +112,7 @@ deps:
 deps-bench:
 	@scripts/deps.sh bench
 
-test-build: all $(UNIT_BIN) $(TOOL_BIN)
+test-build: all $(UNIT_BIN) $(TOOL_BIN) $(PLUGINS)
 
 # Runs the suite on the normal build, then once more under the sanitizers.
 check:

@@ -49,7 +49,7 @@
                                may be sent again (on_unknown = retry) */
 #define CHAN_CAP_PROVIDER_TEMPLATES 0x02 /* sms providers with codes */
 #define CHAN_CAP_RECEIPTS 0x04 /* delivery receipts come back by provider
-                                  id (channels/receipts.h) */
+                                  id (core/receipt.h) */
 
 /* A message ready to go: rendered by templates/, addressed by the rule
  * engine. For drivers: every string stays valid until done() is called. */
@@ -142,8 +142,9 @@ struct pacer;
 struct channel {
     char *name;     /* the name the rules use: `send NAME template` */
     char *type;     /* the driver's type */
-    char *as;       /* the message type it writes ("sms" for an outbox
-                       standing in for sms); equals type otherwise */
+    char *as;       /* the message type it writes: its `as` key for an
+                       outbox or a plugin ("sms" for an outbox standing
+                       in for sms); equals type otherwise */
     char *fallback; /* fallback = NAME: another channel of the same
                        message type, tried once; NULL for none */
     int retry_unknown; /* on_unknown = retry (1) | skip (0) */

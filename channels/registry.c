@@ -2,7 +2,8 @@
  * registry.c - the table of built-in channel drivers, and the configured
  * channels ([channel.NAME]) opened from it: the keys every channel has
  * (timeouts, TLS, max_in_flight, rate, fallback, on_unknown), the driver's
- * init, and the delivery queue (pacer.c) in front of it.
+ * init, and the delivery queue (pacer.c) in front of it. A type not built
+ * in is looked for as a plugin (plugin.c).
  */
 #include "channels/channel.h"
 
@@ -14,6 +15,7 @@
 
 #include "channels/outbox.h"
 #include "channels/pacer.h"
+#include "channels/plugin.h"
 #include "channels/sms.h"
 #include "channels/webhook.h"
 #include "channels/wecom.h"
@@ -56,21 +58,22 @@ static int is_message_type(const char *s)
     return 0;
 }
 
-/* The message type a channel writes: its own type, or for an outbox the
- * type named by its `as` key. NULL (with an error) when that is wrong. */
+/* The message type a channel writes: its own type when that is one (sms,
+ * email, ...), else (an outbox, a plugin) the type named by its `as` key.
+ * NULL (with an error) when that is wrong. */
 static const char *message_type_of(struct conf_section *sec, const char *type,
                                    struct diag *d)
 {
     const char *as;
 
-    if (strcmp(type, "outbox") != 0)
+    if (is_message_type(type))
         return type;
     as = conf_section_get(sec, "as");
     if (!as) {
         diag_error(d, sec->file, sec->line, 0,
-                   "[channel.%s]: an outbox needs `as = sms|email|wecom|"
-                   "webhook`, the message type it writes",
-                   sec->name);
+                   "[channel.%s]: a channel of type %s needs `as = sms|"
+                   "email|wecom|webhook`, the message type it writes",
+                   sec->name, type);
         return NULL;
     }
     if (!is_message_type(as)) {
@@ -187,13 +190,9 @@ static int open_one(const struct config *cfg, struct conf_section *sec,
 
     if (!type)
         return -1; /* config_load() reported it */
-    if (!(ch->drv = chan_driver_find(type))) {
-        diag_error(d, sec->file, conf_section_line(sec, "type"), 0,
-                   "type: unknown channel type \"%s\": use sms, email, "
-                   "wecom, webhook or outbox",
-                   type);
-        return -1;
-    }
+    if (!(ch->drv = chan_driver_find(type)) &&
+        chan_plugin_open(cfg, sec, type, &ch->drv, &ch->dl, d) < 0)
+        return -1; /* neither built in nor a plugin: it said why */
     if (ch->drv->abi_version != CHAN_ABI_VERSION) {
         diag_error(d, sec->file, sec->line, 0,
                    "channel driver \"%s\" has ABI %d, nudge needs %d", type,
@@ -244,6 +243,7 @@ static void close_one(struct channel *ch)
 {
     stop_one(ch);
     pacer_free(ch->pacer);
+    chan_plugin_close(ch->dl); /* after close: the driver's code is there */
     free(ch->name);
     free(ch->type);
     free(ch->as);

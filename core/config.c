@@ -23,7 +23,7 @@
 
 enum conf_type {
     CT_STR,      /* char * */
-    CT_PATH,     /* char *, relative to the config's folder */
+    CT_PATH,     /* char *, relative to the config's folder; "" stays "" */
     CT_SECRET,   /* char *, env:/file:/literal resolved */
     CT_ADDR,     /* char *, host:port or unix:/path */
     CT_LISTEN,   /* char *, host:port or "" (off) */
@@ -82,6 +82,10 @@ static const struct conf_key conf_keys[] = {
      OFF(templates.unsubscribe_secret), NULL, 0, 0},
 
     {"http", "listen", CT_LISTEN, OFF(http.listen), "127.0.0.1:9464", 0, 0},
+    {"http", "receipts_token", CT_SECRET, OFF(http.receipts_token), NULL, 0,
+     0},
+
+    {"channels", "plugin_dir", CT_PATH, OFF(plugin_dir), NULL, 0, 0},
 
     {"queue", "workers", CT_INT, OFF(queue.workers), "4", 1, 256},
     {"queue", "shards", CT_INT, OFF(queue.shards), "1", 1, 1024},
@@ -179,6 +183,8 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
     case CT_STR:
         return set_string(str_field(cfg, k), value);
     case CT_PATH:
+        if (!*value) /* an empty path is "none", not the config's folder */
+            return set_string(str_field(cfg, k), value);
         if (!(resolved = config_path(cfg, value)))
             return -1;
         free(*str_field(cfg, k));

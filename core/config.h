@@ -75,7 +75,14 @@ struct config {
 
     struct {
         char *listen; /* host:port, "" to disable */
+        char *receipts_token; /* resolved secret for /receipts/sms, or
+                                 NULL: no token asked */
     } http;
+
+    /* [channels] plugin_dir (a top-level field: `channels` below is the
+     * list of [channel.NAME] sections): the folder of shared-object
+     * channel drivers, or NULL or "" for none (channels/plugin.h). */
+    char *plugin_dir;
 
     struct {
         int workers;

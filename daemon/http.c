@@ -1,6 +1,6 @@
 /*
- * http.c - /healthz, /metrics and /unsubscribe over libmicrohttpd (see
- * http.h).
+ * http.c - /healthz, /metrics, /unsubscribe and /receipts/sms over
+ * libmicrohttpd (see http.h).
  */
 #include "daemon/http.h"
 
@@ -19,7 +19,18 @@ struct http {
     struct MHD_Daemon *mhd;
     http_health_fn health;
     void *ctx;
-    struct unsub *unsub; /* NULL: no /unsubscribe */
+    struct unsub *unsub;       /* NULL: no /unsubscribe */
+    struct receipts *receipts; /* NULL: no /receipts/sms */
+};
+
+/* What a request keeps in libmicrohttpd's per-request *state between the
+ * calls of one POST: a marker for /unsubscribe, which reads no body, and
+ * a struct body for /receipts/sms, freed when the request completes. */
+static int unsub_post_seen;
+
+struct body {
+    struct tbuf buf;
+    int too_large;
 };
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status,
@@ -81,7 +92,6 @@ static enum MHD_Result serve_unsubscribe(struct http *h,
                                          const char *method,
                                          size_t *upload_size, void **state)
 {
-    static int post_seen; /* a marker for *state */
     const char *student = query(conn, "student"),
                *channel = query(conn, "channel"), *token = query(conn, "token");
     char msg[512], *page;
@@ -92,7 +102,7 @@ static enum MHD_Result serve_unsubscribe(struct http *h,
                      "not found: unsubscribe links are off (no "
                      "unsubscribe_secret)\n", 0);
     if (post && !*state) {
-        *state = &post_seen;
+        *state = &unsub_post_seen;
         return MHD_YES;
     }
     if (post && *upload_size > 0) {
@@ -113,6 +123,75 @@ static enum MHD_Result serve_unsubscribe(struct http *h,
     return reply(conn, (unsigned)status, "text/html; charset=utf-8", page, 1);
 }
 
+/* --- /receipts/sms ------------------------------------------------------ */
+
+/* Reads the body (at most RECEIPTS_MAX_BODY) over the POST's calls, then
+ * hands it to daemon/receipts.c. */
+static enum MHD_Result serve_receipts(struct http *h,
+                                      struct MHD_Connection *conn,
+                                      const char *method, const char *upload,
+                                      size_t *upload_size, void **state)
+{
+    const char *length = MHD_lookup_connection_value(
+        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    struct body *b = *state;
+    char *text;
+    int status;
+
+    if (!h->receipts)
+        return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
+                     "not found: receipts are off\n", 0);
+    if (strcmp(method, "POST") != 0)
+        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+                     "method not allowed: POST the delivery reports\n", 0);
+    if (!b) { /* the headers: refuse a body too large before reading it */
+        if (length && strtoull(length, NULL, 10) > RECEIPTS_MAX_BODY) {
+            status = receipts_too_large(h->receipts, &text);
+            return text ? reply(conn, (unsigned)status, "application/json",
+                                text, 1)
+                        : MHD_NO;
+        }
+        if (!(*state = calloc(1, sizeof *b)))
+            return MHD_NO;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (b->buf.len + *upload_size > RECEIPTS_MAX_BODY)
+            b->too_large = 1; /* read on, keep nothing more */
+        else
+            tbuf_add(&b->buf, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (b->buf.oom)
+        return MHD_NO;
+    if (b->too_large)
+        status = receipts_too_large(h->receipts, &text);
+    else
+        status = receipts_handle(
+            h->receipts, b->buf.p ? b->buf.p : "", b->buf.len,
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                        MHD_HTTP_HEADER_AUTHORIZATION),
+            query(conn, "token"), &text);
+    if (!text)
+        return MHD_NO;
+    return reply(conn, (unsigned)status, "application/json", text, 1);
+}
+
+/* Frees what a request kept in *state (libmicrohttpd calls this when a
+ * request ends, answered or not). */
+static void request_done(void *cls, struct MHD_Connection *conn, void **state,
+                         enum MHD_RequestTerminationCode why)
+{
+    struct body *b = *state;
+
+    if (!b || *state == (void *)&unsub_post_seen)
+        return;
+    tbuf_free(&b->buf);
+    free(b);
+    *state = NULL;
+}
+
 /* --- the router ------------------------------------------------------- */
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
@@ -125,6 +204,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 
     if (strcmp(url, "/unsubscribe") == 0)
         return serve_unsubscribe(h, conn, method, upload_size, state);
+    if (strcmp(url, "/receipts/sms") == 0)
+        return serve_receipts(h, conn, method, upload, upload_size, state);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
                      "method not allowed\n", 0);
@@ -143,7 +224,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", text, 1);
     }
     return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
-                 "not found: try /healthz, /metrics or /unsubscribe\n", 0);
+                 "not found: try /healthz, /metrics, /unsubscribe or "
+                 "/receipts/sms\n", 0);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err,
@@ -173,7 +255,8 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err,
 }
 
 struct http *http_start(const char *listen, http_health_fn health, void *ctx,
-                        struct unsub *unsub, char *err, size_t errlen)
+                        struct unsub *unsub, struct receipts *receipts,
+                        char *err, size_t errlen)
 {
     struct sockaddr_in sa;
     struct http *h;
@@ -185,12 +268,15 @@ struct http *http_start(const char *listen, http_health_fn health, void *ctx,
     h->health = health;
     h->ctx = ctx;
     h->unsub = unsub;
+    h->receipts = receipts;
     h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
                                   MHD_USE_ERROR_LOG,
                               ntohs(sa.sin_port), NULL, NULL, handle, h,
                               MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
                               MHD_OPTION_CONNECTION_LIMIT, 64,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_END);
+                              MHD_OPTION_CONNECTION_TIMEOUT, 10,
+                              MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                              MHD_OPTION_END);
     if (!h->mhd) {
         snprintf(err, errlen, "cannot listen on %s", listen);
         free(h);

@@ -4,14 +4,16 @@
  * the reason otherwise; GET /metrics answers every metric in the
  * Prometheus text format (core/metrics.h); /unsubscribe serves the
  * one-click unsubscribe links (daemon/unsubscribe.h): GET shows a
- * confirmation page, POST records the opt-out. All requests are served on
- * one thread of the listener's own.
+ * confirmation page, POST records the opt-out; POST /receipts/sms takes
+ * SMS gateways' delivery reports (daemon/receipts.h). All requests are
+ * served on one thread of the listener's own.
  */
 #ifndef NUDGE_HTTP_H
 #define NUDGE_HTTP_H
 
 #include <stddef.h>
 
+#include "daemon/receipts.h"
 #include "daemon/unsubscribe.h"
 
 /* Fills why (for a 503) and returns non-zero when healthy. */
@@ -19,11 +21,13 @@ typedef int (*http_health_fn)(void *ctx, char *why, size_t n);
 
 struct http;
 
-/* Listens on "host:port" in its own thread. unsub (borrowed; NULL: no
- * /unsubscribe) must outlive it. Returns NULL with err filled when it
- * cannot. The caller stops it with http_stop(). */
+/* Listens on "host:port" in its own thread. unsub and receipts
+ * (borrowed; NULL: no /unsubscribe, no /receipts/sms) must outlive it.
+ * Returns NULL with err filled when it cannot. The caller stops it with
+ * http_stop(). */
 struct http *http_start(const char *listen, http_health_fn health, void *ctx,
-                        struct unsub *unsub, char *err, size_t errlen);
+                        struct unsub *unsub, struct receipts *receipts,
+                        char *err, size_t errlen);
 void http_stop(struct http *h);
 
 #endif

@@ -37,7 +37,8 @@ struct nudged {
     struct channel_set channels;
     struct consumer *consumer;
     struct http *http;
-    struct unsub *unsub; /* NULL without an unsubscribe_secret */
+    struct unsub *unsub;       /* NULL without an unsubscribe_secret */
+    struct receipts *receipts; /* /receipts/sms */
     pthread_t consumer_thread;
     int consumer_started;
     struct engine *engine;         /* rule engine (issue 5) */
@@ -155,14 +156,16 @@ static int start(struct nudged *nd)
 
     if (nd->cfg.http.listen[0]) {
         nd->unsub = unsub_new(&nd->cfg);
-        nd->http = http_start(nd->cfg.http.listen, health, nd, nd->unsub, err,
-                              sizeof err);
+        nd->receipts = receipts_new(&nd->cfg);
+        nd->http = http_start(nd->cfg.http.listen, health, nd, nd->unsub,
+                              nd->receipts, err, sizeof err);
         if (!nd->http) {
             log_errorx("%s", err);
             return -1;
         }
-        log_info("HTTP on %s: /healthz, /metrics%s", nd->cfg.http.listen,
-                 nd->unsub ? ", /unsubscribe" : "");
+        log_info("HTTP on %s: /healthz, /metrics%s%s", nd->cfg.http.listen,
+                 nd->unsub ? ", /unsubscribe" : "",
+                 nd->receipts ? ", /receipts/sms" : "");
     }
     if (!(nd->consumer = consumer_new(&nd->cfg, &stop_flag)))
         return -1;
@@ -215,6 +218,7 @@ static void shutdown_all(struct nudged *nd)
     consumer_free(nd->consumer);
     http_stop(nd->http);
     unsub_free(nd->unsub);
+    receipts_free(nd->receipts);
     channels_close(&nd->channels);
     if (nd->pidfile)
         unlink(nd->pidfile);

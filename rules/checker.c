@@ -134,7 +134,8 @@ int rules_env_from_config(struct rules_env *env, const struct config *cfg)
         const char *type = section_value(s, "type"), *as;
         if (!type)
             continue;
-        as = strcmp(type, "outbox") == 0 ? section_value(s, "as") : type;
+        /* a channel that is not a message type (outbox, plugin) names it */
+        as = tmpl_type_parse(type) >= 0 ? type : section_value(s, "as");
         if (rules_env_add_channel(env, s->name, as ? as : type) < 0)
             goto fail;
     }
