@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channels/email.h"
 #include "channels/outbox.h"
 #include "channels/pacer.h"
 #include "core/duration.h"
@@ -19,9 +20,10 @@
 
 static const struct chan_driver *const builtin[] = {
     &chan_outbox,
+    &chan_email,
 };
 
-static const char *const builtin_types[] = {"outbox", NULL};
+static const char *const builtin_types[] = {"outbox", "email", NULL};
 
 /* The message types an outbox may stand in for. */
 static const char *const message_types[] = {"sms", "email", "wecom",
