@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct session_state {
     int auth_failed;      /* the server refused our credentials */
     char auth_reply[160]; /* its words */
     char last_reply[160]; /* the server's latest reply line */
+    unsigned char *data_went; /* per item: its data began to go */
 };
 
 /* The certificate problem of the handshake under way on this thread:
@@ -147,6 +149,13 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
     case SMTP_EV_STARTTLS_OK:
         st->tls_ok = 1;
         break;
+    case SMTP_EV_MESSAGEDATA: { /* smtp_message_t, int len */
+        smtp_message_t m = va_arg(ap, smtp_message_t);
+        uintptr_t k = (uintptr_t)smtp_message_get_application_data(m);
+        if (k)
+            st->data_went[k - 1] = 1;
+        break;
+    }
     case SMTP_EV_INVALID_PEER_CERTIFICATE: /* long result, int *ok */
         (void)va_arg(ap, long);
         ok = va_arg(ap, int *);
@@ -256,8 +265,9 @@ static void session_failure(const struct session_state *st, int started,
                          a->host, tls_problem);
     } else if (st->auth_failed) {
         int code = atoi(st->auth_reply);
+        size_t skip = strlen(st->auth_reply) > 4 ? 4 : 0; /* "535 " */
         fail_reply(res, status_of_code(code), "AUTH refused", code,
-                   st->auth_reply + strspn(st->auth_reply, "0123456789 -"));
+                   st->auth_reply + skip);
     } else if (!started || smtp_errno() != 0) {
         smtp_strerror(smtp_errno(), why, sizeof why);
         mask_text(st->last_reply, masked, sizeof masked);
@@ -274,7 +284,7 @@ static void session_failure(const struct session_state *st, int started,
 
 static void classify(const struct session_state *st, int started,
                      smtp_message_t m, smtp_recipient_t r,
-                     struct smtp_item *it)
+                     struct smtp_item *it, int data_went)
 {
     const smtp_status_t *mail = smtp_reverse_path_status(m);
     const smtp_status_t *rcpt = smtp_recipient_status(r);
@@ -297,7 +307,7 @@ static void classify(const struct session_state *st, int started,
     } else if (data->code >= 400) {
         fail_reply(res, status_of_code(data->code), "message refused",
                    data->code, data->text);
-    } else if (data->code / 100 == 3) {
+    } else if (data_went || data->code / 100 == 3) {
         /* The data went (or was going); the answer never came. */
         chan_result_fail(res, CHAN_UNKNOWN, "lost",
                          "the connection to %s ended before the server "
@@ -457,6 +467,7 @@ void smtp_session_send(const struct smtp_account *acct,
     struct session_state st = {.acct = acct};
     smtp_message_t *msgs = calloc(n ? n : 1, sizeof *msgs);
     smtp_recipient_t *rcpts = calloc(n ? n : 1, sizeof *rcpts);
+    unsigned char *data_went = calloc(n ? n : 1, 1);
     auth_context_t auth = NULL;
     smtp_session_t s = NULL;
     size_t i, queued = 0;
@@ -464,7 +475,9 @@ void smtp_session_send(const struct smtp_account *acct,
 
     for (i = 0; i < n; i++)
         memset(&items[i].res, 0, sizeof items[i].res);
-    if (!msgs || !rcpts || !(s = open_session(acct, &st, &auth))) {
+    st.data_went = data_went;
+    if (!msgs || !rcpts || !data_went ||
+        !(s = open_session(acct, &st, &auth))) {
         for (i = 0; i < n; i++) {
             chan_result_fail(&items[i].res, CHAN_TRANSIENT, "ENOMEM",
                              "out of memory");
@@ -473,16 +486,20 @@ void smtp_session_send(const struct smtp_account *acct,
         goto done;
     }
     for (i = 0; i < n; i++)
-        if (add_message(s, acct, &items[i], &msgs[i], &rcpts[i]) == 0)
+        if (add_message(s, acct, &items[i], &msgs[i], &rcpts[i]) == 0) {
+            smtp_message_set_application_data_release(
+                msgs[i], (void *)(uintptr_t)(i + 1), NULL);
             queued++;
-        else
+        } else {
             msgs[i] = NULL;
+        }
     tls_problem[0] = '\0';
     if (queued > 0)
         started = smtp_start_session(s) != 0;
     for (i = 0; i < n; i++)
         if (msgs[i])
-            classify(&st, started, msgs[i], rcpts[i], &items[i]);
+            classify(&st, started, msgs[i], rcpts[i], &items[i],
+                     st.data_went[i]);
 done:
     if (s)
         smtp_destroy_session(s);
@@ -490,4 +507,5 @@ done:
         auth_destroy_context(auth);
     free(msgs);
     free(rcpts);
+    free(data_went);
 }
