@@ -9,9 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "channels/smtp_session.h"
+#include "core/clock.h"
 #include "core/log.h"
+
+/* A thread with fewer than `batch` messages waits for more while they
+ * keep coming (each within GATHER_GAP_MS of the last, for at most
+ * GATHER_MAX_MS), so that a burst goes in few sessions rather than a
+ * session for its first message and another for the rest. */
+#define GATHER_GAP_MS 5
+#define GATHER_MAX_MS 50
 
 /* A message handed to the driver, waiting for a pool thread. */
 struct job {
@@ -27,8 +36,11 @@ struct email {
     int sessions, batch;
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t work; /* idle threads: a message came, or closing */
+    pthread_cond_t more; /* the gathering thread: a message came */
     struct job *head, *tail;
+    size_t queued;
+    int gathering; /* a thread is waiting for its batch to fill */
     int closing;
     int unreachable; /* closing, and the last session failed before
                         sending: what is left ends without a try */
@@ -212,11 +224,46 @@ static struct job *take_batch(struct email *e, size_t *n)
         (*n)++;
     }
     e->head = j;
+    e->queued -= *n;
     if (!j)
         e->tail = NULL;
     if (last)
         last->next = NULL;
     return first;
+}
+
+static void wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
+/* Waits (mu held) while messages keep arriving, until a batch is full. */
+static void gather(struct email *e)
+{
+    int64_t end = clock_mono_ms() + GATHER_MAX_MS;
+
+    e->gathering = 1;
+    while (!e->closing && e->queued < (size_t)e->batch) {
+        size_t before = e->queued;
+        int64_t left = end - clock_mono_ms();
+        if (left <= 0)
+            break;
+        wait_ms(&e->more, &e->mu, left < GATHER_GAP_MS ? left
+                                                       : GATHER_GAP_MS);
+        if (e->queued == before)
+            break; /* the burst is over */
+    }
+    e->gathering = 0;
+    pthread_cond_broadcast(&e->work); /* others may take what is left */
 }
 
 /* Ends jobs without trying them. */
@@ -280,10 +327,17 @@ static void *pool_thread(void *arg)
 
     pthread_mutex_lock(&e->mu);
     for (;;) {
-        while (!e->head && !e->closing)
-            pthread_cond_wait(&e->cv, &e->mu);
+        /* one thread gathers at a time; the others take full batches */
+        while (!e->closing &&
+               (!e->head ||
+                (e->gathering && e->queued < (size_t)e->batch)))
+            pthread_cond_wait(&e->work, &e->mu);
         if (!e->head)
             break;
+        if (!e->closing && e->queued < (size_t)e->batch)
+            gather(e);
+        if (!e->head)
+            continue;
         if (e->unreachable) {
             jobs = take_batch(e, &n);
             pthread_mutex_unlock(&e->mu);
@@ -304,7 +358,8 @@ static void stop_pool(struct email *e)
 {
     pthread_mutex_lock(&e->mu);
     e->closing = 1;
-    pthread_cond_broadcast(&e->cv);
+    pthread_cond_broadcast(&e->work);
+    pthread_cond_broadcast(&e->more);
     pthread_mutex_unlock(&e->mu);
     for (int i = 0; i < e->nthreads; i++)
         pthread_join(e->threads[i], NULL);
@@ -327,10 +382,21 @@ static int start_pool(struct email *e)
 
 /* --- the driver ------------------------------------------------------------- */
 
+static void init_monotonic_cond(pthread_cond_t *cv)
+{
+    pthread_condattr_t a;
+
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
 static void email_free(struct email *e)
 {
     smtp_account_free(&e->acct);
-    pthread_cond_destroy(&e->cv);
+    pthread_cond_destroy(&e->work);
+    pthread_cond_destroy(&e->more);
     pthread_mutex_destroy(&e->mu);
     free(e->threads);
     free(e->name);
@@ -347,7 +413,8 @@ static void *email_init(const struct chan_conf *cc, struct conf_section *sec,
     if (!e)
         return NULL;
     pthread_mutex_init(&e->mu, NULL);
-    pthread_cond_init(&e->cv, NULL);
+    init_monotonic_cond(&e->work);
+    init_monotonic_cond(&e->more);
     e->name = strdup(sec->name);
     read_server(sec, e, d);
     read_sender(sec, e, d);
@@ -388,7 +455,8 @@ static void email_submit(void *self, const struct chan_msg *msg,
     else
         e->head = j;
     e->tail = j;
-    pthread_cond_signal(&e->cv);
+    e->queued++;
+    pthread_cond_signal(e->gathering ? &e->more : &e->work);
     pthread_mutex_unlock(&e->mu);
 }
 

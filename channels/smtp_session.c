@@ -90,7 +90,13 @@ int smtp_account_tls(struct smtp_account *acct, const struct chan_conf *cc,
         snprintf(err, n, "cannot make a TLS context");
         return -1;
     }
+    /* TLS 1.2 exactly. libesmtp 1.1 cannot run TLS 1.3: the server's
+     * session tickets, sent after the handshake, make the socket readable,
+     * and libesmtp then waits for the EHLO reply before it has flushed
+     * the EHLO (the session stalls until the timeout; seen in about one
+     * session in fifty against a local server). */
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
     if (cc->ca_file || cc->ca_path) {
         if (SSL_CTX_load_verify_locations(ctx, cc->ca_file, cc->ca_path) != 1) {
             snprintf(err, n, "cannot load the CA certificates of %s",
@@ -368,7 +374,7 @@ static int add_message(smtp_session_t s, const struct smtp_account *a,
                        smtp_recipient_t *r)
 {
     const struct chan_msg *msg = it->msg;
-    char masked[96], id[128];
+    char id[128];
 
     if (!msg->mime || !*msg->mime) {
         chan_result_fail(&it->res, CHAN_PERMANENT, "no-mime",
@@ -377,10 +383,10 @@ static int add_message(smtp_session_t s, const struct smtp_account *a,
         return -1;
     }
     if (!envelope_address_ok(msg->to)) {
+        /* not shown: masking assumes an address, and this is not one */
         chan_result_fail(&it->res, CHAN_PERMANENT, "bad-address",
-                         "not an email address: \"%s\"",
-                         mask_contact(msg->to ? msg->to : "", masked,
-                                      sizeof masked));
+                         "not an email address: it is empty, has no @, or "
+                         "holds a blank, a control character or < >");
         return -1;
     }
     if (!(*m = smtp_add_message(s)) ||
