@@ -325,6 +325,7 @@ static void *pool_thread(void *arg)
     struct job *jobs;
     size_t n;
 
+    smtp_session_thread_init();
     pthread_mutex_lock(&e->mu);
     for (;;) {
         /* one thread gathers at a time; the others take full batches */
@@ -423,6 +424,7 @@ static void *email_init(const struct chan_conf *cc, struct conf_section *sec,
     e->sessions = read_int(sec, KEY_SESSIONS, d);
     e->batch = read_int(sec, KEY_BATCH, d);
     e->acct.timeout_ms = cc->timeout_ms;
+    e->acct.connect_timeout_ms = cc->connect_timeout_ms;
     if (d->errors == errors &&
         smtp_account_tls(&e->acct, cc, err, sizeof err) < 0)
         diag_error(d, sec->file,

@@ -13,12 +13,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -33,6 +36,9 @@
 /* What one session learnt, from events and the monitor. */
 struct session_state {
     const struct smtp_account *acct;
+    int connected;        /* the TCP connection is up */
+    timer_t watchdog;     /* interrupts connect() (see below) */
+    int has_watchdog;
     int starttls_missing; /* required, and the server did not offer it */
     int tls_ok;           /* STARTTLS done and the certificate accepted */
     int in_auth;          /* an AUTH exchange is under way */
@@ -139,6 +145,83 @@ void smtp_account_free(struct smtp_account *acct)
     memset(acct, 0, sizeof *acct);
 }
 
+/* --- the connect watchdog -------------------------------------------------------- */
+
+/* libesmtp's connect() blocks for as long as the kernel tries (two
+ * minutes for an address that drops packets). A timer aimed at this
+ * thread sends it a signal every connect_timeout until the connection is
+ * up; the handler does nothing, and connect() fails with EINTR (the
+ * handler has no SA_RESTART), so libesmtp gives up on that address. */
+#define WATCHDOG_SIGNAL (SIGRTMIN + 5)
+
+static __thread volatile sig_atomic_t watchdog_fired;
+static pthread_once_t watchdog_once = PTHREAD_ONCE_INIT;
+
+static void on_watchdog(int sig)
+{
+    (void)sig;
+    watchdog_fired = 1;
+}
+
+static void install_watchdog(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_watchdog;
+    sigemptyset(&sa.sa_mask);
+    sigaction(WATCHDOG_SIGNAL, &sa, NULL);
+}
+
+void smtp_session_thread_init(void)
+{
+    sigset_t all, mine;
+
+    pthread_once(&watchdog_once, install_watchdog);
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    sigemptyset(&mine);
+    sigaddset(&mine, WATCHDOG_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &mine, NULL);
+}
+
+static void set_watchdog(struct session_state *st, int64_t ms)
+{
+    struct itimerspec its;
+
+    if (!st->has_watchdog)
+        return;
+    memset(&its, 0, sizeof its);
+    its.it_value.tv_sec = ms / 1000;
+    its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+    its.it_interval = its.it_value;
+    timer_settime(st->watchdog, 0, &its, NULL);
+}
+
+static void start_watchdog(struct session_state *st)
+{
+    struct sigevent sev;
+
+    watchdog_fired = 0;
+    if (st->acct->connect_timeout_ms <= 0)
+        return;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = WATCHDOG_SIGNAL;
+    sev._sigev_un._tid = gettid(); /* glibc names no field for it */
+    if (timer_create(CLOCK_MONOTONIC, &sev, &st->watchdog) == 0) {
+        st->has_watchdog = 1;
+        set_watchdog(st, st->acct->connect_timeout_ms);
+    }
+}
+
+static void stop_watchdog(struct session_state *st)
+{
+    if (st->has_watchdog)
+        timer_delete(st->watchdog);
+    st->has_watchdog = 0;
+}
+
 /* --- what libesmtp tells ----------------------------------------------------- */
 
 static void on_event(smtp_session_t session, int event, void *arg, ...)
@@ -149,6 +232,10 @@ static void on_event(smtp_session_t session, int event, void *arg, ...)
 
     va_start(ap, arg);
     switch (event) {
+    case SMTP_EV_CONNECT:
+        st->connected = 1;
+        set_watchdog(st, 0); /* disarmed: the connection is up */
+        break;
     case SMTP_EV_EXTNA_STARTTLS:
         st->starttls_missing = 1;
         break;
@@ -274,6 +361,11 @@ static void session_failure(const struct session_state *st, int started,
         size_t skip = strlen(st->auth_reply) > 4 ? 4 : 0; /* "535 " */
         fail_reply(res, status_of_code(code), "AUTH refused", code,
                    st->auth_reply + skip);
+    } else if (!st->connected && watchdog_fired) {
+        chan_result_fail(res, CHAN_TRANSIENT, "timeout",
+                         "connecting to %s timed out after %lld ms "
+                         "(connect_timeout)",
+                         a->hostport, (long long)a->connect_timeout_ms);
     } else if (!started || smtp_errno() != 0) {
         smtp_strerror(smtp_errno(), why, sizeof why);
         mask_text(st->last_reply, masked, sizeof masked);
@@ -500,8 +592,11 @@ void smtp_session_send(const struct smtp_account *acct,
             msgs[i] = NULL;
         }
     tls_problem[0] = '\0';
-    if (queued > 0)
+    if (queued > 0) {
+        start_watchdog(&st);
         started = smtp_start_session(s) != 0;
+        stop_watchdog(&st);
+    }
     for (i = 0; i < n; i++)
         if (msgs[i])
             classify(&st, started, msgs[i], rcpts[i], &items[i],

@@ -48,7 +48,8 @@ struct smtp_account {
     int tls_verify;
     void *tls_ctx; /* SSL_CTX *: verifies the server's certificate and
                       name (unless tls_verify = no); NULL when off */
-    int64_t timeout_ms; /* each step's wait for the server */
+    int64_t connect_timeout_ms; /* each address libesmtp tries */
+    int64_t timeout_ms;         /* each step's wait for the server */
 };
 
 /* One message of a batch and, after smtp_session_send(), its outcome. */
@@ -64,6 +65,13 @@ int smtp_account_tls(struct smtp_account *acct, const struct chan_conf *cc,
 /* Frees what the account holds (not the struct itself); the password is
  * wiped first. */
 void smtp_account_free(struct smtp_account *acct);
+
+/* Called by each thread that runs sessions, before its first one: the
+ * process's signals (SIGTERM, SIGHUP) go to other threads, so they never
+ * cut a session short, and the connect watchdog's signal comes in. libesmtp
+ * connects with a blocking connect() of its own; the watchdog interrupts
+ * it after connect_timeout. */
+void smtp_session_thread_init(void);
 
 /* Sends the n items in one session and fills each item's res. Blocks. */
 void smtp_session_send(const struct smtp_account *acct,

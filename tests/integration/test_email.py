@@ -15,8 +15,10 @@ import email.policy
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 import unittest
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -337,6 +339,33 @@ class EmailChannelTest(unittest.TestCase):
         self.assertEqual(outs[0]["status"], "transient")
         self.assertEqual(outs[0]["account"], 1)
         self.assertIn("refused", outs[0]["error"])
+
+    def test_connect_timeout(self):
+        # A listener whose accept queue is full: the kernel drops further
+        # SYNs, so connect() hangs as it does for a host that drops packets.
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(0)
+        fillers = []
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(ls.getsockname())
+            fillers.append(c)
+        try:
+            conf = self.config(ls.getsockname()[1], starttls="off",
+                               connect_timeout="500ms")
+            started = time.monotonic()
+            outs, _ = self.send(conf, [{"to": "a@example.edu",
+                                        "mime": build_mime("a@example.edu")}])
+            took = time.monotonic() - started
+        finally:
+            for c in fillers + [ls]:
+                c.close()
+        self.assertEqual(outs[0]["status"], "transient", outs[0])
+        self.assertEqual(outs[0]["account"], 1)
+        self.assertEqual(outs[0]["code"], "timeout")
+        self.assertLess(took, 5)
 
     def test_config_errors(self):
         cases = [
