@@ -162,6 +162,7 @@ static void read_server(struct conf_section *sec, struct email *e,
              host, port);
     e->acct.host = strdup(host);
     e->acct.hostport = strdup(hostport);
+    e->acct.port = port;
     e->acct.helo = helo ? strdup(helo) : NULL;
 }
 

@@ -40,6 +40,7 @@ enum smtp_tls_mode {
 struct smtp_account {
     char *host;     /* smtp.example.edu */
     char *hostport; /* "smtp.example.edu:587", as libesmtp wants it */
+    int port;
     char *sender;   /* the envelope sender: the address of `from` */
     char *helo;     /* the EHLO name, or NULL for the system's */
     char *username; /* NULL: no AUTH */
