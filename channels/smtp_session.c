@@ -88,6 +88,20 @@ static int verify_server_name(SSL_CTX *ctx, const char *host)
     return X509_VERIFY_PARAM_set1_host(p, host, 0);
 }
 
+/* libesmtp makes the SSL object and sends no server name (SNI), which
+ * servers with one address for several names need to pick their
+ * certificate: it is set here, as the handshake starts. The host name
+ * lives as long as the account, which outlives every session. */
+static void send_server_name(const SSL *ssl, int where, int ret)
+{
+    const char *host = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+
+    (void)ret;
+    if ((where & SSL_CB_HANDSHAKE_START) && host && !is_ip_literal(host) &&
+        !SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name))
+        SSL_set_tlsext_host_name((SSL *)ssl, host);
+}
+
 int smtp_account_tls(struct smtp_account *acct, const struct chan_conf *cc,
                      char *err, size_t n)
 {
@@ -127,6 +141,8 @@ int smtp_account_tls(struct smtp_account *acct, const struct chan_conf *cc,
     } else {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     }
+    SSL_CTX_set_app_data(ctx, acct->host);
+    SSL_CTX_set_info_callback(ctx, send_server_name);
     acct->tls_ctx = ctx;
     return 0;
 fail:

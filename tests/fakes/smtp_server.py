@@ -6,6 +6,7 @@ stdout), and writes one JSON line per event to --out:
   {"event": "connect", "peer": [host, port]}
   {"event": "message", "peer": [host, port], "tls": true, "auth": "user",
    "mail_from": "...", "rcpt_tos": [...], "data": "<base64 of the bytes>"}
+  {"event": "sni", "name": "smtp.example.edu"}   (a TLS client's SNI)
 
 so a test can count the SMTP sessions (connections) and compare what
 arrived with what was sent. It fails on purpose when told:
@@ -113,6 +114,8 @@ def main():
     if args.starttls:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(*args.starttls)
+        ctx.sni_callback = lambda sock, name, c: rec.write(event="sni",
+                                                          name=name)
         kwargs.update(tls_context=ctx, require_starttls=True)
     if args.auth:
         user, password = args.auth.split(":", 1)

@@ -212,6 +212,15 @@ class EmailChannelTest(unittest.TestCase):
                          "<p>你好 7</p>\r\n")
         self.assertEqual(outs[0]["provider_id"], self.message_id(mime))
 
+    def test_starttls_by_name_sends_it(self):
+        smtp = self.tls_fake()
+        conf = self.config(smtp.port, ca_file=self.cert, host="localhost")
+        outs, _ = self.send(conf, [{"to": "a@example.edu",
+                                    "mime": build_mime("a@example.edu")}])
+        self.assertEqual(outs[0]["status"], "ok", outs[0])
+        self.assertEqual([e["name"] for e in smtp.events("sni")],
+                         ["localhost"])
+
     def test_starttls_not_verified_without_the_ca(self):
         smtp = self.tls_fake()
         conf = self.config(smtp.port)  # the system's CAs: not ours
