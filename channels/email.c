@@ -89,7 +89,8 @@ static int read_int(struct conf_section *sec, size_t k, struct diag *d)
     return int_keys[k].def;
 }
 
-/* A host or EHLO name: no blanks, controls or separators. */
+/* A host or EHLO name: no blanks, controls or separators (no colon:
+ * libesmtp cuts "host:port" at the first one). */
 static int name_ok(const char *s)
 {
     if (!*s)
@@ -145,21 +146,20 @@ static void read_server(struct conf_section *sec, struct email *e,
     char hostport[300];
     int port = read_int(sec, KEY_PORT, d);
 
+    if (helo && !name_ok(helo))
+        diag_error(d, sec->file, conf_section_line(sec, "helo"), 0,
+                   "helo: \"%s\" is not a host name", helo);
     if (!host || !name_ok(host)) {
         diag_error(d, sec->file, conf_section_line(sec, "host"), 0,
-                   host ? "host: \"%s\" is not a host name or address"
+                   host ? "host: \"%s\" is not a host name or IPv4 "
+                          "address (libesmtp takes no IPv6 literal: use a "
+                          "name)"
                         : "[channel.%s]: an email channel needs `host = "
                           "smtp.example.edu`, its submission server",
                    host ? host : sec->name);
         return;
     }
-    if (helo && !name_ok(helo))
-        diag_error(d, sec->file, conf_section_line(sec, "helo"), 0,
-                   "helo: \"%s\" is not a host name", helo);
-    /* libesmtp splits "host:port" at the last colon: IPv6 in brackets */
-    snprintf(hostport, sizeof hostport, strchr(host, ':') ? "[%s]:%d"
-                                                          : "%s:%d",
-             host, port);
+    snprintf(hostport, sizeof hostport, "%s:%d", host, port);
     e->acct.host = strdup(host);
     e->acct.hostport = strdup(hostport);
     e->acct.port = port;
@@ -429,7 +429,9 @@ static void *email_init(const struct chan_conf *cc, struct conf_section *sec,
     if (d->errors == errors &&
         smtp_account_tls(&e->acct, cc, err, sizeof err) < 0)
         diag_error(d, sec->file,
-                   conf_section_line(sec, cc->ca_file ? "ca_file" : "host"),
+                   conf_section_line(sec, cc->ca_file   ? "ca_file"
+                                          : cc->ca_path ? "ca_path"
+                                                        : "host"),
                    0, "%s", err);
     if (d->errors != errors || !e->name || !e->acct.hostport ||
         start_pool(e) < 0) {
