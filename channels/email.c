@@ -19,8 +19,8 @@
  * keep coming (each within GATHER_GAP_MS of the last, for at most
  * GATHER_MAX_MS), so that a burst goes in few sessions rather than a
  * session for its first message and another for the rest. */
-#define GATHER_GAP_MS 5
-#define GATHER_MAX_MS 50
+#define GATHER_GAP_MS 10
+#define GATHER_MAX_MS 100
 
 /* A message handed to the driver, waiting for a pool thread. */
 struct job {

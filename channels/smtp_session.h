@@ -68,8 +68,9 @@ int smtp_account_tls(struct smtp_account *acct, const struct chan_conf *cc,
 void smtp_account_free(struct smtp_account *acct);
 
 /* Called by each thread that runs sessions, before its first one: the
- * process's signals (SIGTERM, SIGHUP) go to other threads, so they never
- * cut a session short, and the connect watchdog's signal comes in. libesmtp
+ * process's signals (SIGTERM, SIGHUP, and SIGPIPE from a closed
+ * connection) go to other threads or nowhere, so they never cut a
+ * session short, and the connect watchdog's signal comes in. libesmtp
  * connects with a blocking connect() of its own; the watchdog interrupts
  * it after connect_timeout. */
 void smtp_session_thread_init(void);
