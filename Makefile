@@ -16,7 +16,7 @@ DESTDIR  ?=
 BUILD    ?= build
 CC       := gcc
 PKGS     := hiredis jansson libpcre2-8 libcurl libesmtp-1.0 libmicrohttpd inih \
-            libcrypto
+            libssl libcrypto
 OPT      ?= -O2
 SAN      ?=
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "channels/email.h"
 #include "channels/outbox.h"
 #include "channels/pacer.h"
 #include "channels/plugin.h"
@@ -25,13 +26,13 @@
 static const struct chan_driver *const builtin[] = {
     &chan_outbox,
     &chan_sms,
-    &chan_webhook,
+    &chan_email,
     &chan_wecom,
+    &chan_webhook,
 };
 
-static const char *const builtin_types[] = {"outbox", "sms", "webhook",
-                                            "wecom",
-                                            NULL};
+static const char *const builtin_types[] = {"outbox", "sms",     "email",
+                                            "wecom",  "webhook", NULL};
 
 /* The message types an outbox may stand in for. */
 static const char *const message_types[] = {"sms", "email", "wecom",

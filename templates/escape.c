@@ -12,6 +12,12 @@
 
 #include "templates/utf8.h"
 
+/* U+0080..U+009F, the C1 controls (NEL among them): a header holds none. */
+static int is_c1(uint32_t cp)
+{
+    return cp >= 0x80 && cp <= 0x9f;
+}
+
 /* safe[esc][byte]: 1 when the byte is copied unchanged. */
 static unsigned char safe[ESC_COUNT][256];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
@@ -109,7 +115,8 @@ void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
             if (tab[*u])
                 u++;
             else if (*u >= 0x80 &&
-                     (len = tmpl_utf8_decode(u, (size_t)(end - u), &cp)))
+                     (len = tmpl_utf8_decode(u, (size_t)(end - u), &cp)) &&
+                     !(esc == ESC_HEADER && is_c1(cp)))
                 u += len;
             else
                 break;
@@ -124,6 +131,13 @@ void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
                 u++;
             else
                 special_ascii(b, esc, *u++);
+            continue;
+        }
+        if (esc == ESC_HEADER &&
+            (len = tmpl_utf8_decode(u, (size_t)(end - u), &cp)) &&
+            is_c1(cp)) {
+            tbuf_addc(b, ' '); /* a C1 control, as C0 ones */
+            u += len;
             continue;
         }
         tbuf_add(b, UTF8_REPLACEMENT, 3); /* not well-formed */

@@ -7,7 +7,9 @@
  * Common to all modes: invalid UTF-8 is replaced by U+FFFD, one per bad
  * byte; CR LF and lone CR become LF; other control characters (C0 except
  * TAB and LF, and DEL) are dropped. In ESC_HEADER every control character,
- * LF and TAB included, becomes a space: nothing can end a header line.
+ * LF and TAB included, and the C1 controls (U+0080..U+009F) become a space:
+ * nothing can end a header line, even once a mail program has decoded it
+ * from RFC 2047 (the Subject, and the display names of mime.c).
  */
 #ifndef NUDGE_TMPL_ESCAPE_H
 #define NUDGE_TMPL_ESCAPE_H

@@ -11,6 +11,7 @@
 
 #include <openssl/sha.h>
 
+#include "templates/escape.h"
 #include "templates/utf8.h"
 
 #define LINE_MAX_CHARS 76   /* body lines, RFC 2045 */
@@ -350,13 +351,19 @@ static void put_addr(struct tbuf *b, const char *s, size_t n)
             tbuf_addc(b, s[i]);
 }
 
-/* A display name: an atom, a quoted string or encoded words. */
-static void put_display_name(struct tbuf *b, const char *name, size_t n,
-                             size_t col)
+/* A display name: an atom, a quoted string or encoded words. Student
+ * data, so it is escaped as the Subject is (ESC_HEADER): control
+ * characters become spaces before any encoding, or a mail program that
+ * decodes the encoded words could meet a line break and a new header. */
+static void put_display_name(struct tbuf *b, struct tbuf *scratch,
+                             const char *name, size_t n, size_t col)
 {
     char tmp[512];
 
-    snprintf(tmp, sizeof tmp, "%.*s", (int)n, name);
+    scratch->len = 0;
+    tmpl_esc_append(scratch, ESC_HEADER, name, n);
+    snprintf(tmp, sizeof tmp, "%.*s", (int)scratch->len,
+             scratch->p ? scratch->p : "");
     if (!plain_ascii(tmp)) {
         encoded_words(b, tmp, col);
         return;
@@ -371,16 +378,16 @@ static void put_display_name(struct tbuf *b, const char *name, size_t n,
 }
 
 /* "Name <addr>" or "addr" into a mailbox header. */
-static void header_mailbox(struct tbuf *b, const char *hname,
-                           const char *display, size_t dlen,
-                           const char *addr, size_t alen)
+static void header_mailbox(struct tbuf *b, struct tbuf *scratch,
+                           const char *hname, const char *display,
+                           size_t dlen, const char *addr, size_t alen)
 {
     tbuf_adds(b, hname);
     tbuf_add(b, ": ", 2);
     while (dlen && display[dlen - 1] == ' ')
         dlen--;
     if (dlen) {
-        put_display_name(b, display, dlen, strlen(hname) + 2);
+        put_display_name(b, scratch, display, dlen, strlen(hname) + 2);
         tbuf_add(b, " <", 2);
         put_addr(b, addr, alen);
         tbuf_addc(b, '>');
@@ -390,15 +397,16 @@ static void header_mailbox(struct tbuf *b, const char *hname,
     tbuf_add(b, "\r\n", 2);
 }
 
-static void header_from(struct tbuf *b, const char *from)
+static void header_from(struct tbuf *b, struct tbuf *scratch,
+                        const char *from)
 {
     const char *lt = strchr(from, '<'), *gt = lt ? strchr(lt, '>') : NULL;
 
     if (lt && gt)
-        header_mailbox(b, "From", from, (size_t)(lt - from), lt + 1,
+        header_mailbox(b, scratch, "From", from, (size_t)(lt - from), lt + 1,
                        (size_t)(gt - lt - 1));
     else
-        header_mailbox(b, "From", "", 0, from, strlen(from));
+        header_mailbox(b, scratch, "From", "", 0, from, strlen(from));
 }
 
 /* n as two digits (or four for years). */
@@ -555,8 +563,8 @@ void tmpl_mime_build(struct tbuf *b, struct tbuf *scratch,
     char boundary[32];
 
     header_date(b, e->now_ms);
-    header_from(b, e->from);
-    header_mailbox(b, "To", e->to_name ? e->to_name : "",
+    header_from(b, scratch, e->from);
+    header_mailbox(b, scratch, "To", e->to_name ? e->to_name : "",
                    e->to_name ? strlen(e->to_name) : 0, e->to, strlen(e->to));
     tmpl_mime_header_text(b, "Subject", e->subject);
     message_id_bytes(e->key, id);

@@ -29,7 +29,9 @@ struct mime_email {
 };
 
 /* Appends the message to b. scratch is a buffer the caller keeps between
- * calls (for line-break conversion); both are reused, not freed. */
+ * calls (for escaping display names and converting line breaks); both
+ * are reused, not freed. Display names lose their control characters
+ * (C0, DEL, C1) as the Subject does. */
 void tmpl_mime_build(struct tbuf *b, struct tbuf *scratch,
                 const struct mime_email *e);
 

@@ -287,6 +287,104 @@ START_TEST(test_email)
 }
 END_TEST
 
+/* Display names are student data: whatever they hold, the To header a
+ * mail program decodes (RFC 2047) holds no control character, so no CR LF
+ * can become a header of its own (a Bcc:). */
+static const struct {
+    const char *name;
+    const char *to; /* the To header, unfolded and decoded */
+} name_cases[] = {
+    /* CR LF in ASCII: spaces, inside a quoted string */
+    {"Zhang\r\nBcc: x@y", "To: \"Zhang  Bcc: x@y\" <zhang@example.edu>"},
+    /* CR LF in an encoded word: spaces before encoding */
+    {"张伟\r\nBcc: evil@example.com",
+     "To: 张伟  Bcc: evil@example.com <zhang@example.edu>"},
+    /* a lone LF, a TAB, DEL, ESC */
+    {"张\n伟\t李\x7f四\x1b", "To: 张 伟 李 四  <zhang@example.edu>"},
+    /* C1 controls (NEL U+0085, CSI U+009B) */
+    {"张\xc2\x85" "Bcc: x@y\xc2\x9b", "To: 张 Bcc: x@y  <zhang@example.edu>"},
+    /* a plain name is untouched */
+    {"王小明", "To: 王小明 <zhang@example.edu>"},
+};
+
+static int b64_value(char c)
+{
+    const char *a =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *p = c ? strchr(a, c) : NULL;
+    return p ? (int)(p - a) : -1;
+}
+
+/* The header line starting with name, unfolded, its encoded words
+ * decoded (as a mail program shows it). The caller frees. */
+static char *decoded_header(const char *mime, const char *name)
+{
+    const char *p = strstr(mime, name), *end;
+    char *out = calloc(1, 1024), *o = out;
+    int after_word = 0;
+
+    ck_assert_ptr_nonnull(p);
+    p += strspn(p, "\r\n"); /* name may start with the line break */
+    end = p;
+    while ((end = strstr(end, "\r\n")) && (end[2] == ' ' || end[2] == '\t'))
+        end += 2; /* a folded line goes on */
+    ck_assert_ptr_nonnull(end);
+    while (p < end) {
+        if (strncmp(p, "=?UTF-8?B?", 10) == 0) {
+            unsigned v = 0, bits = 0;
+            for (p += 10; *p != '?'; p++) {
+                if (*p == '=')
+                    continue;
+                v = v << 6 | (unsigned)b64_value(*p);
+                if ((bits += 6) >= 8)
+                    *o++ = (char)(v >> (bits -= 8));
+            }
+            p += 2; /* ?= */
+            after_word = 1;
+            continue;
+        }
+        /* blanks between two encoded words are not text (RFC 2047 6.2) */
+        size_t blank = strspn(p, " \t\r\n");
+        if (blank && after_word && strncmp(p + blank, "=?UTF-8?B?", 10) == 0) {
+            p += blank;
+            continue;
+        }
+        if (*p == '\r' || *p == '\n') {
+            p++;
+            continue;
+        }
+        after_word = 0;
+        *o++ = *p++;
+    }
+    return out;
+}
+
+START_TEST(test_display_names)
+{
+    const struct tmpl_part *part = tmpl_find(set, "plain", "email");
+    struct tmpl_ctx ctx = {.student = st, .cfg = &cfg,
+                           .from = "招生办 <admissions@example.edu>",
+                           .to_name = name_cases[_i].name,
+                           .now_ms = 1790000000000LL};
+    struct tmpl_out out;
+    char *to;
+
+    tmpl_out_init(&out);
+    ck_assert_int_eq(tmpl_render(part, &ctx, &out), TMPL_OK);
+    ck_assert_ptr_null(strstr(out.msg.mime, "\r\nBcc:"));
+    to = decoded_header(out.msg.mime, "\r\nTo: ");
+    for (const unsigned char *c = (const unsigned char *)to; *c; c++) {
+        ck_assert_msg(*c >= 0x20 && *c != 0x7f, "control 0x%02x in %s", *c,
+                      to);
+        ck_assert_msg(!(c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f),
+                      "C1 control in %s", to);
+    }
+    ck_assert_str_eq(to, name_cases[_i].to);
+    free(to);
+    tmpl_out_free(&out);
+}
+END_TEST
+
 START_TEST(test_email_refusals)
 {
     struct tmpl_out out;
@@ -396,6 +494,8 @@ int main(void)
     tcase_add_test(enc, test_unsubscribe_token);
     tcase_add_checked_fixture(msg, setup, teardown);
     tcase_add_test(msg, test_email);
+    tcase_add_loop_test(msg, test_display_names, 0,
+                        sizeof name_cases / sizeof name_cases[0]);
     tcase_add_test(msg, test_email_refusals);
     tcase_add_test(msg, test_sms);
     tcase_add_test(msg, test_wecom_webhook);
