@@ -148,6 +148,8 @@ struct channel {
     char *fallback; /* fallback = NAME: another channel of the same
                        message type, tried once; NULL for none */
     int retry_unknown; /* on_unknown = retry (1) | skip (0) */
+    char *from;        /* `from` (email): the From the templates write;
+                          NULL for none */
     const struct chan_driver *drv;
     void *self;
     struct pacer *pacer; /* the delivery queue in front of the driver */

@@ -32,6 +32,7 @@ struct httpc {
     pthread_t thread;
     pthread_mutex_t mu; /* guards inbox and closing */
     struct httpc_req *inbox, **inbox_tail;
+    int woken; /* a wake-up is owed to the loop: later submits need none */
     int closing;
     /* the loop's own: */
     struct httpc_req *waiting, *waiting_tail; /* sorted by not_before_ms */
@@ -191,8 +192,13 @@ int httpc_submit(struct httpc *c, struct httpc_req *q)
     *c->inbox_tail = q;
     c->inbox_tail = &q->next;
     /* Under the lock: once httpc_free() has set closing, nobody touches
-     * the multi handle from outside the loop any more. */
-    curl_multi_wakeup(c->multi);
+     * the multi handle from outside the loop any more. One wake-up per
+     * turn of the loop: a burst of submits costs one write, not one
+     * each. */
+    if (!c->woken) {
+        c->woken = 1;
+        curl_multi_wakeup(c->multi);
+    }
     pthread_mutex_unlock(&c->mu);
     return 0;
 }
@@ -469,6 +475,7 @@ static int take_inbox(struct httpc *c)
     q = c->inbox;
     c->inbox = NULL;
     c->inbox_tail = &c->inbox;
+    c->woken = 0;
     closing = c->closing;
     pthread_mutex_unlock(&c->mu);
     for (; q; q = next) {

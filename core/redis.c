@@ -3,6 +3,8 @@
  */
 #include "core/redis.h"
 
+#include <openssl/sha.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -332,13 +334,24 @@ static redisReply *evalsha(struct rconn *rc, struct rscript *s, int numkeys,
     return rconn_cmdargv(rc, argc + 3, av, al);
 }
 
+/* The script's SHA1, as Redis names it: computed here, so that a new
+ * handle's first call is one EVALSHA, not a SCRIPT LOAD round trip too. */
+static void script_sha(struct rscript *s)
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+
+    SHA1((const unsigned char *)s->source, strlen(s->source), md);
+    for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+        snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
+}
+
 redisReply *rconn_script(struct rconn *rc, struct rscript *s, int numkeys,
                          int argc, const char **argv, const size_t *argvlen)
 {
     redisReply *r;
 
-    if (!s->sha[0] && script_load(rc, s) < 0)
-        return NULL;
+    if (!s->sha[0])
+        script_sha(s);
     r = evalsha(rc, s, numkeys, argc, argv, argvlen);
     if (r && r->type == REDIS_REPLY_ERROR &&
         strncmp(r->str, "NOSCRIPT", 8) == 0) {

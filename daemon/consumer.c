@@ -545,7 +545,7 @@ static int run_hooks(struct consumer *c, struct link *l,
             c->hook.handle(c->hook.ctx, l->rc, &it->ev, it->st) < 0)
             return -1;
     }
-    return 0;
+    return c->hook.flush ? c->hook.flush(c->hook.ctx, l->rc) : 0;
 }
 
 /* --- commit: acknowledge ----------------------------------------------- */

@@ -22,13 +22,16 @@
 
 /* The rule engine's place. wants() is asked first, so that the student is
  * loaded only for events some rule listens to; handle() then gets the
- * event and the loaded student. handle() returns 0, or -1 when the event
- * must be handled again later (Redis went away): the batch is then not
- * acknowledged. */
+ * event and the loaded student; flush() (may be NULL) is called once the
+ * batch's events were all handled, to write what handle() kept for the
+ * batch (the jobs its runs queued). handle() and flush() return 0, or -1
+ * when the batch must be handled again later (Redis went away): it is
+ * then not acknowledged. */
 struct consumer_hook {
     int (*wants)(void *ctx, const struct event *ev);
     int (*handle)(void *ctx, struct rconn *rc, const struct event *ev,
                   const struct student *st);
+    int (*flush)(void *ctx, struct rconn *rc);
     void *ctx;
 };
 

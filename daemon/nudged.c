@@ -171,7 +171,7 @@ static int start(struct nudged *nd)
         return -1;
     { /* rule engine (issue 5): events in, queued steps, schedules */
         struct consumer_hook hook = {engine_hook_wants, engine_hook_handle,
-                                     nd->engine};
+                                     engine_hook_flush, nd->engine};
         consumer_set_hook(nd->consumer, &hook);
         nd->dispatcher = dispatcher_start(&nd->cfg, engine_job, nd->engine,
                                           &stop_flag, err, sizeof err);

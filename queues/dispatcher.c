@@ -63,11 +63,13 @@ struct dispatcher {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     unsigned long wakes; /* bumped by every wake-up, under mu */
+    unsigned long job_wakes; /* of which: jobs may be due (not resumes) */
 
     /* held jobs, under mu */
     struct job_hold *held;
     int nheld;
     struct job_hold *ready_head, *ready_tail;
+    int nready;
     int draining;      /* dispatcher_drain(): no more claims */
     int64_t renew_at;  /* clock_mono_ms() of the next lease renewal */
     pthread_cond_t held_cv; /* nheld went down */
@@ -142,6 +144,7 @@ static void wake(struct dispatcher *d, int all)
 {
     pthread_mutex_lock(&d->mu);
     d->wakes++;
+    d->job_wakes++;
     if (all)
         pthread_cond_broadcast(&d->cv);
     else
@@ -393,8 +396,12 @@ void dispatcher_resume(struct job_hold *h, job_resume_fn fn, void *arg)
     else
         d->ready_head = h;
     d->ready_tail = h;
-    d->wakes++;
-    pthread_cond_signal(&d->cv);
+    /* The worker woken for the first of a burst takes the rest with it
+     * (READY_BATCH at a time); another is woken every READY_BATCH/4. */
+    if (d->nready++ % (READY_BATCH / 4) == 0) {
+        d->wakes++;
+        pthread_cond_signal(&d->cv);
+    }
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -421,6 +428,7 @@ static size_t take_ready(struct dispatcher *d, struct job_hold **v,
             d->ready_tail = NULL;
         n++;
     }
+    d->nready -= (int)n;
     pthread_mutex_unlock(&d->mu);
     return n;
 }
@@ -607,16 +615,32 @@ static int ready_empty(struct dispatcher *d)
     return empty;
 }
 
+static unsigned long job_wake_count(struct dispatcher *d)
+{
+    unsigned long gen;
+
+    pthread_mutex_lock(&d->mu);
+    gen = d->job_wakes;
+    pthread_mutex_unlock(&d->mu);
+    return gen;
+}
+
+/* A worker claims when a job may be due: a wake-up said so (a job
+ * scheduled for now, a full batch), or the time the last claim gave for
+ * the next due job or lease deadline has come. Continuations alone wake
+ * it without a claim's round trip. */
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct dispatcher *d = w->d;
     int errors = 0;
+    int64_t claim_at = 0;
+    unsigned long seen = 0;
 
     for (;;) {
         int full = 0, n = 0;
-        int64_t next_ms = -1;
-        unsigned long gen = wake_count(d);
+        int64_t next_ms = -1, now;
+        unsigned long gen = wake_count(d), jobs = job_wake_count(d);
         size_t ran;
 
         if (d->quit && ready_empty(d))
@@ -625,19 +649,23 @@ static void *worker_main(void *arg)
             break; /* quitting while Redis is away */
         ran = run_ready(w);
         renew_held(w);
-        if (may_claim(d) && (n = sweep(w, &full, &next_ms)) < 0) {
-            if (errors++ == 0 || errors % 100 == 0)
-                log_warnx("queue: claim: %s", queue_error(w->q));
-            if (w->rc->c)
-                wait_for_work(d, ERROR_PAUSE_MS, gen);
-            continue;
-        }
-        if (n > 0)
+        if (may_claim(d) && (jobs != seen || clock_mono_ms() >= claim_at)) {
+            seen = jobs;
+            if ((n = sweep(w, &full, &next_ms)) < 0) {
+                if (errors++ == 0 || errors % 100 == 0)
+                    log_warnx("queue: claim: %s", queue_error(w->q));
+                if (w->rc->c)
+                    wait_for_work(d, ERROR_PAUSE_MS, gen);
+                continue;
+            }
             errors = 0;
+            claim_at = clock_mono_ms() + (full ? 0 : sleep_for(d, next_ms));
+        }
         if (full)
             wake(d, 0);
+        now = clock_mono_ms();
         if (n == 0 && ran == 0)
-            wait_for_work(d, sleep_for(d, next_ms), gen);
+            wait_for_work(d, claim_at > now ? claim_at - now : 1, gen);
     }
     return NULL;
 }

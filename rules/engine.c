@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/student_store.h"
 #include "queues/delayed.h"
+#include "rules/defer.h"
 #include "rules/run.h"
 #include "rules/scanload.h"
 #include "rules/schedule.h"
@@ -41,6 +42,8 @@ struct engine {
     struct channel_set *chans;
     pthread_mutex_t lock; /* guards snap */
     struct snap *snap;
+    pthread_mutex_t defer_lock; /* guards defer */
+    struct run_defer *defer;    /* jobs of the events not yet flushed */
     pthread_t thread;
     int started;
     volatile int *stop;
@@ -109,7 +112,10 @@ struct engine *engine_new(const struct config *cfg, struct channel_set *chans,
     e->cfg = cfg;
     e->chans = chans;
     pthread_mutex_init(&e->lock, NULL);
-    if (!(e->snap = snap_load(cfg, d))) {
+    pthread_mutex_init(&e->defer_lock, NULL);
+    if (!(e->defer = run_defer_new()) || !(e->snap = snap_load(cfg, d))) {
+        run_defer_free(e->defer);
+        pthread_mutex_destroy(&e->defer_lock);
         pthread_mutex_destroy(&e->lock);
         free(e);
         return NULL;
@@ -125,6 +131,8 @@ void engine_free(struct engine *e)
         return;
     engine_stop(e);
     snap_put(e->snap);
+    run_defer_free(e->defer);
+    pthread_mutex_destroy(&e->defer_lock);
     pthread_mutex_destroy(&e->lock);
     free(e);
 }
@@ -284,17 +292,47 @@ int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
     snprintf(id, sizeof id, "e%s", ev->id);
     if (n && rview_init(&view, s->rules) == 0) {
         env_of(e, s, rc, &env);
+        pthread_mutex_lock(&e->defer_lock);
+        env.defer = e->defer;
         rview_load(&view, st, clock_now_ms());
         for (size_t i = 0; i < n && status == 0; i++)
             status = start_rule(&env, rc, &s->rules->rules[idx[i]], st, &view,
                                 chain, id) < 0
                          ? -1
                          : 0;
+        pthread_mutex_unlock(&e->defer_lock);
         env_done(&env);
         rview_free(&view);
     }
     snap_put(s);
     return status;
+}
+
+int engine_flush(struct engine *e, struct rconn *rc)
+{
+    struct queue *q;
+    char err[256];
+    int got = 0;
+
+    pthread_mutex_lock(&e->defer_lock);
+    if (run_defer_count(e->defer) > 0) {
+        if (!(q = queue_open(e->cfg, rc))) {
+            snprintf(err, sizeof err, "out of memory");
+            got = -1;
+        } else {
+            got = run_defer_flush(e->defer, rc, q, err, sizeof err);
+            queue_close(q);
+        }
+        if (got < 0)
+            log_warnx("queueing the steps of a batch of events: %s", err);
+    }
+    pthread_mutex_unlock(&e->defer_lock);
+    return got;
+}
+
+int engine_hook_flush(void *ctx, struct rconn *rc)
+{
+    return engine_flush(ctx, rc);
 }
 
 int engine_hook_wants(void *ctx, const struct event *ev)
@@ -395,27 +433,36 @@ static enum job_result run_job(struct engine *e, struct snap *s,
     size_t at = 0;
     int got;
 
-    got = run_is_current(rc, e->cfg->redis.prefix, j->student, j->rule, j->run);
-    if (got <= 0)
-        return got < 0 ? JOB_RETRY : JOB_OK; /* a run that has ended */
+    /* Whether the run is still on, and the student, in one round trip. */
+    if (run_is_current_cmd(rc, e->cfg->redis.prefix, j->student, j->rule) < 0 ||
+        student_append_reads(rc, e->cfg->redis.prefix, j->student) < 0)
+        return JOB_RETRY;
+    got = run_is_current_reply(rc, j->run);
+    if (got < 0 || student_read(rc, j->student, &st) < 0) {
+        student_free(st);
+        rconn_close(rc); /* replies may be left in the pipeline */
+        return JOB_RETRY;
+    }
+    if (got == 0) {
+        student_free(st);
+        return JOB_OK; /* a run that has ended */
+    }
     if (rule)
         snprintf(version, sizeof version, "%016llx",
                  (unsigned long long)rule->version);
     if (!rule || strcmp(version, j->version) != 0) {
         snprintf(why, sizeof why, "rule %s was %s on reload: the run ends",
                  j->rule, rule ? "changed" : "removed");
+        student_free(st);
         return run_abandon(rc, e->cfg, j->student, j->rule, j->run,
                            (int)j->step, why) < 0
                    ? JOB_RETRY
                    : JOB_OK;
     }
-    got = student_load(rc, e->cfg->redis.prefix, j->student, &st);
-    if (got <= 0) {
-        if (got == 0)
-            run_abandon(rc, e->cfg, j->student, j->rule, j->run, (int)j->step,
-                        "the student is gone: the run ends");
-        snprintf(err, n, "loading student %s: %s", j->student, rc->errstr);
-        return got < 0 ? JOB_RETRY : JOB_OK;
+    if (!st) {
+        run_abandon(rc, e->cfg, j->student, j->rule, j->run, (int)j->step,
+                    "the student is gone: the run ends");
+        return JOB_OK;
     }
     if (!(sr = calloc(1, sizeof *sr))) {
         student_free(st);
@@ -492,13 +539,19 @@ static enum job_result scan_job(struct engine *e, struct snap *s,
     snprintf(id, sizeof id, "f%lld",
              (long long)json_integer_value(json_object_get(o, "fire")));
     env_of(e, s, rc, &env);
+    env.defer = run_defer_new();
     for (i = 0; i < p.n; i++) {
         rview_load(&p.view, p.v[i], clock_now_ms());
         if (res == JOB_OK &&
-            start_rule(&env, rc, p.rule, p.v[i], &p.view, 0, id) < 0)
-            res = JOB_RETRY; /* started runs are not started twice */
+            (!env.defer ||
+             start_rule(&env, rc, p.rule, p.v[i], &p.view, 0, id) < 0))
+            res = JOB_RETRY; /* a run started again finds its jobs */
         student_free(p.v[i]);
     }
+    if (res == JOB_OK && env.q &&
+        run_defer_flush(env.defer, rc, env.q, err, n) < 0)
+        res = JOB_RETRY;
+    run_defer_free(env.defer);
     env_done(&env);
     free(p.v);
     free(idv);

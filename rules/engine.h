@@ -6,7 +6,8 @@
  * nudged wires it so (see daemon/nudged.c):
  *
  *     struct engine *e = engine_new(&cfg, &channels, &d);  // NULL: errors
- *     struct consumer_hook hook = {engine_hook_wants, engine_hook_handle, e};
+ *     struct consumer_hook hook = {engine_hook_wants, engine_hook_handle,
+ *                                  engine_hook_flush, e};
  *     consumer_set_hook(consumer, &hook);
  *     dispatcher_start(&cfg, engine_job, e, &stop, err, sizeof err);
  *     engine_start(e, &stop);     // schedules and file-change reloads
@@ -57,15 +58,21 @@ void engine_stop(struct engine *e);
  * student only then. (The consumer itself records followups, whose time
  * `stop if followed_up` reads.) */
 int engine_wants(struct engine *e, const struct event *ev);
-/* Starts the runs ev triggers for st and runs their first steps. Returns
- * 0, or -1 when Redis failed (the event should be handled again). */
+/* Starts the runs ev triggers for st and runs their first steps up to a
+ * wait or a message step; the jobs for those are kept until
+ * engine_flush(). Returns 0, or -1 when Redis failed (the event should be
+ * handled again). */
 int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
                     const struct student *st);
+/* Writes the jobs the events handled since the last call queued (one
+ * round trip per queue shard). 0, or -1: handle the events again. */
+int engine_flush(struct engine *e, struct rconn *rc);
 
-/* The same two with the consumer hook's signatures (ctx is the engine). */
+/* The same with the consumer hook's signatures (ctx is the engine). */
 int engine_hook_wants(void *ctx, const struct event *ev);
 int engine_hook_handle(void *ctx, struct rconn *rc, const struct event *ev,
                        const struct student *st);
+int engine_hook_flush(void *ctx, struct rconn *rc);
 
 /* --- queue jobs ------------------------------------------------------------
  */

@@ -17,17 +17,24 @@
 #include "core/student_store.h"
 #include "core/timeline.h"
 #include "queues/delayed.h"
+#include "rules/defer.h"
 #include "rules/delivery.h"
 #include "rules/recipient.h"
 
 /* Starts a run unless one is active or the limit is reached. A run
  * older than its rule's waits plus a day is taken as lost (its job died)
- * and replaced. KEYS: runs hash, limit zset. ARGV: rule, "RUNID STARTED",
- * now, limit n, limit window ms, max age ms. Returns 1 started, 0 busy, 2
- * limited. */
+ * and replaced. The active run having this run's id means the event that
+ * started it is handled again (nudged died before acknowledging it): it
+ * is started again, steps and all, which find their jobs and send records
+ * and so do nothing twice. KEYS: runs hash, limit zset. ARGV: rule,
+ * "RUNID STARTED", now, limit n, limit window ms, max age ms, RUNID.
+ * Returns 1 started, 0 busy, 2 limited. */
 static _Thread_local struct rscript start_script = {
     .source =
         "local cur = redis.call('HGET', KEYS[1], ARGV[1])\n"
+        "if cur and string.sub(cur, 1, #ARGV[7] + 1) == ARGV[7] .. ' ' then\n"
+        "  return 1\n"
+        "end\n"
         "if cur then\n"
         "  local started = tonumber(string.match(cur, ' (%d+)$'))\n"
         "  if started and started >= tonumber(ARGV[3]) - tonumber(ARGV[6])\n"
@@ -107,7 +114,7 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
 {
     char runs[KEY_MAX], limit[KEY_MAX], value[96], now[24], ln[24], lw[24];
     char age[24];
-    const char *argv[8];
+    const char *argv[9];
     long long got;
 
     run_init(r, env, rc, rule, st, chain, clock_now_ms());
@@ -126,10 +133,11 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
     snprintf(age, sizeof age, "%lld",
              (long long)(rule->span_ms + RUN_MAX_LATE_MS));
     argv[4] = now, argv[5] = ln, argv[6] = lw, argv[7] = age;
+    argv[8] = r->id;
     /* A rule with no wait and no limit runs start to end in this call:
      * no other run of it can overlap, so it keeps no state in Redis. */
     r->instant = rule->span_ms == 0 && rule->src->limit_n == 0;
-    got = r->instant ? 1 : script_int(rc, &start_script, 8, argv);
+    got = r->instant ? 1 : script_int(rc, &start_script, 9, argv);
     if (got < 0) {
         snprintf(why, n, "starting a run: %s", rc->errstr);
         return -1;
@@ -166,13 +174,30 @@ int run_end(struct run *r)
     char runs[KEY_MAX], value[96];
     const char *argv[4];
 
-    if (r->instant)
+    if (r->instant || r->ended)
         return 0;
     key_student(runs, sizeof runs, r->env->cfg->redis.prefix, r->student_id,
                 "runs");
     run_value(r, value, sizeof value);
     argv[0] = runs, argv[1] = runs, argv[2] = r->rule->name, argv[3] = value;
     return script_int(r->rc, &end_script, 4, argv) < 0 ? -1 : 0;
+}
+
+int run_end_cmd(struct run *r)
+{
+    char runs[KEY_MAX], value[96];
+
+    if (r->instant || r->ended)
+        return 0;
+    key_student(runs, sizeof runs, r->env->cfg->redis.prefix, r->student_id,
+                "runs");
+    run_value(r, value, sizeof value);
+    /* EVAL, not EVALSHA: inside a MULTI there is no second chance after
+     * a NOSCRIPT, and the script is short. */
+    return rconn_append(r->rc, "EVAL %s 2 %s %s %s %s", end_script.source,
+                        runs, runs, r->rule->name, value) < 0
+               ? -1
+               : 1;
 }
 
 void run_free(struct run *r)
@@ -182,21 +207,35 @@ void run_free(struct run *r)
     r->own = NULL;
 }
 
-int run_is_current(struct rconn *rc, const char *prefix, const char *student,
-                   const char *rule, const char *id)
+int run_is_current_cmd(struct rconn *rc, const char *prefix,
+                       const char *student, const char *rule)
 {
     char runs[KEY_MAX];
-    redisReply *rep;
-    int cur;
-    size_t len = strlen(id);
 
     key_student(runs, sizeof runs, prefix, student, "runs");
-    if (!(rep = rconn_cmd(rc, "HGET %s %s", runs, rule)))
+    return rconn_append(rc, "HGET %s %s", runs, rule);
+}
+
+int run_is_current_reply(struct rconn *rc, const char *id)
+{
+    redisReply *rep = rconn_reply(rc);
+    size_t len = strlen(id);
+    int cur;
+
+    if (!rep)
         return -1;
     cur = rep->type == REDIS_REPLY_STRING && strncmp(rep->str, id, len) == 0 &&
           rep->str[len] == ' ';
     freeReplyObject(rep);
     return cur;
+}
+
+int run_is_current(struct rconn *rc, const char *prefix, const char *student,
+                   const char *rule, const char *id)
+{
+    if (run_is_current_cmd(rc, prefix, student, rule) < 0)
+        return -1;
+    return run_is_current_reply(rc, id);
 }
 
 int run_note_touch(struct rconn *rc, const char *prefix, const char *student,
@@ -256,6 +295,31 @@ int run_persist(struct run *r)
     return 0;
 }
 
+/* On the events path: the job and, for an instant run, its state go with
+ * the batch's (rules/defer.h). Takes payload. */
+static int defer_step(struct run *r, size_t step, int64_t delay_ms,
+                      const char *suffix, char *payload, char *err, size_t n)
+{
+    char id[200], runs[KEY_MAX], value[96];
+    int got;
+
+    run_job_id(r, step, id, sizeof id);
+    if (suffix)
+        strncat(id, suffix, sizeof id - strlen(id) - 1);
+    key_student(runs, sizeof runs, r->env->cfg->redis.prefix, r->student_id,
+                "runs");
+    run_value(r, value, sizeof value);
+    got = run_defer_add(r->env->defer, r->instant ? runs : NULL,
+                        r->rule->name, value, id, payload, delay_ms);
+    free(payload);
+    if (got < 0) {
+        snprintf(err, n, "out of memory");
+        return -1;
+    }
+    r->instant = 0;
+    return 0;
+}
+
 /* Queues step `step` of r, due delay_ms from now; suffix (or NULL) makes
  * the job id differ from the step's usual one (a deferred step). 0 or
  * -1. */
@@ -269,6 +333,8 @@ int run_schedule_step(struct run *r, size_t step, int64_t delay_ms,
         snprintf(err, n, "out of memory");
         return -1;
     }
+    if (r->env->defer)
+        return defer_step(r, step, delay_ms, suffix, payload, err, n);
     if (run_persist(r) < 0) {
         free(payload);
         snprintf(err, n, "Redis: %s", r->rc->errstr);

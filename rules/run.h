@@ -40,6 +40,7 @@
 #include "templates/tmpl.h"
 
 struct queue;
+struct run_defer;
 
 /* A run whose rule's waits are long past by this much is taken as lost
  * (its job went to the dead letters) and a new one may start. */
@@ -52,6 +53,9 @@ struct run_env {
     const struct tmpl_set *tmpls;
     struct channel_set *chans;
     struct queue *q;             /* to schedule the next step */
+    struct run_defer *defer;     /* the events path: jobs are written
+                                    with the batch (rules/defer.h);
+                                    NULL: at once */
     /* The engine's continuation after a send: dispatcher_resume() runs
      * it with the struct run as its arg. */
     job_resume_fn after_send;
@@ -77,6 +81,7 @@ struct run {
     int64_t started_ms;
     int chain;   /* depth of rule-caused events that led here */
     int instant; /* no wait, no limit: no state in Redis */
+    int ended;   /* its end is written (with its last send's outcome) */
     const char *student_id;
     const struct student *st; /* the data the steps see */
     struct student *own;      /* a fresh copy, when the run reloaded */
@@ -125,11 +130,19 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
 int run_persist(struct run *r);
 /* Ends the run in Redis (if it is still the rule's run). 0 or -1. */
 int run_end(struct run *r);
+/* The same, queued in r->rc's pipeline (inside a MULTI, say): returns the
+ * replies it will have (0 or 1), or -1. The caller sets r->ended once
+ * they came back clean. */
+int run_end_cmd(struct run *r);
 void run_free(struct run *r);
 
-/* Is run id still the active run of rule for student? 1, 0, -1. */
+/* Is run id still the active run of rule for student? 1, 0, -1. The
+ * two halves let a caller send the question with other reads. */
 int run_is_current(struct rconn *rc, const char *prefix, const char *student,
                    const char *rule, const char *id);
+int run_is_current_cmd(struct rconn *rc, const char *prefix,
+                       const char *student, const char *rule);
+int run_is_current_reply(struct rconn *rc, const char *id);
 /* Ends whatever run of rule the student has, with a timeline entry
  * saying why (a removed or changed rule). 0 or -1. */
 int run_abandon(struct rconn *rc, const struct config *cfg, const char *student,

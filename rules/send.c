@@ -28,6 +28,7 @@
 
 #include "core/clock.h"
 #include "core/keys.h"
+#include "core/receipt.h"
 #include "core/log.h"
 #include "rules/delivery.h"
 #include "rules/recipient.h"
@@ -111,16 +112,38 @@ static int drop_record(struct run *r)
     return 0;
 }
 
+/* Reads the replies of a MULTI block (n replies: MULTI's and each
+ * command's QUEUED) and its EXEC: the errors among them (a command refused
+ * at queueing, or failed inside EXEC), or -1 when the connection failed. */
+static int exec_errors(struct rconn *rc, int n)
+{
+    int errors = rconn_discard(rc, n);
+    redisReply *exec;
+
+    if (errors < 0 || !(exec = rconn_reply(rc)))
+        return -1;
+    if (exec->type != REDIS_REPLY_ARRAY)
+        errors++;
+    for (size_t i = 0; exec->type == REDIS_REPLY_ARRAY && i < exec->elements;
+         i++)
+        errors += exec->element[i]->type == REDIS_REPLY_ERROR;
+    freeReplyObject(exec);
+    return errors;
+}
+
 /* Writes the record's new state and the timeline entry in one MULTI, so
  * that a step is never on the timeline without its record (or the other
  * way round); with the student's last_touch_at for a message sent to
- * them. 0 or -1. */
+ * them, the run's end when this was its last step, and what a delivery
+ * receipt will be looked up by (core/receipt.h): one round trip for all.
+ * 0 or -1. */
 static int write_outcome(struct run *r, const char *state,
-                         const struct tl_entry *e, int touch)
+                         const struct tl_entry *e, int touch, int last,
+                         int receipt)
 {
     const struct config *cfg = r->env->cfg;
     char skey[KEY_MAX];
-    int n = 3, errors;
+    int n = 3, errors; /* MULTI, SET, XADD */
 
     key_student(skey, sizeof skey, cfg->redis.prefix, r->student_id, NULL);
     if (rconn_append(r->rc, "MULTI") < 0 ||
@@ -135,15 +158,28 @@ static int write_outcome(struct run *r, const char *state,
             return -1;
         n++;
     }
+    if (last) {
+        int k = run_end_cmd(r);
+        if (k < 0)
+            return -1;
+        n += k;
+    }
+    if (receipt && r->send.res.provider_id[0] &&
+        (r->send.ch->drv->caps & CHAN_CAP_RECEIPTS) &&
+        receipt_note_cmd(r->rc, cfg->redis.prefix, r->send.res.provider_id,
+                         r->student_id, r->send.ch->name, r->rule->name,
+                         (int)r->send.step, e->template_name) == 0)
+        n++; /* an id no receipt can name is simply not noted */
     if (rconn_append(r->rc, "EXEC") < 0)
         return -1;
-    errors = rconn_discard(r->rc, n + 1);
+    errors = exec_errors(r->rc, n);
     if (errors != 0) {
         if (errors > 0)
             snprintf(r->rc->errstr, sizeof r->rc->errstr,
                      "writing the outcome of a send failed");
         return -1;
     }
+    r->ended |= last;
     return 0;
 }
 
@@ -214,7 +250,7 @@ static enum step_result record_lost_attempt(struct run *r)
              "channel cannot drop duplicates (on_unknown = skip)",
              r->send.ch->name);
     send_entry(r, "unknown", why, &e, actor, sizeof actor);
-    if (write_outcome(r, "unknown", &e, 0) < 0)
+    if (write_outcome(r, "unknown", &e, 0, 0, 0) < 0)
         return ST_ERROR;
     run_count("unknown");
     return ST_NEXT;
@@ -289,6 +325,7 @@ static enum step_result send_via(struct run *r, size_t i, const struct step *s,
     ctx.owner = who.owner;
     ctx.supervisor = who.supervisor;
     ctx.to = who.to;
+    ctx.from = ch->from;
     ctx.key = idem;
     tmpl_out_init(&out);
     switch (tmpl_render(part, &ctx, &out)) {
@@ -400,7 +437,8 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
     if (status == CHAN_OK) {
         snprintf(state, sizeof state, "sent %s", sd->res.provider_id);
         send_entry(r, sent_type(s), NULL, &e, actor, sizeof actor);
-        if (write_outcome(r, state, &e, s->kind == STEP_SEND) < 0)
+        if (write_outcome(r, state, &e, s->kind == STEP_SEND,
+                          i + 1 == r->rule->nsteps, 1) < 0)
             return RUN_ERROR;
         run_count(sent_type(s));
         return run_steps(r, i + 1, at, err, n);
@@ -412,7 +450,7 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
                            "sent again (on_unknown = skip)",
                        detail, sizeof detail);
         send_entry(r, "unknown", detail, &e, actor, sizeof actor);
-        if (write_outcome(r, "unknown", &e, 0) < 0)
+        if (write_outcome(r, "unknown", &e, 0, 0, 0) < 0)
             return RUN_ERROR;
         run_count("unknown");
         return run_steps(r, i + 1, at, err, n);
@@ -433,7 +471,7 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
                       status == CHAN_PERMANENT ? "failed permanent"
                       : status == CHAN_UNKNOWN ? "pending"
                                                : "failed transient",
-                      &e, 0) < 0)
+                      &e, 0, 0, 0) < 0)
         return RUN_ERROR;
     run_count(fallback ? "fallback" : retry ? "retried" : "failed");
     if (fallback) {
