@@ -431,18 +431,27 @@ static enum job_result run_job(struct engine *e, struct snap *s,
     struct student *st = NULL;
     struct step_run *sr;
     size_t at = 0;
-    int got;
+    int got, pre, sends;
 
-    /* Whether the run is still on, and the student, in one round trip. */
+    /* Whether the run is still on, the student and, for a message step,
+     * the claim of its send record: one round trip. */
+    sends = rule && run_step_sends(rule, (size_t)j->step);
+    pre = -1;
     if (run_is_current_cmd(rc, e->cfg->redis.prefix, j->student, j->rule) < 0 ||
-        student_append_reads(rc, e->cfg->redis.prefix, j->student) < 0)
+        student_append_reads(rc, e->cfg->redis.prefix, j->student) < 0 ||
+        (sends && run_preclaim_cmd(rc, e->cfg->redis.prefix, j->student, j->run,
+                                   (size_t)j->step) < 0))
         return JOB_RETRY;
     got = run_is_current_reply(rc, j->run);
-    if (got < 0 || student_read(rc, j->student, &st) < 0) {
+    if (got < 0 || student_read(rc, j->student, &st) < 0 ||
+        (sends && (pre = run_preclaim_reply(rc)) < 0)) {
         student_free(st);
         rconn_close(rc); /* replies may be left in the pipeline */
         return JOB_RETRY;
     }
+    if (pre == 1 && (got == 0 || !st)) /* no step will run */
+        run_preclaim_release(rc, e->cfg->redis.prefix, j->student, j->run,
+                             (size_t)j->step);
     if (got == 0) {
         student_free(st);
         return JOB_OK; /* a run that has ended */
@@ -453,6 +462,9 @@ static enum job_result run_job(struct engine *e, struct snap *s,
     if (!rule || strcmp(version, j->version) != 0) {
         snprintf(why, sizeof why, "rule %s was %s on reload: the run ends",
                  j->rule, rule ? "changed" : "removed");
+        if (pre == 1)
+            run_preclaim_release(rc, e->cfg->redis.prefix, j->student, j->run,
+                                 (size_t)j->step);
         student_free(st);
         return run_abandon(rc, e->cfg, j->student, j->rule, j->run,
                            (int)j->step, why) < 0
@@ -483,6 +495,8 @@ static enum job_result run_job(struct engine *e, struct snap *s,
         return JOB_RETRY;
     }
     sr->r.job = job;
+    sr->r.pre = pre;
+    sr->r.pre_step = (size_t)j->step;
     return step_run_settle(sr, run_steps(&sr->r, sr->job_step, &at, err, n),
                            at, err, n);
 }

@@ -88,6 +88,10 @@ struct run {
     struct rview view;
     const struct queue_job *job; /* the job running the steps, or NULL
                                     (straight from an event or a scan) */
+    int pre;         /* the record of step pre_step was claimed with the
+                        job's first read: 1 created, 0 it existed; -1 not
+                        claimed, or used since */
+    size_t pre_step;
     struct run_send send;        /* the send in flight (RUN_HELD) */
 };
 
@@ -156,6 +160,23 @@ int run_note_touch(struct rconn *rc, const char *prefix, const char *student,
  * the caller's to free(). */
 char *run_job_payload(const struct run *r, size_t step);
 void run_job_id(const struct run *r, size_t step, char *buf, size_t n);
+
+/* --- send records (send.c) ------------------------------------------------ */
+
+/* The key of step i's send record (fallback: the fallback's). */
+void run_send_record_key(const char *prefix, const char *student,
+                         const char *run, size_t i, int fallback, char *buf,
+                         size_t n);
+/* Whether step i of rule reaches someone (send, notify, escalate). */
+int run_step_sends(const struct crule *rule, size_t i);
+/* The claim of step i's record (SET NX pending), queued in rc's pipeline
+ * so that a job claims it with its first read; the reply says 1 created,
+ * 0 it existed, -1 error. A claim no send used is released (DEL). */
+int run_preclaim_cmd(struct rconn *rc, const char *prefix, const char *student,
+                     const char *run, size_t i);
+int run_preclaim_reply(struct rconn *rc);
+int run_preclaim_release(struct rconn *rc, const char *prefix,
+                         const char *student, const char *run, size_t i);
 
 /* --- for the steps (run.c, assign.c, send.c) ------------------------------ */
 

@@ -55,14 +55,67 @@ enum claim {
     CLAIM_ERROR,
 };
 
-static void send_record_key(const struct run *r, size_t i, int fallback,
-                            char *buf, size_t n)
+void run_send_record_key(const char *prefix, const char *student,
+                         const char *run, size_t i, int fallback, char *buf,
+                         size_t n)
 {
     char suffix[160];
 
-    snprintf(suffix, sizeof suffix, "send:%s:%zu%s", r->id, i,
+    snprintf(suffix, sizeof suffix, "send:%s:%zu%s", run, i,
              fallback ? ":fb" : "");
-    key_student(buf, n, r->env->cfg->redis.prefix, r->student_id, suffix);
+    key_student(buf, n, prefix, student, suffix);
+}
+
+static void send_record_key(const struct run *r, size_t i, int fallback,
+                            char *buf, size_t n)
+{
+    run_send_record_key(r->env->cfg->redis.prefix, r->student_id, r->id, i,
+                        fallback, buf, n);
+}
+
+int run_step_sends(const struct crule *rule, size_t i)
+{
+    enum step_kind k;
+
+    if (i >= rule->nsteps)
+        return 0;
+    k = rule->steps[i].src->kind;
+    return k == STEP_SEND || k == STEP_NOTIFY || k == STEP_ESCALATE;
+}
+
+int run_preclaim_cmd(struct rconn *rc, const char *prefix, const char *student,
+                     const char *run, size_t i)
+{
+    char key[KEY_MAX];
+
+    run_send_record_key(prefix, student, run, i, 0, key, sizeof key);
+    return rconn_append(rc, "SET %s pending NX PX %lld", key,
+                        (long long)SEND_RECORD_TTL_MS);
+}
+
+int run_preclaim_reply(struct rconn *rc)
+{
+    redisReply *rep = rconn_reply(rc);
+    int created;
+
+    if (!rep)
+        return -1;
+    created = rep->type == REDIS_REPLY_STATUS;
+    freeReplyObject(rep);
+    return created;
+}
+
+int run_preclaim_release(struct rconn *rc, const char *prefix,
+                         const char *student, const char *run, size_t i)
+{
+    char key[KEY_MAX];
+    redisReply *rep;
+
+    run_send_record_key(prefix, student, run, i, 0, key, sizeof key);
+    if (!(rep = rconn_cmd(rc, "DEL %s", key)))
+        return -1;
+    freeReplyObject(rep);
+    return 0;
 }
 
 /* What an existing record says about sending again. */
@@ -81,12 +134,18 @@ static enum claim send_claim(struct run *r, const char *key,
     redisReply *rep;
     enum claim c;
 
-    rep = rconn_cmd(r->rc, "SET %s pending NX PX %lld", key,
-                    (long long)SEND_RECORD_TTL_MS);
-    if (!rep)
-        return CLAIM_ERROR;
-    c = rep->type == REDIS_REPLY_STATUS ? CLAIM_SEND : CLAIM_DONE;
-    freeReplyObject(rep);
+    if (r->pre >= 0 && r->pre_step == r->send.step && !r->send.fallback) {
+        /* claimed with the job's first read (engine.c) */
+        c = r->pre ? CLAIM_SEND : CLAIM_DONE;
+        r->pre = -1;
+    } else {
+        rep = rconn_cmd(r->rc, "SET %s pending NX PX %lld", key,
+                        (long long)SEND_RECORD_TTL_MS);
+        if (!rep)
+            return CLAIM_ERROR;
+        c = rep->type == REDIS_REPLY_STATUS ? CLAIM_SEND : CLAIM_DONE;
+        freeReplyObject(rep);
+    }
     if (c == CLAIM_SEND)
         return c;
     if (!(rep = rconn_cmd(r->rc, "GET %s", key)))
