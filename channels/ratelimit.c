@@ -92,10 +92,35 @@ static void sweep(struct ratelimit *rl, int64_t now_ms)
     rl->swept_ms = now_ms;
 }
 
+/* Doubles the table when keys outnumber buckets twice over, so that a
+ * campaign to tens of thousands of members keeps lookups short. */
+static void grow(struct ratelimit *rl)
+{
+    size_t n = rl->nbuckets * 2;
+    struct rl_key **b = calloc(n, sizeof *b);
+
+    if (!b)
+        return; /* longer chains, still correct */
+    for (size_t i = 0; i < rl->nbuckets; i++)
+        for (struct rl_key *k = rl->buckets[i], *next; k; k = next) {
+            size_t j = hash(k->name) % n;
+            next = k->next;
+            k->next = b[j];
+            b[j] = k;
+        }
+    free(rl->buckets);
+    rl->buckets = b;
+    rl->nbuckets = n;
+}
+
 static struct rl_key *key_get(struct ratelimit *rl, const char *name)
 {
-    size_t b = hash(name) % rl->nbuckets;
+    size_t b;
     struct rl_key *k;
+
+    if (rl->nkeys >= 2 * rl->nbuckets)
+        grow(rl);
+    b = hash(name) % rl->nbuckets;
 
     for (k = rl->buckets[b]; k; k = k->next)
         if (strcmp(k->name, name) == 0)
