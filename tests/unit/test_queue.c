@@ -676,8 +676,8 @@ START_TEST(test_dispatcher_slow_batch)
     queue_set_clock(q, NULL);
     cfg.queue.workers = 2;
     cfg.queue.batch = 5;
-    cfg.queue.lease_ms = 300;
-    handler_sleep_ms = 200;
+    cfg.queue.lease_ms = 500; /* 300 ms of slack for a loaded machine */
+    handler_sleep_ms = 300;
     for (int i = 0; i < 5; i++) {
         snprintf(ids[i], sizeof ids[i], "w%d", i);
         jobs[i] = (struct queue_new){ids[i], "{}", 2, 0, 0};
@@ -686,7 +686,7 @@ START_TEST(test_dispatcher_slow_batch)
     d = dispatcher_start(&cfg, slow_job, NULL, &stop, err, sizeof err);
     ck_assert_ptr_nonnull(d);
     ck_assert_int_eq(wait_count(&handled, 5, 5000), 5);
-    clock_sleep_ms(400, NULL); /* a second run would show by now */
+    clock_sleep_ms(600, NULL); /* a second run would show by now */
     stop = 1;
     dispatcher_join(d);
     ck_assert_int_eq(atomic_load(&handled), 5);
