@@ -850,18 +850,18 @@ START_TEST(test_dispatcher_held)
     queue_set_clock(q, NULL);
     cfg.queue.workers = 1;
     cfg.queue.batch = 100;
-    cfg.queue.lease_ms = 300;
+    cfg.queue.lease_ms = 600;
     cfg.queue.retry_base_ms = 1;
     cfg.queue.retry_cap_ms = 1;
     schedule_named("j", 250);
-    schedule_named("s", 40); /* held 900 ms: three leases */
+    schedule_named("s", 40); /* held 1.5 s: two and a half leases */
     schedule_named("r", 10);
-    prov = provider_start(100, 900);
+    prov = provider_start(100, 1500);
     d = dispatcher_start(&cfg, hold_job, NULL, &stop, err, sizeof err);
     ck_assert_ptr_nonnull(d);
-    /* one worker, 100 ms per answer: only holding gets 300 through fast */
-    ck_assert_int_eq(wait_count(&handled, 250, 800), 250);
-    ck_assert_int_eq(wait_count(&handled, 300, 3000), 300);
+    /* one worker, 100 ms per answer: waiting, it would take 25 s */
+    ck_assert_int_eq(wait_count(&handled, 250, 3000), 250);
+    ck_assert_int_eq(wait_count(&handled, 300, 5000), 300);
     stop = 1;
     dispatcher_drain(d);
     ck_assert_int_eq(dispatcher_held(d), 0);
