@@ -19,8 +19,11 @@
  *   failed transient  send again
  *   sent, unknown, failed permanent    nothing: the step is done
  *
- * The idempotency key given to the provider is RUN:STEP (+ ":fb" for the
- * fallback), the same on every attempt.
+ * A step that went to its channel's fallback has a second record (key +
+ * ":fb"); once that exists, it decides, and the main channel is not tried
+ * again. The records count steps from 0, as the timeline does; the
+ * idempotency key given to the provider is RUN:N with N counted from 1
+ * (+ ":fb" for the fallback), the same on every attempt.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +55,6 @@ enum claim {
     CLAIM_DONE,    /* the step ended before: nothing to do */
     CLAIM_UNKNOWN, /* an earlier attempt's outcome is unknown and the
                       channel cannot drop a duplicate */
-    CLAIM_ERROR,
 };
 
 void run_send_record_key(const char *prefix, const char *student,
@@ -128,37 +130,59 @@ static enum claim claim_of(const char *state, const struct channel *ch)
     return CLAIM_DONE; /* sent, unknown, failed permanent */
 }
 
-static enum claim send_claim(struct run *r, const char *key,
-                             const struct channel *ch)
+/* Takes the record at key: 1 created now (no attempt before), 0 it was
+ * there (state gets its value), -1 error. */
+static int record_take(struct run *r, const char *key, int use_pre,
+                       char *state, size_t n)
 {
     redisReply *rep;
-    enum claim c;
+    int created;
 
-    if (r->pre >= 0 && r->pre_step == r->send.step && !r->send.fallback) {
-        /* claimed with the job's first read (engine.c) */
-        c = r->pre ? CLAIM_SEND : CLAIM_DONE;
+    if (use_pre && r->pre >= 0 && r->pre_step == r->send.step) {
+        created = r->pre; /* claimed with the job's first read (engine.c) */
         r->pre = -1;
     } else {
         rep = rconn_cmd(r->rc, "SET %s pending NX PX %lld", key,
                         (long long)SEND_RECORD_TTL_MS);
         if (!rep)
-            return CLAIM_ERROR;
-        c = rep->type == REDIS_REPLY_STATUS ? CLAIM_SEND : CLAIM_DONE;
+            return -1;
+        created = rep->type == REDIS_REPLY_STATUS;
         freeReplyObject(rep);
     }
-    if (c == CLAIM_SEND)
-        return c;
+    if (created)
+        return 1;
     if (!(rep = rconn_cmd(r->rc, "GET %s", key)))
-        return CLAIM_ERROR;
-    c = rep->type == REDIS_REPLY_STRING ? claim_of(rep->str, ch) : CLAIM_SEND;
+        return -1;
+    snprintf(state, n, "%s", rep->type == REDIS_REPLY_STRING ? rep->str : "");
     freeReplyObject(rep);
-    if (c == CLAIM_SEND &&
-        !(rep = rconn_cmd(r->rc, "SET %s pending PX %lld", key,
-                          (long long)SEND_RECORD_TTL_MS)))
-        return CLAIM_ERROR;
-    if (c == CLAIM_SEND)
-        freeReplyObject(rep);
-    return c;
+    return 0;
+}
+
+/* Whether step i went to the fallback channel before (its record is
+ * there): 1, 0, -1 error. */
+static int fell_back_before(struct run *r, size_t i)
+{
+    char key[KEY_MAX];
+    redisReply *rep;
+    int there;
+
+    send_record_key(r, i, 1, key, sizeof key);
+    if (!(rep = rconn_cmd(r->rc, "EXISTS %s", key)))
+        return -1;
+    there = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
+    freeReplyObject(rep);
+    return there;
+}
+
+static int record_pending(struct run *r)
+{
+    redisReply *rep = rconn_cmd(r->rc, "SET %s pending PX %lld", r->send.key,
+                                (long long)SEND_RECORD_TTL_MS);
+
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    return 0;
 }
 
 static int drop_record(struct run *r)
@@ -316,22 +340,43 @@ static enum step_result record_lost_attempt(struct run *r)
 }
 
 /* Claims the record and hands the rendered message to the channel. */
+static enum step_result send_via(struct run *r, size_t i, const struct step *s,
+                                 struct channel *ch, int fallback);
+
+/* Claims the record and hands the rendered message to the channel. A
+ * step that went to the fallback before (its main record failed, its
+ * :fb record exists) carries on there, whatever the main record says:
+ * the fallback's record decides, so the main channel is never tried
+ * again once the fallback has it. */
 static enum step_result submit_send(struct run *r, size_t i,
                                     const struct step *s, struct chan_msg *m)
 {
     struct run_send *sd = &r->send;
+    char state[160];
+    int got = record_take(r, sd->key, !sd->fallback, state, sizeof state);
 
-    switch (send_claim(r, sd->key, sd->ch)) {
-    case CLAIM_ERROR:
+    if (got < 0)
         return ST_ERROR;
-    case CLAIM_DONE:
-        return ST_NEXT;
-    case CLAIM_UNKNOWN:
-        return record_lost_attempt(r);
-    default:
-        break;
+    if (got == 0 && !sd->fallback && sd->ch->fallback) {
+        struct channel *fb = channels_find(r->env->chans, sd->ch->fallback);
+        int before = fell_back_before(r, i);
+        if (before < 0)
+            return ST_ERROR;
+        if (before && fb)
+            return send_via(r, i, s, fb, 1);
     }
-    if (s->kind == STEP_SEND && !sd->fallback) {
+    if (got == 0) {
+        switch (claim_of(state, sd->ch)) {
+        case CLAIM_DONE:
+            return ST_NEXT;
+        case CLAIM_UNKNOWN:
+            return record_lost_attempt(r);
+        default:
+            if (record_pending(r) < 0)
+                return ST_ERROR;
+        }
+    }
+    if (s->kind == STEP_SEND) { /* a failed attempt gave its count back */
         int capped = take_daily_cap(r, i, s);
         if (capped <= 0) /* the record goes: nothing was sent */
             return capped < 0 || drop_record(r) < 0 ? ST_ERROR : ST_NEXT;
