@@ -129,6 +129,11 @@ for s in 301 16 9; do
 	echo
 done
 
+say "send records: what keeps a message from going twice (docs/redis.md)"
+for k in $(redis-cli -p "$port" --scan --pattern 'slm:student:{30[12]}:send:*'); do
+	printf '  %s = %s\n' "$k" "$(redis-cli -p "$port" GET "$k")"
+done
+
 say "rejected events (slm:events:rejected): recorded and acknowledged"
 $py - "$port" <<'PY'
 import sys, redis
@@ -137,7 +142,7 @@ for _id, f in r.xrange("slm:events:rejected"):
     print("  %s: %s  %s" % (f["reason"], f["detail"], f["fields"]))
 PY
 
-say "metrics (GET /metrics while it ran; the non-zero ones)"
-echo "$metrics" | grep -v '^#' | grep -v ' 0$' | sed 's/^/  /'
+say "metrics (GET /metrics while it ran; the non-zero ones, without histogram buckets)"
+echo "$metrics" | grep -v -e '^#' -e '_bucket{' | awk '$NF + 0 != 0' | sed 's/^/  /'
 echo
 echo "Try it yourself: KEEP=1 make demo, then nudgectl -c <folder>/nudged.conf timeline 16"
