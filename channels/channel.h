@@ -201,6 +201,11 @@ enum chan_status channel_send_wait(struct channel *ch,
 void channel_load(const struct channel *ch, int *in_flight, int *waiting);
 
 /* --- for drivers -------------------------------------------------------- */
+struct json_t;
+/* Sets res->provider_id from obj's member field, a string or an integer
+ * (a JSON answer's "id"). Returns 1 set, 0 absent or of another type. */
+int chan_result_json_id(struct chan_result *res, const struct json_t *obj,
+                        const char *field);
 /* Fills res as a failure of status with a printf-style reason. */
 void chan_result_fail(struct chan_result *res, enum chan_status status,
                       const char *code, const char *fmt, ...)

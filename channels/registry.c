@@ -7,6 +7,7 @@
  */
 #include "channels/channel.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -405,6 +406,22 @@ enum chan_status channel_send_wait(struct channel *ch,
 void channel_load(const struct channel *ch, int *in_flight, int *waiting)
 {
     pacer_load(ch->pacer, in_flight, waiting);
+}
+
+int chan_result_json_id(struct chan_result *res, const json_t *obj,
+                        const char *field)
+{
+    json_t *id = json_object_get(obj, field);
+
+    if (json_is_string(id))
+        snprintf(res->provider_id, sizeof res->provider_id, "%s",
+                 json_string_value(id));
+    else if (json_is_integer(id))
+        snprintf(res->provider_id, sizeof res->provider_id, "%lld",
+                 (long long)json_integer_value(id));
+    else
+        return 0;
+    return 1;
 }
 
 void chan_result_fail(struct chan_result *res, enum chan_status status,

@@ -221,14 +221,7 @@ static int generic_request(const void *conf, const struct sms_send *s,
 /* The gateway's message id: "id", a string or a number. */
 static void take_id(json_t *obj, struct chan_result *res)
 {
-    json_t *id = json_object_get(obj, "id");
-
-    if (json_is_string(id))
-        snprintf(res->provider_id, sizeof res->provider_id, "%s",
-                 json_string_value(id));
-    else if (json_is_integer(id))
-        snprintf(res->provider_id, sizeof res->provider_id, "%lld",
-                 (long long)json_integer_value(id));
+    chan_result_json_id(res, obj, "id");
 }
 
 static int generic_answer(const void *conf, long status, const char *body,

@@ -252,15 +252,8 @@ static void provider_id(const struct httpc_resp *r, const char *key,
                         struct chan_result *res)
 {
     json_t *doc = r->len ? json_loadb(r->body, r->len, 0, NULL) : NULL;
-    json_t *id = json_object_get(doc, "id");
 
-    if (json_is_string(id))
-        snprintf(res->provider_id, sizeof res->provider_id, "%s",
-                 json_string_value(id));
-    else if (json_is_integer(id))
-        snprintf(res->provider_id, sizeof res->provider_id, "%lld",
-                 (long long)json_integer_value(id));
-    else
+    if (!chan_result_json_id(res, doc, "id"))
         snprintf(res->provider_id, sizeof res->provider_id, "%s", key);
     json_decref(doc);
 }

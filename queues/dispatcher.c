@@ -110,16 +110,21 @@ static int before(const struct timespec *a, const struct timespec *b)
            (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
-/* The wake-up count, read before looking at the queue, so that a wake-up
+/* A wake-up counter, read before looking at the queue, so that a wake-up
  * that comes while we look is not missed. */
-static unsigned long wake_count(struct dispatcher *d)
+static unsigned long read_count(struct dispatcher *d, const unsigned long *n)
 {
     unsigned long gen;
 
     pthread_mutex_lock(&d->mu);
-    gen = d->wakes;
+    gen = *n;
     pthread_mutex_unlock(&d->mu);
     return gen;
+}
+
+static unsigned long wake_count(struct dispatcher *d)
+{
+    return read_count(d, &d->wakes);
 }
 
 /* Sleeps ms, or until a wake-up after gen (from wake_count()) or stop. */
@@ -617,12 +622,7 @@ static int ready_empty(struct dispatcher *d)
 
 static unsigned long job_wake_count(struct dispatcher *d)
 {
-    unsigned long gen;
-
-    pthread_mutex_lock(&d->mu);
-    gen = d->job_wakes;
-    pthread_mutex_unlock(&d->mu);
-    return gen;
+    return read_count(d, &d->job_wakes);
 }
 
 /* A worker claims when a job may be due: a wake-up said so (a job
