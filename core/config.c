@@ -87,7 +87,7 @@ static const struct conf_key conf_keys[] = {
 
     {"channels", "plugin_dir", CT_PATH, OFF(plugin_dir), NULL, 0, 0},
 
-    {"queue", "workers", CT_INT, OFF(queue.workers), "4", 1, 256},
+    {"queue", "workers", CT_INT, OFF(queue.workers), "8", 1, 256},
     {"queue", "shards", CT_INT, OFF(queue.shards), "1", 1, 1024},
     {"queue", "batch", CT_INT, OFF(queue.batch), "100", 1, 10000},
     {"queue", "lease", CT_DURATION, OFF(queue.lease_ms), "60s", 0, 0},

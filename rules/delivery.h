@@ -34,6 +34,16 @@ int64_t quiet_until(const char *hours, const char *zone, int64_t now_ms);
  * taken back), -1 on a Redis error. */
 int daily_cap_take(struct rconn *rc, const struct config *cfg,
                    const struct student *st, int64_t now_ms);
+/* The cap's counter of student for its local day at now_ms in zone
+ * (NULL: cfg's default zone). */
+void daily_cap_key(char *key, size_t n, const struct config *cfg,
+                   const char *student, const char *zone, int64_t now_ms);
+/* daily_cap_take() in halves, for a caller that sends the count with
+ * other commands: queue the INCR (and its EXPIRE), then read the count
+ * (-1: Redis error). daily_cap_give_back_key() undoes one. */
+int daily_cap_take_cmd(struct rconn *rc, const char *key);
+long long daily_cap_take_reply(struct rconn *rc);
+int daily_cap_give_back_key(struct rconn *rc, const char *key);
 /* Gives back a count taken by daily_cap_take() (the send failed). */
 void daily_cap_give_back(struct rconn *rc, const struct config *cfg,
                          const struct student *st, int64_t now_ms);

@@ -431,27 +431,27 @@ static enum job_result run_job(struct engine *e, struct snap *s,
     struct student *st = NULL;
     struct step_run *sr;
     size_t at = 0;
-    int got, pre, sends;
+    struct run_pre pre;
+    int got;
 
     /* Whether the run is still on, the student and, for a message step,
-     * the claim of its send record: one round trip. */
-    sends = rule && run_step_sends(rule, (size_t)j->step);
-    pre = -1;
+     * its send record and the cap's count: one round trip. */
     if (run_is_current_cmd(rc, e->cfg->redis.prefix, j->student, j->rule) < 0 ||
         student_append_reads(rc, e->cfg->redis.prefix, j->student) < 0 ||
-        (sends && run_preclaim_cmd(rc, e->cfg->redis.prefix, j->student, j->run,
-                                   (size_t)j->step) < 0))
+        (rule && run_pre_cmd(rc, e->cfg, rule, j->student, j->run,
+                             (size_t)j->step, &pre) < 0))
         return JOB_RETRY;
+    if (!rule)
+        pre.record = pre.cap = -1;
     got = run_is_current_reply(rc, j->run);
     if (got < 0 || student_read(rc, j->student, &st) < 0 ||
-        (sends && (pre = run_preclaim_reply(rc)) < 0)) {
+        run_pre_reply(rc, &pre) < 0) {
         student_free(st);
         rconn_close(rc); /* replies may be left in the pipeline */
         return JOB_RETRY;
     }
-    if (pre == 1 && (got == 0 || !st)) /* no step will run */
-        run_preclaim_release(rc, e->cfg->redis.prefix, j->student, j->run,
-                             (size_t)j->step);
+    if (got == 0 || !st) /* no step will run */
+        run_pre_release(rc, e->cfg, j->student, j->run, &pre);
     if (got == 0) {
         student_free(st);
         return JOB_OK; /* a run that has ended */
@@ -462,9 +462,7 @@ static enum job_result run_job(struct engine *e, struct snap *s,
     if (!rule || strcmp(version, j->version) != 0) {
         snprintf(why, sizeof why, "rule %s was %s on reload: the run ends",
                  j->rule, rule ? "changed" : "removed");
-        if (pre == 1)
-            run_preclaim_release(rc, e->cfg->redis.prefix, j->student, j->run,
-                                 (size_t)j->step);
+        run_pre_release(rc, e->cfg, j->student, j->run, &pre);
         student_free(st);
         return run_abandon(rc, e->cfg, j->student, j->rule, j->run,
                            (int)j->step, why) < 0
@@ -496,7 +494,6 @@ static enum job_result run_job(struct engine *e, struct snap *s,
     }
     sr->r.job = job;
     sr->r.pre = pre;
-    sr->r.pre_step = (size_t)j->step;
     return step_run_settle(sr, run_steps(&sr->r, sr->job_step, &at, err, n),
                            at, err, n);
 }

@@ -99,7 +99,7 @@ static void run_init(struct run *r, const struct run_env *env,
                      const struct student *st, int chain, int64_t started_ms)
 {
     memset(r, 0, sizeof *r);
-    r->pre = -1;
+    r->pre.record = r->pre.cap = -1;
     r->env = env;
     r->rc = rc;
     r->rule = rule;
@@ -522,12 +522,8 @@ enum run_status run_steps(struct run *r, size_t from, size_t *at, char *err,
         *at = i;
         /* ST_HELD: the run is the continuation's now, and its send used
          * the claim. Any other end of the step leaves it unused. */
-        if (st != ST_HELD && r->pre >= 0 && r->pre_step == i) {
-            if (r->pre == 1)
-                run_preclaim_release(r->rc, r->env->cfg->redis.prefix,
-                                     r->student_id, r->id, i);
-            r->pre = -1;
-        }
+        if (st != ST_HELD && r->pre.step == i)
+            run_pre_release(r->rc, r->env->cfg, r->student_id, r->id, &r->pre);
         if (st == ST_NEXT)
             continue;
         if (st == ST_ERROR && !err[0])

@@ -42,6 +42,19 @@
 struct queue;
 struct run_defer;
 
+/* What a step job takes for its message step with its first read
+ * (engine.c), so that sending costs no round trip of its own: the send's
+ * record and, for a send to the student, the day's count of the cap
+ * (counted in the default zone; the step corrects it for a student in
+ * another zone whose day differs). What the step does not use is given
+ * back. */
+struct run_pre {
+    size_t step;
+    int record;    /* 1 created, 0 it existed; -1 not taken or used */
+    long long cap; /* the day's count with this one; -1 not taken or used */
+    char cap_key[KEY_MAX];
+};
+
 /* A run whose rule's waits are long past by this much is taken as lost
  * (its job went to the dead letters) and a new one may start. */
 #define RUN_MAX_LATE_MS (24LL * 3600 * 1000)
@@ -88,10 +101,7 @@ struct run {
     struct rview view;
     const struct queue_job *job; /* the job running the steps, or NULL
                                     (straight from an event or a scan) */
-    int pre;         /* the record of step pre_step was claimed with the
-                        job's first read: 1 created, 0 it existed; -1 not
-                        claimed, or used since */
-    size_t pre_step;
+    struct run_pre pre;          /* taken with the job's first read */
     struct run_send send;        /* the send in flight (RUN_HELD) */
 };
 
@@ -169,14 +179,17 @@ void run_send_record_key(const char *prefix, const char *student,
                          size_t n);
 /* Whether step i of rule reaches someone (send, notify, escalate). */
 int run_step_sends(const struct crule *rule, size_t i);
-/* The claim of step i's record (SET NX pending), queued in rc's pipeline
- * so that a job claims it with its first read; the reply says 1 created,
- * 0 it existed, -1 error. A claim no send used is released (DEL). */
-int run_preclaim_cmd(struct rconn *rc, const char *prefix, const char *student,
-                     const char *run, size_t i);
-int run_preclaim_reply(struct rconn *rc);
-int run_preclaim_release(struct rconn *rc, const char *prefix,
-                         const char *student, const char *run, size_t i);
+/* Queues what a job for step i of rule takes with its first read (see
+ * struct run_pre), filling p; nothing for a step that reaches nobody.
+ * 0 or -1. */
+int run_pre_cmd(struct rconn *rc, const struct config *cfg,
+                const struct crule *rule, const char *student, const char *run,
+                size_t i, struct run_pre *p);
+/* Reads the replies of what run_pre_cmd() queued. 0 or -1. */
+int run_pre_reply(struct rconn *rc, struct run_pre *p);
+/* Gives back what p still holds (the step did not use it). */
+void run_pre_release(struct rconn *rc, const struct config *cfg,
+                     const char *student, const char *run, struct run_pre *p);
 
 /* --- for the steps (run.c, assign.c, send.c) ------------------------------ */
 

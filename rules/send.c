@@ -85,39 +85,61 @@ int run_step_sends(const struct crule *rule, size_t i)
     return k == STEP_SEND || k == STEP_NOTIFY || k == STEP_ESCALATE;
 }
 
-int run_preclaim_cmd(struct rconn *rc, const char *prefix, const char *student,
-                     const char *run, size_t i)
+int run_pre_cmd(struct rconn *rc, const struct config *cfg,
+                const struct crule *rule, const char *student, const char *run,
+                size_t i, struct run_pre *p)
 {
     char key[KEY_MAX];
 
-    run_send_record_key(prefix, student, run, i, 0, key, sizeof key);
-    return rconn_append(rc, "SET %s pending NX PX %lld", key,
-                        (long long)SEND_RECORD_TTL_MS);
-}
-
-int run_preclaim_reply(struct rconn *rc)
-{
-    redisReply *rep = rconn_reply(rc);
-    int created;
-
-    if (!rep)
+    p->step = i;
+    p->record = p->cap = -1;
+    p->cap_key[0] = 0;
+    if (!run_step_sends(rule, i))
+        return 0;
+    run_send_record_key(cfg->redis.prefix, student, run, i, 0, key,
+                        sizeof key);
+    p->record = 0; /* a reply is owed */
+    if (rconn_append(rc, "SET %s pending NX PX %lld", key,
+                     (long long)SEND_RECORD_TTL_MS) < 0)
         return -1;
-    created = rep->type == REDIS_REPLY_STATUS;
-    freeReplyObject(rep);
-    return created;
+    if (rule->steps[i].src->kind != STEP_SEND || cfg->delivery.max_per_day <= 0)
+        return 0;
+    daily_cap_key(p->cap_key, sizeof p->cap_key, cfg, student, NULL,
+                  clock_now_ms());
+    p->cap = 0; /* replies are owed */
+    return daily_cap_take_cmd(rc, p->cap_key);
 }
 
-int run_preclaim_release(struct rconn *rc, const char *prefix,
-                         const char *student, const char *run, size_t i)
+int run_pre_reply(struct rconn *rc, struct run_pre *p)
+{
+    redisReply *rep;
+
+    if (p->record < 0)
+        return 0;
+    if (!(rep = rconn_reply(rc)))
+        return -1;
+    p->record = rep->type == REDIS_REPLY_STATUS;
+    freeReplyObject(rep);
+    if (p->cap >= 0 && (p->cap = daily_cap_take_reply(rc)) < 0)
+        return -1;
+    return 0;
+}
+
+void run_pre_release(struct rconn *rc, const struct config *cfg,
+                     const char *student, const char *run, struct run_pre *p)
 {
     char key[KEY_MAX];
     redisReply *rep;
 
-    run_send_record_key(prefix, student, run, i, 0, key, sizeof key);
-    if (!(rep = rconn_cmd(rc, "DEL %s", key)))
-        return -1;
-    freeReplyObject(rep);
-    return 0;
+    if (p->record == 1) {
+        run_send_record_key(cfg->redis.prefix, student, run, p->step, 0, key,
+                            sizeof key);
+        if ((rep = rconn_cmd(rc, "DEL %s", key)))
+            freeReplyObject(rep);
+    }
+    if (p->cap > 0)
+        daily_cap_give_back_key(rc, p->cap_key);
+    p->record = p->cap = -1;
 }
 
 /* What an existing record says about sending again. */
@@ -138,9 +160,9 @@ static int record_take(struct run *r, const char *key, int use_pre,
     redisReply *rep;
     int created;
 
-    if (use_pre && r->pre >= 0 && r->pre_step == r->send.step) {
-        created = r->pre; /* claimed with the job's first read (engine.c) */
-        r->pre = -1;
+    if (use_pre && r->pre.record >= 0 && r->pre.step == r->send.step) {
+        created = r->pre.record; /* taken with the job's first read */
+        r->pre.record = -1;
     } else {
         rep = rconn_cmd(r->rc, "SET %s pending NX PX %lld", key,
                         (long long)SEND_RECORD_TTL_MS);
@@ -304,12 +326,39 @@ static void wecom_address(const struct run *r, const struct step *s,
     m->sender = who->owner ? staff_get(who->owner, "wecom_userid") : NULL;
 }
 
+/* The day's count taken with the job's first read, when it counted the
+ * student's own day: 1 within the cap, 0 over it (given back), -1 not
+ * usable (given back if it was the wrong day's; take it afresh). */
+static int use_pre_cap(struct run *r, size_t i)
+{
+    const struct config *cfg = r->env->cfg;
+    char key[KEY_MAX];
+    long long n = r->pre.cap;
+
+    if (n <= 0 || r->pre.step != i)
+        return -1;
+    r->pre.cap = -1;
+    daily_cap_key(key, sizeof key, cfg, r->student_id,
+                  delivery_zone(cfg, r->st), clock_now_ms());
+    if (strcmp(key, r->pre.cap_key) != 0) {
+        daily_cap_give_back_key(r->rc, r->pre.cap_key);
+        return -1;
+    }
+    if (n <= cfg->delivery.max_per_day)
+        return 1;
+    daily_cap_give_back_key(r->rc, r->pre.cap_key);
+    return 0;
+}
+
 /* [delivery] max_per_day: 1 the message may go, 0 it may not (skipped,
  * on the timeline), -1 Redis failed. */
 static int take_daily_cap(struct run *r, size_t i, const struct step *s)
 {
     char why[128];
-    int got = daily_cap_take(r->rc, r->env->cfg, r->st, clock_now_ms());
+    int got = use_pre_cap(r, i);
+
+    if (got < 0)
+        got = daily_cap_take(r->rc, r->env->cfg, r->st, clock_now_ms());
 
     if (got == 0) {
         snprintf(why, sizeof why, "daily cap of %d messages reached",
