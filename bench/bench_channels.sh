@@ -90,7 +90,7 @@ listen = 127.0.0.1:$hport
 quiet_hours =
 [queue]
 max_sleep = 100ms
-workers = ${WORKERS:-4}
+workers = ${WORKERS:-8}
 EOF
 	channel_section "$1" "$2" >>"$work/nudged.conf"
 }
