@@ -13,7 +13,7 @@ Idempotency-Key (and counts them), and fails on purpose when told.
 
     GET  /received   the accepted messages, a JSON list of
                      {"form", "to", "text" | "template" + "params", "key",
-                      "sender", "sign_name"}
+                      "sender", "sign_name"}, and the generic form's "id"
     GET  /requests   every request to a form, in order, a JSON list of
                      {"form", "to", "key", "status" (the HTTP status
                       answered, or "closed"), "time" (when it arrived, unix
@@ -264,8 +264,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Fail(status, {"code": code, "message": message}, headers)
         self.accept("generic", record, native_error)
         mid = "gw-%d" % st.next_id()
-        if key is not None:
-            with st.lock:
+        with st.lock:
+            record["id"] = mid
+            if key is not None:
                 st.keys[key] = mid
         return 200, {"id": mid, "status": "queued"}
 
