@@ -384,6 +384,12 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
 
+    def handle_error(self, request, client_address):
+        """A client that went away (nudged killed mid-request) is no
+        error of the gateway's; anything else is printed as before."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 def main():
     ap = argparse.ArgumentParser()

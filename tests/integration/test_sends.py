@@ -22,8 +22,8 @@ import time
 import unittest
 import urllib.request
 
-from harness import (Nudge, RedisServer, add_student, http_request, timeline,
-                     wait_for)
+from harness import (Nudge, RedisServer, add_student, http_request, metric,
+                     timeline, wait_for)
 from test_email import SmtpFake
 from test_sms import SECRETS, SmsGateway
 from test_wecom import SECRET as WECOM_SECRET
@@ -429,6 +429,202 @@ class EmailOutcomesTest(SendsTest):
         self.assertEqual(steps[0]["provider_id"],
                          mail["Message-ID"].strip().strip("<>"))
         self.assertEqual(str(mail["Subject"]), "开放日通知")
+        self.stop_clean()
+
+
+class ReplayAndReceiptsTest(SendsTest):
+    def test_an_event_handled_twice_sends_once(self):
+        add_student(self.r, "1")
+        self.start()
+        eid = self.emit("1")
+        self.wait_outcome("1", "sent")
+        wait_for(lambda: self.group()["pending"] == 0, 5, what="the XACK")
+        # the group reads the stream again from the start, as after a
+        # consumer that lost track: the same entry is handled once more
+        self.r.xgroup_setid(STREAM, "nudged", "0")
+        wait_for(lambda: self.group()["last-delivered-id"] == eid and
+                 self.group()["pending"] == 0, 5,
+                 what="the event to be read and acknowledged again")
+        time.sleep(1)  # a step job it scheduled has run by now
+        self.assertEqual(self.metric("nudge_events_total"), 2,
+                         "the event was handled twice")
+        self.assertEqual(len(self.received_by("1")), 1)
+        self.assertEqual(len(self.requests_to("1")), 1)
+        steps = self.steps("1")
+        self.assertEqual([e["type"] for e in steps], ["sent"], steps)
+        self.stop_clean()
+
+    def metric(self, name):
+        return metric(http_request(self.nudge.http_port, "/metrics")[1], name)
+
+    def group(self):
+        return [g for g in self.r.xinfo_groups(STREAM)
+                if g["name"] == "nudged"][0]
+
+    def test_a_receipt_for_what_nudged_sent(self):
+        add_student(self.r, "1")
+        self.start()
+        self.emit("1")
+        sent = self.wait_outcome("1", "sent")[0]
+        pid = self.received_by("1")[0]["id"]
+        self.assertEqual(sent["provider_id"], pid)
+        status, body = http_request(
+            self.nudge.http_port, "/receipts/sms", "POST",
+            json.dumps({"id": pid, "status": "delivered"}).encode())
+        self.assertEqual((status, json.loads(body)), (200, {"recorded": 1}))
+        entries = [e for e in timeline(self.r, "1")
+                   if e["type"] == "delivered"]
+        self.assertEqual(len(entries), 1, timeline(self.r, "1"))
+        self.assertEqual(
+            {k: entries[0].get(k) for k in ("rule", "step", "channel",
+                                             "template", "provider_id")},
+            {"rule": "campaign", "step": "0", "channel": "sms",
+             "template": "msg", "provider_id": pid})
+        self.stop_clean()
+
+
+class SigtermTest(SendsTest):
+    """SIGTERM while the gateway takes a second to answer."""
+
+    def start_fakes(self):
+        self.gw = SmsGateway("--delay-ms", "1000")
+        self.addCleanup(self.gw.stop)
+
+    def test_sigterm_records_the_sends_in_flight(self):
+        sids = [str(i) for i in range(1, 21)]
+        for sid in sids:
+            add_student(self.r, sid)
+        self.start()
+        for sid in sids:
+            self.emit(sid)
+        wait_for(lambda: self.gw.stats()["requests"] == len(sids), 5,
+                 what="every send in flight")
+        self.assertEqual(self.gw.stats()["accepted"], 0, "still in flight")
+        started = time.monotonic()
+        self.stop_clean()
+        took = time.monotonic() - started
+        self.assertLess(took, 5 + 2, "within [queue] drain")
+        for sid in sids:
+            steps = self.steps(sid)
+            self.assertEqual([e["type"] for e in steps], ["sent"],
+                             (sid, steps))
+        self.assertEqual(len(self.gw.received()), len(sids))
+
+
+def add_students(r, n):
+    pipe = r.pipeline(transaction=False)
+    for i in range(1, n + 1):
+        add_student(pipe, str(i))
+    pipe.execute()
+
+
+def emit_all(r, n, kind="campaign"):
+    pipe = r.pipeline(transaction=False)
+    for i in range(1, n + 1):
+        pipe.xadd(STREAM, {"type": kind, "student": str(i)})
+    pipe.execute()
+
+
+def all_steps(r, n):
+    """{sid: [step entries]} for students 1..n, in one round trip."""
+    pipe = r.pipeline(transaction=False)
+    for i in range(1, n + 1):
+        pipe.xrange("slm:student:{%d}:timeline" % i)
+    return {str(i): [f for _id, f in entries if f["type"] in STEP_TYPES]
+            for i, entries in enumerate(pipe.execute(), 1)}
+
+
+class CampaignTest(SendsTest):
+    """Campaigns of thousands of messages while things go wrong."""
+
+    def assert_each_sent_once(self, n, gw):
+        per_number = collections.Counter(m["to"] for m in gw.received())
+        self.assertEqual(len(per_number), n, "every student reached")
+        twice = {to: c for to, c in per_number.items() if c != 1}
+        self.assertEqual(twice, {}, "students who got it more than once")
+        steps = all_steps(self.r, n)
+        for sid, entries in steps.items():
+            sent = [e for e in entries if e["type"] == "sent"]
+            self.assertEqual(len(sent), 1, (sid, entries))
+            self.assertEqual(entries[-1]["type"], "sent", (sid, entries))
+            for e in entries[:-1]:
+                self.assertEqual(e["type"], "failed", (sid, entries))
+                self.assertTrue(e["detail"].endswith("; will retry"),
+                                (sid, entries))
+        return steps
+
+
+class OutageTest(CampaignTest):
+    N = 1000
+    OUTAGE = 30  # seconds
+
+    def channels(self):
+        return SMS.format(name="sms", base=self.gw.base,
+                          timeout="5s") + "rate = 250/s\n"
+
+    def test_gateway_down_in_the_middle_of_a_campaign(self):
+        add_students(self.r, self.N)
+        self.start()
+        emit_all(self.r, self.N)
+        wait_for(lambda: self.gw.stats()["accepted"] >= self.N // 5, 20,
+                 interval=0.005, what="the campaign under way")
+        self.gw.rules({"suffix": "", "status": 503})  # down for every number
+        down = time.monotonic()
+        before = self.gw.stats()["accepted"]
+        self.assertLess(before, self.N // 2, "down in the middle")
+        time.sleep(self.OUTAGE)
+        self.gw.rules()
+        refused = self.gw.stats()["requests"] - self.gw.stats()["accepted"]
+        wait_for(lambda: self.gw.stats()["accepted"] >= self.N, 30,
+                 interval=0.2, what="every message after the gateway returned")
+        time.sleep(1)  # anything sent twice would arrive by now
+        self.assertEqual(self.gw.stats()["accepted"], self.N)
+        self.assertEqual(self.gw.stats()["duplicates"], 0)
+        self.assertGreater(refused, self.N - before, "each refused at least once")
+        steps = self.assert_each_sent_once(self.N, self.gw)
+        retried = sum(1 for entries in steps.values() if len(entries) > 1)
+        self.assertGreaterEqual(retried, self.N - before - 250)
+        self.stop_clean()
+
+
+class KillTest(CampaignTest):
+    """nudged SIGKILLed twice with sends in flight, to a gateway that
+    drops a repeated Idempotency-Key (on_unknown = retry)."""
+
+    N = 2000
+
+    def start_fakes(self):
+        self.gw = SmsGateway("--delay-ms", "20")
+        self.addCleanup(self.gw.stop)
+
+    def channels(self):
+        return SMS.format(name="sms", base=self.gw.base,
+                          timeout="5s") + "on_unknown = retry\n"
+
+    def test_killed_twice_in_a_campaign(self):
+        add_students(self.r, self.N)
+        self.start()
+        emit_all(self.r, self.N)
+        for share in (0.25, 0.6):
+            wait_for(lambda: self.gw.stats()["accepted"] >= self.N * share,
+                     30, interval=0.005, what="%d%% sent" % (share * 100))
+            in_flight = self.gw.stats()
+            self.nudge.kill()
+            self.assertLess(in_flight["accepted"], self.N, "killed mid-way")
+            self.start()
+        wait_for(lambda: sum(1 for entries in all_steps(self.r, self.N).values()
+                             if any(e["type"] == "sent" for e in entries))
+                 == self.N, 40, interval=0.5, what="a sent entry for each")
+        time.sleep(1)
+        stats = self.gw.stats()
+        self.assertEqual(stats["accepted"], self.N)
+        self.assertGreaterEqual(stats["requests"], self.N)
+        # sends were in flight at the kills: the gateway had them, nudged
+        # never learnt it, and sent them again with the same key
+        self.assertGreater(stats["duplicates"], 0, stats)
+        steps = self.assert_each_sent_once(self.N, self.gw)
+        self.assertEqual([e for e in steps.values() if len(e) != 1], [],
+                         "nothing but the sent entry")
         self.stop_clean()
 
 
