@@ -17,6 +17,8 @@
  *                     channel's provider drops duplicates (on_unknown =
  *                     retry), else `unknown` on the timeline
  *   failed transient  send again
+ *   fell back         the step went on to the fallback channel: the
+ *                     fallback's own record (...:STEP:fb) decides
  *   sent, unknown, failed permanent    nothing: the step is done
  *
  * The idempotency key given to the provider is RUN:STEP (+ ":fb" for the
@@ -48,10 +50,11 @@ static const char *sent_type(const struct step *s)
 /* --- the send's record ------------------------------------------------------ */
 
 enum claim {
-    CLAIM_SEND,    /* nothing sent yet, or a resend is safe */
-    CLAIM_DONE,    /* the step ended before: nothing to do */
-    CLAIM_UNKNOWN, /* an earlier attempt's outcome is unknown and the
-                      channel cannot drop a duplicate */
+    CLAIM_SEND,      /* nothing sent yet, or a resend is safe */
+    CLAIM_DONE,      /* the step ended before: nothing to do */
+    CLAIM_UNKNOWN,   /* an earlier attempt's outcome is unknown and the
+                        channel cannot drop a duplicate */
+    CLAIM_FELL_BACK, /* an earlier attempt went on to the fallback */
     CLAIM_ERROR,
 };
 
@@ -72,6 +75,8 @@ static enum claim claim_of(const char *state, const struct channel *ch)
         return CLAIM_SEND;
     if (strncmp(state, "pending", 7) == 0)
         return ch->retry_unknown ? CLAIM_SEND : CLAIM_UNKNOWN;
+    if (strcmp(state, "fell back") == 0)
+        return CLAIM_FELL_BACK;
     return CLAIM_DONE; /* sent, unknown, failed permanent */
 }
 
@@ -256,6 +261,19 @@ static enum step_result record_lost_attempt(struct run *r)
     return ST_NEXT;
 }
 
+static enum step_result send_via(struct run *r, size_t i, const struct step *s,
+                                 struct channel *ch, int fallback);
+
+/* The step's second attempt, on the channel's fallback. */
+static enum step_result send_fallback(struct run *r, size_t i,
+                                      const struct step *s,
+                                      const struct channel *ch)
+{
+    struct channel *fb = channels_find(r->env->chans, ch->fallback);
+
+    return fb ? send_via(r, i, s, fb, 1) : ST_NEXT;
+}
+
 /* Claims the record and hands the rendered message to the channel. */
 static enum step_result submit_send(struct run *r, size_t i,
                                     const struct step *s, struct chan_msg *m)
@@ -269,6 +287,8 @@ static enum step_result submit_send(struct run *r, size_t i,
         return ST_NEXT;
     case CLAIM_UNKNOWN:
         return record_lost_attempt(r);
+    case CLAIM_FELL_BACK: /* a retry of the step: the fallback's turn */
+        return send_fallback(r, i, s, sd->ch);
     default:
         break;
     }
@@ -466,17 +486,19 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
     failure_detail(sd, then, detail, sizeof detail);
     send_entry(r, "failed", detail, &e, actor, sizeof actor);
     /* "failed transient" lets the retry send again; an unknown outcome on
-     * a channel that drops duplicates keeps "pending", which does too. */
+     * a channel that drops duplicates keeps "pending", which does too;
+     * "fell back" sends a retry (the fallback failed for now, or nudged
+     * stopped before its send) to the fallback. */
     if (write_outcome(r,
-                      status == CHAN_PERMANENT ? "failed permanent"
-                      : status == CHAN_UNKNOWN ? "pending"
-                                               : "failed transient",
+                      fallback                   ? "fell back"
+                      : status == CHAN_PERMANENT ? "failed permanent"
+                      : status == CHAN_UNKNOWN   ? "pending"
+                                                 : "failed transient",
                       &e, 0, 0, 0) < 0)
         return RUN_ERROR;
     run_count(fallback ? "fallback" : retry ? "retried" : "failed");
     if (fallback) {
-        struct channel *fb = channels_find(r->env->chans, sd->ch->fallback);
-        enum step_result st = fb ? send_via(r, i, s, fb, 1) : ST_NEXT;
+        enum step_result st = send_fallback(r, i, s, sd->ch);
         if (st == ST_HELD)
             return RUN_HELD;
         if (st == ST_ERROR)
