@@ -297,6 +297,24 @@ class FallbackTest(SendsTest):
         self.assertEqual(self.gw.received(), [])
         self.stop_clean()
 
+    def test_a_fallback_that_fails_for_now_is_retried(self):
+        add_student(self.r, "1")
+        self.gw.rules({"suffix": "000001", "code": "insufficient_balance"})
+        self.backup.rules({"suffix": "000001", "status": 503})
+        self.start()
+        self.emit("1")
+        self.wait_steps("1", lambda types: len(types) >= 2, what="two entries")
+        self.backup.rules()
+        steps = self.wait_outcome("1", "sent")
+        self.assertEqual(steps[0]["channel"], "sms")
+        self.assertTrue(steps[0]["detail"].endswith(
+            "; falls back to channel sms_backup"), steps[0])
+        self.assert_retried_then_sent(steps[1:])
+        self.assertEqual({e["channel"] for e in steps[1:]}, {"sms_backup"})
+        self.assertEqual(len(self.received_by("1", self.backup)), 1)
+        self.assertEqual(len(self.requests_to("1")), 1)
+        self.stop_clean()
+
 
 WECOM = """
 [channel.wecom]
