@@ -450,7 +450,7 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
     struct tl_entry e;
     char actor[160], detail[600], then[200], state[200];
     enum chan_status status = sd->res.status;
-    int fallback, retry;
+    int fallback, retry, last;
 
     *at = i;
     r->job = job;
@@ -477,12 +477,17 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
     }
     fallback = wants_fallback(r, job);
     retry = !fallback && status != CHAN_PERMANENT;
+    /* The queue makes the last attempt's job a dead letter (which
+     * `nudgectl queue retry` can send again: the record allows it). */
+    last = retry && job->attempt >= r->env->cfg->queue.max_attempts;
     if (fallback)
         snprintf(then, sizeof then, "; falls back to channel %s",
                  sd->ch->fallback);
+    else if (last)
+        snprintf(then, sizeof then, "; gave up after %d attempts",
+                 job->attempt);
     else
-        snprintf(then, sizeof then, "%s",
-                 retry ? "; will retry" : "");
+        snprintf(then, sizeof then, "%s", retry ? "; will retry" : "");
     failure_detail(sd, then, detail, sizeof detail);
     send_entry(r, "failed", detail, &e, actor, sizeof actor);
     /* "failed transient" lets the retry send again; an unknown outcome on
@@ -496,7 +501,7 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
                                                  : "failed transient",
                       &e, 0, 0, 0) < 0)
         return RUN_ERROR;
-    run_count(fallback ? "fallback" : retry ? "retried" : "failed");
+    run_count(fallback ? "fallback" : retry && !last ? "retried" : "failed");
     if (fallback) {
         enum step_result st = send_fallback(r, i, s, sd->ch);
         if (st == ST_HELD)
