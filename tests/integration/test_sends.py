@@ -80,13 +80,14 @@ class SendsTest(unittest.TestCase):
     channel when an event comes: {event type: channel}."""
 
     sends = {"campaign": "sms"}
+    base = BASE
 
     def setUp(self):
         self.redis = RedisServer().start()
         self.addCleanup(self.redis.stop)
         self.r = self.redis.client()
         self.start_fakes()
-        self.nudge = Nudge(self.redis, extra=BASE + self.channels())
+        self.nudge = Nudge(self.redis, extra=self.base + self.channels())
         self.addCleanup(self.nudge.cleanup)
         rules = "stages lead\n"
         for event, channel in self.sends.items():
@@ -252,6 +253,37 @@ class SmsOutcomesTest(SendsTest):
         self.assertEqual(len(self.received_by("6")), 1)
         self.assertEqual(self.gw.stats()["duplicates"], 1)
         self.assertEqual(steps[-1]["provider_id"], "gw-dropped")
+        self.stop_clean()
+
+
+class GiveUpTest(SendsTest):
+    """The last of [queue] max_attempts says so on the timeline."""
+
+    base = BASE.replace("max_attempts = 100", "max_attempts = 3")
+
+    def test_the_last_attempt_gives_up(self):
+        add_student(self.r, "1")
+        self.gw.rules({"suffix": "000001", "status": 500})
+        self.start()
+        eid = self.emit("1")
+        steps = self.wait_steps("1", lambda types: len(types) >= 3,
+                                what="three attempts")
+        time.sleep(1)  # no fourth attempt
+        self.assertEqual(self.steps("1"), steps)
+        self.assertEqual([e["type"] for e in steps], ["failed"] * 3)
+        for e in steps[:2]:
+            self.assertTrue(e["detail"].endswith("; will retry"), e)
+        self.assertTrue(steps[2]["detail"].endswith(
+            "; gave up after 3 attempts"), steps[2])
+        self.assertEqual(len(self.requests_to("1")), 3)
+        dead = self.nudge.ctl("queue", "dead").stdout
+        self.assertIn("gave up after 3 attempts", dead)
+        # the operator puts it back once the gateway works: it goes out
+        self.gw.rules()
+        self.nudge.ctl("queue", "retry", "run:1:e%s:0" % eid)
+        steps = self.wait_outcome("1", "sent")
+        self.assertEqual(len(steps), 4, steps)
+        self.assertEqual(len(self.received_by("1")), 1)
         self.stop_clean()
 
 
