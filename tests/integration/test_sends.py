@@ -642,14 +642,16 @@ class KillTest(CampaignTest):
     drops a repeated Idempotency-Key (on_unknown = retry)."""
 
     N = 2000
+    sends = {"campaign": "sms", "campaign_skip": "sms_skip"}
 
     def start_fakes(self):
         self.gw = SmsGateway("--delay-ms", "20")
         self.addCleanup(self.gw.stop)
 
     def channels(self):
-        return SMS.format(name="sms", base=self.gw.base,
-                          timeout="5s") + "on_unknown = retry\n"
+        return (SMS.format(name="sms", base=self.gw.base, timeout="5s") +
+                "on_unknown = retry\n" +
+                SMS.format(name="sms_skip", base=self.gw.base, timeout="5s"))
 
     def test_killed_twice_in_a_campaign(self):
         add_students(self.r, self.N)
@@ -675,6 +677,39 @@ class KillTest(CampaignTest):
         steps = self.assert_each_sent_once(self.N, self.gw)
         self.assertEqual([e for e in steps.values() if len(e) != 1], [],
                          "nothing but the sent entry")
+        self.stop_clean()
+
+    def test_killed_on_a_channel_that_cannot_drop_repeats(self):
+        """on_unknown = skip: a send in flight at the kill is `unknown`
+        and never sent again; nobody gets a message twice."""
+        n = self.N // 2
+        add_students(self.r, n)
+        self.start()
+        emit_all(self.r, n, "campaign_skip")
+        wait_for(lambda: self.gw.stats()["accepted"] >= n * 0.3, 30,
+                 interval=0.005, what="30% sent")
+        self.nudge.kill()
+        self.start()
+        wait_for(lambda: all(all_steps(self.r, n).values()), 40,
+                 interval=0.5, what="an outcome for each")
+        time.sleep(1)
+        stats = self.gw.stats()
+        self.assertEqual(stats["duplicates"], 0, stats)
+        per_number = collections.Counter(q["to"]
+                                         for q in self.gw.call("/requests"))
+        self.assertEqual([to for to, c in per_number.items() if c > 1], [],
+                         "requests sent twice")
+        outcomes = collections.Counter()
+        for sid, entries in all_steps(self.r, n).items():
+            self.assertEqual(len(entries), 1, (sid, entries))
+            outcomes[entries[0]["type"]] += 1
+            if entries[0]["type"] == "sent":
+                self.assertEqual(per_number[phone(sid)], 1, sid)
+            else:
+                self.assertEqual(entries[0]["type"], "unknown", entries)
+                self.assertIn("on_unknown = skip", entries[0]["detail"])
+        self.assertGreater(outcomes["unknown"], 0, "sends were in flight")
+        self.assertEqual(outcomes["sent"] + outcomes["unknown"], n)
         self.stop_clean()
 
 
