@@ -534,10 +534,10 @@ class ReplayAndReceiptsTest(SendsTest):
 
 
 class SigtermTest(SendsTest):
-    """SIGTERM while the gateway takes a second to answer."""
+    """SIGTERM while the gateway takes two seconds to answer."""
 
     def start_fakes(self):
-        self.gw = SmsGateway("--delay-ms", "1000")
+        self.gw = SmsGateway("--delay-ms", "2000")
         self.addCleanup(self.gw.stop)
 
     def test_sigterm_records_the_sends_in_flight(self):
@@ -549,11 +549,11 @@ class SigtermTest(SendsTest):
             self.emit(sid)
         wait_for(lambda: self.gw.stats()["requests"] == len(sids), 5,
                  what="every send in flight")
-        self.assertEqual(self.gw.stats()["accepted"], 0, "still in flight")
         started = time.monotonic()
         self.stop_clean()
         took = time.monotonic() - started
         self.assertLess(took, 5 + 2, "within [queue] drain")
+        self.assertGreater(took, 0.5, "it waited for the answers")
         for sid in sids:
             steps = self.steps(sid)
             self.assertEqual([e["type"] for e in steps], ["sent"],
