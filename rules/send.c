@@ -17,11 +17,11 @@
  *                     channel's provider drops duplicates (on_unknown =
  *                     retry), else `unknown` on the timeline
  *   failed transient  send again
+ *   fell back         the step went on to the fallback channel: the
+ *                     fallback's own record (...:STEP:fb) decides
  *   sent, unknown, failed permanent    nothing: the step is done
  *
- * A step that went to its channel's fallback has a second record (key +
- * ":fb"); once that exists, it decides, and the main channel is not tried
- * again. The records count steps from 0, as the timeline does; the
+ * The records count steps from 0, as the timeline does; the
  * idempotency key given to the provider is RUN:N with N counted from 1
  * (+ ":fb" for the fallback), the same on every attempt.
  */
@@ -51,10 +51,11 @@ static const char *sent_type(const struct step *s)
 /* --- the send's record ------------------------------------------------------ */
 
 enum claim {
-    CLAIM_SEND,    /* nothing sent yet, or a resend is safe */
-    CLAIM_DONE,    /* the step ended before: nothing to do */
-    CLAIM_UNKNOWN, /* an earlier attempt's outcome is unknown and the
-                      channel cannot drop a duplicate */
+    CLAIM_SEND,      /* nothing sent yet, or a resend is safe */
+    CLAIM_DONE,      /* the step ended before: nothing to do */
+    CLAIM_UNKNOWN,   /* an earlier attempt's outcome is unknown and the
+                        channel cannot drop a duplicate */
+    CLAIM_FELL_BACK, /* an earlier attempt went on to the fallback */
 };
 
 void run_send_record_key(const char *prefix, const char *student,
@@ -149,6 +150,8 @@ static enum claim claim_of(const char *state, const struct channel *ch)
         return CLAIM_SEND;
     if (strncmp(state, "pending", 7) == 0)
         return ch->retry_unknown ? CLAIM_SEND : CLAIM_UNKNOWN;
+    if (strcmp(state, "fell back") == 0)
+        return CLAIM_FELL_BACK;
     return CLAIM_DONE; /* sent, unknown, failed permanent */
 }
 
@@ -178,22 +181,6 @@ static int record_take(struct run *r, const char *key, int use_pre,
     snprintf(state, n, "%s", rep->type == REDIS_REPLY_STRING ? rep->str : "");
     freeReplyObject(rep);
     return 0;
-}
-
-/* Whether step i went to the fallback channel before (its record is
- * there): 1, 0, -1 error. */
-static int fell_back_before(struct run *r, size_t i)
-{
-    char key[KEY_MAX];
-    redisReply *rep;
-    int there;
-
-    send_record_key(r, i, 1, key, sizeof key);
-    if (!(rep = rconn_cmd(r->rc, "EXISTS %s", key)))
-        return -1;
-    there = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
-    freeReplyObject(rep);
-    return there;
 }
 
 static int record_pending(struct run *r)
@@ -388,15 +375,23 @@ static enum step_result record_lost_attempt(struct run *r)
     return ST_NEXT;
 }
 
-/* Claims the record and hands the rendered message to the channel. */
 static enum step_result send_via(struct run *r, size_t i, const struct step *s,
                                  struct channel *ch, int fallback);
 
+/* The step's second attempt, on the channel's fallback. */
+static enum step_result send_fallback(struct run *r, size_t i,
+                                      const struct step *s,
+                                      const struct channel *ch)
+{
+    struct channel *fb = channels_find(r->env->chans, ch->fallback);
+
+    return fb ? send_via(r, i, s, fb, 1) : ST_NEXT;
+}
+
 /* Claims the record and hands the rendered message to the channel. A
- * step that went to the fallback before (its main record failed, its
- * :fb record exists) carries on there, whatever the main record says:
- * the fallback's record decides, so the main channel is never tried
- * again once the fallback has it. */
+ * step that went to the fallback before (its record says "fell back")
+ * carries on there: the fallback's own record decides, so the main
+ * channel is never tried again once the fallback has it. */
 static enum step_result submit_send(struct run *r, size_t i,
                                     const struct step *s, struct chan_msg *m)
 {
@@ -406,20 +401,14 @@ static enum step_result submit_send(struct run *r, size_t i,
 
     if (got < 0)
         return ST_ERROR;
-    if (got == 0 && !sd->fallback && sd->ch->fallback) {
-        struct channel *fb = channels_find(r->env->chans, sd->ch->fallback);
-        int before = fell_back_before(r, i);
-        if (before < 0)
-            return ST_ERROR;
-        if (before && fb)
-            return send_via(r, i, s, fb, 1);
-    }
     if (got == 0) {
         switch (claim_of(state, sd->ch)) {
         case CLAIM_DONE:
             return ST_NEXT;
         case CLAIM_UNKNOWN:
             return record_lost_attempt(r);
+        case CLAIM_FELL_BACK: /* a retry of the step: the fallback's turn */
+            return send_fallback(r, i, s, sd->ch);
         default:
             if (record_pending(r) < 0)
                 return ST_ERROR;
@@ -583,7 +572,7 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
     struct tl_entry e;
     char actor[160], detail[600], then[200], state[200];
     enum chan_status status = sd->res.status;
-    int fallback, retry;
+    int fallback, retry, last;
 
     *at = i;
     r->job = job;
@@ -610,26 +599,33 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
     }
     fallback = wants_fallback(r, job);
     retry = !fallback && status != CHAN_PERMANENT;
+    /* The queue makes the last attempt's job a dead letter (which
+     * `nudgectl queue retry` can send again: the record allows it). */
+    last = retry && job->attempt >= r->env->cfg->queue.max_attempts;
     if (fallback)
         snprintf(then, sizeof then, "; falls back to channel %s",
                  sd->ch->fallback);
+    else if (last)
+        snprintf(then, sizeof then, "; gave up after %d attempts",
+                 job->attempt);
     else
-        snprintf(then, sizeof then, "%s",
-                 retry ? "; will retry" : "");
+        snprintf(then, sizeof then, "%s", retry ? "; will retry" : "");
     failure_detail(sd, then, detail, sizeof detail);
     send_entry(r, "failed", detail, &e, actor, sizeof actor);
     /* "failed transient" lets the retry send again; an unknown outcome on
-     * a channel that drops duplicates keeps "pending", which does too. */
+     * a channel that drops duplicates keeps "pending", which does too;
+     * "fell back" sends a retry (the fallback failed for now, or nudged
+     * stopped before its send) to the fallback. */
     if (write_outcome(r,
-                      status == CHAN_PERMANENT ? "failed permanent"
-                      : status == CHAN_UNKNOWN ? "pending"
-                                               : "failed transient",
+                      fallback                   ? "fell back"
+                      : status == CHAN_PERMANENT ? "failed permanent"
+                      : status == CHAN_UNKNOWN   ? "pending"
+                                                 : "failed transient",
                       &e, 0, 0, 0) < 0)
         return RUN_ERROR;
-    run_count(fallback ? "fallback" : retry ? "retried" : "failed");
+    run_count(fallback ? "fallback" : retry && !last ? "retried" : "failed");
     if (fallback) {
-        struct channel *fb = channels_find(r->env->chans, sd->ch->fallback);
-        enum step_result st = fb ? send_via(r, i, s, fb, 1) : ST_NEXT;
+        enum step_result st = send_fallback(r, i, s, sd->ch);
         if (st == ST_HELD)
             return RUN_HELD;
         if (st == ST_ERROR)

@@ -13,8 +13,13 @@ Idempotency-Key (and counts them), and fails on purpose when told.
 
     GET  /received   the accepted messages, a JSON list of
                      {"form", "to", "text" | "template" + "params", "key",
-                      "sender", "sign_name"}
-    GET  /stats      {"requests", "duplicates", "bad_signatures"}
+                      "sender", "sign_name"}, and the generic form's "id"
+    GET  /requests   every request to a form, in order, a JSON list of
+                     {"form", "to", "key", "status" (the HTTP status
+                      answered, or "closed"), "time" (when it arrived, unix
+                      seconds)}
+    GET  /stats      {"requests", "duplicates", "bad_signatures",
+                      "accepted" (the messages in /received)}
     POST /control    {"rules": [{"suffix": "0001", "form": "aliyun",
                                  "code": "isv.MOBILE_NUMBER_ILLEGAL",
                                  "message": "..."} |
@@ -93,6 +98,7 @@ class State:
             self.rules = []
             self.keys = {}       # generic Idempotency-Key -> id
             self.nonces = set()  # Aliyun SignatureNonce values seen
+            self.requests = []   # what /requests lists
             self.stats = {"requests": 0, "duplicates": 0, "bad_signatures": 0}
             self.seq = 0
 
@@ -145,8 +151,11 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             if self.path == "/received":
                 return self.answer(200, st.received)
+            if self.path == "/requests":
+                return self.answer(200, st.requests)
             if self.path == "/stats":
-                return self.answer(200, st.stats)
+                return self.answer(200, dict(st.stats,
+                                             accepted=len(st.received)))
         self.answer(404, {"error": "no such path"})
 
     def do_POST(self):
@@ -164,16 +173,27 @@ class Handler(BaseHTTPRequestHandler):
                    "tencent": self.tencent}.get(form)
         if not handler:
             return self.answer(404, {"error": "no such path"})
+        arrived = time.time()
         with st.lock:
             st.stats["requests"] += 1
         if self.server.delay_ms:
             time.sleep(self.server.delay_ms / 1000.0)
+        self.record = {"to": None, "key": None}
+
+        def log(status):  # before the answer: a test that saw it sees this
+            with st.lock:
+                st.requests.append({"form": form, "to": self.record["to"],
+                                    "key": self.record["key"],
+                                    "status": status, "time": arrived})
         try:
             status, obj = handler(body)
+            log(status)
             self.answer(status, obj)
         except Fail as f:
+            log(f.status)
             self.answer(f.status, f.body, f.headers)
         except ConnectionDropped:
+            log("closed")
             self.close_connection = True
 
     # --- shared -----------------------------------------------------------
@@ -187,6 +207,7 @@ class Handler(BaseHTTPRequestHandler):
         """Applies a rule for the number, else records the message.
         native_error(code, message) raises the form's own error answer."""
         st = self.server.state
+        self.record = record
         rule = st.rule_for(form, record["to"])
         if rule:
             if rule.get("slow_ms"):
@@ -219,6 +240,7 @@ class Handler(BaseHTTPRequestHandler):
                                      "message": "bad credentials"})
         msg = json.loads(body)
         key = self.headers.get("Idempotency-Key")
+        self.record = {"to": msg.get("to"), "key": key}
         if key is not None and msg.get("idempotency_key") != key:
             raise Fail(400, {"code": "bad_request",
                              "message": "idempotency_key field != header"})
@@ -242,8 +264,9 @@ class Handler(BaseHTTPRequestHandler):
             raise Fail(status, {"code": code, "message": message}, headers)
         self.accept("generic", record, native_error)
         mid = "gw-%d" % st.next_id()
-        if key is not None:
-            with st.lock:
+        with st.lock:
+            record["id"] = mid
+            if key is not None:
                 st.keys[key] = mid
         return 200, {"id": mid, "status": "queued"}
 
@@ -360,6 +383,12 @@ class ConnectionDropped(Exception):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
+
+    def handle_error(self, request, client_address):
+        """A client that went away (nudged killed mid-request) is no
+        error of the gateway's; anything else is printed as before."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def main():

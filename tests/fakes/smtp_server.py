@@ -7,6 +7,7 @@ stdout), and writes one JSON line per event to --out:
   {"event": "message", "peer": [host, port], "tls": true, "auth": "user",
    "mail_from": "...", "rcpt_tos": [...], "data": "<base64 of the bytes>"}
   {"event": "sni", "name": "smtp.example.edu"}   (a TLS client's SNI)
+  {"event": "refused", "rcpt": "...", "code": 550}  (--reject, --tempfail)
 
 so a test can count the SMTP sessions (connections) and compare what
 arrived with what was sent. It fails on purpose when told:
@@ -51,6 +52,7 @@ class Handler:
     async def handle_RCPT(self, server, session, envelope, address, options):
         code = self.refuse.get(address.lower())
         if code:
+            self.rec.write(event="refused", rcpt=address, code=code)
             words = ("Recipient address rejected" if code >= 500
                      else "Mailbox busy, try again later")
             return "%d %d.1.1 <%s>: %s" % (code, code // 100, address, words)
