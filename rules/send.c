@@ -292,7 +292,8 @@ static enum step_result submit_send(struct run *r, size_t i,
     default:
         break;
     }
-    if (s->kind == STEP_SEND && !sd->fallback) {
+    /* The fallback takes a count too: the failed send gave its back. */
+    if (s->kind == STEP_SEND) {
         int capped = take_daily_cap(r, i, s);
         if (capped <= 0) /* the record goes: nothing was sent */
             return capped < 0 || drop_record(r) < 0 ? ST_ERROR : ST_NEXT;
