@@ -350,6 +350,30 @@ class FallbackTest(SendsTest):
         self.stop_clean()
 
 
+class FallbackCapTest(FallbackTest):
+    """[delivery] max_per_day counts what the fallback sends."""
+
+    base = BASE.replace("max_per_day = 0", "max_per_day = 1")
+
+    def test_the_fallback_counts_against_the_daily_cap(self):
+        add_student(self.r, "1")
+        self.gw.rules({"suffix": "000001", "code": "insufficient_balance"})
+        self.start()
+        self.emit("1")
+        self.wait_outcome("1", "sent")
+        self.emit("1")  # a second campaign the same day
+        steps = self.wait_outcome("1", "skipped")
+        self.assertEqual([(e["type"], e["channel"]) for e in steps[:2]],
+                         [("failed", "sms"), ("sent", "sms_backup")], steps)
+        self.assertIn("daily cap of 1 messages reached", steps[-1]["detail"])
+        time.sleep(0.5)
+        self.assertEqual(len(self.backup.received()), 1)
+        self.stop_clean()
+
+    test_account_failures_fall_back_once = None
+    test_a_fallback_that_fails_for_now_is_retried = None
+
+
 WECOM = """
 [channel.wecom]
 type = wecom
