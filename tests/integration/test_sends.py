@@ -238,7 +238,6 @@ class SmsOutcomesTest(SendsTest):
                          ["closed"])
         self.stop_clean()
 
-    @unittest.expectedFailure
     def test_dropped_reused_connection_is_unknown_too(self):
         """KNOWN BUG (channels/httpc.c): when a request leaves on a
         keep-alive connection libcurl reused and the connection closes
