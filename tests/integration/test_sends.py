@@ -239,14 +239,11 @@ class SmsOutcomesTest(SendsTest):
         self.stop_clean()
 
     def test_dropped_reused_connection_is_unknown_too(self):
-        """KNOWN BUG (channels/httpc.c): when a request leaves on a
-        keep-alive connection libcurl reused and the connection closes
-        without an answer, libcurl sends the request again by itself on a
-        fresh connection (lib/transfer.c Curl_retry_request, "Connection
-        died, retrying a fresh connect"). The gateway gets it twice and
-        nudged records `sent`, although on_unknown = skip promises it is
-        never sent again. Here the fake drops the repeat only because of
-        its Idempotency-Key; Aliyun or Tencent would deliver it twice."""
+        """On a kept-alive connection that closes unanswered, libcurl
+        would send the request again by itself on a fresh connection
+        (Curl_retry_request); channels/httpc.c stops it, so that
+        on_unknown = skip holds (Aliyun or Tencent would deliver the
+        repeat: only this fake drops it, by its Idempotency-Key)."""
         add_student(self.r, "1")
         add_student(self.r, "5")
         self.gw.rules({"suffix": "000005", "close": True})
@@ -461,6 +458,20 @@ class WecomOutcomesTest(SendsTest):
         self.assertTrue(steps[0]["detail"].startswith("45009"), steps)
         self.assertEqual(len(self.delivered_to("1")), 1)
         self.assertTrue(steps[1]["provider_id"].startswith("FAKE-MSG-"))
+        self.stop_clean()
+
+    def test_no_answer_is_sent_again(self):
+        """on_unknown is retry for wecom: WeCom's duplicate check drops
+        a repeat of the same request."""
+        self.add("1")
+        self.wecom.control(drop_next=1)
+        self.start()
+        self.emit("1")
+        steps = self.wait_outcome("1", "sent")
+        self.assert_retried_then_sent(steps)
+        self.assertEqual(len(steps), 2, steps)
+        self.assertIn("no answer", steps[0]["detail"])
+        self.assertEqual(len(self.delivered_to("1")), 1)
         self.stop_clean()
 
     def test_revoked_token_is_renewed_and_sent(self):
