@@ -49,6 +49,8 @@ struct xfer {
     char *body;
     size_t len, cap;
     int64_t retry_after_ms;
+    int starts; /* times libcurl began to send it (on_prereq) */
+    int resent; /* libcurl wanted to send it again: stopped */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -287,6 +289,11 @@ static void finish_transfer(struct httpc *c, CURL *easy, CURLcode rc)
     r.error = rc == CURLE_OK ? ""
               : x->errbuf[0] ? x->errbuf
                              : curl_easy_strerror(rc);
+    if (x->resent) {
+        r.curl_code = CURLE_GOT_NOTHING;
+        r.sent = 1;
+        r.error = "the connection closed before an answer";
+    }
     r.body = x->body ? x->body : "";
     r.len = x->len;
     r.retry_after_ms = x->retry_after_ms;
@@ -382,6 +389,30 @@ static void set_tls(const struct httpc *c, CURL *e)
         curl_easy_setopt(e, CURLOPT_CAPATH, c->ca_path);
 }
 
+/* libcurl sends a request once more, on a fresh connection, when the
+ * reused connection it went on closed before any answer (lib/transfer.c
+ * Curl_retry_request, "Connection died, retrying a fresh connect"); only
+ * libcurl 8.16 can be told not to (CURLOPT_FORBID_RETRY_ON_REUSE). The
+ * provider may have had the first: a second start after bytes of the
+ * request left is stopped, and the outcome is unknown, for the channel's
+ * on_unknown to decide. A reused connection found dead while the request
+ * was being written (nothing left) is started again, as libcurl wants. */
+static int on_prereq(void *arg, char *primary_ip, char *local_ip,
+                     int primary_port, int local_port)
+{
+    struct xfer *x = arg;
+    long written = 0;
+
+    if (x->starts++ > 0 &&
+        curl_easy_getinfo(x->q->easy, CURLINFO_REQUEST_SIZE, &written) ==
+            CURLE_OK &&
+        written > 0) {
+        x->resent = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
+
 static CURL *easy_new(const struct httpc *c, struct httpc_req *q,
                       struct xfer *x)
 {
@@ -410,6 +441,8 @@ static CURL *easy_new(const struct httpc *c, struct httpc_req *q,
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, x);
     return e;
 }
 

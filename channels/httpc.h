@@ -14,6 +14,12 @@
  *     ...
  *     httpc_free(c);             // ends what is in flight, then frees
  *
+ * A request leaves at most once: libcurl's own resend, on a fresh
+ * connection, of a request whose reused connection closed unanswered is
+ * stopped, and ends with sent = 1 and no answer (CURLE_GOT_NOTHING), as
+ * a request that left and got no answer does; the drivers class it
+ * unknown, and the channel's on_unknown decides.
+ *
  * Threads: httpc_submit() may be called from any thread, the client's own
  * included (a callback that sends a follow-up request, as a WeCom token
  * renewal does). Callbacks run on the client's thread: quick, no

@@ -238,6 +238,26 @@ class SmsOutcomesTest(SendsTest):
                          ["closed"])
         self.stop_clean()
 
+    def test_dropped_reused_connection_is_unknown_too(self):
+        """On a kept-alive connection that closes unanswered, libcurl
+        would send the request again by itself on a fresh connection
+        (Curl_retry_request); channels/httpc.c stops it, so that
+        on_unknown = skip holds (Aliyun or Tencent would deliver the
+        repeat: only this fake drops it, by its Idempotency-Key)."""
+        add_student(self.r, "1")
+        add_student(self.r, "5")
+        self.gw.rules({"suffix": "000005", "close": True})
+        self.start()
+        self.emit("1")
+        self.wait_outcome("1", "sent")  # leaves a connection to reuse
+        self.emit("5")
+        self.wait_steps("5", lambda types: types, what="an outcome")
+        time.sleep(1)
+        self.assertEqual([q["status"] for q in self.requests_to("5")],
+                         ["closed"])
+        self.assertEqual([e["type"] for e in self.steps("5")], ["unknown"])
+        self.stop_clean()
+
     def test_dropped_connection_sent_again_with_the_same_key(self):
         add_student(self.r, "6")
         self.gw.rules({"suffix": "000006", "close": True})
@@ -289,7 +309,7 @@ class GiveUpTest(SendsTest):
         self.stop_clean()
 
 
-class FallbackTest(SendsTest):
+class FallbackCase(SendsTest):
     """[channel.sms] fallback = sms_backup, a second gateway."""
 
     def start_fakes(self):
@@ -303,14 +323,18 @@ class FallbackTest(SendsTest):
                 SMS.format(name="sms_backup", base=self.backup.base,
                            timeout="5s"))
 
+
+class FallbackTest(FallbackCase):
     def test_account_failures_fall_back_once(self):
         add_student(self.r, "1")  # out of balance: permanent, account
         add_student(self.r, "2")  # gateway down: transient, account
+        add_student(self.r, "3")  # bad number: the number's, no fallback
         self.gw.rules({"suffix": "000001", "code": "insufficient_balance",
                        "message": "balance 0"},
-                      {"suffix": "000002", "status": 503})
+                      {"suffix": "000002", "status": 503},
+                      {"suffix": "000003", "code": "invalid_number"})
         self.start()
-        eids = {sid: self.emit(sid) for sid in ("1", "2")}
+        eids = {sid: self.emit(sid) for sid in ("1", "2", "3")}
         for sid in ("1", "2"):
             steps = self.wait_outcome(sid, "sent")
             self.assertEqual([(e["type"], e["channel"]) for e in steps],
@@ -323,11 +347,17 @@ class FallbackTest(SendsTest):
             self.assertEqual(msgs[0]["key"], "e%s:1:fb" % eids[sid])
             self.assertEqual(steps[1]["provider_id"], msgs[0]["id"])
         self.assertIn("balance 0", self.steps("1")[0]["detail"])
+        self.wait_outcome("3", "failed")
         time.sleep(1)  # nothing more: no retry on either channel
         for sid in ("1", "2"):
             self.assertEqual(len(self.steps(sid)), 2)
             self.assertEqual(len(self.requests_to(sid)), 1)
             self.assertEqual(len(self.requests_to(sid, self.backup)), 1)
+        steps = self.steps("3")
+        self.assertEqual([e["type"] for e in steps], ["failed"], steps)
+        self.assertNotIn("falls back", steps[0]["detail"])
+        self.assertEqual(len(self.requests_to("3")), 1)
+        self.assertEqual(self.requests_to("3", self.backup), [])
         self.assertEqual(self.gw.received(), [])
         self.stop_clean()
 
@@ -347,6 +377,27 @@ class FallbackTest(SendsTest):
         self.assertEqual({e["channel"] for e in steps[1:]}, {"sms_backup"})
         self.assertEqual(len(self.received_by("1", self.backup)), 1)
         self.assertEqual(len(self.requests_to("1")), 1)
+        self.stop_clean()
+
+
+class FallbackCapTest(FallbackCase):
+    """[delivery] max_per_day counts what the fallback sends."""
+
+    base = BASE.replace("max_per_day = 0", "max_per_day = 1")
+
+    def test_the_fallback_counts_against_the_daily_cap(self):
+        add_student(self.r, "1")
+        self.gw.rules({"suffix": "000001", "code": "insufficient_balance"})
+        self.start()
+        self.emit("1")
+        self.wait_outcome("1", "sent")
+        self.emit("1")  # a second campaign the same day
+        steps = self.wait_outcome("1", "skipped")
+        self.assertEqual([(e["type"], e["channel"]) for e in steps[:2]],
+                         [("failed", "sms"), ("sent", "sms_backup")], steps)
+        self.assertIn("daily cap of 1 messages reached", steps[-1]["detail"])
+        time.sleep(0.5)
+        self.assertEqual(len(self.backup.received()), 1)
         self.stop_clean()
 
 
@@ -407,6 +458,20 @@ class WecomOutcomesTest(SendsTest):
         self.assertTrue(steps[0]["detail"].startswith("45009"), steps)
         self.assertEqual(len(self.delivered_to("1")), 1)
         self.assertTrue(steps[1]["provider_id"].startswith("FAKE-MSG-"))
+        self.stop_clean()
+
+    def test_no_answer_is_sent_again(self):
+        """on_unknown is retry for wecom: WeCom's duplicate check drops
+        a repeat of the same request."""
+        self.add("1")
+        self.wecom.control(drop_next=1)
+        self.start()
+        self.emit("1")
+        steps = self.wait_outcome("1", "sent")
+        self.assert_retried_then_sent(steps)
+        self.assertEqual(len(steps), 2, steps)
+        self.assertIn("no answer", steps[0]["detail"])
+        self.assertEqual(len(self.delivered_to("1")), 1)
         self.stop_clean()
 
     def test_revoked_token_is_renewed_and_sent(self):
