@@ -81,7 +81,8 @@ signal.signal(signal.SIGUSR1, report)
 c = Controller(Sink(), hostname="127.0.0.1", port=int(sys.argv[1]))
 c.start()
 print("ready", flush=True)
-signal.sigwait([signal.SIGTERM, signal.SIGINT])
+while True:  # SIGUSR1 reports; SIGTERM ends the process
+    signal.pause()
 EOF
 
 start_sink() {
