@@ -58,7 +58,8 @@ cleanup() {
 	wait 2>/dev/null || true
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE # through cleanup, also when cut by `| head`
 
 rport=$(free_port)
 start_redis "$rport" "$work"
