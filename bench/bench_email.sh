@@ -24,16 +24,19 @@
 # the same cost to each, once per session (hundreds of messages): what
 # this measures is the sending, not OpenSSL.
 #
-# Then the driver alone, to tell where the time goes: the same messages
-# submitted all at once by tests/tools/chan_tool to the same channel (no
-# rules, no Redis, no templates), beside smtplib again (needs
-# `make test-build`, which builds chan_tool; skipped without it).
+# nudge's figure is the whole of nudged (events, runs, the rule steps'
+# Redis round trips, rendering, the timeline), the baseline's only the
+# sending. So, to tell where the time goes, the driver alone follows: the
+# same messages submitted all at once by tests/tools/chan_tool to the
+# same channel (no rules, no Redis, no templates), beside smtplib again
+# (needs `make test-build`, which builds chan_tool; skipped without it).
 #
 # Settings (environment): SESSIONS (4) and BATCH (100), the driver's
 # defaults (on 2 cores, 8 or 16 sessions sent no faster); MAX_IN_FLIGHT
 # (SESSIONS x BATCH, as docs/channels.md advises); WORKERS (4, the queue's
 # default); SINK=c (default) or aiosmtpd, the same sink in Python, to
-# compare (it is the limit: smtplib alone sends about half as fast to it).
+# compare (it is the limit: smtplib alone sends about half as fast to it);
+# KEEP=1 keeps the work folder (config, templates, the message, logs).
 set -eu
 build=${1:-build}
 n=${2:-5000}
