@@ -45,7 +45,14 @@ start_gateway() { # DELAY_MS
 	[ -n "$gw_pid" ] && kill "$gw_pid" 2>/dev/null && wait "$gw_pid" 2>/dev/null || true
 	"$build/bench/fake_gateway" "$gport" "$1" >"$work/gw.out" 2>&1 &
 	gw_pid=$!
-	until grep -q ready "$work/gw.out" 2>/dev/null; do sleep 0.02; done
+	until grep -q ready "$work/gw.out" 2>/dev/null; do
+		if ! kill -0 "$gw_pid" 2>/dev/null; then
+			echo "fake_gateway did not start:" >&2
+			cat "$work/gw.out" >&2
+			exit 1
+		fi
+		sleep 0.02
+	done
 }
 
 mkdir -p "$work/rules" "$work/templates"

@@ -555,12 +555,16 @@ static int wants_fallback(const struct run *r, const struct queue_job *job)
            job->attempt >= r->env->cfg->queue.max_attempts;
 }
 
+/* "CODE: error; then", the code left out when the driver's words
+ * already name it (most do: "HTTP 500: ..."). */
 static void failure_detail(const struct run_send *sd, const char *then,
                            char *buf, size_t n)
 {
-    snprintf(buf, n, "%s%s%s%s", sd->res.code[0] ? sd->res.code : "",
-             sd->res.code[0] ? ": " : "",
-             sd->res.error[0] ? sd->res.error : "failed", then);
+    const char *code = sd->res.code, *error = sd->res.error;
+    int named = !code[0] || strstr(error, code) != NULL;
+
+    snprintf(buf, n, "%s%s%s%s", named ? "" : code, named ? "" : ": ",
+             error[0] ? error : "failed", then);
 }
 
 enum run_status run_after_send(struct run *r, struct queue_job *job,
