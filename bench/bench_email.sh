@@ -149,7 +149,7 @@ listen = 127.0.0.1:$hport
 quiet_hours =
 [queue]
 max_sleep = 100ms
-workers = ${WORKERS:-4}
+workers = ${WORKERS:-8}
 [channel.bench]
 type = email
 host = 127.0.0.1
@@ -263,7 +263,7 @@ baseline_run() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "email: $n messages per run, $runs runs; sink $sink; sessions $sessions," \
-	"batch $batch, max_in_flight $max_in_flight, workers ${WORKERS:-4}," \
+	"batch $batch, max_in_flight $max_in_flight, workers ${WORKERS:-8}," \
 	"starttls off"
 start_sink
 load_campaign
