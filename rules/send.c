@@ -555,13 +555,14 @@ static int wants_fallback(const struct run *r, const struct queue_job *job)
            job->attempt >= r->env->cfg->queue.max_attempts;
 }
 
-/* "CODE: error; then", the code left out when the driver's words
- * already name it (most do: "HTTP 500: ..."). */
+/* "CODE: error; then": the provider's code first, where an integrator
+ * finds it, but not twice when the driver's words begin with it ("HTTP
+ * 500: ..."). */
 static void failure_detail(const struct run_send *sd, const char *then,
                            char *buf, size_t n)
 {
     const char *code = sd->res.code, *error = sd->res.error;
-    int named = !code[0] || strstr(error, code) != NULL;
+    int named = !code[0] || strncmp(error, code, strlen(code)) == 0;
 
     snprintf(buf, n, "%s%s%s%s", named ? "" : code, named ? "" : ": ",
              error[0] ? error : "failed", then);
