@@ -96,8 +96,15 @@ static int write_pidfile(const char *path)
 static int health(void *ctx, char *why, size_t n)
 {
     struct nudged *nd = ctx;
+    /* The listener answers from the start; the consumer comes a moment
+     * later (start()). */
+    struct consumer *c = __atomic_load_n(&nd->consumer, __ATOMIC_ACQUIRE);
 
-    if (!consumer_healthy(nd->consumer)) {
+    if (!c) {
+        snprintf(why, n, "starting");
+        return 0;
+    }
+    if (!consumer_healthy(c)) {
         snprintf(why, n, "Redis unreachable or event consumer not running");
         return 0;
     }
@@ -167,8 +174,11 @@ static int start(struct nudged *nd)
                  nd->unsub ? ", /unsubscribe" : "",
                  nd->receipts ? ", /receipts/sms" : "");
     }
-    if (!(nd->consumer = consumer_new(&nd->cfg, &stop_flag)))
+    struct consumer *c = consumer_new(&nd->cfg, &stop_flag);
+
+    if (!c)
         return -1;
+    __atomic_store_n(&nd->consumer, c, __ATOMIC_RELEASE);
     { /* rule engine (issue 5): events in, queued steps, schedules */
         struct consumer_hook hook = {engine_hook_wants, engine_hook_handle,
                                      engine_hook_flush, nd->engine};
