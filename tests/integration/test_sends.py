@@ -720,13 +720,16 @@ class KillTest(CampaignTest):
     sends = {"campaign": "sms", "campaign_skip": "sms_skip"}
 
     def start_fakes(self):
-        self.gw = SmsGateway("--delay-ms", "20")
+        self.gw = SmsGateway("--delay-ms", "100")
         self.addCleanup(self.gw.stop)
 
+    # 50 in flight answered after 100 ms: about 500 a second, so that the
+    # kills land mid-campaign however fast the rest of nudged is
     def channels(self):
         return (SMS.format(name="sms", base=self.gw.base, timeout="5s") +
-                "on_unknown = retry\n" +
-                SMS.format(name="sms_skip", base=self.gw.base, timeout="5s"))
+                "on_unknown = retry\nmax_in_flight = 50\n" +
+                SMS.format(name="sms_skip", base=self.gw.base, timeout="5s") +
+                "max_in_flight = 50\n")
 
     def test_killed_twice_in_a_campaign(self):
         add_students(self.r, self.N)
