@@ -23,6 +23,7 @@ delay=50
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
+. "$top/bench/campaign.sh"
 
 work=$(mktemp -d /tmp/nudge-bench-chan.XXXXXX)
 redis_pid=
@@ -102,31 +103,6 @@ EOF
 	channel_section "$1" "$2" >>"$work/nudged.conf"
 }
 
-# N students and N campaign events, written as a CRM would.
-load_campaign() {
-	redis-cli -p "$rport" flushall >/dev/null
-	/usr/bin/python3 - "$rport" "$n" <<'EOF'
-import sys, redis
-r = redis.Redis(port=int(sys.argv[1]))
-n = int(sys.argv[2])
-p = r.pipeline(transaction=False)
-for i in range(n):
-    p.hset("slm:student:{s%d}" % i, mapping={
-        "name": "学生%d" % i, "phone": "+86138%08d" % i,
-        "wecom_userid": "stu%d" % i, "stage": "lead"})
-    p.xadd("slm:events", {"type": "blast", "student": "s%d" % i})
-    if i % 1000 == 999:
-        p.execute()
-p.execute()
-EOF
-}
-
-metric() { # NAME-PREFIX
-	curl -s "http://127.0.0.1:$hport/metrics" |
-		awk -v m="$1" 'index($0, m) == 1 { s += $NF } END { printf "%d\n", s }'
-}
-
-now_ms() { date +%s%3N; }
 
 # One nudged run: prints its messages/s.
 nudge_run() { # KIND MAX_IN_FLIGHT
@@ -178,7 +154,6 @@ curl_run() { # KIND PARALLEL
 	echo "$n $t0 $t1" | awk '{ printf "%.0f\n", $1 * 1000 / ($3 - $2) }'
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "channels: $n messages per run, provider answers after ${delay} ms, $runs runs each"
 start_gateway "$delay"

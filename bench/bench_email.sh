@@ -44,6 +44,7 @@ runs=${3:-3}
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
+. "$top/bench/campaign.sh"
 
 sessions=${SESSIONS:-4}
 batch=${BATCH:-100}
@@ -162,31 +163,6 @@ max_in_flight = $max_in_flight
 EOF
 }
 
-# N students and N campaign events, written as a CRM would.
-load_campaign() {
-	redis-cli -p "$rport" flushall >/dev/null
-	/usr/bin/python3 - "$rport" "$n" <<'EOF'
-import sys, redis
-r = redis.Redis(port=int(sys.argv[1]))
-n = int(sys.argv[2])
-p = r.pipeline(transaction=False)
-for i in range(n):
-    p.hset("slm:student:{s%d}" % i, mapping={
-        "name": "学生%d" % i, "email": "s%d@example.edu" % i,
-        "phone": "+86138%08d" % i, "stage": "lead"})
-    p.xadd("slm:events", {"type": "blast", "student": "s%d" % i})
-    if i % 1000 == 999:
-        p.execute()
-p.execute()
-EOF
-}
-
-metric() { # NAME-PREFIX
-	curl -s "http://127.0.0.1:$hport/metrics" |
-		awk -v m="$1" 'index($0, m) == 1 { s += $NF } END { printf "%d\n", s }'
-}
-
-now_ms() { date +%s%3N; }
 
 # One nudged run: prints its messages/s; its RSS at the end goes to
 # $work/rss (kB).
@@ -260,7 +236,6 @@ baseline_run() {
 	echo "$n $t0 $t1" | awk '{ printf "%.0f\n", $1 * 1000 / ($3 - $2) }'
 }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "email: $n messages per run, $runs runs; sink $sink; sessions $sessions," \
 	"batch $batch, max_in_flight $max_in_flight, workers ${WORKERS:-8}," \

@@ -183,19 +183,11 @@ static void free_common(struct common *c)
 
 /* --- opening -------------------------------------------------------------- */
 
-/* A copy of key's value without marking it used; NULL when absent. */
-static char *section_value(const struct conf_section *sec, const char *key)
-{
-    for (size_t i = 0; i < sec->nkv; i++)
-        if (strcmp(sec->kv[i].key, key) == 0 && sec->kv[i].value[0])
-            return strdup(sec->kv[i].value);
-    return NULL;
-}
 
 static int open_one(const struct config *cfg, struct conf_section *sec,
                     struct channel *ch, struct diag *d)
 {
-    const char *type = conf_section_get(sec, "type"), *as, *fb;
+    const char *type = conf_section_get(sec, "type"), *as, *fb, *from;
     int errors = d->errors;
     struct common c;
 
@@ -220,7 +212,8 @@ static int open_one(const struct config *cfg, struct conf_section *sec,
     /* The email driver reads `from` for the envelope; the templates
      * write it in the message's From header. Not marked used here, so
      * that a channel whose driver has no use for it still hears so. */
-    ch->from = section_value(sec, "from");
+    from = conf_section_peek(sec, "from");
+    ch->from = from && *from ? strdup(from) : NULL;
     if (!ch->name || !ch->type || !ch->as)
         return -1;
     read_common(cfg, sec, &c, d);

@@ -585,15 +585,30 @@ struct conf_section *config_channel(const struct config *cfg,
     return NULL;
 }
 
+static struct conf_kv *section_find(const struct conf_section *s,
+                                     const char *key)
+{
+    for (size_t i = 0; i < s->nkv; i++)
+        if (strcmp(s->kv[i].key, key) == 0)
+            return &s->kv[i];
+    return NULL;
+}
+
 const char *conf_section_get(struct conf_section *s, const char *key)
 {
-    for (size_t i = 0; i < s->nkv; i++) {
-        if (strcmp(s->kv[i].key, key) == 0) {
-            s->kv[i].used = 1;
-            return s->kv[i].value;
-        }
-    }
-    return NULL;
+    struct conf_kv *kv = section_find(s, key);
+
+    if (!kv)
+        return NULL;
+    kv->used = 1;
+    return kv->value;
+}
+
+const char *conf_section_peek(const struct conf_section *s, const char *key)
+{
+    struct conf_kv *kv = section_find(s, key);
+
+    return kv ? kv->value : NULL;
 }
 
 int conf_section_line(const struct conf_section *s, const char *key)

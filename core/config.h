@@ -129,6 +129,8 @@ char *config_secret(const struct config *cfg, const char *value, char *err,
 /* --- channel sections -------------------------------------------------- */
 /* The value of key, marking it used, or NULL. */
 const char *conf_section_get(struct conf_section *s, const char *key);
+/* The same without marking it (a key another part owns). */
+const char *conf_section_peek(const struct conf_section *s, const char *key);
 /* The line of key in the file (for messages), or the section's line. */
 int conf_section_line(const struct conf_section *s, const char *key);
 /* Adds an "unknown key" error to d for every key nobody asked for.
