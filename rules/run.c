@@ -93,6 +93,16 @@ static void limit_key(char *buf, size_t n, const char *prefix,
     key_student(buf, n, prefix, student, suffix);
 }
 
+/* FNV-1a, 64 bits: a rule's name, short enough for ids and keys. */
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
+    return h;
+}
+
 /* The fields a started and a resumed run share. */
 static void run_init(struct run *r, const struct run_env *env,
                      struct rconn *rc, const struct crule *rule,
@@ -113,14 +123,15 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
               const struct crule *rule, const struct student *st, int chain,
               const char *id, char *why, size_t n)
 {
-    char runs[KEY_MAX], limit[KEY_MAX], value[96], now[24], ln[24], lw[24];
+    char runs[KEY_MAX], limit[KEY_MAX], value[128], now[24], ln[24], lw[24];
     char age[24];
     const char *argv[9];
     long long got;
 
     run_init(r, env, rc, rule, st, chain, clock_now_ms());
-    if (id)
-        snprintf(r->id, sizeof r->id, "%s", id);
+    if (id) /* one id per rule: two rules on one event are two runs */
+        snprintf(r->id, sizeof r->id, "%s.%016llx", id,
+                 (unsigned long long)name_hash(rule->name));
     else
         snprintf(r->id, sizeof r->id, "%llx-%x-%x", (long long)r->started_ms,
                  (unsigned)getpid() & 0xffff, atomic_fetch_add(&run_seq, 1));
@@ -172,7 +183,7 @@ int run_resume(struct run *r, const struct run_env *env, struct rconn *rc,
 
 int run_end(struct run *r)
 {
-    char runs[KEY_MAX], value[96];
+    char runs[KEY_MAX], value[128];
     const char *argv[4];
 
     if (r->instant || r->ended)
@@ -186,7 +197,7 @@ int run_end(struct run *r)
 
 int run_end_cmd(struct run *r)
 {
-    char runs[KEY_MAX], value[96];
+    char runs[KEY_MAX], value[128];
 
     if (r->instant || r->ended)
         return 0;
@@ -281,7 +292,7 @@ char *run_job_payload(const struct run *r, size_t step)
 
 int run_persist(struct run *r)
 {
-    char runs[KEY_MAX], value[96];
+    char runs[KEY_MAX], value[128];
     redisReply *rep;
 
     if (!r->instant)
@@ -301,7 +312,7 @@ int run_persist(struct run *r)
 static int defer_step(struct run *r, size_t step, int64_t delay_ms,
                       const char *suffix, char *payload, char *err, size_t n)
 {
-    char id[200], runs[KEY_MAX], value[96];
+    char id[200], runs[KEY_MAX], value[128];
     int got;
 
     run_job_id(r, step, id, sizeof id);

@@ -90,7 +90,7 @@ struct run {
     const struct run_env *env;
     struct rconn *rc;
     const struct crule *rule;
-    char id[48];
+    char id[72];
     int64_t started_ms;
     int chain;   /* depth of rule-caused events that led here */
     int instant; /* no wait, no limit: no state in Redis */
@@ -118,9 +118,10 @@ enum run_status {
 /* Tries to start a run of rule for st: 1 started (r filled, the view
  * loaded), 0 not started (another run of the rule is active, or the
  * limit is reached; why says which), -1 Redis error. id names the run:
- * derived from what started it (an event's id, a schedule's firing), so
- * that the same event handled twice finds the first run; NULL for a new
- * one. */
+ * derived from what started it (an event's id, a schedule's firing) and
+ * the rule (a hash of its name), so that the same event handled twice
+ * finds the first run and two rules on one event stay two; NULL for a
+ * new one. */
 int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
               const struct crule *rule, const struct student *st, int chain,
               const char *id, char *why, size_t n);

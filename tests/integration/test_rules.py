@@ -283,6 +283,18 @@ rule twice {
     send outbox hello
     send outbox hello
 }
+
+# two rules on one event, each a send as its first step: each job takes
+# the day's count with its first read
+rule first_of_two {
+    on event pair
+    send outbox hello
+}
+
+rule second_of_two {
+    on event pair
+    send outbox hello
+}
 """
 
 
@@ -342,6 +354,21 @@ class RulesEngineTest(unittest.TestCase):
                              for e in timeline(self.r, "1")), 10,
                  what="the second send to be capped")
         self.assertEqual(len(outbox(self.nudge)), 1)
+
+    def test_daily_cap_of_two_runs(self):
+        """Two runs' first sends, each counted with its job's first read:
+        one goes, the other is capped, and the count stays at the cap."""
+        add_student(self.r, "2")
+        self.nudge.ctl("emit", "pair", "2")
+        wait_for(lambda: any("daily cap of 1" in e.get("detail", "")
+                             for e in timeline(self.r, "2")), 10,
+                 what="one of the two sends to be capped")
+        time.sleep(0.3)
+        self.assertEqual(len([m for m in outbox(self.nudge)
+                              if m["student"] == "2"]), 1)
+        counts = [int(self.r.get(k)) for k in
+                  self.r.keys("slm:student:{2}:sent:*")]
+        self.assertEqual(counts, [1])
 
 
 class QuietHoursTest(unittest.TestCase):

@@ -70,6 +70,15 @@ STEP_TYPES = ("sent", "notified", "escalated", "failed", "skipped",
               "deferred", "unknown")
 
 
+def run_id(eid, rule="campaign"):
+    """The id of the run an event started: the event's id and a 64-bit
+    FNV-1a of the rule's name (rules/run.c)."""
+    h = 0xcbf29ce484222325
+    for b in rule.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "e%s.%016x" % (eid, h)
+
+
 def phone(sid):
     """The number add_student gives student sid."""
     return "+8613800%06d" % int(sid)
@@ -164,7 +173,7 @@ class SmsOutcomesTest(SendsTest):
         steps = self.wait_outcome("1", "sent")
         msgs = self.received_by("1")
         self.assertEqual(len(msgs), 1, msgs)
-        self.assertEqual(msgs[0]["key"], "e%s:1" % eid)
+        self.assertEqual(msgs[0]["key"], "%s:1" % run_id(eid))
         self.assertEqual(msgs[0]["text"], "学生1您好，招生办开放日通知。")
         self.assertEqual(len(steps), 1, steps)
         self.assertEqual((steps[0]["channel"], steps[0]["rule"],
@@ -269,7 +278,8 @@ class SmsOutcomesTest(SendsTest):
         self.assertEqual(steps[-1]["channel"], "sms_dedup")
         reqs = self.requests_to("6")
         self.assertEqual([(q["status"], q["key"]) for q in reqs],
-                         [("closed", "e%s:1" % eid), (200, "e%s:1" % eid)])
+                         [("closed", "%s:1" % run_id(eid, "campaign_dedup")),
+                          (200, "%s:1" % run_id(eid, "campaign_dedup"))])
         # the gateway holds the first request's message and dropped the
         # second as a repeat of its key
         self.assertEqual(len(self.received_by("6")), 1)
@@ -302,7 +312,7 @@ class GiveUpTest(SendsTest):
         self.assertIn("gave up after 3 attempts", dead)
         # the operator puts it back once the gateway works: it goes out
         self.gw.rules()
-        self.nudge.ctl("queue", "retry", "run:1:e%s:0" % eid)
+        self.nudge.ctl("queue", "retry", "run:1:%s:0" % run_id(eid))
         steps = self.wait_outcome("1", "sent")
         self.assertEqual(len(steps), 4, steps)
         self.assertEqual(len(self.received_by("1")), 1)
@@ -344,7 +354,7 @@ class FallbackTest(FallbackCase):
                 "; falls back to channel sms_backup"), steps[0])
             msgs = self.received_by(sid, self.backup)
             self.assertEqual(len(msgs), 1, msgs)
-            self.assertEqual(msgs[0]["key"], "e%s:1:fb" % eids[sid])
+            self.assertEqual(msgs[0]["key"], "%s:1:fb" % run_id(eids[sid]))
             self.assertEqual(steps[1]["provider_id"], msgs[0]["id"])
         self.assertIn("balance 0", self.steps("1")[0]["detail"])
         self.wait_outcome("3", "failed")
