@@ -57,13 +57,7 @@ start_gateway() { # DELAY_MS
 }
 
 mkdir -p "$work/rules" "$work/templates"
-cat >"$work/rules/bench.rules" <<'EOF'
-stages lead
-rule blast {
-    on event blast
-    send bench msg
-}
-EOF
+write_campaign_rule "$work/rules/bench.rules"
 printf 'Kind: notice\n\n您好 {{name}}，您的录取通知书已寄出，请注意查收。\n' \
 	>"$work/templates/msg.sms"
 printf '您好 {{name}}，您的录取通知书已寄出，请注意查收。\n' \
@@ -104,30 +98,11 @@ EOF
 }
 
 
-# One nudged run: prints its messages/s.
+# One nudged run: prints its messages/s (see campaign_nudged).
 nudge_run() { # KIND MAX_IN_FLIGHT
 	write_config "$1" "$2"
 	load_campaign
-	t0=$(now_ms)
-	(cd "$work" && exec "$build/nudged" -f -c nudged.conf) \
-		>"$work/nudged.log" 2>&1 &
-	nudged_pid=$!
-	until [ "$(metric 'nudge_rule_steps_total{outcome="sent"}' 2>/dev/null || echo 0)" -ge "$n" ]; do
-		sleep 0.05
-		if ! kill -0 "$nudged_pid" 2>/dev/null; then
-			echo "nudged died:" >&2
-			tail -20 "$work/nudged.log" >&2
-			echo 0 # the caller stops: exit here would run the trap twice
-			return
-		fi
-	done
-	t1=$(now_ms)
-	failed=$(metric 'nudge_channel_failed_total')
-	kill "$nudged_pid"
-	wait "$nudged_pid" || true
-	nudged_pid=
-	[ "$failed" -eq 0 ] || echo "warning: $failed sends failed" >&2
-	echo "$n $t0 $t1" | awk '{ printf "%.0f\n", $1 * 1000 / ($3 - $2) }'
+	campaign_nudged
 }
 
 # The same N requests, the same bodies, by curl.

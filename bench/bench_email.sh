@@ -111,13 +111,7 @@ sink_counts() {
 }
 
 mkdir -p "$work/rules" "$work/templates"
-cat >"$work/rules/bench.rules" <<'EOF'
-stages lead
-rule blast {
-    on event blast
-    send bench msg
-}
-EOF
+write_campaign_rule "$work/rules/bench.rules"
 cat >"$work/templates/msg.email" <<'EOF'
 Subject: {{name}}同学，您的录取通知书已寄出
 
@@ -164,32 +158,11 @@ EOF
 }
 
 
-# One nudged run: prints its messages/s; its RSS at the end goes to
-# $work/rss (kB).
+# One nudged run: prints its messages/s (see campaign_nudged).
 nudge_run() {
 	write_config
 	load_campaign
-	t0=$(now_ms)
-	(cd "$work" && exec "$build/nudged" -f -c nudged.conf) \
-		>"$work/nudged.log" 2>&1 &
-	nudged_pid=$!
-	until [ "$(metric 'nudge_rule_steps_total{outcome="sent"}' 2>/dev/null || echo 0)" -ge "$n" ]; do
-		sleep 0.05
-		if ! kill -0 "$nudged_pid" 2>/dev/null; then
-			echo "nudged died:" >&2
-			tail -20 "$work/nudged.log" >&2
-			echo 0 # the caller stops: exit here would run the trap twice
-			return
-		fi
-	done
-	t1=$(now_ms)
-	awk '/VmRSS/ { print $2 }' "/proc/$nudged_pid/status" >"$work/rss"
-	failed=$(metric 'nudge_channel_failed_total')
-	kill "$nudged_pid"
-	wait "$nudged_pid" || true
-	nudged_pid=
-	[ "$failed" -eq 0 ] || echo "warning: $failed sends failed" >&2
-	echo "$n $t0 $t1" | awk '{ printf "%.0f\n", $1 * 1000 / ($3 - $2) }'
+	campaign_nudged
 }
 
 # The message the baseline sends: what nudged renders for the middle
@@ -257,8 +230,8 @@ while [ "$r" -le "$runs" ]; do
 	echo "$a" >>"$work/nudge"
 	echo "$b" >>"$work/base"
 	echo "$a $b" | awk '{ printf "%.2f\n", $1 / $2 }' >>"$work/ratios"
-	printf '  run %d: nudge %5s/s  smtplib %5s/s  ratio %s  nudged RSS %s MiB\n' \
-		"$r" "$a" "$b" "$(tail -1 "$work/ratios")" "$(($(cat "$work/rss") / 1024))"
+	printf '  run %d: nudge %5s/s  smtplib %5s/s  ratio %s  nudged RSS %s MiB  events read in %s ms\n' \
+		"$r" "$a" "$b" "$(tail -1 "$work/ratios")" "$(($(cat "$work/rss") / 1024))" "$(cat "$work/read_ms")"
 	printf '         sink got: nudge %s; smtplib %s\n' "$got_a" "$got_b"
 	r=$((r + 1))
 done

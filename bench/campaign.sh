@@ -31,3 +31,73 @@ metric() { # NAME-PREFIX: the sum of its samples
 now_ms() { date +%s%3N; }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# The rule the channel benchmarks run: each run's send is a job due WAIT
+# seconds (3) after the run started, so that the whole backlog of events
+# is read and queued before the first job falls due, and the time runs
+# from due job to timeline entry, as the figures are defined.
+write_campaign_rule() { # FILE
+	cat >"$1" <<RULE
+stages lead
+rule blast {
+    on event blast
+    wait ${WAIT:-3}s
+    send bench msg
+}
+RULE
+}
+
+# The last entry written on the N students' timelines: its ms, from the
+# entry's stream id (Redis's clock, the one the due times are on).
+last_timeline_ms() {
+	/usr/bin/python3 - "$rport" "$n" <<'PY'
+import sys, redis
+r = redis.Redis(port=int(sys.argv[1]))
+p = r.pipeline(transaction=False)
+for i in range(int(sys.argv[2])):
+    p.xrevrange("slm:student:{s%d}:timeline" % i, count=1)
+print(max(int(e[0][0].split(b"-")[0]) for e in p.execute() if e))
+PY
+}
+
+# One nudged run over the loaded campaign with $work/nudged.conf: prints
+# its messages/s from the first job's due time to the N-th timeline entry
+# (0 if nudged died); nudged's RSS at the end goes to $work/rss (kB), how
+# long it took to read the N events (from its start) to $work/read_ms.
+# The end is polled every 0.2 s and then read off the timelines, so the
+# polling costs little CPU and adds nothing to the time.
+campaign_nudged() {
+	t_start=$(now_ms)
+	(cd "$work" && exec "$build/nudged" -f -c nudged.conf) \
+		>"$work/nudged.log" 2>&1 &
+	nudged_pid=$!
+	until [ $(($(redis-cli -p "$rport" zcard 'slm:q:{0}:due') +
+		$(redis-cli -p "$rport" zcard 'slm:q:{0}:lease'))) -ge "$n" ]; do
+		campaign_alive || return 0
+		sleep 0.02
+	done
+	echo $(($(now_ms) - t_start)) >"$work/read_ms"
+	t0=$(redis-cli -p "$rport" zrange 'slm:q:{0}:due' 0 0 withscores | tail -1)
+	[ "$(now_ms)" -lt "${t0:-0}" ] ||
+		echo "warning: jobs fell due before all events were read (raise WAIT)" >&2
+	until [ "$(metric 'nudge_rule_steps_total{outcome="sent"}' 2>/dev/null || echo 0)" -ge "$n" ]; do
+		campaign_alive || return 0
+		sleep 0.2
+	done
+	awk '/VmRSS/ { print $2 }' "/proc/$nudged_pid/status" >"$work/rss"
+	failed=$(metric 'nudge_channel_failed_total')
+	kill "$nudged_pid"
+	wait "$nudged_pid" || true
+	nudged_pid=
+	[ "$failed" -eq 0 ] || echo "warning: $failed sends failed" >&2
+	t1=$(last_timeline_ms)
+	echo "$n $t0 $t1" | awk '{ printf "%.0f\n", $1 * 1000 / ($3 - $2) }'
+}
+
+campaign_alive() {
+	kill -0 "$nudged_pid" 2>/dev/null && return 0
+	echo "nudged died:" >&2
+	tail -20 "$work/nudged.log" >&2
+	echo 0 # the caller stops: exit here would run the trap twice
+	return 1
+}

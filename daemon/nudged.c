@@ -183,8 +183,9 @@ static int start(struct nudged *nd)
         struct consumer_hook hook = {engine_hook_wants, engine_hook_handle,
                                      engine_hook_flush, nd->engine};
         consumer_set_hook(nd->consumer, &hook);
-        nd->dispatcher = dispatcher_start(&nd->cfg, engine_job, nd->engine,
-                                          &stop_flag, err, sizeof err);
+        struct job_hooks jobs = {engine_job, engine_prefetch, engine_drop};
+        nd->dispatcher = dispatcher_start_hooks(&nd->cfg, &jobs, nd->engine,
+                                                &stop_flag, err, sizeof err);
         if (!nd->dispatcher || engine_start(nd->engine, &stop_flag) < 0) {
             log_errorx("rule engine: %s", nd->dispatcher ? "no thread" : err);
             return -1;

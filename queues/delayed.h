@@ -107,6 +107,8 @@ struct queue_job {
                                retried no sooner than this (a provider's
                                Retry-After); 0: the backoff alone */
     void *owner;            /* the dispatcher's, while it runs the job */
+    void *pre; /* what the dispatcher's prefetch hook read for the job
+                  (dispatcher.h): the handler's from its call on */
 };
 
 struct queue_batch {

@@ -2,11 +2,11 @@
  * dispatcher.c - the worker pool and waker thread of the delayed queue
  * (see dispatcher.h). Workers sleep on one condition variable; the waker
  * (pub/sub), full batches, resumed jobs and dispatcher_join() signal it.
- * Held jobs sit on a list (their leases renewed by whichever worker finds
- * the renewal due); resumed ones on a ready list that workers drain
- * before claiming more.
+ * A worker claims a batch, lets the prefetch hook read for all of it,
+ * and runs each job's handler; jobs held past their handler are held.c's.
  */
 #include "queues/dispatcher.h"
+#include "queues/dispatcher_int.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -27,70 +27,10 @@
 /* A claim that failed without losing the connection (a script error):
  * wait this long before the next, so that a broken key cannot spin. */
 #define ERROR_PAUSE_MS 1000
-/* Continuations a worker takes from the ready list at a time. */
-#define READY_BATCH 128
-
-#define DISPATCHER_MAGIC 0x64697370u
-#define HOLD_MAGIC 0x686f6c64u
-
-struct job_hold {
-    unsigned magic;       /* HOLD_MAGIC: what job.owner points at */
-    struct queue_job job; /* own copy; job.owner is this hold */
-    struct dispatcher *d;
-    job_resume_fn fn; /* the resume queued, under d->mu */
-    void *arg;
-    struct job_hold *prev, *next; /* the held list */
-    struct job_hold *ready;       /* the ready list */
-};
-
-struct worker {
-    struct dispatcher *d;
-    int index;
-    pthread_t tid;
-    int started;
-    struct rconn *rc;
-    struct queue *q;
-};
-
-struct dispatcher {
-    unsigned magic; /* DISPATCHER_MAGIC: what a claimed job's owner is */
-    const struct config *cfg;
-    job_handler fn;
-    void *ctx;
-    volatile int *stop; /* the daemon's */
-    volatile int quit;  /* dispatcher_join()'s */
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned long wakes; /* bumped by every wake-up, under mu */
-    unsigned long job_wakes; /* of which: jobs may be due (not resumes) */
-
-    /* held jobs, under mu */
-    struct job_hold *held;
-    int nheld;
-    struct job_hold *ready_head, *ready_tail;
-    int nready;
-    int draining;      /* dispatcher_drain(): no more claims */
-    int64_t renew_at;  /* clock_mono_ms() of the next lease renewal */
-    pthread_cond_t held_cv; /* nheld went down */
-    struct metric *held_gauge;
-
-    struct worker *workers;
-    int nworkers;
-    pthread_t waker;
-    int waker_started;
-    struct rconn *waker_rc;
-};
-
-/* No more claims: the daemon stops, or dispatcher_drain() was called. */
-static int stopping(const struct dispatcher *d)
-{
-    return d->quit || d->draining || (d->stop && *d->stop);
-}
 
 /* --- sleeping and waking ---------------------------------------------- */
 
-static struct timespec mono_after(int64_t ms)
+struct timespec mono_after(int64_t ms)
 {
     struct timespec ts;
 
@@ -238,14 +178,9 @@ static void *waker_main(void *arg)
 
 /* --- a worker ------------------------------------------------------------ */
 
-struct acks {
-    const struct queue_job **jobs;
-    size_t n;
-};
-
 /* Acks what is pending; after a lost connection, reconnects and tries
  * once more (acks of jobs still ours are idempotent). */
-static void flush_acks(struct worker *w, struct acks *a)
+void flush_acks(struct worker *w, struct acks *a)
 {
     if (a->n == 0)
         return;
@@ -278,8 +213,8 @@ static void record_failure(struct worker *w, const struct queue_job *job,
 
 /* Acks, retries or dead-letters a job by its handler's verdict; false
  * for JOB_HELD (the job is not the caller's any more). */
-static int settle(struct worker *w, const struct queue_job *job,
-                  enum job_result res, const char *err, struct acks *a)
+int settle(struct worker *w, const struct queue_job *job,
+           enum job_result res, const char *err, struct acks *a)
 {
     switch (res) {
     case JOB_OK:
@@ -298,213 +233,31 @@ static int settle(struct worker *w, const struct queue_job *job,
     }
 }
 
+/* A job whose prefetched read no handler will take. */
+static void drop_pre(struct worker *w, struct queue_job *job)
+{
+    if (job->pre && w->d->hooks.drop)
+        w->d->hooks.drop(job, w->rc, w->d->ctx);
+    job->pre = NULL;
+}
+
 static void run_job(struct worker *w, struct queue_job *job, struct acks *a)
 {
     char err[512] = "";
     enum job_result res;
 
     if (!job->payload) {
+        drop_pre(w, job);
         record_failure(w, job, QUEUE_FAIL_PERMANENT,
                        "payload missing from Redis");
         return;
     }
     job->owner = w->d;
-    res = w->d->fn(job, w->rc, w->d->ctx, err, sizeof err);
+    res = w->d->hooks.handle(job, w->rc, w->d->ctx, err, sizeof err);
+    job->pre = NULL; /* the handler's now */
     if (w->rc->c == NULL)
         rconn_ensure(w->rc);
     settle(w, job, res, err, a);
-}
-
-/* --- held jobs -------------------------------------------------------------- */
-
-static void set_held(struct dispatcher *d, int delta)
-{
-    d->nheld += delta;
-    metric_set(d->held_gauge, d->nheld);
-    if (delta < 0)
-        pthread_cond_broadcast(&d->held_cv);
-}
-
-static struct job_hold *hold_new(struct dispatcher *d,
-                                 const struct queue_job *job)
-{
-    struct job_hold *h = calloc(1, sizeof *h);
-
-    if (!h)
-        return NULL;
-    h->magic = HOLD_MAGIC;
-    h->d = d;
-    h->job = *job;
-    h->job.owner = h;
-    h->job.id = strdup(job->id);
-    h->job.payload = malloc(job->len + 1);
-    if (!h->job.id || !h->job.payload) {
-        free(h->job.id);
-        free(h->job.payload);
-        free(h);
-        return NULL;
-    }
-    memcpy(h->job.payload, job->payload, job->len);
-    h->job.payload[job->len] = 0;
-    return h;
-}
-
-struct job_hold *dispatcher_hold(const struct queue_job *job)
-{
-    struct dispatcher *d;
-    struct job_hold *h;
-
-    if (job->owner && *(const unsigned *)job->owner == HOLD_MAGIC)
-        return job->owner; /* held again by its continuation */
-    d = job->owner;
-    if (!d || d->magic != DISPATCHER_MAGIC || !(h = hold_new(d, job)))
-        return NULL;
-    pthread_mutex_lock(&d->mu);
-    h->next = d->held;
-    if (d->held)
-        d->held->prev = h;
-    d->held = h;
-    set_held(d, 1);
-    pthread_mutex_unlock(&d->mu);
-    return h;
-}
-
-/* Under mu: takes h off the held list. */
-static void unlink_held(struct dispatcher *d, struct job_hold *h)
-{
-    if (h->prev)
-        h->prev->next = h->next;
-    else
-        d->held = h->next;
-    if (h->next)
-        h->next->prev = h->prev;
-    set_held(d, -1);
-}
-
-static void hold_free(struct job_hold *h)
-{
-    free(h->job.id);
-    free(h->job.payload);
-    free(h);
-}
-
-void dispatcher_resume(struct job_hold *h, job_resume_fn fn, void *arg)
-{
-    struct dispatcher *d = h->d;
-
-    pthread_mutex_lock(&d->mu);
-    h->fn = fn;
-    h->arg = arg;
-    h->ready = NULL;
-    if (d->ready_tail)
-        d->ready_tail->ready = h;
-    else
-        d->ready_head = h;
-    d->ready_tail = h;
-    /* The worker woken for the first of a burst takes the rest with it
-     * (READY_BATCH at a time); another is woken every READY_BATCH/4. */
-    if (d->nready++ % (READY_BATCH / 4) == 0) {
-        d->wakes++;
-        pthread_cond_signal(&d->cv);
-    }
-    pthread_mutex_unlock(&d->mu);
-}
-
-int dispatcher_held(struct dispatcher *d)
-{
-    int n;
-
-    pthread_mutex_lock(&d->mu);
-    n = d->nheld;
-    pthread_mutex_unlock(&d->mu);
-    return n;
-}
-
-/* Takes up to max resumed holds off the ready list. */
-static size_t take_ready(struct dispatcher *d, struct job_hold **v,
-                         size_t max)
-{
-    size_t n = 0;
-
-    pthread_mutex_lock(&d->mu);
-    while (n < max && d->ready_head) {
-        v[n] = d->ready_head;
-        if (!(d->ready_head = v[n]->ready))
-            d->ready_tail = NULL;
-        n++;
-    }
-    d->nready -= (int)n;
-    pthread_mutex_unlock(&d->mu);
-    return n;
-}
-
-/* Runs the continuations that are ready; settles their jobs. Returns how
- * many ran. */
-static size_t run_ready(struct worker *w)
-{
-    struct dispatcher *d = w->d;
-    struct job_hold *v[READY_BATCH], *done[READY_BATCH];
-    const struct queue_job *ackv[READY_BATCH];
-    struct acks a = {ackv, 0};
-    size_t n = take_ready(d, v, READY_BATCH), ndone = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        char err[512] = "";
-        struct job_hold *h = v[i];
-        enum job_result res = h->fn(&h->job, w->rc, h->arg, err, sizeof err);
-
-        if (w->rc->c == NULL)
-            rconn_ensure(w->rc);
-        /* JOB_HELD: resumed again later, maybe already on another
-         * worker: h is not ours to touch. */
-        if (settle(w, &h->job, res, err, &a))
-            done[ndone++] = h;
-    }
-    flush_acks(w, &a);
-    if (ndone) {
-        pthread_mutex_lock(&d->mu);
-        for (size_t i = 0; i < ndone; i++)
-            unlink_held(d, done[i]);
-        pthread_mutex_unlock(&d->mu);
-        for (size_t i = 0; i < ndone; i++)
-            hold_free(done[i]);
-    }
-    return n;
-}
-
-/* Keeps held jobs claimed: every lease/3, one worker pushes every held
- * job's lease on. The ids are copied under the lock, since a held job may
- * be settled and freed by another worker meanwhile. */
-static void renew_held(struct worker *w)
-{
-    struct dispatcher *d = w->d;
-    int64_t lease = d->cfg->queue.lease_ms, now = clock_mono_ms();
-    struct queue_job *v;
-    size_t n = 0;
-
-    pthread_mutex_lock(&d->mu);
-    if (!d->held || now < d->renew_at) {
-        if (!d->held)
-            d->renew_at = now + lease / 3;
-        pthread_mutex_unlock(&d->mu);
-        return;
-    }
-    d->renew_at = now + lease / 3;
-    v = calloc((size_t)d->nheld, sizeof *v);
-    for (struct job_hold *h = d->held; v && h; h = h->next) {
-        v[n] = h->job;
-        v[n].payload = NULL;
-        if ((v[n].id = strdup(h->job.id)))
-            n++;
-    }
-    pthread_mutex_unlock(&d->mu);
-    for (size_t i = 0; i < n; i++) {
-        if (queue_extend(w->q, &v[i], lease) < 0)
-            log_warnx("queue: lease of held job %s: %s", v[i].id,
-                      queue_error(w->q));
-        free(v[i].id);
-    }
-    free(v);
 }
 
 /* Keeps jobs from..n of b ours while a slow batch is worked through. */
@@ -520,9 +273,10 @@ static void extend_rest(struct worker *w, const struct queue_batch *b,
 }
 
 /* Stopping: gives jobs from..n of b back, due at once for any daemon. */
-static void release_rest(struct worker *w, const struct queue_batch *b,
-                         size_t from)
+static void release_rest(struct worker *w, struct queue_batch *b, size_t from)
 {
+    for (size_t i = from; i < b->n; i++)
+        drop_pre(w, &b->jobs[i]);
     for (size_t i = from; i < b->n; i++)
         if (queue_release(w->q, &b->jobs[i]) < 0) {
             log_warnx("queue: giving back job %s: %s (it runs when its "
@@ -542,6 +296,11 @@ static void handle_batch(struct worker *w, struct queue_batch *b)
     if (!a.jobs) {
         log_warnx("queue: out of memory; %zu jobs wait for their lease", b->n);
         return;
+    }
+    if (w->d->hooks.prefetch) {
+        w->d->hooks.prefetch(b->jobs, b->n, w->rc, w->d->ctx);
+        if (w->rc->c == NULL)
+            rconn_ensure(w->rc);
     }
     for (i = 0; i < b->n && !stopping(w->d); i++) {
         if (clock_mono_ms() >= renew_at) {
@@ -610,16 +369,6 @@ static int may_claim(struct dispatcher *d)
     return room && !stopping(d);
 }
 
-static int ready_empty(struct dispatcher *d)
-{
-    int empty;
-
-    pthread_mutex_lock(&d->mu);
-    empty = d->ready_head == NULL;
-    pthread_mutex_unlock(&d->mu);
-    return empty;
-}
-
 static unsigned long job_wake_count(struct dispatcher *d)
 {
     return read_count(d, &d->job_wakes);
@@ -680,11 +429,7 @@ static void free_dispatcher(struct dispatcher *d)
     }
     free(d->workers);
     rconn_free(d->waker_rc);
-    while (d->held) { /* left to their leases */
-        struct job_hold *h = d->held;
-        d->held = h->next;
-        hold_free(h);
-    }
+    held_free_all(d);
     pthread_cond_destroy(&d->held_cv);
     pthread_cond_destroy(&d->cv);
     pthread_mutex_destroy(&d->mu);
@@ -768,6 +513,16 @@ struct dispatcher *dispatcher_start(const struct config *cfg, job_handler fn,
                                     void *ctx, volatile int *stop, char *err,
                                     size_t errlen)
 {
+    struct job_hooks hooks = {.handle = fn};
+
+    return dispatcher_start_hooks(cfg, &hooks, ctx, stop, err, errlen);
+}
+
+struct dispatcher *dispatcher_start_hooks(const struct config *cfg,
+                                          const struct job_hooks *hooks,
+                                          void *ctx, volatile int *stop,
+                                          char *err, size_t errlen)
+{
     struct dispatcher *d = calloc(1, sizeof *d);
 
     if (!d || init_sync(d) < 0) {
@@ -777,7 +532,7 @@ struct dispatcher *dispatcher_start(const struct config *cfg, job_handler fn,
     }
     d->magic = DISPATCHER_MAGIC;
     d->cfg = cfg;
-    d->fn = fn;
+    d->hooks = *hooks;
     d->ctx = ctx;
     d->stop = stop;
     d->nworkers = cfg->queue.workers > 0 ? cfg->queue.workers : 1;
@@ -795,28 +550,6 @@ fail:
     join_threads(d);
     free_dispatcher(d);
     return NULL;
-}
-
-void dispatcher_drain(struct dispatcher *d)
-{
-    struct timespec deadline;
-
-    if (!d)
-        return;
-    deadline = mono_after(d->cfg->queue.drain_ms);
-    pthread_mutex_lock(&d->mu);
-    d->draining = 1;
-    if (d->nheld > 0)
-        log_info("queue: waiting for %d sends in flight", d->nheld);
-    while (d->nheld > 0 &&
-           pthread_cond_timedwait(&d->held_cv, &d->mu, &deadline) !=
-               ETIMEDOUT)
-        ;
-    if (d->nheld > 0)
-        log_warnx("queue: %d jobs still wait on providers after %llds; "
-                  "their leases bring them back",
-                  d->nheld, (long long)(d->cfg->queue.drain_ms / 1000));
-    pthread_mutex_unlock(&d->mu);
 }
 
 void dispatcher_join(struct dispatcher *d)

@@ -77,6 +77,21 @@ typedef enum job_result (*job_handler)(const struct queue_job *job,
                                        struct rconn *rc, void *ctx, char *err,
                                        size_t errlen);
 
+/* Optional, beside a handler: the reads that every job of a claimed
+ * batch needs, made for the whole batch in one round trip rather than one
+ * per job. prefetch runs on the worker before the batch's handlers, with
+ * its connection; what it sets in jobs[i].pre the handler of jobs[i]
+ * owns (and frees) from its call on. A job the worker gives back
+ * unhandled (the daemon stops) goes to drop instead, which undoes what
+ * the read claimed and frees pre. Both may leave a pre NULL: its handler
+ * then reads for itself. */
+struct job_hooks {
+    job_handler handle;
+    void (*prefetch)(struct queue_job *jobs, size_t n, struct rconn *rc,
+                     void *ctx);
+    void (*drop)(struct queue_job *job, struct rconn *rc, void *ctx);
+};
+
 /* Starts the waker and queue.workers worker threads. cfg must stay valid
  * until dispatcher_join() returns. stop is the daemon's flag (set by its
  * signal handler): workers stop claiming once it is set. The threads
@@ -86,6 +101,11 @@ typedef enum job_result (*job_handler)(const struct queue_job *job,
 struct dispatcher *dispatcher_start(const struct config *cfg, job_handler fn,
                                     void *ctx, volatile int *stop, char *err,
                                     size_t errlen);
+/* The same with a prefetch hook (hooks is copied). */
+struct dispatcher *dispatcher_start_hooks(const struct config *cfg,
+                                          const struct job_hooks *hooks,
+                                          void *ctx, volatile int *stop,
+                                          char *err, size_t errlen);
 
 /* --- held jobs ------------------------------------------------------------ */
 

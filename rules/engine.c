@@ -1,8 +1,10 @@
 /*
- * engine.c - the rule engine's life, events, jobs and schedules (see
- * engine.h). The steps themselves are run.c.
+ * engine.c - the rule engine's life, events and schedules (see engine.h).
+ * The queue jobs that carry runs on are jobs.c, the steps themselves
+ * run.c.
  */
 #include "rules/engine.h"
+#include "rules/engine_int.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -22,37 +24,14 @@
 #include "queues/delayed.h"
 #include "rules/defer.h"
 #include "rules/run.h"
-#include "rules/scanload.h"
 #include "rules/schedule.h"
 
 #define SCAN_BATCH 500
 #define MAX_TRIGGERED 256
 
-/* One loaded rule set and its templates, shared by the calls that began
- * while it was current. */
-struct snap {
-    atomic_int refs;
-    struct ruleset *rules;
-    struct tmpl_set *tmpls;
-    struct rules_env env;
-};
-
-struct engine {
-    const struct config *cfg;
-    struct channel_set *chans;
-    pthread_mutex_t lock; /* guards snap */
-    struct snap *snap;
-    pthread_mutex_t defer_lock; /* guards defer */
-    struct run_defer *defer;    /* jobs of the events not yet flushed */
-    pthread_t thread;
-    int started;
-    volatile int *stop;
-    volatile int quit;
-};
-
 /* --- rule sets ------------------------------------------------------------ */
 
-static void snap_put(struct snap *s)
+void snap_put(struct snap *s)
 {
     if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
         return;
@@ -63,7 +42,7 @@ static void snap_put(struct snap *s)
     free(s);
 }
 
-static struct snap *snap_get(struct engine *e)
+struct snap *snap_get(struct engine *e)
 {
     struct snap *s;
 
@@ -166,7 +145,7 @@ size_t engine_rule_count(struct engine *e)
     return n;
 }
 
-static void env_of(struct engine *e, struct snap *s, struct rconn *rc,
+void env_of(struct engine *e, struct snap *s, struct rconn *rc,
                    struct run_env *env)
 {
     env->cfg = e->cfg;
@@ -176,7 +155,7 @@ static void env_of(struct engine *e, struct snap *s, struct rconn *rc,
     env->q = queue_open(e->cfg, rc); /* NULL: no memory; steps then fail */
 }
 
-static void env_done(struct run_env *env)
+void env_done(struct run_env *env)
 {
     if (env->q)
         queue_close(env->q);
@@ -206,7 +185,7 @@ static int requeue_step(struct run *r, size_t at)
 
 /* After run_steps(): end, leave waiting, or hand a failed step to the
  * queue. Returns 0 or -1 (Redis). */
-static int settle(struct run *r, enum run_status st, size_t at, const char *err)
+int settle_run(struct run *r, enum run_status st, size_t at, const char *err)
 {
     switch (st) {
     case RUN_DONE:
@@ -227,7 +206,7 @@ static int settle(struct run *r, enum run_status st, size_t at, const char *err)
 /* Starts rule for st if `when` holds (the view is loaded), as run id
  * (derived from what started it). Steps up to the first wait or message
  * step run here; those go to the queue. 0 or -1. */
-static int start_rule(const struct run_env *env, struct rconn *rc,
+int start_rule(const struct run_env *env, struct rconn *rc,
                       const struct crule *rule, const struct student *st,
                       struct rview *view, int chain, const char *id)
 {
@@ -247,7 +226,7 @@ static int start_rule(const struct run_env *env, struct rconn *rc,
                       st->id, why);
         return got;
     }
-    rc_ = settle(&r, run_steps(&r, 0, &at, err, sizeof err), at, err);
+    rc_ = settle_run(&r, run_steps(&r, 0, &at, err, sizeof err), at, err);
     run_free(&r);
     return rc_;
 }
@@ -344,258 +323,6 @@ int engine_hook_handle(void *ctx, struct rconn *rc, const struct event *ev,
                        const struct student *st)
 {
     return engine_on_event(ctx, rc, ev, st);
-}
-
-/* --- jobs
- * ------------------------------------------------------------------------ */
-
-struct step_job {
-    const char *run, *rule, *version, *student;
-    json_int_t step, started, chain;
-};
-
-static enum job_result bad_job(char *err, size_t n, const char *why)
-{
-    snprintf(err, n, "%s", why);
-    return JOB_DEAD;
-}
-
-/* A run carried on by a queue job: what its steps need, kept on the heap
- * because a send holds the job and the run goes on in a continuation, on
- * another worker, when the channel has reported. */
-struct step_run {
-    struct engine *e;
-    struct snap *s;     /* a reference */
-    struct student *st; /* owned */
-    size_t job_step;    /* the step the job was queued for */
-    struct run_env env;
-    struct run r;
-};
-
-static void step_run_free(struct step_run *sr)
-{
-    run_free(&sr->r);
-    env_done(&sr->env);
-    student_free(sr->st);
-    snap_put(sr->s);
-    free(sr);
-}
-
-static enum job_result after_send(struct queue_job *job, struct rconn *rc,
-                                  void *arg, char *err, size_t n);
-
-/* Settles a job by its run's status; frees sr unless the run is held. */
-static enum job_result step_run_settle(struct step_run *sr,
-                                       enum run_status status, size_t at,
-                                       char *err, size_t n)
-{
-    enum job_result res;
-
-    if (status == RUN_HELD)
-        return JOB_HELD; /* sr belongs to the continuation */
-    if (status == RUN_RETRY && at == sr->job_step) {
-        if (!err[0])
-            snprintf(err, n, "step %zu failed, will retry", at + 1);
-        res = JOB_RETRY;
-    } else {
-        res = settle(&sr->r, status, at, err) < 0 ? JOB_RETRY : JOB_OK;
-    }
-    step_run_free(sr);
-    return res;
-}
-
-/* The continuation of a send (queues/dispatcher.h): the outcome goes on
- * the timeline and the run goes on, on this worker's connection. */
-static enum job_result after_send(struct queue_job *job, struct rconn *rc,
-                                  void *arg, char *err, size_t n)
-{
-    struct run *r = arg;
-    struct step_run *sr =
-        (struct step_run *)((char *)r - offsetof(struct step_run, r));
-    size_t at = 0;
-
-    env_done(&sr->env);
-    env_of(sr->e, sr->s, rc, &sr->env);
-    sr->env.after_send = after_send;
-    r->rc = rc;
-    return step_run_settle(sr, run_after_send(r, job, &at, err, n), at, err,
-                           n);
-}
-
-static enum job_result run_job(struct engine *e, struct snap *s,
-                               struct rconn *rc, const struct queue_job *job,
-                               const struct step_job *j, char *err, size_t n)
-{
-    const struct crule *rule = ruleset_find(s->rules, j->rule);
-    char version[24], why[256];
-    struct student *st = NULL;
-    struct step_run *sr;
-    size_t at = 0;
-    struct run_pre pre;
-    int got;
-
-    /* Whether the run is still on, the student and, for a message step,
-     * its send record and the cap's count: one round trip. */
-    if (run_is_current_cmd(rc, e->cfg->redis.prefix, j->student, j->rule) < 0 ||
-        student_append_reads(rc, e->cfg->redis.prefix, j->student) < 0 ||
-        (rule && run_pre_cmd(rc, e->cfg, rule, j->student, j->run,
-                             (size_t)j->step, &pre) < 0))
-        return JOB_RETRY;
-    if (!rule)
-        pre.record = pre.cap = -1;
-    got = run_is_current_reply(rc, j->run);
-    if (got < 0 || student_read(rc, j->student, &st) < 0 ||
-        run_pre_reply(rc, &pre) < 0) {
-        student_free(st);
-        rconn_close(rc); /* replies may be left in the pipeline */
-        return JOB_RETRY;
-    }
-    if (got == 0 || !st) /* no step will run */
-        run_pre_release(rc, e->cfg, j->student, j->run, &pre);
-    if (got == 0) {
-        student_free(st);
-        return JOB_OK; /* a run that has ended */
-    }
-    if (rule)
-        snprintf(version, sizeof version, "%016llx",
-                 (unsigned long long)rule->version);
-    if (!rule || strcmp(version, j->version) != 0) {
-        snprintf(why, sizeof why, "rule %s was %s on reload: the run ends",
-                 j->rule, rule ? "changed" : "removed");
-        run_pre_release(rc, e->cfg, j->student, j->run, &pre);
-        student_free(st);
-        return run_abandon(rc, e->cfg, j->student, j->rule, j->run,
-                           (int)j->step, why) < 0
-                   ? JOB_RETRY
-                   : JOB_OK;
-    }
-    if (!st) {
-        run_abandon(rc, e->cfg, j->student, j->rule, j->run, (int)j->step,
-                    "the student is gone: the run ends");
-        return JOB_OK;
-    }
-    if (!(sr = calloc(1, sizeof *sr))) {
-        student_free(st);
-        snprintf(err, n, "out of memory");
-        return JOB_RETRY;
-    }
-    sr->e = e;
-    sr->s = s;
-    atomic_fetch_add(&s->refs, 1);
-    sr->st = st;
-    sr->job_step = (size_t)j->step;
-    env_of(e, s, rc, &sr->env);
-    sr->env.after_send = after_send;
-    if (run_resume(&sr->r, &sr->env, rc, rule, j->run, j->started,
-                   (int)j->chain, st) < 0) {
-        step_run_free(sr);
-        snprintf(err, n, "out of memory");
-        return JOB_RETRY;
-    }
-    sr->r.job = job;
-    sr->r.pre = pre;
-    return step_run_settle(sr, run_steps(&sr->r, sr->job_step, &at, err, n),
-                           at, err, n);
-}
-
-/* The students of a scan batch whose `when` holds. */
-struct scan_pick {
-    const struct crule *rule;
-    struct rview view;
-    struct student **v;
-    size_t n;
-};
-
-static int pick_student(void *ctx, struct student **st)
-{
-    struct scan_pick *p = ctx;
-
-    rview_load(&p->view, *st, clock_now_ms());
-    if (!rule_when(p->rule, &p->view))
-        return 0;
-    p->v[p->n++] = *st; /* v has room for every id */
-    *st = NULL;
-    return 0;
-}
-
-/* A batch of a schedule's scan: load the students (overlapped with the
- * evaluation), then start the rule for each that matches. */
-static enum job_result scan_job(struct engine *e, struct snap *s,
-                                struct rconn *rc, json_t *o, char *err,
-                                size_t n)
-{
-    struct scan_pick p = {
-        .rule = ruleset_find(s->rules,
-                             json_string_value(json_object_get(o, "scan")))};
-    json_t *ids = json_object_get(o, "ids"), *v;
-    size_t count = json_array_size(ids), i;
-    const char **idv = calloc(count + 1, sizeof *idv);
-    struct run_env env;
-    enum job_result res = JOB_OK;
-    char id[48];
-
-    p.v = calloc(count + 1, sizeof *p.v);
-    if (!p.rule || !idv || !p.v || rview_init(&p.view, s->rules) < 0) {
-        free(idv);
-        free(p.v);
-        return p.rule ? JOB_RETRY : JOB_OK; /* a removed rule: nothing */
-    }
-    json_array_foreach(ids, i, v) idv[i] = json_string_value(v);
-    if (students_each(rc, e->cfg->redis.prefix, idv, count, pick_student, &p) <
-        0) {
-        snprintf(err, n, "loading students: %s", rc->errstr);
-        res = JOB_RETRY;
-    }
-    /* One id per firing: a batch run twice finds the runs it started. */
-    snprintf(id, sizeof id, "f%lld",
-             (long long)json_integer_value(json_object_get(o, "fire")));
-    env_of(e, s, rc, &env);
-    env.defer = run_defer_new();
-    for (i = 0; i < p.n; i++) {
-        rview_load(&p.view, p.v[i], clock_now_ms());
-        if (res == JOB_OK &&
-            (!env.defer ||
-             start_rule(&env, rc, p.rule, p.v[i], &p.view, 0, id) < 0))
-            res = JOB_RETRY; /* a run started again finds its jobs */
-        student_free(p.v[i]);
-    }
-    if (res == JOB_OK && env.q &&
-        run_defer_flush(env.defer, rc, env.q, err, n) < 0)
-        res = JOB_RETRY;
-    run_defer_free(env.defer);
-    env_done(&env);
-    free(p.v);
-    free(idv);
-    rview_free(&p.view);
-    return res;
-}
-
-enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
-                           void *ctx, char *err, size_t errlen)
-{
-    struct engine *e = ctx;
-    json_t *o = json_loadb(job->payload, job->len, 0, NULL);
-    struct step_job j = {0};
-    enum job_result res;
-    struct snap *s;
-
-    if (!o)
-        return bad_job(err, errlen, "payload is not JSON");
-    s = snap_get(e);
-    if (json_object_get(o, "scan")) {
-        res = scan_job(e, s, rc, o, err, errlen);
-    } else if (json_unpack(o, "{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "run",
-                           &j.run, "rule", &j.rule, "version", &j.version,
-                           "step", &j.step, "student", &j.student, "started",
-                           &j.started, "chain", &j.chain) < 0 ||
-               !key_valid_id(j.student) || j.step < 0) {
-        res = bad_job(err, errlen, "payload is not a rule step");
-    } else {
-        res = run_job(e, s, rc, job, &j, err, errlen);
-    }
-    snap_put(s);
-    json_decref(o);
-    return res;
 }
 
 /* --- schedules

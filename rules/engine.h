@@ -9,7 +9,8 @@
  *     struct consumer_hook hook = {engine_hook_wants, engine_hook_handle,
  *                                  engine_hook_flush, e};
  *     consumer_set_hook(consumer, &hook);
- *     dispatcher_start(&cfg, engine_job, e, &stop, err, sizeof err);
+ *     struct job_hooks jobs = {engine_job, engine_prefetch, engine_drop};
+ *     dispatcher_start_hooks(&cfg, &jobs, e, &stop, err, sizeof err);
  *     engine_start(e, &stop);     // schedules and file-change reloads
  *     ... SIGHUP: engine_reload(e, &d) ...
  *     engine_stop(e); engine_free(e);   // after the consumer and workers
@@ -80,6 +81,11 @@ int engine_hook_flush(void *ctx, struct rconn *rc);
  * run's next step, or a batch of a schedule's scan. */
 enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
                            void *ctx, char *err, size_t errlen);
+/* Its prefetch and drop hooks (struct job_hooks): the first read of every
+ * step job of a claimed batch in one round trip (rules/jobs.c). */
+void engine_prefetch(struct queue_job *jobs, size_t n, struct rconn *rc,
+                     void *ctx);
+void engine_drop(struct queue_job *job, struct rconn *rc, void *ctx);
 
 /* --- schedules --------------------------------------------------------------
  */
