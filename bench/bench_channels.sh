@@ -133,7 +133,7 @@ curl_run() { # KIND PARALLEL
 echo "channels: $n messages per run, provider answers after ${delay} ms, $runs runs each"
 start_gateway "$delay"
 for kind in ${KINDS:-sms wecom webhook}; do
-	for par in 200 500; do
+	for par in ${IN_FLIGHT:-200 500}; do
 		: >"$work/ratios"
 		: >"$work/nudge"
 		: >"$work/curl"

@@ -74,7 +74,7 @@ struct chan_msg {
     const char *provider_params;   /* sms: its parameters, a JSON object */
     const char *rule;
     const char *template_name;
-    int step;                    /* from 0; -1 when not a rule step */
+    int step;                    /* from 1, as the timeline; -1: not a rule step */
     const char *idempotency_key; /* the same key: the same message */
 };
 

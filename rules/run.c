@@ -375,7 +375,7 @@ void run_entry(const struct run *r, size_t step, const char *type,
     *e = (struct tl_entry)TL_ENTRY_INIT;
     e->type = type;
     e->rule = r->rule->name;
-    e->step = (int)step; /* from 0, as docs/redis.md says */
+    e->step = (int)step + 1; /* a recruiter counts from 1 (docs/redis.md) */
     e->channel = s ? s->channel : NULL;
     e->template_name = s ? s->tmpl : NULL;
     e->actor = actor;
@@ -560,7 +560,7 @@ int run_abandon(struct rconn *rc, const struct config *cfg, const char *student,
     snprintf(actor, sizeof actor, "rule:%s", rule);
     e.type = "skipped";
     e.rule = rule;
-    e.step = step;
+    e.step = step + 1;
     e.detail = why;
     e.actor = actor;
     return timeline_append(rc, cfg->redis.prefix, student,

@@ -159,7 +159,8 @@ int run_is_current_cmd(struct rconn *rc, const char *prefix,
                        const char *student, const char *rule);
 int run_is_current_reply(struct rconn *rc, const char *id);
 /* Ends whatever run of rule the student has, with a timeline entry
- * saying why (a removed or changed rule). 0 or -1. */
+ * saying why (a removed or changed rule) for its step (counted from 0
+ * here, as in the job; the entry counts from 1). 0 or -1. */
 int run_abandon(struct rconn *rc, const struct config *cfg, const char *student,
                 const char *rule, const char *id, int step, const char *why);
 /* Sets the student's last_touch_at (unix seconds; `time_since_touch`

@@ -260,7 +260,7 @@ static int write_outcome(struct run *r, const char *state,
         (r->send.ch->drv->caps & CHAN_CAP_RECEIPTS) &&
         receipt_note_cmd(r->rc, cfg->redis.prefix, r->send.res.provider_id,
                          r->student_id, r->send.ch->name, r->rule->name,
-                         (int)r->send.step, e->template_name) == 0)
+                         e->step, e->template_name) == 0)
         n++; /* an id no receipt can name is simply not noted */
     if (rconn_append(r->rc, "EXEC") < 0)
         return -1;
@@ -483,7 +483,7 @@ static enum step_result send_via(struct run *r, size_t i, const struct step *s,
         m.student = r->student_id;
         m.rule = r->rule->name;
         m.template_name = s->tmpl;
-        m.step = (int)i;
+        m.step = (int)i + 1; /* as the timeline counts */
         m.idempotency_key = idem;
         if (strcmp(ch->as, "wecom") == 0)
             wecom_address(r, s, &who, &m);

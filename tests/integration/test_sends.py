@@ -605,7 +605,7 @@ class ReplayAndReceiptsTest(SendsTest):
         self.assertEqual(
             {k: entries[0].get(k) for k in ("rule", "step", "channel",
                                              "template", "provider_id")},
-            {"rule": "campaign", "step": "0", "channel": "sms",
+            {"rule": "campaign", "step": "1", "channel": "sms",
              "template": "msg", "provider_id": pid})
         self.stop_clean()
 
