@@ -9,9 +9,10 @@
 #   bench/bench_channels.sh BUILD [N] [RUNS]
 #
 # nudged reads N campaign events (a backlog), starts a run per student,
-# queues each send as a job due at once, and sends through the channel;
-# the time runs from nudged's start to the N-th "sent" timeline entry
-# (nudge_rule_steps_total{outcome="sent"}). Channels: sms (generic form),
+# queues each send as a job due WAIT (3) seconds later, and sends through
+# the channel; the time runs from the first job's due time to the last
+# "sent" timeline entry (campaign.sh, campaign_nudged). IN_FLIGHT lists
+# the max_in_flight values (200 500). Channels: sms (generic form),
 # wecom (message/send, one gettoken expected) and webhook (signed). Then
 # nudged's RSS with 1,000 messages in flight (the fake answering after
 # 5 s, max_in_flight = 1000).

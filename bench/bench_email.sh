@@ -11,11 +11,12 @@
 #
 #   bench/bench_email.sh BUILD [N] [RUNS]
 #
-# nudged reads N campaign events (a backlog), starts a run per student,
-# renders the email template (Subject, body, the signed List-Unsubscribe:
-# real MIME, base64 UTF-8) and sends through the channel; the time runs
-# from nudged's start to the N-th "sent" timeline entry
-# (nudge_rule_steps_total{outcome="sent"}). The baseline sends the MIME
+# nudged reads N campaign events (a backlog), starts a run per student
+# and queues its send as a job due WAIT (3) seconds later; then renders
+# the email template (Subject, body, the signed List-Unsubscribe: real
+# MIME, base64 UTF-8) and sends through the channel; the time runs from
+# the first job's due time to the last "sent" timeline entry
+# (campaign.sh, campaign_nudged). The baseline sends the MIME
 # that `nudgectl render` prints for one of the students, timed from its
 # start to its last QUIT.
 #
@@ -33,7 +34,7 @@
 #
 # Settings (environment): SESSIONS (4) and BATCH (100), the driver's
 # defaults (on 2 cores, 8 or 16 sessions sent no faster); MAX_IN_FLIGHT
-# (SESSIONS x BATCH, as docs/channels.md advises); WORKERS (4, the queue's
+# (SESSIONS x BATCH, as docs/channels.md advises); WORKERS (8, the queue's
 # default); SINK=c (default) or aiosmtpd, the same sink in Python, to
 # compare (it is the limit: smtplib alone sends about half as fast to it);
 # KEEP=1 keeps the work folder (config, templates, the message, logs).
