@@ -531,11 +531,8 @@ int worktime_load_calendar(struct worktime *w, const char *path, struct diag *d)
     char line[1024];
     FILE *fp = fopen(path, "r");
 
-    if (!fp) {
-        diag_error(d, path, 0, 0, "cannot read the calendar: %s",
-                   strerror(errno));
-        return 1;
-    }
+    if (!fp)
+        return -1;
     while (fgets(line, sizeof line, fp)) {
         r.line++;
         cal_line(&r, line);

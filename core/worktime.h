@@ -68,7 +68,8 @@ int worktime_set_lunch(struct worktime *w, int from, int to, char *err,
 
 /* Reads a calendar file into w (format: docs/leads.md). Every problem is
  * added to d as "file:line:col: message"; returns the number of errors
- * (0: loaded). A file that cannot be read is one error at line 0. */
+ * (0: loaded), or -1 with errno when the file cannot be read (nothing
+ * added to d: the caller names the setting that named the file). */
 int worktime_load_calendar(struct worktime *w, const char *path,
                            struct diag *d);
 
