@@ -256,6 +256,12 @@ int64_t worktime_day_ms(const struct worktime *w)
     return (int64_t)(w->to - w->from - (w->lunch_to - w->lunch_from)) * MIN_MS;
 }
 
+int64_t worktime_wait_until(const struct worktime *w, int64_t start_ms,
+                            int64_t ms, long days)
+{
+    return worktime_add(w, start_ms, ms + days * worktime_day_ms(w));
+}
+
 int64_t worktime_covered_until(const struct worktime *w)
 {
     int64_t last = -1;

@@ -86,6 +86,10 @@ int64_t worktime_day_ms(const struct worktime *w);
  * within ten years (no working days at all). */
 int64_t worktime_add(const struct worktime *w, int64_t start_ms,
                      int64_t dur_ms);
+/* The end of a `wait` of ms plus days working days from start_ms (a
+ * working day is worktime_day_ms() of working time). -1 as above. */
+int64_t worktime_wait_until(const struct worktime *w, int64_t start_ms,
+                            int64_t ms, long days);
 /* The last day (days since 1970-01-01) the calendar files cover, or -1
  * with no file: after it only the weekdays count. */
 int64_t worktime_covered_until(const struct worktime *w);
