@@ -343,6 +343,17 @@ static void cal_error(struct cal_reader *r, int col, const char *fmt, ...)
     r->errors++;
 }
 
+/* The column of p in line, counting characters (UTF-8), as the rule
+ * messages do, so that it points at the right place after Chinese text. */
+static int char_column(const char *line, const char *p)
+{
+    int col = 1;
+
+    for (const char *q = line; q < p; q++)
+        col += ((unsigned char)*q & 0xc0) != 0x80;
+    return col;
+}
+
 /* Splits line into at most max words; the rest of the line after the
  * last goes into that one (a holiday's name may have spaces). */
 static size_t split_words(const char *line, struct cal_word *wd, size_t max)
@@ -356,7 +367,7 @@ static size_t split_words(const char *line, struct cal_word *wd, size_t max)
         if (!*p)
             break;
         wd[n].s = p;
-        wd[n].col = (int)(p - line) + 1;
+        wd[n].col = char_column(line, p);
         if (n + 1 == max) {
             size_t len = strlen(p);
             while (len && isspace((unsigned char)p[len - 1]))
