@@ -95,6 +95,10 @@ static const struct {
     {{2026, 11, 30, 9, 0}, H(24), 0, 0, 1, {2026, 12, 2, 15, 0}},
     /* without a calendar 2026-10-01 (a thursday) is a working day */
     {{2026, 9, 30, 17, 0}, H(2), 0, 1, 0, {2026, 10, 1, 10, 0}},
+    /* docs/rules.md: 09-30 16:00 + 4h is 10-08 11:00 */
+    {{2026, 9, 30, 16, 0}, H(4), 0, 1, 1, {2026, 10, 8, 11, 0}},
+    /* docs/rules.md: 10-09 17:00 + 4h is the make-up saturday at 12:00 */
+    {{2026, 10, 9, 17, 0}, H(4), 0, 1, 1, {2026, 10, 10, 12, 0}},
 };
 
 #define NADD (sizeof add_cases / sizeof add_cases[0])
