@@ -15,7 +15,7 @@
 #include "core/tz.h"
 
 #define MIN_MS 60000LL
-#define SEARCH_DAYS 3660 /* ten years: past that, no working day comes */
+#define SEARCH_DAYS 3660 /* ten years without a working day: none comes */
 
 static const char *const day_names[] = {"sun", "mon", "tue", "wed",
                                         "thu", "fri", "sat"};
@@ -293,9 +293,12 @@ int64_t worktime_add(const struct worktime *w, int64_t start_ms, int64_t dur_ms)
     int64_t left = dur_ms < 0 ? 0 : dur_ms, from[2], to[2];
     int n = day_stretches(w, from, to);
 
-    for (int k = 0; k < SEARCH_DAYS; k++, day++, at = 0) {
-        if (!worktime_is_workday(w, day))
+    for (int idle = 0; idle < SEARCH_DAYS; day++, at = 0) {
+        if (!worktime_is_workday(w, day)) {
+            idle++;
             continue;
+        }
+        idle = 0;
         for (int i = 0; i < n; i++) {
             if (at >= to[i])
                 continue;

@@ -82,8 +82,8 @@ int64_t worktime_day_ms(const struct worktime *w);
 /* The instant (UTC ms) when dur_ms of working time has passed after
  * start_ms; a start outside working time counts from the next working
  * moment, and a deadline that falls at the end of a working stretch is
- * that end (18:00, not 09:00 the next day). -1 when no working day comes
- * within ten years (no working days at all). */
+ * that end (18:00, not 09:00 the next day). -1 when ten years pass
+ * without a working day (no working days at all). */
 int64_t worktime_add(const struct worktime *w, int64_t start_ms,
                      int64_t dur_ms);
 /* The end of a `wait` of ms plus days working days from start_ms (a

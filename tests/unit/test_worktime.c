@@ -146,6 +146,20 @@ START_TEST(test_days_of_2026)
 }
 END_TEST
 
+START_TEST(test_long_and_never)
+{
+    struct worktime w;
+    int64_t start = sh(2026, 12, 1, 10, 0);
+
+    school(&w, 1, 1);
+    /* longer than the ten years a day without work may last */
+    ck_assert_int_gt(worktime_wait_until(&w, start, 0, 5000), start);
+    w.days = 0; /* no working weekday and no make-up day after 2026 */
+    ck_assert_int_eq(worktime_wait_until(&w, start, H(1), 0), -1);
+    worktime_free(&w);
+}
+END_TEST
+
 /* --- calendar files ---------------------------------------------------- */
 
 static char *write_temp(const char *text)
@@ -341,6 +355,7 @@ int main(void)
 
     tcase_add_loop_test(tc, test_add, 0, NADD);
     tcase_add_test(tc, test_days_of_2026);
+    tcase_add_test(tc, test_long_and_never);
     tcase_add_test(tc, test_calendar_errors);
     tcase_add_test(tc, test_calendar_no_covers);
     tcase_add_test(tc, test_config);
