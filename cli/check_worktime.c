@@ -22,18 +22,18 @@ static void summarise(const struct worktime *w, FILE *report)
     for (size_t i = 0; i < w->ncovers; i++)
         if (from < 0 || w->covers[i].first < from)
             from = w->covers[i].first;
-    fprintf(report, "worktime: %02d:%02d-%02d:%02d", w->from / 60,
-            w->from % 60, w->to / 60, w->to % 60);
+    fprintf(report, "worktime: %02d:%02d-%02d:%02d", w->from / 60, w->from % 60,
+            w->to / 60, w->to % 60);
     if (w->lunch_from != w->lunch_to)
         fprintf(report, " less lunch %02d:%02d-%02d:%02d", w->lunch_from / 60,
                 w->lunch_from % 60, w->lunch_to / 60, w->lunch_to % 60);
     fprintf(report, " in %s", w->zone);
     if (w->ncovers)
-        fprintf(report, "; calendar %s to %s (%zu file%s, %zu dates)\n",
-                worktime_format_day(from, first, sizeof first),
-                worktime_format_day(worktime_covered_until(w), last,
-                                    sizeof last),
-                w->ncovers, w->ncovers == 1 ? "" : "s", w->ndates);
+        fprintf(
+            report, "; calendar %s to %s (%zu file%s, %zu dates)\n",
+            worktime_format_day(from, first, sizeof first),
+            worktime_format_day(worktime_covered_until(w), last, sizeof last),
+            w->ncovers, w->ncovers == 1 ? "" : "s", w->ndates);
     else
         fprintf(report, "; no holiday calendar\n");
 }
