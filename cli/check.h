@@ -20,4 +20,10 @@ int check_templates(struct ctl *ctl, struct diag *d, FILE *report);
  * line. Returns 0, or -1 when it found errors. (cli/check_rules.c) */
 int check_rules(struct ctl *ctl, struct diag *d, FILE *report);
 
+/* [worktime] (cli/check_worktime.c): a summary line; warnings when rules
+ * wait in working time (uses_working) with no calendar, and when the
+ * calendar runs out within 60 days. */
+void check_worktime(struct ctl *ctl, int uses_working, struct diag *d,
+                    FILE *report);
+
 #endif

@@ -21,6 +21,7 @@ int check_rules(struct ctl *ctl, struct diag *d, FILE *report)
     }
     if (ruleset_load_dir(ctl->cfg.rules.dir, &env, &set, d) < 0) {
         rules_env_free(&env);
+        check_worktime(ctl, 0, d, report);
         return -1;
     }
     for (int k = 0; k <= EV_CUSTOM; k++)
@@ -31,6 +32,7 @@ int check_rules(struct ctl *ctl, struct diag *d, FILE *report)
             set->nrules, set->nrules == 1 ? "" : "s", set->nfiles,
             set->nfiles == 1 ? "" : "s", events, set->nscheduled,
             set->stages.n);
+    check_worktime(ctl, set->uses_working, d, report);
     ruleset_free(set);
     rules_env_free(&env);
     return 0;

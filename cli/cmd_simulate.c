@@ -131,6 +131,29 @@ static void render_step(struct sim *s, const struct step *st, int64_t at)
     recipient_clear(&who);
 }
 
+/* "wait 24h working (until 2026-12-03 15:00 Asia/Shanghai, working
+ * time)": the deadline as the school's calendar counts it, in its zone.
+ * Returns it, or -1 when no working day comes. */
+static int64_t print_working_wait(struct sim *s, const struct step *st,
+                                  int64_t at)
+{
+    const struct worktime *w = &s->ctl->cfg.worktime;
+    int64_t due = worktime_wait_until(w, at, st->ms, st->work_days);
+    char dur[32], when[32];
+
+    if (st->work_days)
+        snprintf(dur, sizeof dur, "%ldd", st->work_days);
+    else
+        duration_format(st->ms, dur, sizeof dur);
+    if (due < 0) {
+        printf(" %s working: never ([worktime] has no working day)\n", dur);
+        return -1;
+    }
+    printf(" %s working (until %s %s, working time)\n", dur,
+           worktime_format(w, due, when, sizeof when), w->zone);
+    return due;
+}
+
 /* Prints the steps; returns when a stop would end the run. */
 static void print_steps(struct sim *s, const struct crule *r)
 {
@@ -142,6 +165,12 @@ static void print_steps(struct sim *s, const struct crule *r)
         printf("    %zu. %s", i + 1, step_kind_name(st->kind));
         switch (st->kind) {
         case STEP_WAIT:
+            if (st->working) {
+                at = print_working_wait(s, st, at);
+                if (at < 0)
+                    return;
+                continue;
+            }
             at += st->ms;
             printf(" %s (until %s)\n", duration_format(st->ms, dur, sizeof dur),
                    schedule_format(at, when, sizeof when));

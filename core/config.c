@@ -20,6 +20,7 @@
 
 #include "core/duration.h"
 #include "core/log.h"
+#include "core/tz.h"
 
 enum conf_type {
     CT_STR,      /* char * */
@@ -32,6 +33,9 @@ enum conf_type {
     CT_DURATION, /* int64_t milliseconds */
     CT_LOGLEVEL, /* int */
     CT_HOURS,    /* char *, "HH:MM-HH:MM" or "" */
+    CT_DAYS,     /* char *, weekdays: "mon-fri", "mon,wed" */
+    CT_SPAN,     /* char *, "HH:MM-HH:MM" (24:00 allowed), start first */
+    CT_ZONE,     /* char *, an IANA zone this machine has, or "" */
 };
 
 struct conf_key {
@@ -105,6 +109,12 @@ static const struct conf_key conf_keys[] = {
      0, 0},
     {"delivery", "max_per_day", CT_INT, OFF(delivery.max_per_day), "3", 0,
      1000},
+
+    {"worktime", "days", CT_DAYS, OFF(work.days), "mon-fri", 0, 0},
+    {"worktime", "hours", CT_SPAN, OFF(work.hours), "09:00-18:00", 0, 0},
+    {"worktime", "lunch", CT_HOURS, OFF(work.lunch), "", 0, 0},
+    {"worktime", "timezone", CT_ZONE, OFF(work.timezone), "", 0, 0},
+    {"worktime", "calendar", CT_STR, OFF(work.calendar), "", 0, 0},
 };
 
 #define NKEYS (sizeof conf_keys / sizeof conf_keys[0])
@@ -120,6 +130,7 @@ struct loader {
     int section_line;        /* the line of its [header] */
     int header_line;         /* the line of the last [header] read */
     struct conf_section *chan; /* the channel section being filled */
+    int lunch_line; /* of [worktime] lunch, for messages */
 };
 
 static char **str_field(struct config *cfg, const struct conf_key *k)
@@ -167,6 +178,27 @@ static int set_string(char **field, const char *value)
         return -1;
     free(*field);
     *field = copy;
+    return 0;
+}
+
+/* Checks a [worktime] value; 0, or -1 with why in err. */
+static int worktime_value(enum conf_type t, const char *value, char *err,
+                          size_t errlen)
+{
+    unsigned days;
+    int from, to;
+
+    if (t == CT_DAYS)
+        return worktime_parse_days(value, &days, err, errlen);
+    if (t == CT_SPAN)
+        return worktime_parse_span(value, &from, &to, err, errlen);
+    if (*value && !tz_known(value)) {
+        snprintf(err, errlen,
+                 "unknown time zone \"%s\": use an IANA name such as "
+                 "Asia/Shanghai (see /usr/share/zoneinfo)",
+                 value);
+        return -1;
+    }
     return 0;
 }
 
@@ -222,6 +254,12 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
             return -1;
         }
         return set_string(str_field(cfg, k), value);
+    case CT_DAYS:
+    case CT_SPAN:
+    case CT_ZONE:
+        return worktime_value(k->type, value, err, errlen) < 0
+                   ? -1
+                   : set_string(str_field(cfg, k), value);
     case CT_INT:
     case CT_LONG:
         errno = 0;
@@ -385,6 +423,10 @@ static int handle_pair(void *user, const char *section, const char *name,
         if (conf_set(l->cfg, k, value, err, sizeof err) < 0)
             diag_error(l->d, l->file, l->line, 0, "%s: %s", name,
                        err[0] ? err : "out of memory");
+        if (k->offset == OFF(work.calendar))
+            l->cfg->work.calendar_line = l->line;
+        else if (k->offset == OFF(work.lunch))
+            l->lunch_line = l->line;
     } else if (known_section(section)) {
         diag_error(l->d, l->file, l->line, 0,
                    "unknown key \"%s\" in [%s]", name, section);
@@ -419,12 +461,61 @@ static int apply_defaults(struct config *cfg)
     return 0;
 }
 
+/* The calendar files of the [worktime] calendar key, one by one. */
+static void load_calendars(struct config *cfg, struct diag *d)
+{
+    const char *p = cfg->work.calendar;
+
+    while (p && *p) {
+        size_t len = strcspn(p, " \t,");
+        char *name = len ? strndup(p, len) : NULL;
+        char *path = name ? config_path(cfg, name) : NULL;
+
+        if (path && worktime_load_calendar(&cfg->worktime, path, d) < 0)
+            diag_error(d, cfg->path, cfg->work.calendar_line, 0,
+                       "calendar: cannot read \"%s\": %s", path,
+                       strerror(errno));
+        free(name);
+        free(path);
+        p += len;
+        p += strspn(p, " \t,");
+    }
+}
+
+/* [worktime] as a struct worktime: its values were checked one by one as
+ * they were read; what needs two of them (the lunch inside the hours) or
+ * other files (the calendars) is checked here. */
+static void build_worktime(struct config *cfg, int lunch_line,
+                           struct diag *d)
+{
+    struct worktime *w = &cfg->worktime;
+    char err[256];
+    int from, to;
+
+    worktime_free(w);
+    worktime_init(w, cfg->work.timezone[0] ? cfg->work.timezone
+                                           : cfg->delivery.timezone);
+    worktime_parse_days(cfg->work.days, &w->days, err, sizeof err);
+    worktime_parse_span(cfg->work.hours, &w->from, &w->to, err, sizeof err);
+    if (cfg->work.lunch[0] &&
+        worktime_parse_span(cfg->work.lunch, &from, &to, err, sizeof err) ==
+            0 &&
+        worktime_set_lunch(w, from, to, err, sizeof err) < 0)
+        diag_error(d, cfg->path, lunch_line, 0, "lunch: %s", err);
+    load_calendars(cfg, d);
+}
+
 int config_defaults(struct config *cfg)
 {
+    struct diag d = {0};
+
     memset(cfg, 0, sizeof *cfg);
-    if (!(cfg->path = strdup("(defaults)")) || !(cfg->dir = strdup(".")))
+    if (!(cfg->path = strdup("(defaults)")) || !(cfg->dir = strdup(".")) ||
+        apply_defaults(cfg) < 0)
         return -1;
-    return apply_defaults(cfg);
+    build_worktime(cfg, 0, &d);
+    diag_clear(&d);
+    return 0;
 }
 
 /* The config's folder as an absolute path, so that relative paths keep
@@ -489,6 +580,8 @@ int config_load(const char *path, struct config *cfg, struct diag *d)
     else if (rc < 0)
         diag_error(d, path, 0, 0, "out of memory reading the config");
     check_channels(cfg, d);
+    if (d->errors == errors_before)
+        build_worktime(cfg, l.lunch_line, d);
     attrs_sort(&cfg->school);
     return d->errors == errors_before ? 0 : -1;
 }
@@ -498,7 +591,8 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < NKEYS; i++) {
         enum conf_type t = conf_keys[i].type;
         if (t == CT_STR || t == CT_PATH || t == CT_SECRET || t == CT_ADDR ||
-            t == CT_LISTEN || t == CT_HOURS) {
+            t == CT_LISTEN || t == CT_HOURS || t == CT_DAYS ||
+            t == CT_SPAN || t == CT_ZONE) {
             char **f = str_field(cfg, &conf_keys[i]);
             if (t == CT_SECRET && *f)
                 explicit_bzero(*f, strlen(*f));
@@ -515,6 +609,7 @@ void config_free(struct config *cfg)
         free(s->name);
     }
     free(cfg->channels);
+    worktime_free(&cfg->worktime);
     attrs_clear(&cfg->school);
     free(cfg->path);
     free(cfg->dir);

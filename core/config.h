@@ -18,6 +18,7 @@
 
 #include "core/diag.h"
 #include "core/student.h"
+#include "core/worktime.h"
 
 struct conf_kv {
     char *key;
@@ -104,6 +105,15 @@ struct config {
         char *timezone;    /* default IANA zone of students */
         int max_per_day;   /* messages a student may get a day, 0 = no cap */
     } delivery;
+
+    /* [worktime]: the school's working calendar, for `wait 24h working`
+     * (core/worktime.h). The keys as written; `calendar` lists files
+     * relative to the config's folder. */
+    struct {
+        char *days, *hours, *lunch, *timezone, *calendar;
+        int calendar_line; /* of the calendar key, for messages; 0: none */
+    } work;
+    struct worktime worktime; /* built from them at load */
 
     struct attrs school; /* [school]: constants the templates can use */
 

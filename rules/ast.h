@@ -85,7 +85,9 @@ enum step_kind {
 struct step {
     enum step_kind kind;
     struct loc at;
-    int64_t ms;    /* wait */
+    int64_t ms;    /* wait; `working`: the hours part, of working time */
+    int working;   /* wait ... working: counts the school's working time */
+    long work_days; /* wait Nd working: N working days */
     char *channel; /* send, notify, escalate */
     struct loc chan_at;
     char *tmpl;

@@ -224,6 +224,8 @@ static uint64_t steps_version(const struct rule *r)
         const struct step *s = &r->steps[i];
         h = hash_bytes(h, &s->kind, sizeof s->kind);
         h = hash_bytes(h, &s->ms, sizeof s->ms);
+        if (s->working) /* only then: other rules keep their versions */
+            h = hash_bytes(h, &s->work_days, sizeof s->work_days) + 1;
         h = hash_bytes(h, &s->level, sizeof s->level);
         h = hash_bytes(h, &s->unless, sizeof s->unless);
         h = hash_str(h, s->channel);
@@ -254,8 +256,13 @@ static int compile_rule(struct compiler *c, const struct rule *src)
     r->nsteps = src->nsteps;
     for (size_t i = 0; i < src->nsteps; i++) {
         r->steps[i].src = &src->steps[i];
-        if (src->steps[i].kind == STEP_WAIT)
+        if (src->steps[i].kind == STEP_WAIT && src->steps[i].working) {
+            c->set->uses_working = 1;
+            r->work_ms += src->steps[i].ms;
+            r->work_days += src->steps[i].work_days;
+        } else if (src->steps[i].kind == STEP_WAIT) {
             r->span_ms += src->steps[i].ms;
+        }
         r->steps[i].cond =
             src->steps[i].cond ? compile_cond(c, src->steps[i].cond) : -1;
     }

@@ -75,7 +75,9 @@ struct crule {
     int trig_stage;   /* TRIG_EVENT on stage: its id */
     uint64_t version; /* a hash of the steps: a changed rule has another */
     size_t leaves;    /* leaf conditions of `when`, for the benchmark */
-    int64_t span_ms;  /* the sum of its waits */
+    int64_t span_ms;  /* the sum of its wall-clock waits */
+    int64_t work_ms;  /* the sum of its `working` waits: hours part */
+    long work_days;   /* and working days */
 };
 
 /* A set of stages as a bitmap (RULE_MAX_STAGES bits). */
@@ -95,6 +97,7 @@ struct ruleset {
     size_t nres;
     int uses_touch;    /* some rule reads time_since_touch */
     int uses_in_stage; /* some rule reads time_in_stage */
+    int uses_working;  /* some rule waits in working time */
     /* Rules by trigger: event kinds index into by_event (EV_CUSTOM
      * included); schedules are listed in scheduled. */
     size_t *by_event[EV_CUSTOM + 1];

@@ -5,8 +5,7 @@
  * hours waits, as a queued job, until they end; one over the day's cap is
  * skipped with the reason on the timeline.
  *
- * Zones are read from the system's zoneinfo files (TZif) and cached, so
- * no thread changes TZ.
+ * Zone offsets come from core/tz.h (the system's TZif files, cached).
  */
 #ifndef NUDGE_RULES_DELIVERY_H
 #define NUDGE_RULES_DELIVERY_H
@@ -17,10 +16,8 @@
 #include "core/config.h"
 #include "core/redis.h"
 #include "core/student.h"
+#include "core/tz.h"
 
-/* The offset from UTC, in seconds, of zone at t_ms; 0 (UTC) with a
- * warning logged once when the zone is unknown. */
-long tz_offset(const char *zone, int64_t t_ms);
 
 /* The zone of a student: its `tz`, else cfg's default. */
 const char *delivery_zone(const struct config *cfg, const struct student *st);

@@ -763,14 +763,56 @@ static int parse_escalate(struct parser *p, struct step *s)
     return parse_channel_template(p, s, "via");
 }
 
+/* The optional `working` after a wait's duration: the wait then counts
+ * the school's working time (core/worktime.h). `Nd working` is N working
+ * days (each as long as the working hours); weeks are refused, since a
+ * working week depends on [worktime] days. */
+static int parse_working(struct parser *p, struct step *s,
+                         const struct token *dur)
+{
+    static const char *const words[] = {"working"};
+    struct token *t = peek(p);
+    char msg[240];
+    size_t len = strlen(dur->text);
+
+    if (t->bol || t->kind != TOK_IDENT)
+        return 0;
+    if (!is_word(t, "working")) {
+        snprintf(msg, sizeof msg,
+                 "expected \"working\" or the end of the line after "
+                 "\"wait %s\", found \"%.40s\"",
+                 dur->text, t->text);
+        hint_append(msg, sizeof msg, t->text, words, NELEM(words));
+        error_at(p, t->at, "%s", msg);
+        return -1;
+    }
+    next(p);
+    s->working = 1;
+    if (dur->text[len - 1] == 'w') {
+        error_at(p, dur->at,
+                 "\"%s working\": a working week depends on [worktime] "
+                 "days; count working days instead (\"5d working\")",
+                 dur->text);
+        return -1;
+    }
+    if (dur->text[len - 1] == 'd') {
+        s->work_days = (long)(s->ms / 86400000);
+        s->ms = 0;
+    }
+    return 0;
+}
+
 static int parse_step_body(struct parser *p, struct step *s, struct token *kw)
 {
     const char *w = kw->text;
     struct token *t;
 
     if (strcmp(w, "wait") == 0) {
+        struct token *dur = peek(p);
         s->kind = STEP_WAIT;
-        return parse_duration_tok(p, "wait", &s->ms);
+        if (parse_duration_tok(p, "wait", &s->ms) < 0)
+            return -1;
+        return parse_working(p, s, dur);
     }
     if (strcmp(w, "send") == 0) {
         s->kind = STEP_SEND;

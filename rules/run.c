@@ -16,6 +16,7 @@
 #include "core/metrics.h"
 #include "core/student_store.h"
 #include "core/timeline.h"
+#include "core/worktime.h"
 #include "queues/delayed.h"
 #include "rules/defer.h"
 #include "rules/delivery.h"
@@ -103,6 +104,22 @@ static uint64_t name_hash(const char *s)
     return h;
 }
 
+/* How long a run of rule may last before it is taken as lost: its waits
+ * and a day. Working waits count as the calendar has them from now, and
+ * ten days more, since the same waits begun earlier may have spanned a
+ * longer holiday (China's longest is nine days). */
+static int64_t run_max_age(const struct run_env *env, const struct crule *rule,
+                           int64_t now_ms)
+{
+    int64_t age = rule->span_ms + RUN_MAX_LATE_MS, until;
+
+    if (rule->work_ms == 0 && rule->work_days == 0)
+        return age;
+    until = worktime_wait_until(&env->cfg->worktime, now_ms, rule->work_ms,
+                                rule->work_days);
+    return age + (until > now_ms ? until - now_ms : 0) + 10 * WT_DAY_MS;
+}
+
 /* The fields a started and a resumed run share. */
 static void run_init(struct run *r, const struct run_env *env,
                      struct rconn *rc, const struct crule *rule,
@@ -143,12 +160,13 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
     snprintf(lw, sizeof lw, "%lld", (long long)rule->src->limit_ms);
     argv[0] = runs, argv[1] = limit, argv[2] = rule->name, argv[3] = value;
     snprintf(age, sizeof age, "%lld",
-             (long long)(rule->span_ms + RUN_MAX_LATE_MS));
+             (long long)run_max_age(env, rule, r->started_ms));
     argv[4] = now, argv[5] = ln, argv[6] = lw, argv[7] = age;
     argv[8] = r->id;
     /* A rule with no wait and no limit runs start to end in this call:
      * no other run of it can overlap, so it keeps no state in Redis. */
-    r->instant = rule->span_ms == 0 && rule->src->limit_n == 0;
+    r->instant = rule->span_ms == 0 && rule->work_ms == 0 &&
+                 rule->work_days == 0 && rule->src->limit_n == 0;
     got = r->instant ? 1 : script_int(rc, &start_script, 9, argv);
     if (got < 0) {
         snprintf(why, n, "starting a run: %s", rc->errstr);
@@ -497,6 +515,28 @@ static enum step_result step_tag(struct run *r, size_t i, const struct step *s)
     return run_reload_student(r) < 0 ? ST_ERROR : ST_NEXT;
 }
 
+/* A wait: the next step becomes a job due after it. A `working` wait is
+ * due when the school's working calendar ([worktime]) has counted it. */
+static enum step_result step_wait(struct run *r, size_t i,
+                                  const struct step *s, char *err, size_t n)
+{
+    int64_t delay = s->ms, now, due;
+
+    if (s->working) {
+        now = clock_now_ms();
+        due = worktime_wait_until(&r->env->cfg->worktime, now, s->ms,
+                                  s->work_days);
+        if (due < 0) {
+            snprintf(err, n, "a working-time wait: [worktime] has no working "
+                             "day within ten years");
+            return ST_ERROR;
+        }
+        delay = due - now;
+    }
+    return run_schedule_step(r, i + 1, delay, NULL, err, n) < 0 ? ST_ERROR
+                                                                : ST_QUEUED;
+}
+
 /* Runs step i. */
 static enum step_result step_one(struct run *r, size_t i, char *err, size_t n)
 {
@@ -504,8 +544,7 @@ static enum step_result step_one(struct run *r, size_t i, char *err, size_t n)
 
     switch (s->kind) {
     case STEP_WAIT:
-        return run_schedule_step(r, i + 1, s->ms, NULL, err, n) < 0 ? ST_ERROR
-                                                                : ST_QUEUED;
+        return step_wait(r, i, s, err, n);
     case STEP_STOP:
         return step_stop(r, i, s);
     case STEP_TAG_ADD:
