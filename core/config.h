@@ -35,6 +35,9 @@ struct conf_section {
     size_t nkv, cap;
 };
 
+/* [leads] followup_by: whose followups make a lead `followed_up`. */
+enum { LEADS_FOLLOWUP_ANY, LEADS_FOLLOWUP_OWNER };
+
 struct config {
     char *path; /* as given */
     char *dir;  /* its folder, for relative paths */
@@ -104,6 +107,15 @@ struct config {
         char *timezone;    /* default IANA zone of students */
         int max_per_day;   /* messages a student may get a day, 0 = no cap */
     } delivery;
+
+    struct {
+        int followup_by;        /* LEADS_FOLLOWUP_ANY or _OWNER */
+        char *open_stages;      /* the stages a lead is open in, space
+                                   separated; "" = any stage */
+        char *closed_tag;       /* a tag that closes a lead; "" = none */
+        int64_t followup_within_ms; /* the follow-up deadline after
+                                       assignment (nudgectl overdue) */
+    } leads;
 
     struct attrs school; /* [school]: constants the templates can use */
 

@@ -82,6 +82,8 @@ struct run_send {
     int capped;           /* a daily-cap count was taken */
     char key[KEY_MAX];    /* its record: slm:student:{ID}:send:RUN:STEP */
     char to[256];         /* the recipient (masked when written) */
+    char reached[160];    /* notify, escalate: "level N: STAFF", the
+                             timeline entry's detail */
     struct job_hold *hold;
     struct chan_result res; /* the channel's report */
 };
@@ -221,6 +223,9 @@ void run_count(const char *outcome);
 /* XADDs an event nudge causes (tag, untag, assigned). 0 or -1. */
 int run_emit_event(struct run *r, const char *type, const char *field,
                    const char *value);
+/* The same, queued in r->rc's pipeline (one reply). 0 or -1. */
+int run_emit_event_cmd(struct run *r, const char *type, const char *field,
+                       const char *value);
 /* Loads the student again (after assign changed it, say). 0 or -1. */
 int run_reload_student(struct run *r);
 /* Queues step `step`, due delay_ms from now; suffix (or NULL) makes the
