@@ -78,6 +78,32 @@ static char *span(int64_t ms, char *buf, size_t n)
     return buf;
 }
 
+/* Prints s left-aligned in width terminal columns: a CJK character
+ * (U+1100 and up, near enough for names) takes two. */
+static void put_col(const char *s, int width)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    int cols = 0;
+
+    while (*p) {
+        unsigned cp = *p;
+        int len = cp < 0x80 ? 1 : cp < 0xe0 ? 2 : cp < 0xf0 ? 3 : 4;
+        if (len >= 3)
+            cp = len == 3 ? (cp & 0x0f) << 12 | (p[1] & 0x3fu) << 6 |
+                                (p[2] & 0x3fu)
+                          : 0x10000;
+        for (int k = 1; k < len; k++)
+            if (!p[k])
+                len = k;
+        cols += cp >= 0x1100 ? 2 : 1;
+        p += len;
+    }
+    fputs(s, stdout);
+    for (; cols < width; cols++)
+        putchar(' ');
+    putchar(' ');
+}
+
 static char *local_time(int64_t ms, char *buf, size_t n)
 {
     time_t t = (time_t)(ms / 1000);
@@ -248,20 +274,14 @@ static int parse_overdue(int argc, char **argv, struct overdue_args *a)
     return 0;
 }
 
-/* Is owner in team's set? 1, 0, -1. */
-static int in_team(struct rconn *rc, const char *prefix, const char *team,
-                   const char *owner)
+/* Is id among the members of a SMEMBERS reply? (Teams are small.) */
+static int has_member(const redisReply *members, const char *id)
 {
-    char key[KEY_MAX];
-    redisReply *r;
-    int in;
-
-    key_team(key, sizeof key, prefix, team);
-    if (!(r = rconn_cmd(rc, "SISMEMBER %s %s", key, owner)))
-        return -1;
-    in = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
-    return in;
+    for (size_t k = 0; k < members->elements; k++)
+        if (members->element[k]->type == REDIS_REPLY_STRING &&
+            strcmp(members->element[k]->str, id) == 0)
+            return 1;
+    return 0;
 }
 
 /* The open leads (slm:leads) of the owner and team asked for. 0 or -1. */
@@ -269,27 +289,35 @@ static int collect_open(struct rconn *rc, const char *prefix,
                         const struct overdue_args *a, struct leads *l)
 {
     char key[KEY_MAX];
-    redisReply *r;
+    redisReply *r, *team = NULL;
     int got = 0;
 
+    if (a->team) {
+        key_team(key, sizeof key, prefix, a->team);
+        if (!(team = rconn_cmd(rc, "SMEMBERS %s", key)))
+            return -1;
+    }
     key_global(key, sizeof key, prefix, "leads");
-    if (!(r = rconn_cmd(rc, "HGETALL %s", key)))
+    if (!(r = rconn_cmd(rc, "HGETALL %s", key))) {
+        if (team)
+            freeReplyObject(team);
         return -1;
+    }
     for (size_t k = 0; r->type == REDIS_REPLY_ARRAY && k + 1 < r->elements &&
                        got == 0;
          k += 2) {
         const char *id = r->element[k]->str, *owner = r->element[k + 1]->str;
-        int in = 1;
         if (a->owner && strcmp(owner, a->owner) != 0)
             continue;
-        if (a->team && (in = in_team(rc, prefix, a->team, owner)) <= 0) {
-            got = in < 0 ? -1 : 0;
+        if (team && (team->type != REDIS_REPLY_ARRAY ||
+                     !has_member(team, owner)))
             continue;
-        }
         if (!leads_add(l, id, owner))
             got = -1;
     }
     freeReplyObject(r);
+    if (team)
+        freeReplyObject(team);
     return got;
 }
 
@@ -307,8 +335,10 @@ static void print_overdue(const struct leads *l, int64_t now)
            "OVERDUE");
     for (size_t k = 0; k < l->n; k++) {
         const struct lead *x = &l->v[k];
-        printf("%-12s %-16s %-12s %-12s %s\n", x->id, x->name, x->stage,
-               x->owner, span(now - x->deadline_ms, d, sizeof d));
+        printf("%-12s ", x->id);
+        put_col(x->name, 16);
+        printf("%-12s %-12s %s\n", x->stage, x->owner,
+               span(now - x->deadline_ms, d, sizeof d));
     }
 }
 
@@ -389,7 +419,9 @@ static void print_staff(const char *staff, const struct leads *l, int64_t now)
            "DEADLINE", "STATE");
     for (size_t k = 0; k < l->n; k++) {
         const struct lead *x = &l->v[k];
-        printf("%-12s %-16s %-12s %-16s %s\n", x->id, x->name, x->stage,
+        printf("%-12s ", x->id);
+        put_col(x->name, 16);
+        printf("%-12s %-16s %s\n", x->stage,
                x->deadline_ms >= 0
                    ? local_time(x->deadline_ms, when, sizeof when)
                    : "-",

@@ -167,7 +167,7 @@ static int team_supervisor(struct run *r, const char *name, char *id,
     snprintf(id, idn, "%s", rep->type == REDIS_REPLY_STRING ? rep->str : "");
     freeReplyObject(rep);
     if (!id[0] || !key_valid_id(id)) {
-        snprintf(why, n, "and no supervisor (set supervisor in %s)", key);
+        snprintf(why, n, "and no supervisor (set supervisor in %.200s)", key);
         return 0;
     }
     key_staff(key, sizeof key, prefix, id);

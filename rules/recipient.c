@@ -165,8 +165,11 @@ int recipient_resolve(struct rconn *rc, const char *prefix,
         snprintf(why, n, "staff %s has no %s contact", r->target->id, type);
     if (r->to)
         return 1;
-    log_warnx("student %s: %s not sent: %s", st->id,
-              s->kind == STEP_NOTIFY ? "notify owner" : "escalate", why);
+    if (s->kind == STEP_NOTIFY)
+        log_warnx("student %s: notify owner not sent: %s", st->id, why);
+    else
+        log_warnx("student %s: escalate level %ld not sent: %s", st->id,
+                  s->level, why);
     return 0;
 }
 
