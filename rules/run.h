@@ -13,13 +13,15 @@
  * this header is its inside.
  *
  * The steps live in three files: run.c (state, jobs, stop and tag
- * steps), assign.c (assign team) and send.c (send, notify, escalate).
+ * steps), assign.c (assign team; the open leads it books are
+ * rules/leads.h's) and send.c (send, notify, escalate).
  *
  * Redis (docs/redis.md): slm:student:{ID}:runs (hash rule -> "RUNID
  * STARTED_MS"), slm:student:{ID}:limit:RULE (sorted set of run starts),
  * and the last_touch_at field of the student's hash. It reads the
  * followup_at field, which the event consumer keeps (the time of the
- * latest followup event; daemon/consumer.c).
+ * latest followup event; daemon/consumer.c), or with [leads] followup_by
+ * = owner the owner_followup_at field (rules/leads.h).
  */
 #ifndef NUDGE_RULES_RUN_H
 #define NUDGE_RULES_RUN_H
