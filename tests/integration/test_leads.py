@@ -204,6 +204,25 @@ class LeadsTest(unittest.TestCase):
                          "boss: team empty is empty; given to the team's "
                          "supervisor")
         self.assertEqual(self.r.hget("slm:leads", "4001"), "boss")
+        # an unknown supervisor, then none: skipped, warned, nobody owns it
+        self.r.hset("slm:team:empty:meta", "supervisor", "ghost")
+        add_student(self.r, "4002", pool="empty")
+        event(self.r, "created", "4002")
+        wait_for(lambda: self.entries("4002", "skipped"), 10, what="skipped")
+        self.r.hdel("slm:team:empty:meta", "supervisor")
+        add_student(self.r, "4003", pool="empty")
+        event(self.r, "created", "4003")
+        wait_for(lambda: self.entries("4003", "skipped"), 10, what="skipped")
+        whys = ["assign: team empty is empty, and its supervisor ghost is "
+                "not in Redis",
+                "assign: team empty is empty, and no supervisor (set "
+                "supervisor in slm:team:empty:meta)"]
+        self.assertEqual([self.entries(s, "skipped")[0]["detail"]
+                          for s in ("4002", "4003")], whys)
+        self.assertEqual([self.owner(s) for s in ("4002", "4003")],
+                         [None, None])
+        for why in whys:
+            self.assertIn(why, self.nudge.log_text())
 
     def test_all_away_no_supervisor_is_skipped(self):
         staff(self.r, "aw1", status="away")
