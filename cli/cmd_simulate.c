@@ -205,6 +205,9 @@ static void print_steps(struct sim *s, const struct crule *r)
                    schedule_format(at, when, sizeof when));
             render_step(s, st, at);
             continue;
+        case STEP_ASSIGN:
+            printf(" team %s%s\n", st->arg, st->by_load ? " by load" : "");
+            continue;
         default:
             printf(" %s\n", st->arg);
             continue;

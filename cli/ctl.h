@@ -36,5 +36,7 @@ int cmd_render(struct ctl *ctl, int argc, char **argv);
 int cmd_timeline(struct ctl *ctl, int argc, char **argv);
 int cmd_emit(struct ctl *ctl, int argc, char **argv);
 int cmd_queue(struct ctl *ctl, int argc, char **argv);
+int cmd_overdue(struct ctl *ctl, int argc, char **argv);
+int cmd_leads(struct ctl *ctl, int argc, char **argv);
 
 #endif

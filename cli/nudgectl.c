@@ -24,6 +24,8 @@ static const struct command {
     {"timeline", cmd_timeline, "timeline STUDENT [--unmasked]"},
     {"emit", cmd_emit, "emit TYPE STUDENT [key=value ...]"},
     {"queue", cmd_queue, "queue [stats|dead|retry ID]"},
+    {"overdue", cmd_overdue, "overdue [--team T] [--owner S] [--json]"},
+    {"leads", cmd_leads, "leads STAFF [--json]"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

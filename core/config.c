@@ -36,6 +36,7 @@ enum conf_type {
     CT_DAYS,     /* char *, weekdays: "mon-fri", "mon,wed" */
     CT_SPAN,     /* char *, "HH:MM-HH:MM" (24:00 allowed), start first */
     CT_ZONE,     /* char *, an IANA zone this machine has, or "" */
+    CT_FOLLOWUP_BY, /* int, LEADS_FOLLOWUP_ANY or _OWNER */
 };
 
 struct conf_key {
@@ -115,7 +116,20 @@ static const struct conf_key conf_keys[] = {
     {"worktime", "lunch", CT_HOURS, OFF(work.lunch), "", 0, 0},
     {"worktime", "timezone", CT_ZONE, OFF(work.timezone), "", 0, 0},
     {"worktime", "calendar", CT_STR, OFF(work.calendar), "", 0, 0},
+    {"leads", "followup_by", CT_FOLLOWUP_BY, OFF(leads.followup_by), "any", 0,
+     0},
+    {"leads", "open_stages", CT_STR, OFF(leads.open_stages), "", 0, 0},
+    {"leads", "closed_tag", CT_STR, OFF(leads.closed_tag), "", 0, 0},
+    {"leads", "followup_within", CT_DURATION, OFF(leads.followup_within_ms),
+     "24h", 0, 0},
 };
+
+/* [leads] followup_by's values. */
+static const struct {
+    const char *name;
+    int value;
+} followup_by_names[] = {{"any", LEADS_FOLLOWUP_ANY},
+                         {"owner", LEADS_FOLLOWUP_OWNER}};
 
 #define NKEYS (sizeof conf_keys / sizeof conf_keys[0])
 
@@ -296,6 +310,19 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
         }
         *(int *)((char *)cfg + k->offset) = lvl;
         return 0;
+    case CT_FOLLOWUP_BY:
+        for (size_t i = 0; i < sizeof followup_by_names /
+                               sizeof followup_by_names[0];
+             i++)
+            if (strcmp(value, followup_by_names[i].name) == 0) {
+                *(int *)((char *)cfg + k->offset) = followup_by_names[i].value;
+                return 0;
+            }
+        snprintf(err, errlen,
+                 "invalid followup_by \"%s\": use any (every staff "
+                 "member's followups count) or owner (only the owner's)",
+                 value);
+        return -1;
     }
     return -1;
 }

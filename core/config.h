@@ -36,6 +36,9 @@ struct conf_section {
     size_t nkv, cap;
 };
 
+/* [leads] followup_by: whose followups make a lead `followed_up`. */
+enum { LEADS_FOLLOWUP_ANY, LEADS_FOLLOWUP_OWNER };
+
 struct config {
     char *path; /* as given */
     char *dir;  /* its folder, for relative paths */
@@ -114,6 +117,14 @@ struct config {
         int calendar_line; /* of the calendar key, for messages; 0: none */
     } work;
     struct worktime worktime; /* built from them at load */
+    struct {
+        int followup_by;        /* LEADS_FOLLOWUP_ANY or _OWNER */
+        char *open_stages;      /* the stages a lead is open in, space
+                                   separated; "" = any stage */
+        char *closed_tag;       /* a tag that closes a lead; "" = none */
+        int64_t followup_within_ms; /* the follow-up deadline after
+                                       assignment (nudgectl overdue) */
+    } leads;
 
     struct attrs school; /* [school]: constants the templates can use */
 

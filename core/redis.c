@@ -295,6 +295,26 @@ int rconn_discard(struct rconn *rc, int n)
     return errors;
 }
 
+int rconn_exec_errors(struct rconn *rc, int n)
+{
+    int errors = rconn_discard(rc, n);
+    redisReply *exec;
+
+    if (errors < 0 || !(exec = rconn_reply(rc)))
+        return -1;
+    if (exec->type != REDIS_REPLY_ARRAY)
+        errors++;
+    for (size_t i = 0; exec->type == REDIS_REPLY_ARRAY && i < exec->elements;
+         i++) {
+        if (exec->element[i]->type == REDIS_REPLY_ERROR) {
+            log_warnx("Redis: %s", exec->element[i]->str);
+            errors++;
+        }
+    }
+    freeReplyObject(exec);
+    return errors;
+}
+
 static int script_load(struct rconn *rc, struct rscript *s)
 {
     redisReply *r = rconn_cmd(rc, "SCRIPT LOAD %s", s->source);

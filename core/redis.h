@@ -72,6 +72,10 @@ int rconn_send(struct rconn *rc);
 /* Reads and frees n pending replies; returns how many were errors, or -1
  * on a connection error. */
 int rconn_discard(struct rconn *rc, int n);
+/* Reads the replies of a MULTI block (n replies: MULTI's and each
+ * command's QUEUED) and its EXEC: the errors among them (a command refused
+ * at queueing, or failed inside EXEC), or -1 when the connection failed. */
+int rconn_exec_errors(struct rconn *rc, int n);
 
 /* EVALSHA script with keys then args (argv holds numkeys keys followed by
  * the args); loads it on NOSCRIPT and tries again once. */

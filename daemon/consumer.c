@@ -384,6 +384,10 @@ static int entry_for_event(const struct event *ev, struct tl_entry *e,
         e->detail = detail;
         return 1;
     case EV_ASSIGNED:
+        /* A rule's assignment wrote its entry with the owner, in one
+         * MULTI (rules/assign.c). */
+        if (event_get(ev, "rule"))
+            return 0;
         e->detail = event_get(ev, "owner");
         return 1;
     case EV_FOLLOWUP:

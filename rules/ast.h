@@ -93,6 +93,7 @@ struct step {
     char *tmpl;
     struct loc tmpl_at;
     char *arg;  /* the tag, or the team */
+    int by_load; /* assign team T by load */
     long level; /* escalate */
     struct loc level_at;
     struct cond *cond; /* stop if/unless; NULL: unconditional */

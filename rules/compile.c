@@ -231,6 +231,8 @@ static uint64_t steps_version(const struct rule *r)
         h = hash_str(h, s->channel);
         h = hash_str(h, s->tmpl);
         h = hash_str(h, s->arg);
+        if (s->by_load) /* only then: older rules keep their versions */
+            h = hash_bytes(h, &s->by_load, sizeof s->by_load);
     }
     return h;
 }

@@ -23,6 +23,7 @@
 #include "core/student_store.h"
 #include "queues/delayed.h"
 #include "rules/defer.h"
+#include "rules/leads.h"
 #include "rules/run.h"
 #include "rules/schedule.h"
 
@@ -237,7 +238,7 @@ int engine_wants(struct engine *e, const struct event *ev)
     int wants;
 
     s = snap_get(e);
-    wants = ruleset_wants(s->rules, ev);
+    wants = ruleset_wants(s->rules, ev) || leads_wants(e->cfg, ev);
     snap_put(s);
     return wants;
 }
@@ -255,6 +256,11 @@ int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
 
     if (!st) /* an unknown student: nothing to note, nothing to start */
         return 0;
+    if (leads_on_event(rc, e->cfg, ev, st) < 0) {
+        log_warnx("event %s %s of student %s: open leads not updated: %s",
+                  ev->id, ev->type, ev->student, rc->errstr);
+        return -1;
+    }
     if (chain > e->cfg->rules.max_chain) {
         log_warnx("event %s %s of student %s: a chain of %d rule-caused "
                   "events (max_chain %d): cut, no rule runs",

@@ -834,8 +834,16 @@ static int parse_step_body(struct parser *p, struct step *s, struct token *kw)
             return -1;
         }
         next(p);
-        s->arg = dup_text(p, t->text);
-        return s->arg ? 0 : -1;
+        if (!(s->arg = dup_text(p, t->text)))
+            return -1;
+        t = peek(p);
+        if (is_word(t, "by")) {
+            next(p);
+            if (expect_word(p, "load", "assign team NAME by load") < 0)
+                return -1;
+            s->by_load = 1;
+        }
+        return 0;
     }
     if (strcmp(w, "notify") == 0) {
         s->kind = STEP_NOTIFY;

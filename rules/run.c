@@ -20,6 +20,7 @@
 #include "queues/delayed.h"
 #include "rules/defer.h"
 #include "rules/delivery.h"
+#include "rules/leads.h"
 #include "rules/recipient.h"
 
 /* Starts a run unless one is active or the limit is reached. A run
@@ -425,13 +426,13 @@ void run_count(const char *outcome)
 
 /* --- events nudge causes -------------------------------------------------- */
 
-/* XADD an event (tag, untag, assigned) with its chain depth. */
-int run_emit_event(struct run *r, const char *type, const char *field,
-                   const char *value)
+/* Queues the XADD of an event (tag, untag, assigned) with its chain
+ * depth in r->rc's pipeline. */
+int run_emit_event_cmd(struct run *r, const char *type, const char *field,
+                       const char *value)
 {
     char stream[KEY_MAX], chain[16], actor[160];
     const char *argv[15];
-    redisReply *rep;
 
     key_global(stream, sizeof stream, r->env->cfg->redis.prefix, "events");
     snprintf(chain, sizeof chain, "%d", r->chain + 1);
@@ -441,7 +442,16 @@ int run_emit_event(struct run *r, const char *type, const char *field,
     argv[6] = r->student_id, argv[7] = field, argv[8] = value;
     argv[9] = "chain", argv[10] = chain, argv[11] = "actor", argv[12] = actor;
     argv[13] = "rule", argv[14] = r->rule->name;
-    if (!(rep = rconn_cmdargv(r->rc, 15, argv, NULL)))
+    return rconn_appendargv(r->rc, 15, argv, NULL);
+}
+
+int run_emit_event(struct run *r, const char *type, const char *field,
+                   const char *value)
+{
+    redisReply *rep;
+
+    if (run_emit_event_cmd(r, type, field, value) < 0 ||
+        !(rep = rconn_reply(r->rc)))
         return -1;
     freeReplyObject(rep);
     return 0;
@@ -469,7 +479,7 @@ int run_reload_student(struct run *r)
 static enum step_result step_stop(struct run *r, size_t i, const struct step *s)
 {
     char text[512], detail[600];
-    const char *followup_at = student_get(r->st, FIELD_FOLLOWUP_AT);
+    int64_t followup_ms = leads_followup_ms(r->env->cfg, r->st);
     int holds;
 
     if (!s->cond) {
@@ -477,7 +487,7 @@ static enum step_result step_stop(struct run *r, size_t i, const struct step *s)
         return ST_DONE;
     }
     /* The student was loaded fresh for this step (engine_job). */
-    r->view.followed_up = followup_at && atoll(followup_at) >= r->started_ms;
+    r->view.followed_up = followup_ms >= r->started_ms;
     holds = rule_cond(r->rule, r->rule->steps[i].cond, &r->view);
     if (s->unless)
         holds = !holds;

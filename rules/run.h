@@ -13,13 +13,15 @@
  * this header is its inside.
  *
  * The steps live in three files: run.c (state, jobs, stop and tag
- * steps), assign.c (assign team) and send.c (send, notify, escalate).
+ * steps), assign.c (assign team; the open leads it books are
+ * rules/leads.h's) and send.c (send, notify, escalate).
  *
  * Redis (docs/redis.md): slm:student:{ID}:runs (hash rule -> "RUNID
  * STARTED_MS"), slm:student:{ID}:limit:RULE (sorted set of run starts),
  * and the last_touch_at field of the student's hash. It reads the
  * followup_at field, which the event consumer keeps (the time of the
- * latest followup event; daemon/consumer.c).
+ * latest followup event; daemon/consumer.c), or with [leads] followup_by
+ * = owner the owner_followup_at field (rules/leads.h).
  */
 #ifndef NUDGE_RULES_RUN_H
 #define NUDGE_RULES_RUN_H
@@ -82,6 +84,8 @@ struct run_send {
     int capped;           /* a daily-cap count was taken */
     char key[KEY_MAX];    /* its record: slm:student:{ID}:send:RUN:STEP */
     char to[256];         /* the recipient (masked when written) */
+    char reached[160];    /* notify, escalate: "level N: STAFF", the
+                             timeline entry's detail */
     struct job_hold *hold;
     struct chan_result res; /* the channel's report */
 };
@@ -221,6 +225,9 @@ void run_count(const char *outcome);
 /* XADDs an event nudge causes (tag, untag, assigned). 0 or -1. */
 int run_emit_event(struct run *r, const char *type, const char *field,
                    const char *value);
+/* The same, queued in r->rc's pipeline (one reply). 0 or -1. */
+int run_emit_event_cmd(struct run *r, const char *type, const char *field,
+                       const char *value);
 /* Loads the student again (after assign changed it, say). 0 or -1. */
 int run_reload_student(struct run *r);
 /* Queues step `step`, due delay_ms from now; suffix (or NULL) makes the

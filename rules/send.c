@@ -34,6 +34,7 @@
 #include "core/receipt.h"
 #include "core/log.h"
 #include "rules/delivery.h"
+#include "rules/leads.h"
 #include "rules/recipient.h"
 #include "rules/run.h"
 
@@ -204,25 +205,6 @@ static int drop_record(struct run *r)
     return 0;
 }
 
-/* Reads the replies of a MULTI block (n replies: MULTI's and each
- * command's QUEUED) and its EXEC: the errors among them (a command refused
- * at queueing, or failed inside EXEC), or -1 when the connection failed. */
-static int exec_errors(struct rconn *rc, int n)
-{
-    int errors = rconn_discard(rc, n);
-    redisReply *exec;
-
-    if (errors < 0 || !(exec = rconn_reply(rc)))
-        return -1;
-    if (exec->type != REDIS_REPLY_ARRAY)
-        errors++;
-    for (size_t i = 0; exec->type == REDIS_REPLY_ARRAY && i < exec->elements;
-         i++)
-        errors += exec->element[i]->type == REDIS_REPLY_ERROR;
-    freeReplyObject(exec);
-    return errors;
-}
-
 /* Writes the record's new state and the timeline entry in one MULTI, so
  * that a step is never on the timeline without its record (or the other
  * way round); with the student's last_touch_at for a message sent to
@@ -264,7 +246,7 @@ static int write_outcome(struct run *r, const char *state,
         n++; /* an id no receipt can name is simply not noted */
     if (rconn_append(r->rc, "EXEC") < 0)
         return -1;
-    errors = exec_errors(r->rc, n);
+    errors = rconn_exec_errors(r->rc, n);
     if (errors != 0) {
         if (errors > 0)
             snprintf(r->rc->errstr, sizeof r->rc->errstr,
@@ -478,6 +460,12 @@ static enum step_result send_via(struct run *r, size_t i, const struct step *s,
         r->send.fallback = fallback;
         snprintf(r->send.to, sizeof r->send.to, "%s",
                  out.msg.to ? out.msg.to : "");
+        if (s->kind == STEP_ESCALATE)
+            snprintf(r->send.reached, sizeof r->send.reached,
+                     "level %ld: %s", s->level, who.target->id);
+        else if (s->kind == STEP_NOTIFY)
+            snprintf(r->send.reached, sizeof r->send.reached, "owner %s",
+                     who.target->id);
         send_record_key(r, i, fallback, r->send.key, sizeof r->send.key);
         tmpl_msg_to_chan(&out.msg, &m);
         m.student = r->student_id;
@@ -519,6 +507,12 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
         return run_schedule_step(r, i, 0, NULL, why, sizeof why) < 0
                    ? ST_ERROR
                    : ST_QUEUED;
+    if (s->kind != STEP_SEND && leads_closed(r->env->cfg, r->st, why,
+                                             sizeof why)) {
+        run_record(r, i, "skipped", s, NULL, NULL, why); /* the run ends */
+        run_count("skipped");
+        return ST_DONE;
+    }
     if (s->kind == STEP_SEND &&
         (until =
              quiet_until(r->env->cfg->delivery.quiet_hours,
@@ -583,7 +577,8 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
     r->job = job;
     if (status == CHAN_OK) {
         snprintf(state, sizeof state, "sent %s", sd->res.provider_id);
-        send_entry(r, sent_type(s), NULL, &e, actor, sizeof actor);
+        send_entry(r, sent_type(s), sd->reached[0] ? sd->reached : NULL, &e,
+                   actor, sizeof actor);
         if (write_outcome(r, state, &e, s->kind == STEP_SEND,
                           i + 1 == r->rule->nsteps, 1) < 0)
             return RUN_ERROR;

@@ -56,6 +56,9 @@ static const struct {
     {"[daemon]\nlog_level = loud\n",
      "2: log_level: invalid log level \"loud\": use error, warn, info or "
      "debug"},
+    {"[leads]\nfollowup_by = supervisor\n",
+     "2: followup_by: invalid followup_by \"supervisor\": use any (every "
+     "staff member's followups count) or owner (only the owner's)"},
     {"[delivery]\nquiet_hours = 9pm-8am\n",
      "2: quiet_hours: invalid hours \"9pm-8am\": use HH:MM-HH:MM, e.g. "
      "21:00-08:00"},

@@ -78,6 +78,14 @@ static const struct {
             " notify owner via wecom reminder\n"
             " escalate level 2 via email hello\n}\n",
      ""},
+    /* assign by load, and on the next line a step of its own */
+    {STAGES "rule a {\n on created\n assign team t by load\n"
+            " assign team t\n stop\n}\n",
+     ""},
+    /* `by` wants `load` */
+    {STAGES "rule a {\n on created\n assign team t by size\n}\n",
+     "t.rules:4:19: expected \"load\" (assign team NAME by load), found "
+     "\"size\"\n"},
     /* misspelt stage: a hint */
     {STAGES "rule a {\n on stage consultng\n send sms hello\n}\n",
      "t.rules:3:11: unknown stage \"consultng\": did you mean "

@@ -1,0 +1,284 @@
+/*
+ * leads.c - open leads and who holds them (see leads.h).
+ */
+#include "rules/leads.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/keys.h"
+#include "core/log.h"
+#include "core/metrics.h"
+
+/* Moves the lead to a new holder. KEYS: student hash, slm:leads, the new
+ * holder's set. ARGV: prefix, student, owner, now ms, "event" when the
+ * CRM's `assigned` event asks (a replay of it, same owner, changes
+ * nothing). Returns 1 moved, 0 nothing to do. */
+#define TAKE_SCRIPT                                                         \
+    "local old = redis.call('HGET', KEYS[2], ARGV[2])\n"                    \
+    "if old == ARGV[3] and ARGV[5] == 'event' then return 0 end\n"          \
+    "if old then\n"                                                         \
+    "  redis.call('ZREM', ARGV[1] .. 'staff:' .. old .. ':leads', ARGV[2])\n" \
+    "end\n"                                                                 \
+    "redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2])\n"                       \
+    "redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])\n"                       \
+    "redis.call('HSET', KEYS[1], 'owner', ARGV[3], '" FIELD_ASSIGNED_AT     \
+    "', ARGV[4])\n"                                                         \
+    "redis.call('HDEL', KEYS[1], '" FIELD_FIRST_FOLLOWUP_AT "')\n"          \
+    "return 1\n"
+
+static _Thread_local struct rscript take_script = {.source = TAKE_SCRIPT};
+
+/* Closes the lead. KEYS: slm:leads. ARGV: prefix, student. Returns the
+ * holder it had, or false. */
+static _Thread_local struct rscript close_script = {
+    .source =
+        "local old = redis.call('HGET', KEYS[1], ARGV[2])\n"
+        "if not old then return false end\n"
+        "redis.call('ZREM', ARGV[1] .. 'staff:' .. old .. ':leads', ARGV[2])\n"
+        "redis.call('HDEL', KEYS[1], ARGV[2])\n"
+        "return old\n"};
+
+/* Notes a followup. KEYS: student hash, slm:leads. ARGV: student, staff,
+ * "any" or "owner" ([leads] followup_by), the followup's time (ms). The
+ * owner's own followups are kept apart for followup_by = owner. Returns
+ * the lead's assigned_at when this was its first followup that counts,
+ * else -1. */
+static _Thread_local struct rscript followup_script = {
+    .source =
+        "if redis.call('HGET', KEYS[1], 'owner') == ARGV[2] then\n"
+        "  redis.call('HSET', KEYS[1], '" FIELD_OWNER_FOLLOWUP_AT "', "
+        "ARGV[4])\n"
+        "end\n"
+        "local holder = redis.call('HGET', KEYS[2], ARGV[1])\n"
+        "if not holder then return -1 end\n"
+        "if ARGV[3] == 'owner' and holder ~= ARGV[2] then return -1 end\n"
+        "if redis.call('HSETNX', KEYS[1], '" FIELD_FIRST_FOLLOWUP_AT "', "
+        "ARGV[4]) == 0 then\n"
+        "  return -1\n"
+        "end\n"
+        "return tonumber(redis.call('HGET', KEYS[1], '" FIELD_ASSIGNED_AT
+        "') or '-1')\n"};
+
+int leads_staff_key(char *buf, size_t n, const char *prefix, const char *id)
+{
+    int len = key_staff(buf, n, prefix, id);
+
+    if (len < 0 || (size_t)len + 7 > n)
+        return -1;
+    memcpy(buf + len, ":leads", 7);
+    return len + 6;
+}
+
+/* --- pure ---------------------------------------------------------------- */
+
+/* Is word one of the space-separated words of list? */
+static int in_list(const char *list, const char *word)
+{
+    size_t len = strlen(word);
+
+    for (const char *p = list; *p;) {
+        size_t w;
+        p += strspn(p, " \t,");
+        w = strcspn(p, " \t,");
+        if (w == len && w > 0 && strncmp(p, word, len) == 0)
+            return 1;
+        p += w;
+    }
+    return 0;
+}
+
+int leads_closed(const struct config *cfg, const struct student *st,
+                 char *why, size_t n)
+{
+    const char *stages = cfg->leads.open_stages, *tag = cfg->leads.closed_tag;
+    const char *stage = student_get(st, "stage");
+
+    if (stages && stages[strspn(stages, " \t,")] && stage && stage[0] &&
+        !in_list(stages, stage)) {
+        snprintf(why, n, "the lead is closed: stage %s is past the lead "
+                         "stages (%s)", stage, stages);
+        return 1;
+    }
+    if (tag && tag[0] && student_has_tag(st, tag)) {
+        snprintf(why, n, "the lead is closed: tag \"%s\"", tag);
+        return 1;
+    }
+    return 0;
+}
+
+int64_t leads_followup_ms(const struct config *cfg, const struct student *st)
+{
+    const char *v = student_get(st, cfg->leads.followup_by ==
+                                            LEADS_FOLLOWUP_OWNER
+                                        ? FIELD_OWNER_FOLLOWUP_AT
+                                        : FIELD_FOLLOWUP_AT);
+
+    return v && v[0] ? atoll(v) : -1;
+}
+
+/* --- writes --------------------------------------------------------------- */
+
+int leads_take_cmd(struct rconn *rc, const char *prefix, const char *student,
+                   const char *owner, int64_t now_ms)
+{
+    char skey[KEY_MAX], leads[KEY_MAX], held[KEY_MAX], now[24];
+
+    if (key_student(skey, sizeof skey, prefix, student, NULL) < 0 ||
+        key_global(leads, sizeof leads, prefix, "leads") < 0 ||
+        leads_staff_key(held, sizeof held, prefix, owner) < 0)
+        return -1;
+    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    /* EVAL, not EVALSHA: inside a MULTI there is no second chance after a
+     * NOSCRIPT. */
+    return rconn_append(rc, "EVAL %s 3 %s %s %s %s %s %s %s %s", TAKE_SCRIPT,
+                        skey, leads, held, prefix, student, owner, now,
+                        "rule");
+}
+
+/* Runs script s and gives back its reply (the caller frees), or NULL
+ * with rc->errstr set. */
+static redisReply *run_script(struct rconn *rc, struct rscript *s, int nkeys,
+                              int argc, const char **argv)
+{
+    redisReply *rep = rconn_script(rc, s, nkeys, argc, argv, NULL);
+
+    if (rep && rep->type == REDIS_REPLY_ERROR) {
+        snprintf(rc->errstr, sizeof rc->errstr, "%s", rep->str);
+        freeReplyObject(rep);
+        return NULL;
+    }
+    return rep;
+}
+
+/* The CRM gave the lead to someone: book the move. */
+static int on_assigned(struct rconn *rc, const char *prefix,
+                       const struct event *ev)
+{
+    const char *owner = event_get(ev, "owner");
+    char skey[KEY_MAX], leads[KEY_MAX], held[KEY_MAX], now[24];
+    const char *argv[8];
+    redisReply *rep;
+
+    /* A rule's assignment booked the lead with the owner (assign.c). */
+    if (event_get(ev, "rule") || !owner || !key_valid_id(owner))
+        return 0;
+    if (key_student(skey, sizeof skey, prefix, ev->student, NULL) < 0 ||
+        key_global(leads, sizeof leads, prefix, "leads") < 0 ||
+        leads_staff_key(held, sizeof held, prefix, owner) < 0)
+        return 0;
+    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
+    argv[0] = skey, argv[1] = leads, argv[2] = held, argv[3] = prefix;
+    argv[4] = ev->student, argv[5] = owner, argv[6] = now, argv[7] = "event";
+    if (!(rep = run_script(rc, &take_script, 3, 8, argv)))
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+static void observe_first_followup(double seconds)
+{
+    static const double buckets[] = {60,    300,    900,    1800,  3600,
+                                     7200,  14400,  28800,  86400, 172800,
+                                     604800};
+    metric_observe(
+        metric_histogram("nudge_lead_first_followup_seconds",
+                         "Time from a lead's assignment to its first "
+                         "followup that counts ([leads] followup_by)",
+                         NULL, buckets, sizeof buckets / sizeof buckets[0]),
+        seconds);
+}
+
+static int on_followup(struct rconn *rc, const struct config *cfg,
+                       const struct event *ev)
+{
+    const char *staff = event_get(ev, "staff");
+    char skey[KEY_MAX], leads[KEY_MAX], at[24];
+    long long ms = ev->id[0] ? strtoll(ev->id, NULL, 10) : clock_now_ms();
+    const char *argv[6];
+    redisReply *rep;
+
+    if (!staff)
+        return 0;
+    key_student(skey, sizeof skey, cfg->redis.prefix, ev->student, NULL);
+    key_global(leads, sizeof leads, cfg->redis.prefix, "leads");
+    snprintf(at, sizeof at, "%lld", ms);
+    argv[0] = skey, argv[1] = leads, argv[2] = ev->student, argv[3] = staff;
+    argv[4] = cfg->leads.followup_by == LEADS_FOLLOWUP_OWNER ? "owner" : "any";
+    argv[5] = at;
+    if (!(rep = run_script(rc, &followup_script, 2, 6, argv)))
+        return -1;
+    if (rep->type == REDIS_REPLY_INTEGER && rep->integer >= 0)
+        observe_first_followup(ms > rep->integer
+                                   ? (double)(ms - rep->integer) / 1000.0
+                                   : 0.0);
+    freeReplyObject(rep);
+    return 0;
+}
+
+static int on_closed(struct rconn *rc, const char *prefix,
+                     const struct event *ev, const char *why)
+{
+    char leads[KEY_MAX];
+    const char *argv[3];
+    redisReply *rep;
+
+    key_global(leads, sizeof leads, prefix, "leads");
+    argv[0] = leads, argv[1] = prefix, argv[2] = ev->student;
+    if (!(rep = run_script(rc, &close_script, 1, 3, argv)))
+        return -1;
+    if (rep->type == REDIS_REPLY_STRING)
+        log_info("student %s: %s; out of %s's open leads", ev->student, why,
+                 rep->str);
+    freeReplyObject(rep);
+    return 0;
+}
+
+int leads_wants(const struct config *cfg, const struct event *ev)
+{
+    const char *tag;
+
+    switch (ev->kind) {
+    case EV_ASSIGNED:
+    case EV_FOLLOWUP:
+        return 1;
+    case EV_STAGE:
+        return cfg->leads.open_stages && cfg->leads.open_stages[0];
+    case EV_TAG:
+        tag = event_get(ev, "tag");
+        return cfg->leads.closed_tag && cfg->leads.closed_tag[0] && tag &&
+               strcmp(tag, cfg->leads.closed_tag) == 0;
+    default:
+        return 0;
+    }
+}
+
+int leads_on_event(struct rconn *rc, const struct config *cfg,
+                   const struct event *ev, const struct student *st)
+{
+    char why[300];
+
+    if (!st || !leads_wants(cfg, ev))
+        return 0;
+    switch (ev->kind) {
+    case EV_ASSIGNED:
+        return on_assigned(rc, cfg->redis.prefix, ev);
+    case EV_FOLLOWUP:
+        return on_followup(rc, cfg, ev);
+    default:
+        return leads_closed(cfg, st, why, sizeof why)
+                   ? on_closed(rc, cfg->redis.prefix, ev, why)
+                   : 0;
+    }
+}
+
+void leads_count_assigned(const char *team)
+{
+    char labels[200];
+
+    snprintf(labels, sizeof labels, "team=\"%s\"", team);
+    metric_inc(metric_counter("nudge_leads_assigned_total",
+                              "Leads assigned by rules, by team", labels));
+}
