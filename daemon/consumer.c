@@ -8,10 +8,11 @@
  *   prepare (the caller's thread): decode, look the students up (one
  *      EXISTS for the batch, or a full load when the hook wants the
  *      event), and in the same round trip read the next batch;
- *   commit (the writer thread): write the timeline entries and the
- *      rejected records, run the hook for each accepted event, XACK. The
- *      writer sends one batch's commands before it reads the replies of
- *      the one before, so that Redis always has work from it.
+ *   commit (the writer thread, writer.c): write what each event leaves
+ *      (event_record.c: timeline entries, rejected records), run the hook
+ *      for each accepted event, XACK. The writer sends one batch's
+ *      commands before it reads the replies of the one before, so that
+ *      Redis always has work from it.
  * At most HANDOFF_DEPTH prepared batches wait between the two. A Redis
  * failure anywhere leaves the batch unacknowledged; after the reconnect
  * the consumer waits for the writer to go idle and reads its own pending
@@ -20,8 +21,8 @@
  * the XACK, never lost). Recovery handles its batches on one thread.
  */
 #include "daemon/consumer.h"
+#include "daemon/consumer_int.h"
 
-#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,87 +35,16 @@
 #include "core/metrics.h"
 #include "core/resp.h"
 #include "core/student_store.h"
-#include "core/timeline.h"
+#include "daemon/event_record.h"
 
 /* Reasons an event is rejected, as metrics labels; event.c names all but
- * the last. */
-static const char *const reject_codes[] = {
+ * the last. NREJECT (consumer_int.h) counts them. */
+static const char *const reject_codes[NREJECT] = {
     "garbage", "no_type", "bad_type", "no_student", "bad_student_id",
     "missing_field", "unknown_student", "usage",
 };
-#define NREJECT (sizeof reject_codes / sizeof reject_codes[0])
-
-struct consumer_metrics {
-    struct metric *handled[EV_CUSTOM + 1];
-    struct metric *rejected[NREJECT];
-    struct metric *reconnects, *timeline_writes, *reclaimed, *batches;
-};
-
-/* One entry of a batch while it is handled. */
-struct item {
-    struct event ev;
-    struct event_reject rej;
-    int accepted;       /* decoded and checked */
-    int known;          /* the student exists */
-    enum { LOOKUP_NONE, LOOKUP_EXISTS, LOOKUP_LOAD } lookup;
-    struct student *st; /* loaded when the hook wants it */
-};
-
-/* A Redis connection and the buffer its commands are built in; one per
- * thread. */
-struct link {
-    struct rconn *rc;
-    struct resp out;
-    unsigned long reconnects_seen; /* rc->reconnects already counted */
-};
-
-/* One XREADGROUP reply's worth of events, between prepare and commit. */
-struct batch {
-    redisReply *reply;         /* owns the strings; NULL when borrowed */
-    const redisReply *entries; /* [[id, fields], ...] */
-    struct item *items;
-    size_t n, cap;
-    int replies;         /* commit_send() sent commands with these replies */
-    int entries_written; /* timeline entries among them */
-    int hooks;           /* the hooks have work in it */
-    struct batch *next;  /* in the handoff's spare list */
-};
-
-#define HANDOFF_DEPTH 1
-
-/* The prepared batches waiting for the writer thread. */
-struct handoff {
-    pthread_mutex_t mu;
-    pthread_cond_t changed;
-    struct batch *q[HANDOFF_DEPTH];
-    size_t head, count;
-    int held;   /* batches the writer has taken and not released */
-    /* Batches the writer is done with, for the reader to reuse: the
-     * reader allocated their replies and students, so it frees them (a
-     * free on another thread's arena costs a lock), and their item arrays
-     * (hundreds of KB, above malloc's mmap threshold) are kept instead of
-     * being mapped and faulted in again for every batch. */
-    struct batch *spare;
-    int failed; /* the writer lost Redis; reset by recovery */
-    int quit;
-};
-
-struct consumer {
-    const struct config *cfg;
-    volatile int *stop;
-    struct link rd; /* reading, lookups, recovery */
-    struct link wr; /* the writer thread's */
-    struct handoff ho;
-    pthread_t writer;
-    int writer_started;
-    redisReply *prefetched; /* the next batch, read with the lookups */
-    char stream[KEY_MAX], rejected[KEY_MAX];
-    char name[256];
-    struct consumer_hook hook;
-    struct consumer_metrics m;
-    int64_t next_claim_ms; /* when to look for dead consumers' entries */
-    int running;
-};
+_Static_assert(sizeof reject_codes / sizeof reject_codes[0] == NREJECT,
+               "reject_codes");
 
 static void register_metrics(struct consumer_metrics *m)
 {
@@ -201,7 +131,7 @@ int consumer_healthy(const struct consumer *c)
 }
 
 /* Adds the link's new reconnections to the metric (on its own thread). */
-static void count_reconnects(struct consumer *c, struct link *l)
+void count_reconnects(struct consumer *c, struct link *l)
 {
     if (l->rc->reconnects != l->reconnects_seen) {
         metric_add(c->m.reconnects, l->rc->reconnects - l->reconnects_seen);
@@ -358,157 +288,15 @@ static void reject_unknown(struct item *items, size_t n)
 
 /* --- commit: record ---------------------------------------------------- */
 
-/* The timeline entry an accepted event leaves; 0 when its kind leaves
- * none (created and custom events: the rules they start will). */
-static int entry_for_event(const struct event *ev, struct tl_entry *e,
-                           char *detail, size_t n)
-{
-    const char *from, *to, *actor = event_get(ev, "actor");
-
-    *e = (struct tl_entry)TL_ENTRY_INIT;
-    e->type = event_kind_name(ev->kind);
-    e->event_id = ev->id;
-    e->actor = actor ? actor : "crm";
-    switch (ev->kind) {
-    case EV_STAGE:
-        from = event_get(ev, "from");
-        to = event_get(ev, "to");
-        snprintf(detail, n, "%s -> %s", from ? from : "?", to);
-        e->detail = detail;
-        return 1;
-    case EV_TAG:
-    case EV_UNTAG:
-        snprintf(detail, n, "%s %s", ev->kind == EV_TAG ? "added" : "removed",
-                 event_get(ev, "tag"));
-        e->type = "tag";
-        e->detail = detail;
-        return 1;
-    case EV_ASSIGNED:
-        /* A rule's assignment wrote its entry with the owner, in one
-         * MULTI (rules/assign.c). */
-        if (event_get(ev, "rule"))
-            return 0;
-        e->detail = event_get(ev, "owner");
-        return 1;
-    case EV_FOLLOWUP:
-        e->actor = event_get(ev, "staff");
-        e->detail = event_get(ev, "note");
-        return 1;
-    case EV_REPLY:
-        e->channel = event_get(ev, "channel");
-        e->detail = event_get(ev, "text");
-        e->actor = "student";
-        return 1;
-    case EV_OPTOUT:
-        e->channel = event_get(ev, "channel");
-        e->detail = event_get(ev, "detail");
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* The original fields as one JSON object, for the rejected record. */
-static char *fields_json(const struct event *ev)
-{
-    json_t *obj = json_object();
-    char *s;
-
-    for (size_t i = 0; i < ev->nfields; i++)
-        json_object_set_new(obj, ev->names[i], json_string(ev->values[i]));
-    s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(obj);
-    return s;
-}
-
-static int queue_rejected(struct consumer *c, struct link *l,
-                          const struct item *it)
-{
-    char *fields = fields_json(&it->ev);
-    const char *argv[] = {"XADD", c->rejected, "MAXLEN", "~", NULL, "*",
-                          "reason", it->rej.code, "detail", it->rej.text,
-                          "event", it->ev.id, "fields",
-                          fields ? fields : "{}"};
-    const int argc = (int)(sizeof argv / sizeof argv[0]);
-
-    resp_begin(&l->out, argc);
-    for (int i = 0; i < argc; i++) {
-        if (argv[i])
-            resp_str(&l->out, argv[i]);
-        else
-            resp_long(&l->out, c->cfg->daemon.rejected_maxlen);
-    }
-    free(fields);
-    return l->out.failed ? -1 : 0;
-}
-
-/* A followup is a touch, and the time `stop if followed_up` compares with
- * a run's start: one HSET of both into the student's hash, where every
- * step's fresh load of the student finds them at no extra cost. (Two
- * daemons handling two followups of one student out of order within the
- * same instant could leave the older time; a run would have to start in
- * that instant to notice.) Returns the number of commands queued. */
-static int queue_followup_marks(struct consumer *c, struct link *l,
-                                const struct event *ev)
-{
-    char key[KEY_MAX];
-    long long ms = ev->id[0] ? strtoll(ev->id, NULL, 10) : clock_now_ms();
-
-    key_student(key, sizeof key, c->cfg->redis.prefix, ev->student, NULL);
-    resp_begin(&l->out, 6);
-    resp_arg(&l->out, "HSET", 4);
-    resp_str(&l->out, key);
-    resp_str(&l->out, FIELD_FOLLOWUP_AT);
-    resp_long(&l->out, ms);
-    resp_str(&l->out, FIELD_LAST_TOUCH_AT);
-    resp_long(&l->out, ms / 1000);
-    return 1;
-}
-
-/* The entry of a rejected event, on the timeline of a known student. */
-static int queue_rejected_entry(struct consumer *c, struct link *l,
-                                const struct item *it)
-{
-    struct tl_entry e = TL_ENTRY_INIT;
-
-    e.type = "rejected";
-    e.detail = it->rej.text;
-    e.event_id = it->ev.id;
-    e.actor = "nudged";
-    return timeline_format(&l->out, c->cfg->redis.prefix, it->ev.student,
-                           c->cfg->redis.timeline_maxlen, &e);
-}
-
 /* Queues the writes of one item: adds the commands queued to *replies
  * and the timeline entries among them to *entries. Returns 0 or -1. */
 static int queue_record(struct consumer *c, struct link *l,
                         const struct item *it, int *replies, int *entries)
 {
-    struct tl_entry e;
-    char detail[300];
-
-    if (!it->accepted) {
-        if (queue_rejected(c, l, it) < 0)
-            return -1;
-        ++*replies;
-        if (!it->known)
-            return 0;
-        if (queue_rejected_entry(c, l, it) < 0)
-            return -1;
-        ++*replies;
-        ++*entries;
-        return 0;
-    }
-    if (!entry_for_event(&it->ev, &e, detail, sizeof detail))
-        return 0;
-    if (timeline_format(&l->out, c->cfg->redis.prefix, it->ev.student,
-                        c->cfg->redis.timeline_maxlen, &e) < 0)
-        return -1;
-    ++*replies;
-    ++*entries;
-    if (it->ev.kind == EV_FOLLOWUP)
-        *replies += queue_followup_marks(c, l, &it->ev);
-    return 0;
+    if (!it->accepted)
+        return event_record_rejected(&l->out, c->cfg, c->rejected, &it->ev,
+                                     &it->rej, it->known, replies, entries);
+    return event_record_accepted(&l->out, c->cfg, &it->ev, replies, entries);
 }
 
 /* Queues the writes of every item. Returns the number of replies they
@@ -612,7 +400,7 @@ static void count_batch(struct consumer *c, const struct item *items,
 
 /* Frees what the batch's last use left (students, the reply) and keeps
  * its item array. */
-static void batch_clear(struct batch *b)
+void batch_clear(struct batch *b)
 {
     for (size_t i = 0; i < b->n; i++)
         student_free(b->items[i].st);
@@ -623,7 +411,7 @@ static void batch_clear(struct batch *b)
     b->n = 0;
 }
 
-static void batch_free(struct batch *b)
+void batch_free(struct batch *b)
 {
     batch_clear(b);
     free(b->items);
@@ -697,7 +485,7 @@ static int batch_prepare(struct consumer *c, struct link *l,
  * the hooks talk to Redis on it. Both return 0, or -1 on a Redis failure
  * (then the batch may be only partly written, and is not acknowledged).
  */
-static int commit_send(struct consumer *c, struct link *l, struct batch *b)
+int commit_send(struct consumer *c, struct link *l, struct batch *b)
 {
     b->replies = queue_records(c, l, b->items, b->n, &b->entries_written);
     b->hooks = has_hook_work(c, b->items, b->n);
@@ -710,7 +498,7 @@ static int commit_send(struct consumer *c, struct link *l, struct batch *b)
     return rconn_send(l->rc);
 }
 
-static int commit_finish(struct consumer *c, struct link *l, struct batch *b)
+int commit_finish(struct consumer *c, struct link *l, struct batch *b)
 {
     if (rconn_discard(l->rc, b->replies) < 0)
         return -1;
@@ -746,182 +534,6 @@ static int handle_entries(struct consumer *c, const redisReply *entries)
               : -1;
     batch_free(b);
     return ret;
-}
-
-/* --- the writer thread ------------------------------------------------- */
-
-/* Takes the next prepared batch. Waits for one, unless the writer holds a
- * batch in flight (holding): then it returns NULL at once when there is
- * none, as it is time to finish that one. Also returns NULL when quitting
- * with nothing left. *failed gets whether the writer has failed. */
-static struct batch *handoff_take(struct handoff *ho, int holding,
-                                  int *failed)
-{
-    struct batch *b = NULL;
-
-    pthread_mutex_lock(&ho->mu);
-    while (ho->count == 0 && !ho->quit && !holding)
-        pthread_cond_wait(&ho->changed, &ho->mu);
-    if (ho->count > 0) {
-        b = ho->q[ho->head];
-        ho->head = (ho->head + 1) % HANDOFF_DEPTH;
-        ho->count--;
-        ho->held++;
-        pthread_cond_broadcast(&ho->changed);
-    }
-    *failed = ho->failed;
-    pthread_mutex_unlock(&ho->mu);
-    return b;
-}
-
-/* The writer is done with b: it goes to the spare list. !ok marks the
- * writer failed (logged once). */
-static void handoff_release(struct consumer *c, struct batch *b, int ok)
-{
-    struct handoff *ho = &c->ho;
-    int newly_failed;
-
-    pthread_mutex_lock(&ho->mu);
-    newly_failed = !ok && !ho->failed;
-    b->next = ho->spare;
-    ho->spare = b;
-    ho->held--;
-    if (!ok)
-        ho->failed = 1;
-    pthread_cond_broadcast(&ho->changed);
-    pthread_mutex_unlock(&ho->mu);
-    if (newly_failed)
-        log_warnx("writing events: %s",
-                  c->wr.rc->errstr[0] ? c->wr.rc->errstr : "stopped");
-}
-
-/* Sends b's commands; reconnects first unless a batch is in flight on
- * the link (its replies would be lost with the old connection). */
-static int writer_send(struct consumer *c, struct batch *b, int holding)
-{
-    if (!holding) {
-        if (rconn_ensure(c->wr.rc) < 0)
-            return -1;
-        count_reconnects(c, &c->wr);
-    }
-    return commit_send(c, &c->wr, b);
-}
-
-/* After a failure the link starts afresh: replies still owed on it (a
- * batch in flight) or commands half queued must not be taken for the
- * next batch's. */
-static void writer_reset(struct consumer *c)
-{
-    rconn_close(c->wr.rc);
-    resp_reset(&c->wr.out);
-}
-
-/* Keeps one batch in flight: sends batch N, then finishes batch N-1. */
-static void *writer_main(void *arg)
-{
-    struct consumer *c = arg;
-    struct batch *b, *inflight = NULL;
-    int failed;
-
-    while ((b = handoff_take(&c->ho, inflight != NULL, &failed)) ||
-           inflight) {
-        /* After a failure, later batches are dropped unacknowledged: they
-         * stay pending and recovery reads them again, in order. */
-        int ok = !failed && (!b || writer_send(c, b, inflight != NULL) == 0);
-
-        if (inflight) {
-            ok = ok && commit_finish(c, &c->wr, inflight) == 0;
-            if (!ok)
-                writer_reset(c);
-            handoff_release(c, inflight, ok);
-            inflight = NULL;
-        }
-        if (!b)
-            continue;
-        if (ok && b->hooks)
-            ok = commit_finish(c, &c->wr, b) == 0;
-        if (!ok)
-            writer_reset(c);
-        if (ok && !b->hooks)
-            inflight = b;
-        else
-            handoff_release(c, b, ok);
-    }
-    return NULL;
-}
-
-/* Hands a prepared batch (malloc'd; the writer frees it) over. Returns 0,
- * or -1 when the writer has failed (the batch is dropped, unacknowledged). */
-static int handoff_push(struct consumer *c, struct batch *b)
-{
-    struct handoff *ho = &c->ho;
-    int ret = 0;
-
-    pthread_mutex_lock(&ho->mu);
-    while (ho->count == HANDOFF_DEPTH && !ho->failed)
-        pthread_cond_wait(&ho->changed, &ho->mu);
-    if (ho->failed) {
-        ret = -1;
-    } else {
-        ho->q[(ho->head + ho->count) % HANDOFF_DEPTH] = b;
-        ho->count++;
-        pthread_cond_broadcast(&ho->changed);
-    }
-    pthread_mutex_unlock(&ho->mu);
-    if (ret < 0)
-        batch_free(b);
-    return ret;
-}
-
-/* A batch to fill: a spare one cleared, or a new one. NULL on no memory. */
-static struct batch *batch_get(struct consumer *c)
-{
-    struct batch *b;
-
-    pthread_mutex_lock(&c->ho.mu);
-    if ((b = c->ho.spare) != NULL)
-        c->ho.spare = b->next;
-    pthread_mutex_unlock(&c->ho.mu);
-    if (!b)
-        return calloc(1, sizeof *b);
-    batch_clear(b);
-    b->next = NULL;
-    return b;
-}
-
-static void free_spares(struct consumer *c)
-{
-    while (c->ho.spare) {
-        struct batch *b = c->ho.spare;
-        c->ho.spare = b->next;
-        batch_free(b);
-    }
-}
-
-/* Waits until the writer holds nothing. Returns 1 if it had failed, and
- * clears that: the caller is about to recover. */
-static int handoff_drain(struct consumer *c)
-{
-    struct handoff *ho = &c->ho;
-    int failed;
-
-    pthread_mutex_lock(&ho->mu);
-    while (ho->count > 0 || ho->held > 0)
-        pthread_cond_wait(&ho->changed, &ho->mu);
-    failed = ho->failed;
-    ho->failed = 0;
-    pthread_mutex_unlock(&ho->mu);
-    return failed;
-}
-
-static int writer_failed(struct consumer *c)
-{
-    int failed;
-
-    pthread_mutex_lock(&c->ho.mu);
-    failed = c->ho.failed;
-    pthread_mutex_unlock(&c->ho.mu);
-    return failed;
 }
 
 /* --- reading ----------------------------------------------------------- */
@@ -1089,27 +701,6 @@ static void drop_prefetched(struct consumer *c)
         freeReplyObject(c->prefetched);
         c->prefetched = NULL;
     }
-}
-
-static void start_writer(struct consumer *c)
-{
-    c->writer_started =
-        pthread_create(&c->writer, NULL, writer_main, c) == 0;
-    if (!c->writer_started)
-        log_warnx("cannot start the event writer thread");
-}
-
-static void stop_writer(struct consumer *c)
-{
-    if (!c->writer_started)
-        return;
-    pthread_mutex_lock(&c->ho.mu);
-    c->ho.quit = 1;
-    pthread_cond_broadcast(&c->ho.changed);
-    pthread_mutex_unlock(&c->ho.mu);
-    pthread_join(c->writer, NULL);
-    c->writer_started = 0;
-    free_spares(c);
 }
 
 void consumer_run(struct consumer *c)

@@ -1,0 +1,120 @@
+/*
+ * consumer_int.h - what the events consumer's two files share: the
+ * batches and their items, the handoff between the reading thread
+ * (consumer.c: read, decode, look the students up) and the writer thread
+ * (writer.c: write the records, run the hooks, XACK), and the consumer
+ * itself. Nothing outside daemon/consumer*.c and writer.c includes it.
+ */
+#ifndef NUDGE_DAEMON_CONSUMER_INT_H
+#define NUDGE_DAEMON_CONSUMER_INT_H
+
+#include <pthread.h>
+
+#include "core/event.h"
+#include "core/keys.h"
+#include "core/metrics.h"
+#include "core/redis.h"
+#include "core/resp.h"
+#include "core/student.h"
+#include "daemon/consumer.h"
+
+/* The reasons an event is rejected, as metrics labels (consumer.c's
+ * reject_codes). */
+#define NREJECT 8
+
+struct consumer_metrics {
+    struct metric *handled[EV_CUSTOM + 1];
+    struct metric *rejected[NREJECT];
+    struct metric *reconnects, *timeline_writes, *reclaimed, *batches;
+};
+
+/* One entry of a batch while it is handled. */
+struct item {
+    struct event ev;
+    struct event_reject rej;
+    int accepted;       /* decoded and checked */
+    int known;          /* the student exists */
+    enum { LOOKUP_NONE, LOOKUP_EXISTS, LOOKUP_LOAD } lookup;
+    struct student *st; /* loaded when the hook wants it */
+};
+
+/* A Redis connection and the buffer its commands are built in; one per
+ * thread. */
+struct link {
+    struct rconn *rc;
+    struct resp out;
+    unsigned long reconnects_seen; /* rc->reconnects already counted */
+};
+
+/* One XREADGROUP reply's worth of events, between prepare and commit. */
+struct batch {
+    redisReply *reply;         /* owns the strings; NULL when borrowed */
+    const redisReply *entries; /* [[id, fields], ...] */
+    struct item *items;
+    size_t n, cap;
+    int replies;         /* commit_send() sent commands with these replies */
+    int entries_written; /* timeline entries among them */
+    int hooks;           /* the hooks have work in it */
+    struct batch *next;  /* in the handoff's spare list */
+};
+
+#define HANDOFF_DEPTH 1
+
+/* The prepared batches waiting for the writer thread. */
+struct handoff {
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    struct batch *q[HANDOFF_DEPTH];
+    size_t head, count;
+    int held;   /* batches the writer has taken and not released */
+    /* Batches the writer is done with, for the reader to reuse: the
+     * reader allocated their replies and students, so it frees them (a
+     * free on another thread's arena costs a lock), and their item arrays
+     * (hundreds of KB, above malloc's mmap threshold) are kept instead of
+     * being mapped and faulted in again for every batch. */
+    struct batch *spare;
+    int failed; /* the writer lost Redis; reset by recovery */
+    int quit;
+};
+
+struct consumer {
+    const struct config *cfg;
+    volatile int *stop;
+    struct link rd; /* reading, lookups, recovery */
+    struct link wr; /* the writer thread's */
+    struct handoff ho;
+    pthread_t writer;
+    int writer_started;
+    redisReply *prefetched; /* the next batch, read with the lookups */
+    char stream[KEY_MAX], rejected[KEY_MAX];
+    char name[256];
+    struct consumer_hook hook;
+    struct consumer_metrics m;
+    int64_t next_claim_ms; /* when to look for dead consumers' entries */
+    int running;
+};
+
+/* consumer.c: */
+void count_reconnects(struct consumer *c, struct link *l);
+void batch_clear(struct batch *b);
+void batch_free(struct batch *b);
+/* Sends b's writes on l (commit_send), then reads their replies, runs
+ * the hooks and acknowledges (commit_finish). 0 or -1. */
+int commit_send(struct consumer *c, struct link *l, struct batch *b);
+int commit_finish(struct consumer *c, struct link *l, struct batch *b);
+
+/* writer.c: */
+/* Hands a prepared batch over to the writer (which gives it back through
+ * the spare list). 0, or -1 when the writer has failed (b is freed,
+ * unacknowledged: recovery reads it again). */
+int handoff_push(struct consumer *c, struct batch *b);
+/* A batch to fill: a spare one cleared, or a new one. NULL: no memory. */
+struct batch *batch_get(struct consumer *c);
+/* Waits until the writer holds nothing; 1 if it had failed (cleared). */
+int handoff_drain(struct consumer *c);
+int writer_failed(struct consumer *c);
+void start_writer(struct consumer *c);
+/* Finishes the batches in hand, joins the thread, frees the spares. */
+void stop_writer(struct consumer *c);
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * event_record.c - what an event leaves in Redis beside the runs it
+ * starts (see event_record.h): its timeline entry, the followup marks
+ * that `stop if followed_up` reads, and for an event that cannot be
+ * handled, the rejected record and an entry on a known student's
+ * timeline. The consumer's writer queues these for a whole batch.
+ */
+#include "daemon/event_record.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/clock.h"
+#include "core/keys.h"
+#include "core/timeline.h"
+
+/* The timeline entry an accepted event leaves; 0 when its kind leaves
+ * none (created and custom events: the rules they start will). */
+static int entry_for_event(const struct event *ev, struct tl_entry *e,
+                           char *detail, size_t n)
+{
+    const char *from, *to, *actor = event_get(ev, "actor");
+
+    *e = (struct tl_entry)TL_ENTRY_INIT;
+    e->type = event_kind_name(ev->kind);
+    e->event_id = ev->id;
+    e->actor = actor ? actor : "crm";
+    switch (ev->kind) {
+    case EV_STAGE:
+        from = event_get(ev, "from");
+        to = event_get(ev, "to");
+        snprintf(detail, n, "%s -> %s", from ? from : "?", to);
+        e->detail = detail;
+        return 1;
+    case EV_TAG:
+    case EV_UNTAG:
+        snprintf(detail, n, "%s %s", ev->kind == EV_TAG ? "added" : "removed",
+                 event_get(ev, "tag"));
+        e->type = "tag";
+        e->detail = detail;
+        return 1;
+    case EV_ASSIGNED:
+        /* A rule's assignment wrote its entry with the owner, in one
+         * MULTI (rules/assign.c). */
+        if (event_get(ev, "rule"))
+            return 0;
+        e->detail = event_get(ev, "owner");
+        return 1;
+    case EV_FOLLOWUP:
+        e->actor = event_get(ev, "staff");
+        e->detail = event_get(ev, "note");
+        return 1;
+    case EV_REPLY:
+        e->channel = event_get(ev, "channel");
+        e->detail = event_get(ev, "text");
+        e->actor = "student";
+        return 1;
+    case EV_OPTOUT:
+        e->channel = event_get(ev, "channel");
+        e->detail = event_get(ev, "detail");
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* The original fields as one JSON object, for the rejected record. */
+static char *fields_json(const struct event *ev)
+{
+    json_t *obj = json_object();
+    char *s;
+
+    for (size_t i = 0; i < ev->nfields; i++)
+        json_object_set_new(obj, ev->names[i], json_string(ev->values[i]));
+    s = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(obj);
+    return s;
+}
+
+/* The rejected record: the reason, the event's id and its fields. */
+static int queue_rejected(struct resp *out, const struct config *cfg,
+                          const char *stream, const struct event *ev,
+                          const struct event_reject *rej)
+{
+    char *fields = fields_json(ev);
+    const char *argv[] = {"XADD", stream, "MAXLEN", "~", NULL, "*",
+                          "reason", rej->code, "detail", rej->text,
+                          "event", ev->id, "fields",
+                          fields ? fields : "{}"};
+    const int argc = (int)(sizeof argv / sizeof argv[0]);
+
+    resp_begin(out, argc);
+    for (int i = 0; i < argc; i++) {
+        if (argv[i])
+            resp_str(out, argv[i]);
+        else
+            resp_long(out, cfg->daemon.rejected_maxlen);
+    }
+    free(fields);
+    return out->failed ? -1 : 0;
+}
+
+/* A followup is a touch, and the time `stop if followed_up` compares with
+ * a run's start: one HSET of both into the student's hash, where every
+ * step's fresh load of the student finds them at no extra cost. (Two
+ * daemons handling two followups of one student out of order within the
+ * same instant could leave the older time; a run would have to start in
+ * that instant to notice.) Returns the number of commands queued. */
+static int queue_followup_marks(struct resp *out, const struct config *cfg,
+                                const struct event *ev)
+{
+    char key[KEY_MAX];
+    long long ms = ev->id[0] ? strtoll(ev->id, NULL, 10) : clock_now_ms();
+
+    key_student(key, sizeof key, cfg->redis.prefix, ev->student, NULL);
+    resp_begin(out, 6);
+    resp_arg(out, "HSET", 4);
+    resp_str(out, key);
+    resp_str(out, FIELD_FOLLOWUP_AT);
+    resp_long(out, ms);
+    resp_str(out, FIELD_LAST_TOUCH_AT);
+    resp_long(out, ms / 1000);
+    return 1;
+}
+
+/* The entry of a rejected event, on the timeline of a known student. */
+static int queue_rejected_entry(struct resp *out, const struct config *cfg,
+                                const struct event *ev,
+                                const struct event_reject *rej)
+{
+    struct tl_entry e = TL_ENTRY_INIT;
+
+    e.type = "rejected";
+    e.detail = rej->text;
+    e.event_id = ev->id;
+    e.actor = "nudged";
+    return timeline_format(out, cfg->redis.prefix, ev->student,
+                           cfg->redis.timeline_maxlen, &e);
+}
+
+int event_record_rejected(struct resp *out, const struct config *cfg,
+                          const char *stream, const struct event *ev,
+                          const struct event_reject *rej, int known,
+                          int *replies, int *entries)
+{
+    if (queue_rejected(out, cfg, stream, ev, rej) < 0)
+        return -1;
+    ++*replies;
+    if (!known)
+        return 0;
+    if (queue_rejected_entry(out, cfg, ev, rej) < 0)
+        return -1;
+    ++*replies;
+    ++*entries;
+    return 0;
+}
+
+int event_record_accepted(struct resp *out, const struct config *cfg,
+                          const struct event *ev, int *replies, int *entries)
+{
+    struct tl_entry e;
+    char detail[300];
+
+    if (!entry_for_event(ev, &e, detail, sizeof detail))
+        return 0;
+    if (timeline_format(out, cfg->redis.prefix, ev->student,
+                        cfg->redis.timeline_maxlen, &e) < 0)
+        return -1;
+    ++*replies;
+    ++*entries;
+    if (ev->kind == EV_FOLLOWUP)
+        *replies += queue_followup_marks(out, cfg, ev);
+    return 0;
+}
+
