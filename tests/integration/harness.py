@@ -216,6 +216,20 @@ class Nudge:
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def stop_checked(self, redis_server=None):
+        """For a class's tearDown: SIGTERM, clean up (and stop the Redis
+        given), then fail on a sanitizer report or an exit status != 0."""
+        status = self.stop()
+        text = self.log_text()
+        self.cleanup()
+        if redis_server:
+            redis_server.stop()
+        for mark in SANITIZER_MARKS:
+            if mark in text:
+                raise AssertionError("sanitizer report:\n" + text[-4000:])
+        if status != 0:
+            raise AssertionError("nudged exited %d:\n%s" % (status, text[-4000:]))
+
 
 def add_student(r, sid, prefix="slm:", tags=(), optout=(), **attrs):
     """Writes a student as the CRM would."""

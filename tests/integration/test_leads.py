@@ -9,7 +9,7 @@ import json
 import time
 import unittest
 
-from harness import (SANITIZER_MARKS, Nudge, RedisServer, add_student,
+from harness import (Nudge, RedisServer, add_student,
                      http_get, metric, timeline, wait_for)
 
 EXTRA = """
@@ -103,15 +103,7 @@ class LeadsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.nudge.stop()
-        text = cls.nudge.log_text()
-        cls.nudge.cleanup()
-        cls.redis.stop()
-        for mark in SANITIZER_MARKS:
-            if mark in text:
-                raise AssertionError("sanitizer report:\n" + text[-4000:])
-        if status != 0:
-            raise AssertionError("nudged exited %d:\n%s" % (status, text[-4000:]))
+        cls.nudge.stop_checked(cls.redis)
 
     def owner(self, sid):
         return self.r.hget("slm:student:{%s}" % sid, "owner")

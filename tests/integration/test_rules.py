@@ -12,7 +12,7 @@ import signal
 import time
 import unittest
 
-from harness import (ROOT, SANITIZER_MARKS, Nudge, RedisServer, add_student,
+from harness import (ROOT, Nudge, RedisServer, add_student,
                      timeline, wait_for)
 
 EXTRA = """
@@ -84,15 +84,7 @@ class RulesExamplesTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        status = cls.nudge.stop()
-        text = cls.nudge.log_text()
-        cls.nudge.cleanup()
-        cls.redis.stop()
-        for mark in SANITIZER_MARKS:
-            if mark in text:
-                raise AssertionError("sanitizer report:\n" + text[-4000:])
-        if status != 0:
-            raise AssertionError("nudged exited %d:\n%s" % (status, text[-4000:]))
+        cls.nudge.stop_checked(cls.redis)
 
     @staticmethod
     def seed(r):
