@@ -32,6 +32,7 @@ enum conf_type {
     CT_DURATION, /* int64_t milliseconds */
     CT_LOGLEVEL, /* int */
     CT_HOURS,    /* char *, "HH:MM-HH:MM" or "" */
+    CT_URLPAT,   /* char *, an http(s) URL holding {id}, or "" */
 };
 
 struct conf_key {
@@ -105,6 +106,14 @@ static const struct conf_key conf_keys[] = {
      0, 0},
     {"delivery", "max_per_day", CT_INT, OFF(delivery.max_per_day), "3", 0,
      1000},
+
+    {"alerts", "group_wait", CT_DURATION, OFF(alerts.group_wait_ms), "5m", 0,
+     0},
+    {"alerts", "group_interval", CT_DURATION, OFF(alerts.group_interval_ms),
+     "30m", 0, 0},
+    {"alerts", "repeat_interval", CT_DURATION,
+     OFF(alerts.repeat_interval_ms), "4h", 0, 0},
+    {"alerts", "crm_url", CT_URLPAT, OFF(alerts.crm_url), "", 0, 0},
 };
 
 #define NKEYS (sizeof conf_keys / sizeof conf_keys[0])
@@ -218,6 +227,18 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
             snprintf(err, errlen,
                      "invalid hours \"%s\": use HH:MM-HH:MM, e.g. "
                      "21:00-08:00",
+                     value);
+            return -1;
+        }
+        return set_string(str_field(cfg, k), value);
+    case CT_URLPAT:
+        if (*value && ((strncmp(value, "http://", 7) != 0 &&
+                        strncmp(value, "https://", 8) != 0) ||
+                       !strstr(value, "{id}"))) {
+            snprintf(err, errlen,
+                     "invalid URL pattern \"%s\": use an http(s) URL with "
+                     "{id} where the student's id goes, e.g. "
+                     "https://crm.example.edu/students/{id}",
                      value);
             return -1;
         }
@@ -498,7 +519,7 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < NKEYS; i++) {
         enum conf_type t = conf_keys[i].type;
         if (t == CT_STR || t == CT_PATH || t == CT_SECRET || t == CT_ADDR ||
-            t == CT_LISTEN || t == CT_HOURS) {
+            t == CT_LISTEN || t == CT_HOURS || t == CT_URLPAT) {
             char **f = str_field(cfg, &conf_keys[i]);
             if (t == CT_SECRET && *f)
                 explicit_bzero(*f, strlen(*f));

@@ -105,6 +105,13 @@ struct config {
         int max_per_day;   /* messages a student may get a day, 0 = no cap */
     } delivery;
 
+    struct {
+        int64_t group_wait_ms;      /* a new group's first lead waits */
+        int64_t group_interval_ms;  /* between two messages of a group */
+        int64_t repeat_interval_ms; /* before a lead is alerted again */
+        char *crm_url; /* "https://crm/students/{id}", "" for no link */
+    } alerts; /* [alerts]: grouped escalations (rules/alert.h) */
+
     struct attrs school; /* [school]: constants the templates can use */
 
     struct conf_section *channels;

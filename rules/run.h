@@ -175,6 +175,10 @@ void run_job_id(const struct run *r, size_t step, char *buf, size_t n);
 
 /* --- send records (send.c) ------------------------------------------------ */
 
+/* How long a send's record is kept: longer than any retry schedule and
+ * any replay of the event that started the run. */
+#define RUN_SEND_RECORD_TTL_MS (7LL * 86400 * 1000)
+
 /* The key of step i's send record (fallback: the fallback's). */
 void run_send_record_key(const char *prefix, const char *student,
                          const char *run, size_t i, int fallback, char *buf,
@@ -189,6 +193,10 @@ int run_pre_cmd(struct rconn *rc, const struct config *cfg,
                 size_t i, struct run_pre *p);
 /* Reads the replies of what run_pre_cmd() queued. 0 or -1. */
 int run_pre_reply(struct rconn *rc, struct run_pre *p);
+/* Reads the replies of a MULTI block (n replies: MULTI's and each
+ * command's QUEUED) and its EXEC: the errors among them, or -1 when the
+ * connection failed. */
+int run_exec_errors(struct rconn *rc, int n);
 /* Gives back what p still holds (the step did not use it). */
 void run_pre_release(struct rconn *rc, const struct config *cfg,
                      const char *student, const char *run, struct run_pre *p);

@@ -33,13 +33,10 @@
 #include "core/keys.h"
 #include "core/receipt.h"
 #include "core/log.h"
+#include "rules/alert.h"
 #include "rules/delivery.h"
 #include "rules/recipient.h"
 #include "rules/run.h"
-
-/* How long a send's record is kept: longer than any retry schedule and
- * any replay of the event that started the run. */
-#define SEND_RECORD_TTL_MS (7LL * 86400 * 1000)
 
 static const char *sent_type(const struct step *s)
 {
@@ -101,7 +98,7 @@ int run_pre_cmd(struct rconn *rc, const struct config *cfg,
                         sizeof key);
     p->record = 0; /* a reply is owed */
     if (rconn_append(rc, "SET %s pending NX PX %lld", key,
-                     (long long)SEND_RECORD_TTL_MS) < 0)
+                     (long long)RUN_SEND_RECORD_TTL_MS) < 0)
         return -1;
     if (rule->steps[i].src->kind != STEP_SEND || cfg->delivery.max_per_day <= 0)
         return 0;
@@ -168,7 +165,7 @@ static int record_take(struct run *r, const char *key, int use_pre,
         r->pre.record = -1;
     } else {
         rep = rconn_cmd(r->rc, "SET %s pending NX PX %lld", key,
-                        (long long)SEND_RECORD_TTL_MS);
+                        (long long)RUN_SEND_RECORD_TTL_MS);
         if (!rep)
             return -1;
         created = rep->type == REDIS_REPLY_STATUS;
@@ -186,7 +183,7 @@ static int record_take(struct run *r, const char *key, int use_pre,
 static int record_pending(struct run *r)
 {
     redisReply *rep = rconn_cmd(r->rc, "SET %s pending PX %lld", r->send.key,
-                                (long long)SEND_RECORD_TTL_MS);
+                                (long long)RUN_SEND_RECORD_TTL_MS);
 
     if (!rep)
         return -1;
@@ -207,7 +204,7 @@ static int drop_record(struct run *r)
 /* Reads the replies of a MULTI block (n replies: MULTI's and each
  * command's QUEUED) and its EXEC: the errors among them (a command refused
  * at queueing, or failed inside EXEC), or -1 when the connection failed. */
-static int exec_errors(struct rconn *rc, int n)
+int run_exec_errors(struct rconn *rc, int n)
 {
     int errors = rconn_discard(rc, n);
     redisReply *exec;
@@ -240,7 +237,7 @@ static int write_outcome(struct run *r, const char *state,
     key_student(skey, sizeof skey, cfg->redis.prefix, r->student_id, NULL);
     if (rconn_append(r->rc, "MULTI") < 0 ||
         rconn_append(r->rc, "SET %s %s PX %lld", r->send.key, state,
-                     (long long)SEND_RECORD_TTL_MS) < 0 ||
+                     (long long)RUN_SEND_RECORD_TTL_MS) < 0 ||
         timeline_append_cmd(r->rc, cfg->redis.prefix, r->student_id,
                             cfg->redis.timeline_maxlen, e) < 0)
         return -1;
@@ -264,7 +261,7 @@ static int write_outcome(struct run *r, const char *state,
         n++; /* an id no receipt can name is simply not noted */
     if (rconn_append(r->rc, "EXEC") < 0)
         return -1;
-    errors = exec_errors(r->rc, n);
+    errors = run_exec_errors(r->rc, n);
     if (errors != 0) {
         if (errors > 0)
             snprintf(r->rc->errstr, sizeof r->rc->errstr,
@@ -536,6 +533,8 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
         run_count("skipped");
         return ST_NEXT;
     }
+    if (s->kind == STEP_ESCALATE) /* grouped into alerts: rules/alert.h */
+        return alert_escalate(r, i, s, ch);
     return send_via(r, i, s, ch, 0);
 }
 

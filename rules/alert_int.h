@@ -1,0 +1,54 @@
+/*
+ * alert_int.h - what the two halves of grouped alerts share: alert.c
+ * (groups in Redis, the escalate step) and alert_job.c (the job that
+ * sends a batch). Nothing else reads it.
+ */
+#ifndef NUDGE_RULES_ALERT_INT_H
+#define NUDGE_RULES_ALERT_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/keys.h"
+#include "core/redis.h"
+
+/* One group's names: its id STAFF:LEVEL:CHANNEL is the hash tag of all
+ * its keys (docs/redis.md), so a group lives in one Redis Cluster slot. */
+struct alert_group {
+    char id[224]; /* ids are at most 128 bytes (key_valid_id) */
+    char staff[129];
+    long level;
+    char channel[72];
+    char meta[KEY_MAX];    /* hash: seq, batch, due, first, last_sent,
+                              frozen, template */
+    char leads[KEY_MAX];   /* zset: the leads waiting, by deadline */
+    char info[KEY_MAX];    /* hash: lead -> its run (JSON) */
+    char alerted[KEY_MAX]; /* zset: lead -> when it was last alerted */
+};
+
+/* Fills g's names. 0, or -1 when they do not fit. */
+int alert_group_init(struct alert_group *g, const char *prefix,
+                     const char *staff, long level, const char *channel);
+/* The key of batch b's part: "batch" (zset of its leads), "info" (their
+ * runs) or "send" (its send record). 0, or -1 when it does not fit. */
+int alert_batch_key(const struct alert_group *g, long long b,
+                     const char *part, char *buf, size_t n);
+/* How long a group's keys live after their last write. */
+int64_t alert_keys_ttl(const struct config *cfg);
+/* Queues the job that sends batch b at due_ms (ms since the epoch); its
+ * id names the batch, so queueing it twice is one job. 0 or -1. */
+int alert_schedule(struct rconn *rc, const struct config *cfg,
+                   const struct alert_group *g, long long b, int64_t due_ms);
+/* Moves the waiting leads into batch b, once (a retried job finds the
+ * same batch). 1 done, 0 b is not the group's pending batch (a stale
+ * job: the current batch's job is queued again), -1 error. */
+int alert_freeze(struct rconn *rc, const struct config *cfg,
+                 const struct alert_group *g, long long b);
+/* Batch b is settled (sent: it went out, which starts group_interval):
+ * drops it and queues the next batch when leads came in meanwhile. 0 or
+ * -1. */
+int alert_finish(struct rconn *rc, const struct config *cfg,
+                 const struct alert_group *g, long long b, int sent);
+
+#endif
