@@ -394,7 +394,8 @@ static enum step_result escalate_to(struct run *r, size_t i,
                  "level %ld to staff %s: in their next alert on %s "
                  "(batch %lld, due in %llds)",
                  s->level, g.staff, ch->name, b,
-                 due > clock_now_ms() ? (due - clock_now_ms()) / 1000 : 0);
+                 due > clock_now_ms() ? (due - clock_now_ms() + 999) / 1000
+                                      : 0);
         snprintf(state, sizeof state, "escalated %s %lld", g.id, b);
     }
     run_entry(r, i, type, s, &e, actor, sizeof actor);

@@ -29,6 +29,21 @@ static void add_esc(struct tbuf *b, enum tmpl_esc esc, const char *s)
     tmpl_esc_append(b, esc, s, strlen(s));
 }
 
+/* The heading without its final line breaks (an email body keeps them),
+ * then a blank line. */
+static void add_heading(struct tbuf *b, enum tmpl_esc esc, const char *heading)
+{
+    size_t n = heading ? strlen(heading) : 0;
+
+    while (n > 0 && (heading[n - 1] == '\n' || heading[n - 1] == '\r' ||
+                     heading[n - 1] == ' '))
+        n--;
+    if (n == 0)
+        return;
+    tmpl_esc_append(b, esc, heading, n);
+    tbuf_adds(b, "\n\n");
+}
+
 static void count_line(struct tbuf *b, size_t n, const char *bold)
 {
     char line[96];
@@ -92,10 +107,7 @@ size_t alert_render_markdown(struct tbuf *b, const char *heading,
     /* room kept for the "and N more" line */
     const size_t tail = 32;
 
-    if (heading && heading[0]) {
-        add_esc(b, heading_markdown ? ESC_PLAIN : ESC_MARKDOWN, heading);
-        tbuf_adds(b, "\n\n");
-    }
+    add_heading(b, heading_markdown ? ESC_PLAIN : ESC_MARKDOWN, heading);
     count_line(b, n, "**");
     for (i = 0; i < n; i++) {
         row.len = 0;
@@ -118,10 +130,7 @@ size_t alert_render_text(struct tbuf *b, const char *heading,
     size_t i, shown = n < max_rows ? n : max_rows;
     char num[24];
 
-    if (heading && heading[0]) {
-        tbuf_adds(b, heading);
-        tbuf_adds(b, "\n\n");
-    }
+    add_heading(b, ESC_PLAIN, heading);
     count_line(b, n, "");
     for (i = 0; i < shown; i++) {
         snprintf(num, sizeof num, "\n%zu. ", i + 1);
