@@ -33,6 +33,7 @@ enum conf_type {
     CT_LOGLEVEL, /* int */
     CT_HOURS,    /* char *, "HH:MM-HH:MM" or "" */
     CT_URLPAT,   /* char *, an http(s) URL holding {id}, or "" */
+    CT_HHMM,     /* char *, "HH:MM" or "" */
 };
 
 struct conf_key {
@@ -114,6 +115,9 @@ static const struct conf_key conf_keys[] = {
     {"alerts", "repeat_interval", CT_DURATION,
      OFF(alerts.repeat_interval_ms), "4h", 0, 0},
     {"alerts", "crm_url", CT_URLPAT, OFF(alerts.crm_url), "", 0, 0},
+
+    {"digest", "at", CT_HHMM, OFF(digest.at), "", 0, 0},
+    {"digest", "channel", CT_STR, OFF(digest.channel), "", 0, 0},
 };
 
 #define NKEYS (sizeof conf_keys / sizeof conf_keys[0])
@@ -228,6 +232,13 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
                      "invalid hours \"%s\": use HH:MM-HH:MM, e.g. "
                      "21:00-08:00",
                      value);
+            return -1;
+        }
+        return set_string(str_field(cfg, k), value);
+    case CT_HHMM:
+        if (*value && (strlen(value) != 5 || !valid_hhmm(value))) {
+            snprintf(err, errlen,
+                     "invalid time \"%s\": use HH:MM, e.g. 18:00", value);
             return -1;
         }
         return set_string(str_field(cfg, k), value);
@@ -403,6 +414,8 @@ static int handle_pair(void *user, const char *section, const char *name,
             return 0;
     } else if ((k = find_key(section, name)) != NULL) {
         err[0] = '\0';
+        if (k->offset == OFF(digest.channel))
+            l->cfg->digest.channel_line = l->line;
         if (conf_set(l->cfg, k, value, err, sizeof err) < 0)
             diag_error(l->d, l->file, l->line, 0, "%s: %s", name,
                        err[0] ? err : "out of memory");
@@ -483,6 +496,22 @@ static void check_channels(struct config *cfg, struct diag *d)
     }
 }
 
+/* A digest needs a channel that exists. */
+static void check_digest(struct config *cfg, struct diag *d)
+{
+    if (!cfg->digest.at[0])
+        return;
+    if (!cfg->digest.channel[0])
+        diag_error(d, cfg->path, cfg->digest.channel_line, 0,
+                   "[digest] at = %s needs a channel: channel = NAME of a "
+                   "[channel.NAME]",
+                   cfg->digest.at);
+    else if (!config_channel(cfg, cfg->digest.channel))
+        diag_error(d, cfg->path, cfg->digest.channel_line, 0,
+                   "channel: no [channel.%s] for the digest",
+                   cfg->digest.channel);
+}
+
 int config_load(const char *path, struct config *cfg, struct diag *d)
 {
     struct loader l;
@@ -510,6 +539,7 @@ int config_load(const char *path, struct config *cfg, struct diag *d)
     else if (rc < 0)
         diag_error(d, path, 0, 0, "out of memory reading the config");
     check_channels(cfg, d);
+    check_digest(cfg, d);
     attrs_sort(&cfg->school);
     return d->errors == errors_before ? 0 : -1;
 }
@@ -519,7 +549,8 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < NKEYS; i++) {
         enum conf_type t = conf_keys[i].type;
         if (t == CT_STR || t == CT_PATH || t == CT_SECRET || t == CT_ADDR ||
-            t == CT_LISTEN || t == CT_HOURS || t == CT_URLPAT) {
+            t == CT_LISTEN || t == CT_HOURS || t == CT_URLPAT ||
+            t == CT_HHMM) {
             char **f = str_field(cfg, &conf_keys[i]);
             if (t == CT_SECRET && *f)
                 explicit_bzero(*f, strlen(*f));

@@ -112,6 +112,12 @@ struct config {
         char *crm_url; /* "https://crm/students/{id}", "" for no link */
     } alerts; /* [alerts]: grouped escalations (rules/alert.h) */
 
+    struct {
+        char *at;      /* "HH:MM" in [delivery] timezone, "" for none */
+        char *channel; /* the channel it goes through */
+        int channel_line; /* where `channel` was set, for messages */
+    } digest; /* [digest]: the supervisors' daily digest (rules/digest.h) */
+
     struct attrs school; /* [school]: constants the templates can use */
 
     struct conf_section *channels;

@@ -51,4 +51,10 @@ int alert_freeze(struct rconn *rc, const struct config *cfg,
 int alert_finish(struct rconn *rc, const struct config *cfg,
                  const struct alert_group *g, long long b, int sent);
 
+/* Claims a send record (SET NX pending, for ttl_ms): 1 new, 0 it was
+ * there (state gets its value), -1 error. The digest's sends use it too
+ * (rules/digest.c). */
+int alert_claim(struct rconn *rc, const char *key, int64_t ttl_ms,
+                char *state, size_t n);
+
 #endif

@@ -628,13 +628,11 @@ static enum job_result submit_batch(struct alert_send *as,
 
 /* --- the job ------------------------------------------------------------------ */
 
-/* Claims the batch's send record: 1 new, 0 it was there (state gets it),
- * -1 error. */
-static int claim_record(struct alert_send *as, struct rconn *rc, char *state,
-                        size_t n)
+int alert_claim(struct rconn *rc, const char *key, int64_t ttl_ms,
+                char *state, size_t n)
 {
-    redisReply *rep = rconn_cmd(rc, "SET %s pending NX PX %lld", as->record,
-                                (long long)alert_keys_ttl(as->cfg));
+    redisReply *rep = rconn_cmd(rc, "SET %s pending NX PX %lld", key,
+                                (long long)ttl_ms);
     int created;
 
     if (!rep)
@@ -643,7 +641,7 @@ static int claim_record(struct alert_send *as, struct rconn *rc, char *state,
     freeReplyObject(rep);
     if (created)
         return 1;
-    if (!(rep = rconn_cmd(rc, "GET %s", as->record)))
+    if (!(rep = rconn_cmd(rc, "GET %s", key)))
         return -1;
     snprintf(state, n, "%s", rep->type == REDIS_REPLY_STRING ? rep->str : "");
     freeReplyObject(rep);
@@ -724,7 +722,8 @@ static int prepare(struct alert_send *as, struct rconn *rc)
     int got;
 
     if (read_template(as, rc) < 0 || load_batch(as, rc) < 0 ||
-        (got = claim_record(as, rc, state, sizeof state)) < 0)
+        (got = alert_claim(rc, as->record, alert_keys_ttl(as->cfg), state,
+                            sizeof state)) < 0)
         return -1;
     if (got == 0 && (got = after_earlier(as, rc, state)) <= 0)
         return got;

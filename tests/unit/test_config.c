@@ -46,6 +46,9 @@ static const struct {
      "crm_url = https://crm.example.edu/s/{id}?tab=1\n",
      NULL},
     {"[alerts]\ncrm_url =\n", NULL},
+    {"[digest]\nat = 18:00\nchannel = outbox\n[channel.outbox]\ntype = outbox\n"
+     "as = wecom\npath = o.jsonl\n",
+     NULL},
     /* errors */
     {"[redis]\nadress = 1.2.3.4:5\n",
      "2: unknown key \"adress\" in [redis]"},
@@ -76,6 +79,10 @@ static const struct {
      "2: crm_url: invalid URL pattern \"crm/{id}\": use an http(s) URL with "
      "{id} where the student's id goes, e.g. "
      "https://crm.example.edu/students/{id}"},
+    {"[digest]\nat = 6pm\n",
+     "2: at: invalid time \"6pm\": use HH:MM, e.g. 18:00"},
+    {"[digest]\nat = 18:00\nchannel = wecom\n",
+     "3: channel: no [channel.wecom] for the digest"},
     {"[alerts]\ngroup_size = 3\n", "2: unknown key \"group_size\" in [alerts]"},
     {"[redis]\npassword = env:NUDGE_TEST_SURELY_UNSET\n",
      "2: password: environment variable NUDGE_TEST_SURELY_UNSET is not set"},
