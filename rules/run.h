@@ -13,7 +13,9 @@
  * this header is its inside.
  *
  * The steps live in three files: run.c (state, jobs, stop and tag
- * steps), assign.c (assign team) and send.c (send, notify, escalate).
+ * steps), assign.c (assign team) and send.c (send, notify, escalate);
+ * an escalation joins a grouped alert (rules/alert.h), which its own job
+ * sends.
  *
  * Redis (docs/redis.md): slm:student:{ID}:runs (hash rule -> "RUNID
  * STARTED_MS"), slm:student:{ID}:limit:RULE (sorted set of run starts),
