@@ -9,9 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "channels/channel.h"
 #include "core/config.h"
 #include "core/keys.h"
 #include "core/redis.h"
+#include "core/student.h"
+#include "queues/dispatcher.h"
+#include "rules/alert_render.h"
+#include "templates/tmpl.h"
 
 /* One group's names: its id STAFF:LEVEL:CHANNEL is the hash tag of all
  * its keys (docs/redis.md), so a group lives in one Redis Cluster slot. */
@@ -25,6 +30,32 @@ struct alert_group {
     char leads[KEY_MAX];   /* zset: the leads waiting, by deadline */
     char info[KEY_MAX];    /* hash: lead -> its run (JSON) */
     char alerted[KEY_MAX]; /* zset: lead -> when it was last alerted */
+};
+
+/* One lead of the batch. */
+struct lead {
+    char *id;
+    int64_t deadline;
+    char *rule;
+    long step; /* from 0 */
+    int64_t started;
+    struct student *st; /* owned; NULL once used */
+};
+
+/* A batch on its way: kept on the heap, since the send holds the job and
+ * the continuation runs on another worker. */
+struct alert_send {
+    const struct config *cfg;
+    struct channel *ch;
+    struct alert_group g;
+    long long batch;
+    char record[KEY_MAX];
+    char tmpl[128];
+    char to[256]; /* the recipient's contact (masked when written) */
+    struct lead *v;
+    size_t n;
+    struct job_hold *hold;
+    struct chan_result res;
 };
 
 /* Fills g's names. 0, or -1 when they do not fit. */
@@ -56,5 +87,32 @@ int alert_finish(struct rconn *rc, const struct config *cfg,
  * (rules/digest.c). */
 int alert_claim(struct rconn *rc, const char *key, int64_t ttl_ms,
                 char *state, size_t n);
+
+/* --- the message of a batch (alert_message.c) ------------------------------ */
+
+#define ALERT_OWNERS_CACHED 64
+
+/* What a batch's message is rendered into: a chan_msg built from it
+ * borrows its strings until alert_msg_free(). */
+struct alert_msg {
+    struct tmpl_out out; /* the heading */
+    struct tbuf text, html, mime, scratch;
+    char subject[200];
+    char idem[QUEUE_ID_MAX];
+    struct alert_row *rows;
+    char **links; /* the rows' CRM links (one per lead, or NULL) */
+    size_t n;
+    struct staff *owners[ALERT_OWNERS_CACHED]; /* each loaded once */
+    size_t nowners;
+};
+
+/* Renders as's leads for recipient who (the heading from the group's
+ * template, then the list for the channel's type) into am and fills m.
+ * 0, or -1 when out of memory. Free am with alert_msg_free() either
+ * way, once the channel has taken m. */
+int alert_msg_build(struct alert_msg *am, const struct alert_send *as,
+                    const struct tmpl_set *tmpls, const struct staff *who,
+                    struct rconn *rc, struct chan_msg *m);
+void alert_msg_free(struct alert_msg *am);
 
 #endif

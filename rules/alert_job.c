@@ -2,7 +2,8 @@
  * alert_job.c - the queue job that sends one batch of an alert group as
  * one message (see alert.h): freeze the batch, leave out the leads
  * followed up since their run began, render, send at most once, and
- * write each lead's `alerted` entry.
+ * write each lead's `alerted` entry. The message itself is
+ * alert_message.c's.
  *
  * The batch's send record (slm:alert:{G}:send:B) says what happened to
  * it, as a step's record does (rules/send.c):
@@ -28,35 +29,7 @@
 #include "core/metrics.h"
 #include "core/student_store.h"
 #include "core/timeline.h"
-#include "rules/alert_render.h"
 #include "rules/recipient.h"
-#include "templates/mime.h"
-
-/* One lead of the batch. */
-struct lead {
-    char *id;
-    int64_t deadline;
-    char *rule;
-    long step; /* from 0 */
-    int64_t started;
-    struct student *st; /* owned; NULL once used */
-};
-
-/* A batch on its way: kept on the heap, since the send holds the job and
- * the continuation runs on another worker. */
-struct alert_send {
-    const struct config *cfg;
-    struct channel *ch;
-    struct alert_group g;
-    long long batch;
-    char record[KEY_MAX];
-    char tmpl[128];
-    char to[256]; /* the recipient's contact (masked when written) */
-    struct lead *v;
-    size_t n;
-    struct job_hold *hold;
-    struct chan_result res;
-};
 
 static void leads_free(struct alert_send *as)
 {
@@ -415,166 +388,6 @@ static void on_alert_sent(void *arg, const struct chan_result *res)
     dispatcher_resume(as->hold, after_alert, as);
 }
 
-/* --- the message -------------------------------------------------------------- */
-
-#define OWNERS_CACHED 64
-
-/* The owners named in an alert, each loaded once. */
-struct owners {
-    struct staff *v[OWNERS_CACHED];
-    size_t n;
-};
-
-static const char *owner_name(struct owners *o, struct rconn *rc,
-                              const char *prefix, const char *id)
-{
-    struct staff *s = NULL;
-    const char *name;
-
-    if (!id || !id[0])
-        return "(none)";
-    for (size_t i = 0; i < o->n; i++)
-        if (strcmp(o->v[i]->id, id) == 0)
-            return staff_get(o->v[i], "name") ? staff_get(o->v[i], "name")
-                                              : id;
-    if (o->n == OWNERS_CACHED || !key_valid_id(id) ||
-        staff_load(rc, prefix, id, &s) <= 0)
-        return id;
-    o->v[o->n++] = s;
-    name = staff_get(s, "name");
-    return name && name[0] ? name : id;
-}
-
-/* The CRM link of a lead, or NULL (no crm_url). The caller frees it. */
-static char *crm_link(const struct config *cfg, const char *id)
-{
-    const char *pat = cfg->alerts.crm_url, *at;
-    char *out;
-
-    if (!pat || !pat[0] || !(at = strstr(pat, "{id}")))
-        return NULL;
-    if (asprintf(&out, "%.*s%s%s", (int)(at - pat), pat, id, at + 4) < 0)
-        return NULL;
-    return out;
-}
-
-/* The rows of the leads, most overdue first (the batch's order). */
-static struct alert_row *make_rows(struct alert_send *as, struct rconn *rc,
-                                   struct owners *own, char **links)
-{
-    struct alert_row *rows = calloc(as->n + 1, sizeof *rows);
-    int64_t now = clock_now_ms();
-
-    for (size_t i = 0; rows && i < as->n; i++) {
-        const struct student *st = as->v[i].st;
-        const char *name = student_get(st, "name"),
-                   *stage = student_get(st, "stage");
-        rows[i].name = name && name[0] ? name : as->v[i].id;
-        rows[i].stage = stage ? stage : "";
-        rows[i].owner = owner_name(own, rc, as->cfg->redis.prefix,
-                                   student_get(st, "owner"));
-        rows[i].overdue_ms = now - as->v[i].deadline;
-        rows[i].link = links[i] = crm_link(as->cfg, as->v[i].id);
-    }
-    return rows;
-}
-
-/* The heading: the step's template rendered for the alert (alert.h,
- * docs/leads.md): 1 rendered into out, 0 not (logged; the caller uses a
- * plain one). */
-static int render_heading(const struct alert_send *as,
-                          const struct tmpl_set *tmpls, const struct staff *who,
-                          const char *idem, struct tmpl_out *out)
-{
-    const struct tmpl_part *part = tmpl_find(tmpls, as->tmpl, as->ch->as);
-    struct student *st = student_new(as->g.staff);
-    char count[24], level[24];
-    struct tmpl_ctx ctx = {.supervisor = who, .cfg = as->cfg, .to = as->to,
-                           .to_name = staff_get(who, "name"),
-                           .from = as->ch->from, .key = idem};
-    enum tmpl_status got = TMPL_INVALID;
-
-    snprintf(count, sizeof count, "%zu", as->n);
-    snprintf(level, sizeof level, "%ld", as->g.level);
-    if (st && part && attrs_set(&st->attrs, "count", count) == 0 &&
-        attrs_set(&st->attrs, "level", level) == 0 &&
-        attrs_set(&st->attrs, "recipient", as->g.staff) == 0) {
-        student_seal(st);
-        ctx.student = st;
-        got = tmpl_render(part, &ctx, out);
-    }
-    if (got != TMPL_OK)
-        log_warnx("alert %s: template %s gave no heading (%s): a plain one "
-                  "is used",
-                  as->g.id, as->tmpl,
-                  !part ? "no such part" : out->err[0] ? out->err : "no memory");
-    student_free(st);
-    return got == TMPL_OK;
-}
-
-/* The bodies of the message for the channel's type. */
-struct bodies {
-    struct tbuf text, html, mime, scratch;
-    char subject[200];
-};
-
-static void compose(struct alert_send *as, const struct tmpl_msg *head,
-                    const struct staff *who, const struct alert_row *rows,
-                    const char *idem, struct bodies *b, struct chan_msg *m)
-{
-    const char *type = as->ch->as;
-    const char *heading = head ? head->body : NULL;
-
-    if (head && head->subject)
-        snprintf(b->subject, sizeof b->subject, "%s", head->subject);
-    else
-        snprintf(b->subject, sizeof b->subject, "%zu lead%s overdue (level "
-                 "%ld)", as->n, as->n == 1 ? "" : "s", as->g.level);
-    m->type = type;
-    m->to = as->to;
-    if (strcmp(type, "wecom") == 0) {
-        alert_render_markdown(&b->text, heading,
-                              head && head->format &&
-                                  strcmp(head->format, "markdown") == 0,
-                              rows, as->n, ALERT_WECOM_MAX);
-        m->to_kind = "member";
-        m->format = "markdown";
-    } else if (strcmp(type, "email") == 0) {
-        struct mime_email e = {
-            .from = as->ch->from ? as->ch->from : "nudge <nudge@localhost>",
-            .to = as->to, .to_name = staff_get(who, "name"),
-            .subject = b->subject, .key = idem, .now_ms = clock_now_ms()};
-        alert_render_text(&b->text, heading, rows, as->n, ALERT_EMAIL_ROWS);
-        alert_render_html(&b->html, head ? head->html : NULL, heading, rows,
-                          as->n, ALERT_EMAIL_ROWS);
-        tbuf_terminate(&b->text);
-        tbuf_terminate(&b->html);
-        e.text = b->text.p;
-        e.html = b->html.p;
-        tmpl_mime_build(&b->mime, &b->scratch, &e);
-        tbuf_terminate(&b->mime);
-        m->subject = b->subject;
-        m->html = b->html.p;
-        m->mime = b->mime.p;
-    } else {
-        alert_render_text(&b->text, heading, rows, as->n, ALERT_TEXT_ROWS);
-    }
-    tbuf_terminate(&b->text);
-    m->body = b->text.p;
-    m->template_name = as->tmpl;
-    m->rule = as->v[0].rule;
-    m->step = -1;
-    m->idempotency_key = idem;
-}
-
-static void bodies_free(struct bodies *b)
-{
-    tbuf_free(&b->text);
-    tbuf_free(&b->html);
-    tbuf_free(&b->mime);
-    tbuf_free(&b->scratch);
-}
-
 /* Renders the batch for who and hands it to the channel, holding the job:
  * JOB_HELD (as is the continuation's), or JOB_RETRY (as is the
  * caller's). */
@@ -584,23 +397,11 @@ static enum job_result submit_batch(struct alert_send *as,
                                     const struct queue_job *job,
                                     struct rconn *rc, char *err, size_t n)
 {
-    struct owners own = {0};
-    struct bodies b = {0};
-    struct tmpl_out out;
+    struct alert_msg am;
     struct chan_msg m = {0};
-    char idem[QUEUE_ID_MAX];
-    char **links = calloc(as->n + 1, sizeof *links);
-    struct alert_row *rows = links ? make_rows(as, rc, &own, links) : NULL;
     enum job_result verdict = JOB_HELD;
-    size_t count = as->n; /* as may be gone once submitted */
-    int headed;
 
-    snprintf(idem, sizeof idem, "alert:%s:%lld", as->g.id, as->batch);
-    tmpl_out_init(&out);
-    headed = rows && render_heading(as, tmpls, who, idem, &out);
-    if (rows)
-        compose(as, headed ? &out.msg : NULL, who, rows, idem, &b, &m);
-    if (!rows || b.text.oom || b.html.oom || b.mime.oom) {
+    if (alert_msg_build(&am, as, tmpls, who, rc, &m) < 0) {
         snprintf(err, n, "alert %s: out of memory", as->g.id);
         verdict = JOB_RETRY;
     } else if (!(as->hold = dispatcher_hold(job))) {
@@ -615,14 +416,7 @@ static enum job_result submit_batch(struct alert_send *as,
     }
     /* From here as is the continuation's (when held): the channel copied
      * the message. */
-    for (size_t i = 0; links && i < count; i++)
-        free(links[i]);
-    free(links);
-    free(rows);
-    for (size_t i = 0; i < own.n; i++)
-        staff_free(own.v[i]);
-    tmpl_out_free(&out);
-    bodies_free(&b);
+    alert_msg_free(&am);
     return verdict;
 }
 
