@@ -55,9 +55,10 @@ static _Thread_local struct rscript add_script = {
         "for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[9]) end\n"
         "return {tonumber(b), due}\n"};
 
-/* Moves the waiting leads into batch ARGV[1], once. KEYS: meta, leads,
- * info, batch, batch info. Returns 1, or 0 when ARGV[1] is not the
- * pending batch. */
+/* Moves the waiting leads into batch ARGV[1], once, noting when (ARGV[2],
+ * ms): the time the batch's message is rendered as of, so that every
+ * attempt renders the same text. KEYS: meta, leads, info, batch, batch
+ * info. Returns that time, or 0 when ARGV[1] is not the pending batch. */
 static _Thread_local struct rscript freeze_script = {
     .source =
         "if redis.call('HGET', KEYS[1], 'batch') ~= ARGV[1] then\n"
@@ -71,8 +72,14 @@ static _Thread_local struct rscript freeze_script = {
         "    redis.call('RENAME', KEYS[3], KEYS[5])\n"
         "  end\n"
         "  redis.call('HSET', KEYS[1], 'frozen', ARGV[1])\n"
+        "  redis.call('HDEL', KEYS[1], 'frozen_at')\n"
         "end\n"
-        "return 1\n"};
+        "local at = redis.call('HGET', KEYS[1], 'frozen_at')\n"
+        "if not at then\n"
+        "  at = ARGV[2]\n"
+        "  redis.call('HSET', KEYS[1], 'frozen_at', at)\n"
+        "end\n"
+        "return tonumber(at)\n"};
 
 /* Settles batch ARGV[1] and opens the next one when leads wait. KEYS:
  * meta, leads, batch, batch info. ARGV: batch, now, sent (1/0),
@@ -86,7 +93,7 @@ static _Thread_local struct rscript finish_script = {
         "if ARGV[3] == '1' then\n"
         "  redis.call('HSET', KEYS[1], 'last_sent', ARGV[2])\n"
         "end\n"
-        "redis.call('HDEL', KEYS[1], 'frozen', 'batch', 'due')\n"
+        "redis.call('HDEL', KEYS[1], 'frozen', 'frozen_at', 'batch', 'due')\n"
         "if redis.call('EXISTS', KEYS[2]) == 0 then return {0, 0} end\n"
         "local b = redis.call('HINCRBY', KEYS[1], 'seq', 1)\n"
         "local last = tonumber(redis.call('HGET', KEYS[1], 'last_sent')\n"
@@ -220,22 +227,23 @@ static int reschedule_pending(struct rconn *rc, const struct config *cfg,
     return b > 0 ? alert_schedule(rc, cfg, g, b, due) : 0;
 }
 
-int alert_freeze(struct rconn *rc, const struct config *cfg,
-                 const struct alert_group *g, long long b)
+int64_t alert_freeze(struct rconn *rc, const struct config *cfg,
+                     const struct alert_group *g, long long b)
 {
-    char batch[KEY_MAX], binfo[KEY_MAX], bs[24];
-    const char *argv[6];
+    char batch[KEY_MAX], binfo[KEY_MAX], bs[24], now[24];
+    const char *argv[7];
     redisReply *rep;
-    int got = -1;
+    int64_t got = -1;
 
     alert_batch_key(g, b, "batch", batch, sizeof batch);
     alert_batch_key(g, b, "info", binfo, sizeof binfo);
     snprintf(bs, sizeof bs, "%lld", b);
+    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
     argv[0] = g->meta, argv[1] = g->leads, argv[2] = g->info;
-    argv[3] = batch, argv[4] = binfo, argv[5] = bs;
-    rep = rconn_script(rc, &freeze_script, 5, 6, argv, NULL);
+    argv[3] = batch, argv[4] = binfo, argv[5] = bs, argv[6] = now;
+    rep = rconn_script(rc, &freeze_script, 5, 7, argv, NULL);
     if (rep && rep->type == REDIS_REPLY_INTEGER)
-        got = (int)rep->integer;
+        got = rep->integer;
     else if (rep && rep->type == REDIS_REPLY_ERROR)
         snprintf(rc->errstr, sizeof rc->errstr, "%s", rep->str);
     if (rep)

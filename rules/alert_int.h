@@ -49,6 +49,7 @@ struct alert_send {
     struct channel *ch;
     struct alert_group g;
     long long batch;
+    int64_t asof; /* the message is rendered as of then (alert_freeze()) */
     char record[KEY_MAX];
     char tmpl[128];
     char to[256]; /* the recipient's contact (masked when written) */
@@ -72,9 +73,11 @@ int64_t alert_keys_ttl(const struct config *cfg);
 int alert_schedule(struct rconn *rc, const struct config *cfg,
                    const struct alert_group *g, long long b, int64_t due_ms);
 /* Moves the waiting leads into batch b, once (a retried job finds the
- * same batch). 1 done, 0 b is not the group's pending batch (a stale
- * job: the current batch's job is queued again), -1 error. */
-int alert_freeze(struct rconn *rc, const struct config *cfg,
+ * same batch). Returns the time (ms) of the first freeze, which every
+ * attempt renders the message as of; 0 when b is not the group's pending
+ * batch (a stale job: the current batch's job is queued again); -1 on
+ * error. */
+int64_t alert_freeze(struct rconn *rc, const struct config *cfg,
                  const struct alert_group *g, long long b);
 /* Batch b is settled (sent: it went out, which starts group_interval):
  * drops it and queues the next batch when leads came in meanwhile. 0 or

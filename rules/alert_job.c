@@ -512,7 +512,7 @@ static int load_recipient(struct alert_send *as, struct rconn *rc,
 /* From the claimed record on: 1 to send, 0 settled, -1 error. */
 static int prepare(struct alert_send *as, struct rconn *rc)
 {
-    char state[200];
+    char state[200] = "";
     int got;
 
     if (read_template(as, rc) < 0 || load_batch(as, rc) < 0 ||
@@ -521,7 +521,11 @@ static int prepare(struct alert_send *as, struct rconn *rc)
         return -1;
     if (got == 0 && (got = after_earlier(as, rc, state)) <= 0)
         return got;
-    if (load_students(as, rc) < 0 || drop_left_out(as, rc) < 0)
+    if (load_students(as, rc) < 0)
+        return -1;
+    /* An attempt that may have reached the provider is sent again as it
+     * was, so that the provider can drop the repeat. */
+    if (strcmp(state, "pending") != 0 && drop_left_out(as, rc) < 0)
         return -1;
     if (as->n > 0)
         return 1;
@@ -564,7 +568,8 @@ enum job_result alert_job(const struct run_env *env,
         return JOB_DEAD;
     }
     alert_batch_key(&as->g, as->batch, "send", as->record, sizeof as->record);
-    got = alert_freeze(rc, env->cfg, &as->g, as->batch);
+    as->asof = alert_freeze(rc, env->cfg, &as->g, as->batch);
+    got = as->asof > 0 ? 1 : (int)as->asof;
     if (got > 0)
         got = prepare(as, rc);
     if (got > 0)

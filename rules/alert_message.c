@@ -58,19 +58,19 @@ static int make_rows(struct alert_msg *am, const struct alert_send *as,
 {
     struct alert_row *rows = calloc(as->n + 1, sizeof *rows);
     char **links = calloc(as->n + 1, sizeof *links);
-    int64_t now = clock_now_ms();
+    int64_t now = as->asof; /* the same text on every attempt */
 
     am->rows = rows;
     am->links = links;
     am->n = as->n;
     for (size_t i = 0; rows && links && i < as->n; i++) {
-        const struct student *st = as->v[i].st;
-        const char *name = student_get(st, "name"),
-                   *stage = student_get(st, "stage");
+        const struct student *st = as->v[i].st; /* NULL: gone since */
+        const char *name = st ? student_get(st, "name") : NULL,
+                   *stage = st ? student_get(st, "stage") : NULL;
         rows[i].name = name && name[0] ? name : as->v[i].id;
         rows[i].stage = stage ? stage : "";
         rows[i].owner = owner_name(am, rc, as->cfg->redis.prefix,
-                                   student_get(st, "owner"));
+                                   st ? student_get(st, "owner") : NULL);
         rows[i].overdue_ms = now - as->v[i].deadline;
         rows[i].link = links[i] = crm_link(as->cfg, as->v[i].id);
     }
@@ -89,7 +89,8 @@ static int render_heading(const struct alert_send *as,
     char count[24], level[24];
     struct tmpl_ctx ctx = {.supervisor = who, .cfg = as->cfg, .to = as->to,
                            .to_name = staff_get(who, "name"),
-                           .from = as->ch->from, .key = idem};
+                           .from = as->ch->from, .key = idem,
+                           .now_ms = as->asof};
     enum tmpl_status got = TMPL_INVALID;
 
     snprintf(count, sizeof count, "%zu", as->n);
@@ -138,7 +139,7 @@ static void compose(const struct alert_send *as, const struct tmpl_msg *head,
         struct mime_email e = {
             .from = as->ch->from ? as->ch->from : "nudge <nudge@localhost>",
             .to = as->to, .to_name = staff_get(who, "name"),
-            .subject = b->subject, .key = idem, .now_ms = clock_now_ms()};
+            .subject = b->subject, .key = idem, .now_ms = as->asof};
         alert_render_text(&b->text, heading, rows, as->n, ALERT_EMAIL_ROWS);
         alert_render_html(&b->html, head ? head->html : NULL, heading, rows,
                           as->n, ALERT_EMAIL_ROWS);

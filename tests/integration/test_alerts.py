@@ -6,11 +6,14 @@ group sends nothing, WeCom markdown stays within 4096 bytes, and a job
 run again never sends its batch twice.
 """
 import json
+import os
 import re
+import subprocess
 import time
 import unittest
 
-from harness import NudgeTestCase, add_student, http_get, metric, timeline, wait_for
+from harness import (ROOT, Nudge, NudgeTestCase, add_student, http_get,
+                     metric, timeline, wait_for)
 
 EXTRA = """
 [templates]
@@ -77,12 +80,15 @@ def owner_of(i):
 class AlertsTest(NudgeTestCase, unittest.TestCase):
     group_wait = "1s"
 
+    def config(self):
+        return EXTRA.format(group_wait=self.group_wait)
+
     def setUp(self):
         super().setUp()
         self.nudge.cleanup()
-        from harness import Nudge
-        self.nudge = Nudge(self.redis, extra=EXTRA.format(
-            group_wait=self.group_wait))
+        self.env = None
+        self.start_fakes()
+        self.nudge = Nudge(self.redis, extra=self.config())
         self.nudge.write("rules/sla.rules", RULES)
         self.nudge.write("templates/lead_overdue.wecom", WECOM)
         self.nudge.write("templates/lead_overdue.email", EMAIL)
@@ -90,7 +96,13 @@ class AlertsTest(NudgeTestCase, unittest.TestCase):
             self.r.hset("slm:staff:" + sid, mapping={
                 "name": "老师" + sid, "wecom_userid": "wc_" + sid,
                 "email": sid + "@example.edu", "supervisor": sup})
-        self.nudge.start()
+        self.start()
+
+    def start_fakes(self):
+        pass
+
+    def start(self):
+        self.nudge.start(env=self.env)
         wait_for(lambda: "nudged started" in self.nudge.log_text(), 10,
                  what="nudged to start")
 
@@ -308,6 +320,127 @@ class RetriedAlertTest(AlertsTest):
         unknown = self.entries(4000, "unknown")
         self.assertEqual(len(unknown), 1)
         self.assertIn("not sent again", unknown[0]["detail"])
+
+
+WECOM_CONFIG = """
+[templates]
+unsubscribe_secret = s3cret-for-tests
+
+[queue]
+max_sleep = 200ms
+lease = 1s
+
+[delivery]
+quiet_hours =
+
+[alerts]
+group_wait = 1s
+crm_url = https://crm.example.edu/students/{{id}}
+
+[channel.wecom]
+type = wecom
+api_base = http://127.0.0.1:{port}
+corp_id = ww-fake-corp
+agent_id = 1000002
+secret = env:WECOM_TEST_SECRET
+timeout = 10s
+on_unknown = {on_unknown}
+
+[channel.email]
+type = outbox
+as = email
+path = outbox.jsonl
+"""
+
+
+class FakeWecom:
+    """tests/fakes/wecom_server.py, as test_wecom runs it."""
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(ROOT, "tests", "fakes",
+                                              "wecom_server.py"),
+             "--secret", "S3cret"], stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline())
+
+    def call(self, path, body=None):
+        import urllib.request
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d%s" % (self.port, path),
+            data=json.dumps(body).encode() if body is not None else None,
+            method="POST" if body is not None else "GET")
+        with urllib.request.urlopen(req, timeout=5) as res:
+            return json.loads(res.read())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+        self.proc.stdout.close()
+
+
+class KilledWhileSendingTest(AlertsTest):
+    """nudged SIGKILLed while the fake WeCom holds the alert's answer: the
+    job's lease runs out, the restarted daemon takes the job again, and
+    the alert still reaches the supervisor once."""
+
+    on_unknown = "skip"
+
+    def start_fakes(self):
+        self.wecom = FakeWecom()
+        self.addCleanup(self.wecom.stop)
+        self.wecom.call("/control", {"delay_ms": 4000})
+        self.env = dict(os.environ, WECOM_TEST_SECRET="S3cret")
+
+    def config(self):
+        return WECOM_CONFIG.format(port=self.wecom.port,
+                                   on_unknown=self.on_unknown)
+
+    def kill_mid_send(self, ids):
+        self.assign(ids)
+        wait_for(lambda: self.wecom.call("/received"), 10,
+                 what="the alert at WeCom")
+        self.nudge.kill()  # its answer is 4s away
+        self.start()
+
+    def test_killed_on_skip_is_unknown_and_not_sent_again(self):
+        ids = [5000, 5004]
+        self.kill_mid_send(ids)
+        wait_for(lambda: all(self.entries(i, "unknown") for i in ids), 15,
+                 what="the unknown entries")
+        time.sleep(1)
+        got = self.wecom.call("/received")
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0]["msg"]["msgtype"], "markdown")
+        self.assertEqual(got[0]["msg"]["touser"], "wc_supA")
+        self.assertIn("**2 leads overdue**",
+                      got[0]["msg"]["markdown"]["content"])
+        self.assertEqual(self.wecom.call("/stats")["duplicates"], 0)
+        for i in ids:
+            self.assertIn("not sent again", self.entries(i, "unknown")[0]["detail"])
+            # (level 2 goes on by email: nobody followed up)
+            self.assertEqual([e for e in self.entries(i, "alerted")
+                              if e["channel"] == "wecom"], [])
+
+
+class KilledWhileSendingRetryTest(KilledWhileSendingTest):
+    on_unknown = "retry"
+    test_killed_on_skip_is_unknown_and_not_sent_again = None
+
+    def test_killed_on_retry_is_sent_again_and_dropped_as_a_repeat(self):
+        """on_unknown = retry: sent again with the same request, which
+        WeCom's duplicate check drops: the supervisor has it once, and
+        each lead is `alerted` once."""
+        ids = [5100, 5104]
+        self.wecom.call("/control", {"delay_ms": 4000})
+        self.kill_mid_send(ids)
+        self.wecom.call("/control", {"delay_ms": 0})
+        wait_for(lambda: all(self.entries(i, "alerted") for i in ids), 15,
+                 what="the alerted entries")
+        self.assertEqual(len(self.wecom.call("/received")), 1)
+        self.assertEqual(self.wecom.call("/stats")["duplicates"], 1)
+        for i in ids:
+            self.assertEqual(len([e for e in self.entries(i, "alerted")
+                                  if e["channel"] == "wecom"]), 1)
 
 
 if __name__ == "__main__":
