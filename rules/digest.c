@@ -401,6 +401,10 @@ static enum job_result scan_day(const struct config *cfg, struct rconn *rc,
     char pattern[KEY_MAX];
     enum job_result res = JOB_OK;
 
+    if (!day || strlen(day) != 10) {
+        snprintf(err, n, "payload is not a digest");
+        return JOB_DEAD;
+    }
     sc.since = json_integer_value(json_object_get(o, "since"));
     sc.until = json_integer_value(json_object_get(o, "until"));
     snprintf(pattern, sizeof pattern, "%sstudent:{*}", cfg->redis.prefix);

@@ -264,7 +264,7 @@ enum job_result digest_send_job(const struct run_env *env,
     char suffix[160];
     int got;
 
-    if (!staff || !key_valid_id(staff)) {
+    if (!staff || !key_valid_id(staff) || !day || strlen(day) != 10) {
         snprintf(err, n, "payload is not a digest");
         return JOB_DEAD;
     }
