@@ -38,6 +38,8 @@
 #include "rules/recipient.h"
 #include "rules/run.h"
 
+#define SEND_RECORD_TTL_MS RUN_SEND_RECORD_TTL_MS /* run.h */
+
 static const char *sent_type(const struct step *s)
 {
     return s->kind == STEP_SEND     ? "sent"
@@ -98,7 +100,7 @@ int run_pre_cmd(struct rconn *rc, const struct config *cfg,
                         sizeof key);
     p->record = 0; /* a reply is owed */
     if (rconn_append(rc, "SET %s pending NX PX %lld", key,
-                     (long long)RUN_SEND_RECORD_TTL_MS) < 0)
+                     (long long)SEND_RECORD_TTL_MS) < 0)
         return -1;
     if (rule->steps[i].src->kind != STEP_SEND || cfg->delivery.max_per_day <= 0)
         return 0;
@@ -165,7 +167,7 @@ static int record_take(struct run *r, const char *key, int use_pre,
         r->pre.record = -1;
     } else {
         rep = rconn_cmd(r->rc, "SET %s pending NX PX %lld", key,
-                        (long long)RUN_SEND_RECORD_TTL_MS);
+                        (long long)SEND_RECORD_TTL_MS);
         if (!rep)
             return -1;
         created = rep->type == REDIS_REPLY_STATUS;
@@ -183,7 +185,7 @@ static int record_take(struct run *r, const char *key, int use_pre,
 static int record_pending(struct run *r)
 {
     redisReply *rep = rconn_cmd(r->rc, "SET %s pending PX %lld", r->send.key,
-                                (long long)RUN_SEND_RECORD_TTL_MS);
+                                (long long)SEND_RECORD_TTL_MS);
 
     if (!rep)
         return -1;
@@ -204,7 +206,7 @@ static int drop_record(struct run *r)
 /* Reads the replies of a MULTI block (n replies: MULTI's and each
  * command's QUEUED) and its EXEC: the errors among them (a command refused
  * at queueing, or failed inside EXEC), or -1 when the connection failed. */
-int run_exec_errors(struct rconn *rc, int n)
+static int exec_errors(struct rconn *rc, int n)
 {
     int errors = rconn_discard(rc, n);
     redisReply *exec;
@@ -218,6 +220,11 @@ int run_exec_errors(struct rconn *rc, int n)
         errors += exec->element[i]->type == REDIS_REPLY_ERROR;
     freeReplyObject(exec);
     return errors;
+}
+
+int run_exec_errors(struct rconn *rc, int n)
+{
+    return exec_errors(rc, n);
 }
 
 /* Writes the record's new state and the timeline entry in one MULTI, so
@@ -237,7 +244,7 @@ static int write_outcome(struct run *r, const char *state,
     key_student(skey, sizeof skey, cfg->redis.prefix, r->student_id, NULL);
     if (rconn_append(r->rc, "MULTI") < 0 ||
         rconn_append(r->rc, "SET %s %s PX %lld", r->send.key, state,
-                     (long long)RUN_SEND_RECORD_TTL_MS) < 0 ||
+                     (long long)SEND_RECORD_TTL_MS) < 0 ||
         timeline_append_cmd(r->rc, cfg->redis.prefix, r->student_id,
                             cfg->redis.timeline_maxlen, e) < 0)
         return -1;
@@ -261,7 +268,7 @@ static int write_outcome(struct run *r, const char *state,
         n++; /* an id no receipt can name is simply not noted */
     if (rconn_append(r->rc, "EXEC") < 0)
         return -1;
-    errors = run_exec_errors(r->rc, n);
+    errors = exec_errors(r->rc, n);
     if (errors != 0) {
         if (errors > 0)
             snprintf(r->rc->errstr, sizeof r->rc->errstr,
