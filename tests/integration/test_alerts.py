@@ -79,6 +79,7 @@ def owner_of(i):
 
 class AlertsTest(NudgeTestCase, unittest.TestCase):
     group_wait = "1s"
+    extra_rules = ""
 
     def config(self):
         return EXTRA.format(group_wait=self.group_wait)
@@ -89,7 +90,7 @@ class AlertsTest(NudgeTestCase, unittest.TestCase):
         self.env = None
         self.start_fakes()
         self.nudge = Nudge(self.redis, extra=self.config())
-        self.nudge.write("rules/sla.rules", RULES)
+        self.nudge.write("rules/sla.rules", RULES + self.extra_rules)
         self.nudge.write("templates/lead_overdue.wecom", WECOM)
         self.nudge.write("templates/lead_overdue.email", EMAIL)
         for sid, sup in STAFF.items():
@@ -320,6 +321,35 @@ class RetriedAlertTest(AlertsTest):
         unknown = self.entries(4000, "unknown")
         self.assertEqual(len(unknown), 1)
         self.assertIn("not sent again", unknown[0]["detail"])
+
+
+class RepeatIntervalTest(AlertsTest):
+    extra_rules = """
+rule nag {
+    on event nag
+    escalate level 1 via wecom lead_overdue
+    wait 2s
+    escalate level 1 via wecom lead_overdue
+}
+"""
+
+    def test_a_lead_is_not_alerted_again_within_repeat_interval(self):
+        """The same lead escalated twice to the same supervisor within
+        repeat_interval (4h by default) is in one alert; the second
+        escalation is skipped with the reason."""
+        add_student(self.r, "6000", owner="r1")
+        self.r.xadd("slm:events", {"type": "nag", "student": "6000"})
+        wait_for(lambda: any("not alerted again" in e.get("detail", "")
+                             for e in self.entries(6000, "skipped")), 10,
+                 what="the second escalation")
+        time.sleep(1.5)  # a second alert would be out by now
+        self.assertEqual(len(self.alerts()), 1)
+        self.assertEqual(len(self.entries(6000, "escalated")), 1)
+        self.assertEqual(len(self.entries(6000, "alerted")), 1)
+        skipped = [e for e in self.entries(6000, "skipped")
+                   if "not alerted again" in e["detail"]]
+        self.assertEqual(skipped[0]["step"], "3")
+        self.assertIn("repeat_interval 14400s", skipped[0]["detail"])
 
 
 WECOM_CONFIG = """
