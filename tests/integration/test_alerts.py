@@ -473,5 +473,35 @@ class KilledWhileSendingRetryTest(KilledWhileSendingTest):
                                   if e["channel"] == "wecom"]), 1)
 
 
+class PermanentFailureTest(KilledWhileSendingTest):
+    """WeCom refuses the supervisor: each lead of the alert is `failed`,
+    and the group's next batch still goes out."""
+
+    test_killed_on_skip_is_unknown_and_not_sent_again = None
+
+    def test_refused_alert_fails_its_leads_and_the_group_goes_on(self):
+        self.wecom.call("/control", {"delay_ms": 0,
+                                     "fail_user": {"user": "wc_supA",
+                                                   "errcode": 40003}})
+        self.assign([7000, 7004])
+        wait_for(lambda: all(self.entries(i, "failed") for i in (7000, 7004)),
+                 10, what="the failed entries")
+        failed = self.entries(7000, "failed")[0]
+        self.assertEqual((failed["rule"], failed["step"], failed["channel"]),
+                         ("sla", "3", "wecom"))
+        self.assertIn("alert to staff supA (level 1, 2 leads): 40003",
+                      failed["detail"])
+        self.assertEqual(self.wecom.call("/received"), [])
+        self.wecom.call("/control", {"fail_user": {"user": "wc_supA",
+                                                   "errcode": 0}})
+        self.assign([7008])
+        wait_for(lambda: self.wecom.call("/received"), 10,
+                 what="the next batch")
+        got = self.wecom.call("/received")
+        self.assertEqual(len(got), 1)
+        self.assertIn("students/7008", got[0]["msg"]["markdown"]["content"])
+        self.assertNotIn("students/7000", got[0]["msg"]["markdown"]["content"])
+
+
 if __name__ == "__main__":
     unittest.main()
