@@ -242,6 +242,20 @@ class FollowupInWindowTest(AlertsTest):
         self.assertIn("followed up before the alert went out",
                       skipped[-1]["detail"])
 
+    def test_most_overdue_first(self):
+        """Leads are listed by how long they have been overdue, the
+        longest first, with their stage, owner and time overdue."""
+        self.assign([8004])
+        time.sleep(1.2)
+        self.assign([8000])
+        wait_for(self.alerts, 10, what="the alert")
+        msg, = self.alerts()
+        self.assertEqual(self.lead_ids(msg), ["8004", "8000"])
+        rows = [line for line in msg["body"].split("\n") if "students/" in line]
+        self.assertRegex(rows[0], r"^1\. \[学生8004\]\(https://crm\.example\.edu/"
+                         r"students/8004\) · lead · owner 老师r1 · \d+s overdue$")
+        self.assertRegex(rows[1], r"^2\. \[学生8000\].* · \d+s overdue$")
+
     def test_a_group_left_empty_sends_nothing(self):
         """Every lead of the group followed up inside the window: no
         message at all."""
