@@ -107,6 +107,16 @@ static void render_step(struct sim *s, const struct step *st, int64_t at)
         recipient_clear(&who);
         return;
     }
+    if (st->kind == STEP_ESCALATE) { /* grouped: rules/alert.h */
+        printf("       to %s (staff %s): the lead joins their level %ld "
+               "alert on %s, one message for all its leads, within %llds "
+               "([alerts] group_wait)\n",
+               mask_contact(who.to, masked, sizeof masked), who.target->id,
+               st->level, st->channel,
+               (long long)s->ctl->cfg.alerts.group_wait_ms / 1000);
+        recipient_clear(&who);
+        return;
+    }
     ctx.owner = who.owner;
     ctx.supervisor = who.supervisor;
     ctx.to = who.to;

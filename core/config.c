@@ -37,6 +37,8 @@ enum conf_type {
     CT_SPAN,     /* char *, "HH:MM-HH:MM" (24:00 allowed), start first */
     CT_ZONE,     /* char *, an IANA zone this machine has, or "" */
     CT_FOLLOWUP_BY, /* int, LEADS_FOLLOWUP_ANY or _OWNER */
+    CT_URLPAT,   /* char *, an http(s) URL holding {id}, or "" */
+    CT_HHMM,     /* char *, "HH:MM" or "" */
 };
 
 struct conf_key {
@@ -122,6 +124,16 @@ static const struct conf_key conf_keys[] = {
     {"leads", "closed_tag", CT_STR, OFF(leads.closed_tag), "", 0, 0},
     {"leads", "followup_within", CT_DURATION, OFF(leads.followup_within_ms),
      "24h", 0, 0},
+    {"alerts", "group_wait", CT_DURATION, OFF(alerts.group_wait_ms), "5m", 0,
+     0},
+    {"alerts", "group_interval", CT_DURATION, OFF(alerts.group_interval_ms),
+     "30m", 0, 0},
+    {"alerts", "repeat_interval", CT_DURATION,
+     OFF(alerts.repeat_interval_ms), "4h", 0, 0},
+    {"alerts", "crm_url", CT_URLPAT, OFF(alerts.crm_url), "", 0, 0},
+
+    {"digest", "at", CT_HHMM, OFF(digest.at), "", 0, 0},
+    {"digest", "channel", CT_STR, OFF(digest.channel), "", 0, 0},
 };
 
 /* [leads] followup_by's values. */
@@ -274,6 +286,25 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
         return worktime_value(k->type, value, err, errlen) < 0
                    ? -1
                    : set_string(str_field(cfg, k), value);
+    case CT_HHMM:
+        if (*value && (strlen(value) != 5 || !valid_hhmm(value))) {
+            snprintf(err, errlen,
+                     "invalid time \"%s\": use HH:MM, e.g. 18:00", value);
+            return -1;
+        }
+        return set_string(str_field(cfg, k), value);
+    case CT_URLPAT:
+        if (*value && ((strncmp(value, "http://", 7) != 0 &&
+                        strncmp(value, "https://", 8) != 0) ||
+                       !strstr(value, "{id}"))) {
+            snprintf(err, errlen,
+                     "invalid URL pattern \"%s\": use an http(s) URL with "
+                     "{id} where the student's id goes, e.g. "
+                     "https://crm.example.edu/students/{id}",
+                     value);
+            return -1;
+        }
+        return set_string(str_field(cfg, k), value);
     case CT_INT:
     case CT_LONG:
         errno = 0;
@@ -447,6 +478,8 @@ static int handle_pair(void *user, const char *section, const char *name,
             return 0;
     } else if ((k = find_key(section, name)) != NULL) {
         err[0] = '\0';
+        if (k->offset == OFF(digest.channel))
+            l->cfg->digest.channel_line = l->line;
         if (conf_set(l->cfg, k, value, err, sizeof err) < 0)
             diag_error(l->d, l->file, l->line, 0, "%s: %s", name,
                        err[0] ? err : "out of memory");
@@ -580,6 +613,22 @@ static void check_channels(struct config *cfg, struct diag *d)
     }
 }
 
+/* A digest needs a channel that exists. */
+static void check_digest(struct config *cfg, struct diag *d)
+{
+    if (!cfg->digest.at[0])
+        return;
+    if (!cfg->digest.channel[0])
+        diag_error(d, cfg->path, cfg->digest.channel_line, 0,
+                   "[digest] at = %s needs a channel: channel = NAME of a "
+                   "[channel.NAME]",
+                   cfg->digest.at);
+    else if (!config_channel(cfg, cfg->digest.channel))
+        diag_error(d, cfg->path, cfg->digest.channel_line, 0,
+                   "channel: no [channel.%s] for the digest",
+                   cfg->digest.channel);
+}
+
 int config_load(const char *path, struct config *cfg, struct diag *d)
 {
     struct loader l;
@@ -609,6 +658,7 @@ int config_load(const char *path, struct config *cfg, struct diag *d)
     check_channels(cfg, d);
     if (d->errors == errors_before)
         build_worktime(cfg, l.lunch_line, d);
+    check_digest(cfg, d);
     attrs_sort(&cfg->school);
     return d->errors == errors_before ? 0 : -1;
 }
@@ -619,7 +669,7 @@ void config_free(struct config *cfg)
         enum conf_type t = conf_keys[i].type;
         if (t == CT_STR || t == CT_PATH || t == CT_SECRET || t == CT_ADDR ||
             t == CT_LISTEN || t == CT_HOURS || t == CT_DAYS ||
-            t == CT_SPAN || t == CT_ZONE) {
+            t == CT_SPAN || t == CT_ZONE || t == CT_URLPAT || t == CT_HHMM) {
             char **f = str_field(cfg, &conf_keys[i]);
             if (t == CT_SECRET && *f)
                 explicit_bzero(*f, strlen(*f));

@@ -125,6 +125,18 @@ struct config {
         int64_t followup_within_ms; /* the follow-up deadline after
                                        assignment (nudgectl overdue) */
     } leads;
+    struct {
+        int64_t group_wait_ms;      /* a new group's first lead waits */
+        int64_t group_interval_ms;  /* between two messages of a group */
+        int64_t repeat_interval_ms; /* before a lead is alerted again */
+        char *crm_url; /* "https://crm/students/{id}", "" for no link */
+    } alerts; /* [alerts]: grouped escalations (rules/alert.h) */
+
+    struct {
+        char *at;      /* "HH:MM" in [delivery] timezone, "" for none */
+        char *channel; /* the channel it goes through */
+        int channel_line; /* where `channel` was set, for messages */
+    } digest; /* [digest]: the supervisors' daily digest (rules/digest.h) */
 
     struct attrs school; /* [school]: constants the templates can use */
 

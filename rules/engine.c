@@ -24,6 +24,7 @@
 #include "queues/delayed.h"
 #include "rules/defer.h"
 #include "rules/leads.h"
+#include "rules/digest.h"
 #include "rules/run.h"
 #include "rules/schedule.h"
 
@@ -513,6 +514,7 @@ static void *engine_main(void *arg)
         if (now - last_tick >= 1000 && rconn_ensure(rc) == 0) {
             last_tick = now;
             engine_tick(e, rc, now);
+            digest_tick(e->cfg, rc, now);
         }
         clock_sleep_ms(100, e->stop);
     }

@@ -3,6 +3,9 @@
  * step, the continuation after its send, and a batch of a schedule's
  * scan.
  *
+ * A batch of a grouped alert is rules/alert_job.c's, the daily digest
+ * rules/digest.c's.
+ *
  * A step job's first round trip reads whether its run is still on, the
  * student, and for a message step claims the send's record and takes the
  * day's count (struct job_read). The dispatcher's prefetch hook makes it
@@ -22,7 +25,9 @@
 #include "core/log.h"
 #include "core/student_store.h"
 #include "queues/delayed.h"
+#include "rules/alert.h"
 #include "rules/defer.h"
+#include "rules/digest.h"
 #include "rules/engine_int.h"
 #include "rules/run.h"
 #include "rules/scanload.h"
@@ -361,6 +366,26 @@ static enum job_result scan_job(struct engine *e, struct snap *s,
     return res;
 }
 
+/* A batch of a grouped alert (rules/alert.h) or a part of the daily
+ * digest (rules/digest.h); takes o. */
+static enum job_result staff_message_job(struct engine *e,
+                                         const struct queue_job *job,
+                                         struct rconn *rc, json_t *o,
+                                         char *err, size_t n)
+{
+    struct snap *s = snap_get(e);
+    struct run_env env = {0};
+    enum job_result res;
+
+    env_of(e, s, rc, &env);
+    res = alert_is_job(o) ? alert_job(&env, job, rc, o, err, n)
+                          : digest_job(&env, job, rc, o, err, n);
+    env_done(&env);
+    snap_put(s); /* the alert renders before it is held: the set may go */
+    json_decref(o);
+    return res;
+}
+
 enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
                            void *ctx, char *err, size_t errlen)
 {
@@ -381,6 +406,8 @@ enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
             json_decref(o);
             return res;
         }
+        if (alert_is_job(o) || digest_is_job(o))
+            return staff_message_job(e, job, rc, o, err, errlen);
         if (parse_step_job(o, &j) < 0) {
             json_decref(o);
             return bad_job(err, errlen, "payload is not a rule step");

@@ -14,7 +14,8 @@
  *
  * The steps live in three files: run.c (state, jobs, stop and tag
  * steps), assign.c (assign team; the open leads it books are
- * rules/leads.h's) and send.c (send, notify, escalate).
+ * rules/leads.h's) and send.c (send, notify, escalate); an escalation
+ * joins a grouped alert (rules/alert.h), which its own job sends.
  *
  * Redis (docs/redis.md): slm:student:{ID}:runs (hash rule -> "RUNID
  * STARTED_MS"), slm:student:{ID}:limit:RULE (sorted set of run starts),
@@ -178,6 +179,10 @@ char *run_job_payload(const struct run *r, size_t step);
 void run_job_id(const struct run *r, size_t step, char *buf, size_t n);
 
 /* --- send records (send.c) ------------------------------------------------ */
+
+/* How long a send's record is kept: longer than any retry schedule and
+ * any replay of the event that started the run. */
+#define RUN_SEND_RECORD_TTL_MS (7LL * 86400 * 1000)
 
 /* The key of step i's send record (fallback: the fallback's). */
 void run_send_record_key(const char *prefix, const char *student,

@@ -33,14 +33,13 @@
 #include "core/keys.h"
 #include "core/receipt.h"
 #include "core/log.h"
+#include "rules/alert.h"
 #include "rules/delivery.h"
 #include "rules/leads.h"
 #include "rules/recipient.h"
 #include "rules/run.h"
 
-/* How long a send's record is kept: longer than any retry schedule and
- * any replay of the event that started the run. */
-#define SEND_RECORD_TTL_MS (7LL * 86400 * 1000)
+#define SEND_RECORD_TTL_MS RUN_SEND_RECORD_TTL_MS /* run.h */
 
 static const char *sent_type(const struct step *s)
 {
@@ -460,10 +459,7 @@ static enum step_result send_via(struct run *r, size_t i, const struct step *s,
         r->send.fallback = fallback;
         snprintf(r->send.to, sizeof r->send.to, "%s",
                  out.msg.to ? out.msg.to : "");
-        if (s->kind == STEP_ESCALATE)
-            snprintf(r->send.reached, sizeof r->send.reached,
-                     "level %ld: %s", s->level, who.target->id);
-        else if (s->kind == STEP_NOTIFY)
+        if (s->kind == STEP_NOTIFY) /* escalations go to alert.c */
             snprintf(r->send.reached, sizeof r->send.reached, "owner %s",
                      who.target->id);
         send_record_key(r, i, fallback, r->send.key, sizeof r->send.key);
@@ -530,6 +526,8 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
         run_count("skipped");
         return ST_NEXT;
     }
+    if (s->kind == STEP_ESCALATE) /* grouped into alerts: rules/alert.h */
+        return alert_escalate(r, i, s, ch);
     return send_via(r, i, s, ch, 0);
 }
 

@@ -19,6 +19,10 @@ max_sleep = 200ms
 [delivery]
 quiet_hours =
 
+[alerts]
+group_wait = 0s
+group_interval = 0s
+
 [leads]
 followup_by = owner
 open_stages = lead contacted consulting
@@ -258,12 +262,24 @@ class LeadsTest(unittest.TestCase):
         for sid, want in want_skips.items():
             got = [e["detail"] for e in self.entries(sid, "skipped")]
             self.assertEqual(got, want, sid)
-        sent = sorted((m["student"], m["to"]) for m in outbox(self.nudge)
-                      if m["student"] in owners)
-        self.assertEqual(sent, [("5003", "wc_s3"), ("5005", "wc_s5"),
-                                ("5005", "wc_s6")])
-        self.assertEqual([e["detail"] for e in self.entries("5005", "escalated")],
-                         ["level 1: s5", "level 2: s6"])
+        # escalations are grouped alerts: who got one, and whose leads
+        wait_for(lambda: len(self.entries("5003", "alerted")) == 1 and
+                 len(self.entries("5005", "alerted")) == 2, 10,
+                 what="the alerts")
+        alerted = {sid: sorted(e["detail"]
+                               for e in self.entries(sid, "alerted"))
+                   for sid in owners}
+        self.assertEqual(alerted, {
+            "5001": [], "5002": [], "5004": [], "5006": [],
+            "5003": ["alert to staff s3 (level 1): 1 lead overdue"],
+            "5005": ["alert to staff s5 (level 1): 1 lead overdue",
+                     "alert to staff s6 (level 2): 1 lead overdue"]})
+        self.assertEqual(sorted(m["to"] for m in outbox(self.nudge)),
+                         ["wc_s3", "wc_s5", "wc_s6"])
+        self.assertEqual(
+            [e["detail"].split(":")[0]
+             for e in self.entries("5005", "escalated")],
+            ["level 1 to staff s5", "level 2 to staff s6"])
         log = self.nudge.log_text()
         for want in want_skips.values():
             for why in want:
@@ -291,9 +307,11 @@ class LeadsTest(unittest.TestCase):
                              self.entries(sid, "escalated"))
         wait_for(lambda: all(ended(s) for s in sids), 15, what="the sla runs")
         time.sleep(0.3)
-        sent = [(m["student"], m["to"]) for m in outbox(self.nudge)
-                if m["student"] in sids]
-        self.assertEqual(sent, [("6001", "wc_q1")])
+        wait_for(lambda: self.entries("6001", "alerted"), 5, what="the alert")
+        self.assertEqual([m["to"] for m in outbox(self.nudge)
+                          if m["to"] == "wc_q1"], ["wc_q1"])
+        self.assertEqual([sid for sid in sids if self.entries(sid, "alerted")],
+                         ["6001"])
         self.assertEqual(self.entries("6002", "skipped")[0]["detail"],
                          "stop if followed_up: the run ends")
         self.assertEqual(self.entries("6003", "skipped")[0]["detail"],

@@ -41,6 +41,14 @@ static const struct {
     {"[http]\nlisten =\n", NULL},
     {"[school]\nname = 某某大学\nphone = 010-12345678\n", NULL},
     {"[channel.outbox]\ntype = outbox\nas = sms\npath = o.jsonl\n", NULL},
+    /* grouped alerts; an empty crm_url means no links */
+    {"[alerts]\ngroup_wait = 0s\ngroup_interval = 10m\nrepeat_interval = 1d\n"
+     "crm_url = https://crm.example.edu/s/{id}?tab=1\n",
+     NULL},
+    {"[alerts]\ncrm_url =\n", NULL},
+    {"[digest]\nat = 18:00\nchannel = outbox\n[channel.outbox]\ntype = outbox\n"
+     "as = wecom\npath = o.jsonl\n",
+     NULL},
     /* errors */
     {"[redis]\nadress = 1.2.3.4:5\n",
      "2: unknown key \"adress\" in [redis]"},
@@ -62,6 +70,23 @@ static const struct {
     {"[delivery]\nquiet_hours = 9pm-8am\n",
      "2: quiet_hours: invalid hours \"9pm-8am\": use HH:MM-HH:MM, e.g. "
      "21:00-08:00"},
+    {"[alerts]\ngroup_interval = half an hour\n",
+     "2: group_interval: invalid duration \"half an hour\": use a number and "
+     "ms, s, m, h, d or w"},
+    /* a link pattern without {id} would send every lead to one page */
+    {"[alerts]\n\ncrm_url = https://crm.example.edu/students/\n",
+     "3: crm_url: invalid URL pattern \"https://crm.example.edu/students/\": "
+     "use an http(s) URL with {id} where the student's id goes, e.g. "
+     "https://crm.example.edu/students/{id}"},
+    {"[alerts]\ncrm_url = crm/{id}\n",
+     "2: crm_url: invalid URL pattern \"crm/{id}\": use an http(s) URL with "
+     "{id} where the student's id goes, e.g. "
+     "https://crm.example.edu/students/{id}"},
+    {"[digest]\nat = 6pm\n",
+     "2: at: invalid time \"6pm\": use HH:MM, e.g. 18:00"},
+    {"[digest]\nat = 18:00\nchannel = wecom\n",
+     "3: channel: no [channel.wecom] for the digest"},
+    {"[alerts]\ngroup_size = 3\n", "2: unknown key \"group_size\" in [alerts]"},
     {"[redis]\npassword = env:NUDGE_TEST_SURELY_UNSET\n",
      "2: password: environment variable NUDGE_TEST_SURELY_UNSET is not set"},
     {"address = 1.2.3.4:5\n", "1: key \"address\" is outside any [section]"},
@@ -111,6 +136,10 @@ START_TEST(test_config_values)
     /* defaults stay where the file is silent */
     ck_assert_str_eq(cfg.redis.prefix, "slm:");
     ck_assert_int_eq(cfg.daemon.batch, 500);
+    ck_assert_int_eq(cfg.alerts.group_wait_ms, 5 * 60 * 1000);
+    ck_assert_int_eq(cfg.alerts.group_interval_ms, 30 * 60 * 1000);
+    ck_assert_int_eq(cfg.alerts.repeat_interval_ms, 4 * 3600 * 1000);
+    ck_assert_str_eq(cfg.alerts.crm_url, "");
     /* relative paths: beside the config */
     ck_assert_str_eq(cfg.rules.dir + strlen(cfg.rules.dir) - 8, "/myrules");
     ck_assert_int_eq(strncmp(cfg.rules.dir, cfg.dir, strlen(cfg.dir)), 0);
