@@ -49,8 +49,10 @@ static void team_free(struct team *t)
     memset(t, 0, sizeof *t);
 }
 
-/* Reads each member's status and open leads (pipelined). 0 or -1. */
-static int read_members(struct rconn *rc, const char *prefix, struct team *t)
+/* Reads each member's status and, for by_load, open leads (pipelined).
+ * 0 or -1. */
+static int read_members(struct rconn *rc, const char *prefix, struct team *t,
+                        int by_load)
 {
     char key[KEY_MAX];
     redisReply *rep;
@@ -60,7 +62,7 @@ static int read_members(struct rconn *rc, const char *prefix, struct team *t)
         if (rconn_append(rc, "HMGET %s status name", key) < 0)
             return -1;
         leads_staff_key(key, sizeof key, prefix, t->m[k].id);
-        if (rconn_append(rc, "ZCARD %s", key) < 0)
+        if (by_load && rconn_append(rc, "ZCARD %s", key) < 0)
             return -1;
     }
     for (size_t k = 0; k < t->n; k++) {
@@ -75,6 +77,8 @@ static int read_members(struct rconn *rc, const char *prefix, struct team *t)
                       strcmp(status->str, "away") == 0;
         }
         freeReplyObject(rep);
+        if (!by_load)
+            continue;
         if (!(rep = rconn_reply(rc)))
             return -1;
         m->open = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
@@ -83,8 +87,10 @@ static int read_members(struct rconn *rc, const char *prefix, struct team *t)
     return 0;
 }
 
-/* Loads team name's members, sorted by id. 0 or -1. */
-static int team_load(struct run *r, const char *name, struct team *t)
+/* Loads team name's members, sorted by id (with their open leads when
+ * by_load). 0 or -1. */
+static int team_load(struct run *r, const char *name, int by_load,
+                     struct team *t)
 {
     const char *prefix = r->env->cfg->redis.prefix;
     char key[KEY_MAX];
@@ -102,7 +108,7 @@ static int team_load(struct run *r, const char *name, struct team *t)
             key_valid_id(t->ids->element[k]->str))
             t->m[t->n++].id = t->ids->element[k]->str;
     qsort(t->m, t->n, sizeof *t->m, by_id);
-    return read_members(r->rc, prefix, t);
+    return read_members(r->rc, prefix, t, by_load);
 }
 
 /* Keeps the members who can take a lead; says why others cannot. */
@@ -245,7 +251,7 @@ enum step_result run_assign(struct run *r, size_t i, const struct step *s)
     size_t all;
     int got;
 
-    if (team_load(r, s->arg, &t) < 0) {
+    if (team_load(r, s->arg, s->by_load, &t) < 0) {
         team_free(&t);
         return ST_ERROR;
     }
