@@ -176,7 +176,7 @@ static int read_students(struct rconn *rc, const struct config *cfg,
         }
         freeReplyObject(r);
         if (x->assigned_ms >= 0)
-            x->deadline_ms = x->assigned_ms + cfg->leads.followup_within_ms;
+            x->deadline_ms = leads_deadline(cfg, x->assigned_ms);
     }
     return 0;
 }

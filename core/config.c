@@ -37,6 +37,7 @@ enum conf_type {
     CT_SPAN,     /* char *, "HH:MM-HH:MM" (24:00 allowed), start first */
     CT_ZONE,     /* char *, an IANA zone this machine has, or "" */
     CT_FOLLOWUP_BY, /* int, LEADS_FOLLOWUP_ANY or _OWNER */
+    CT_DEADLINE, /* struct lead_deadline, "24h" or "24h working" */
     CT_URLPAT,   /* char *, an http(s) URL holding {id}, or "" */
     CT_HHMM,     /* char *, "HH:MM" or "" */
 };
@@ -122,7 +123,7 @@ static const struct conf_key conf_keys[] = {
      0},
     {"leads", "open_stages", CT_STR, OFF(leads.open_stages), "", 0, 0},
     {"leads", "closed_tag", CT_STR, OFF(leads.closed_tag), "", 0, 0},
-    {"leads", "followup_within", CT_DURATION, OFF(leads.followup_within_ms),
+    {"leads", "followup_within", CT_DEADLINE, OFF(leads.followup_within),
      "24h", 0, 0},
     {"alerts", "group_wait", CT_DURATION, OFF(alerts.group_wait_ms), "5m", 0,
      0},
@@ -224,6 +225,39 @@ static int worktime_value(enum conf_type t, const char *value, char *err,
                  "Asia/Shanghai (see /usr/share/zoneinfo)",
                  value);
         return -1;
+    }
+    return 0;
+}
+
+/* "24h" (wall clock) or "24h working", "1d working" (the school's
+ * working time, as a rule's `wait 24h working` counts it). 0 or -1. */
+static int parse_deadline(const char *value, struct lead_deadline *dl,
+                          char *err, size_t errlen)
+{
+    char dur[32];
+    const char *sp = strchr(value, ' ');
+    size_t len = sp ? (size_t)(sp - value) : strlen(value);
+    int64_t ms;
+
+    if (len >= sizeof dur)
+        len = sizeof dur - 1;
+    memcpy(dur, value, len);
+    dur[len] = 0;
+    if (duration_parse(dur, &ms) < 0 ||
+        (sp && strcmp(sp + strspn(sp, " "), "working") != 0) ||
+        (sp && dur[len - 1] == 'w')) {
+        snprintf(err, errlen,
+                 "invalid deadline \"%s\": use a duration (24h), or one "
+                 "counted in working time (24h working, 1d working)",
+                 value);
+        return -1;
+    }
+    dl->working = sp != NULL;
+    dl->ms = ms;
+    dl->work_days = 0;
+    if (dl->working && dur[len - 1] == 'd') { /* as the rule's parser */
+        dl->work_days = (long)(ms / 86400000);
+        dl->ms = 0;
     }
     return 0;
 }
@@ -354,6 +388,11 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
                  "member's followups count) or owner (only the owner's)",
                  value);
         return -1;
+    case CT_DEADLINE:
+        return parse_deadline(value,
+                              (struct lead_deadline *)((char *)cfg +
+                                                       k->offset),
+                              err, errlen);
     }
     return -1;
 }

@@ -122,8 +122,14 @@ struct config {
         char *open_stages;      /* the stages a lead is open in, space
                                    separated; "" = any stage */
         char *closed_tag;       /* a tag that closes a lead; "" = none */
-        int64_t followup_within_ms; /* the follow-up deadline after
-                                       assignment (nudgectl overdue) */
+        /* The follow-up deadline after assignment (nudgectl overdue):
+         * ms, plus work_days working days, counted in [worktime]'s
+         * working time when working ("24h working", "1d working"). */
+        struct lead_deadline {
+            int64_t ms;
+            long work_days;
+            int working;
+        } followup_within;
     } leads;
     struct {
         int64_t group_wait_ms;      /* a new group's first lead waits */

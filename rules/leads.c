@@ -11,6 +11,7 @@
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/worktime.h"
 
 /* Moves the lead to a new holder. KEYS: student hash, slm:leads, the new
  * holder's set. ARGV: prefix, student, owner, now ms, "event" when the
@@ -107,6 +108,16 @@ int leads_closed(const struct config *cfg, const struct student *st,
         return 1;
     }
     return 0;
+}
+
+int64_t leads_deadline(const struct config *cfg, int64_t assigned_ms)
+{
+    const struct lead_deadline *dl = &cfg->leads.followup_within;
+
+    if (!dl->working)
+        return assigned_ms + dl->ms;
+    return worktime_wait_until(&cfg->worktime, assigned_ms, dl->ms,
+                               dl->work_days);
 }
 
 int64_t leads_followup_ms(const struct config *cfg, const struct student *st)

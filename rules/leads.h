@@ -49,6 +49,10 @@ int leads_staff_key(char *buf, size_t n, const char *prefix, const char *id);
  * is past the lead stages"), or 0. */
 int leads_closed(const struct config *cfg, const struct student *st,
                  char *why, size_t n);
+/* A lead's follow-up deadline: assigned_ms plus [leads] followup_within,
+ * in working time when it says so ("24h working"; -1 when the working
+ * calendar has no working day). */
+int64_t leads_deadline(const struct config *cfg, int64_t assigned_ms);
 /* The time (ms) a followup must be newer than to count for
  * `followed_up` under [leads] followup_by; -1 when there is none. */
 int64_t leads_followup_ms(const struct config *cfg, const struct student *st);

@@ -17,6 +17,7 @@
 #include "core/diag.h"
 #include "core/tz.h"
 #include "core/worktime.h"
+#include "rules/leads.h"
 #include "rules/parser.h"
 #include "tests/support/check_run.h"
 
@@ -280,6 +281,37 @@ START_TEST(test_config)
 }
 END_TEST
 
+/* [leads] followup_within: nudgectl overdue's deadline, in wall-clock
+ * or working time. */
+START_TEST(test_lead_deadline)
+{
+    const int64_t fri_17h = 1796374800000LL; /* 2026-12-04 17:00 +08 */
+    struct config cfg;
+    struct diag d = {0};
+    char *path = write_temp("[worktime]\n"
+                            "timezone = Asia/Shanghai\n"
+                            "[leads]\n"
+                            "followup_within = 1d working\n");
+
+    ck_assert_int_eq(config_load(path, &cfg, &d), 0);
+    /* an hour on Friday, eight on Monday: Monday 17:00 */
+    ck_assert_int_eq(leads_deadline(&cfg, fri_17h), 1796634000000LL);
+    cfg.leads.followup_within.working = 0;
+    cfg.leads.followup_within.ms = 86400000;
+    ck_assert_int_eq(leads_deadline(&cfg, fri_17h), fri_17h + 86400000);
+    config_free(&cfg);
+    unlink(path);
+
+    path = write_temp("[leads]\nfollowup_within = 1w working\n");
+    ck_assert_int_eq(config_load(path, &cfg, &d), -1);
+    ck_assert_ptr_nonnull(strstr(diag_first(&d), ":2: followup_within: "
+                                                 "invalid deadline"));
+    config_free(&cfg);
+    diag_clear(&d);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(test_config_defaults)
 {
     struct config cfg;
@@ -359,6 +391,7 @@ int main(void)
     tcase_add_test(tc, test_calendar_errors);
     tcase_add_test(tc, test_calendar_no_covers);
     tcase_add_test(tc, test_config);
+    tcase_add_test(tc, test_lead_deadline);
     tcase_add_test(tc, test_config_defaults);
     tcase_add_test(tc, test_parse_working);
     tcase_add_test(tc, test_parse_working_errors);
