@@ -423,27 +423,12 @@ enum step_result alert_escalate(struct run *r, size_t i, const struct step *s,
 {
     const struct config *cfg = r->env->cfg;
     struct recipient who;
-    char why[256], record[KEY_MAX];
+    char record[KEY_MAX];
     enum step_result st = ST_NEXT;
     int got;
 
-    if (!tmpl_find(r->env->tmpls, s->tmpl, ch->as)) {
-        snprintf(why, sizeof why, "template %s has no %s part", s->tmpl,
-                 ch->as);
-        run_record(r, i, "failed", s, NULL, NULL, why);
-        run_count("failed");
-        return ST_NEXT;
-    }
-    got = recipient_resolve(r->rc, cfg->redis.prefix, s, r->st, ch->as, &who,
-                            why, sizeof why);
-    if (got <= 0) {
-        if (got == 0) {
-            run_record(r, i, "skipped", s, NULL, NULL, why);
-            run_count("skipped");
-        }
-        recipient_clear(&who);
+    if ((got = run_reach(r, i, s, ch, &who)) <= 0)
         return got < 0 ? ST_ERROR : ST_NEXT;
-    }
     run_send_record_key(cfg->redis.prefix, r->student_id, r->id, i, 0, record,
                         sizeof record);
     got = escalated_before(r, i, record);

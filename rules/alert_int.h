@@ -85,13 +85,15 @@ int64_t alert_freeze(struct rconn *rc, const struct config *cfg,
 int alert_finish(struct rconn *rc, const struct config *cfg,
                  const struct alert_group *g, long long b, int sent);
 
-/* Claims a send record (SET NX pending, for ttl_ms): 1 new, 0 it was
- * there (state gets its value), -1 error. The digest's sends use it too
- * (rules/digest.c). */
-int alert_claim(struct rconn *rc, const char *key, int64_t ttl_ms,
-                char *state, size_t n);
-
 /* --- the message of a batch (alert_message.c) ------------------------------ */
+
+struct mime_email;
+/* Finishes an email nudge writes itself (an alert, a digest): text and
+ * html terminated and built with e's headers into mime (scratch is its
+ * working buffer); m's subject, html and mime point at them. */
+void alert_email_finish(struct mime_email *e, struct tbuf *text,
+                        struct tbuf *html, struct tbuf *mime,
+                        struct tbuf *scratch, struct chan_msg *m);
 
 #define ALERT_OWNERS_CACHED 64
 

@@ -431,26 +431,6 @@ static enum job_result submit_batch(struct alert_send *as,
 
 /* --- the job ------------------------------------------------------------------ */
 
-int alert_claim(struct rconn *rc, const char *key, int64_t ttl_ms,
-                char *state, size_t n)
-{
-    redisReply *rep = rconn_cmd(rc, "SET %s pending NX PX %lld", key,
-                                (long long)ttl_ms);
-    int created;
-
-    if (!rep)
-        return -1;
-    created = rep->type == REDIS_REPLY_STATUS;
-    freeReplyObject(rep);
-    if (created)
-        return 1;
-    if (!(rep = rconn_cmd(rc, "GET %s", key)))
-        return -1;
-    snprintf(state, n, "%s", rep->type == REDIS_REPLY_STRING ? rep->str : "");
-    freeReplyObject(rep);
-    return 0;
-}
-
 /* What an earlier attempt's record leaves to do: 1 send (again), 0
  * settled here, -1 error. */
 static int after_earlier(struct alert_send *as, struct rconn *rc,
@@ -525,7 +505,7 @@ static int prepare(struct alert_send *as, struct rconn *rc)
     int got;
 
     if (read_template(as, rc) < 0 || load_batch(as, rc) < 0 ||
-        (got = alert_claim(rc, as->record, alert_keys_ttl(as->cfg), state,
+        (got = run_record_claim(rc, as->record, alert_keys_ttl(as->cfg), -1, state,
                             sizeof state)) < 0)
         return -1;
     if (got == 0 && (got = after_earlier(as, rc, state)) <= 0)

@@ -16,6 +16,21 @@
 #include "rules/alert_int.h"
 #include "templates/mime.h"
 
+void alert_email_finish(struct mime_email *e, struct tbuf *text,
+                        struct tbuf *html, struct tbuf *mime,
+                        struct tbuf *scratch, struct chan_msg *m)
+{
+    tbuf_terminate(text);
+    tbuf_terminate(html);
+    e->text = text->p;
+    e->html = html->p;
+    tmpl_mime_build(mime, scratch, e);
+    tbuf_terminate(mime);
+    m->subject = e->subject;
+    m->html = html->p;
+    m->mime = mime->p;
+}
+
 /* The owner's name (their staff id when they have none, or cannot be
  * loaded), each owner loaded once per message. */
 static const char *owner_name(struct alert_msg *am, struct rconn *rc,
@@ -143,15 +158,7 @@ static void compose(const struct alert_send *as, const struct tmpl_msg *head,
         alert_render_text(&b->text, heading, rows, as->n, ALERT_EMAIL_ROWS);
         alert_render_html(&b->html, head ? head->html : NULL, heading, rows,
                           as->n, ALERT_EMAIL_ROWS);
-        tbuf_terminate(&b->text);
-        tbuf_terminate(&b->html);
-        e.text = b->text.p;
-        e.html = b->html.p;
-        tmpl_mime_build(&b->mime, &b->scratch, &e);
-        tbuf_terminate(&b->mime);
-        m->subject = b->subject;
-        m->html = b->html.p;
-        m->mime = b->mime.p;
+        alert_email_finish(&e, &b->text, &b->html, &b->mime, &b->scratch, m);
     } else {
         alert_render_text(&b->text, heading, rows, as->n, ALERT_TEXT_ROWS);
     }

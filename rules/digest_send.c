@@ -2,7 +2,7 @@
  * digest_send.c - one supervisor's daily digest: the message (WeCom
  * markdown, an email with text and HTML parts, plain text elsewhere) and
  * its send, at most once: its record slm:digest:{STAFF}:DAY is claimed
- * before the send (rules/alert_int.h alert_claim(), the states of a
+ * before the send (rules/run.h run_record_claim(), the states of a
  * step's record), the job held while the channel works, and the outcome
  * written by the continuation.
  */
@@ -123,15 +123,7 @@ static void compose(const struct digest_send *ds, const json_t *o,
         tbuf_adds(&b->html, "<p>");
         digest_text(&b->html, ESC_HTML, "<br>\n", "", o, name, day);
         tbuf_adds(&b->html, "</p>\n");
-        tbuf_terminate(&b->text);
-        tbuf_terminate(&b->html);
-        e.text = b->text.p;
-        e.html = b->html.p;
-        tmpl_mime_build(&b->mime, &b->scratch, &e);
-        tbuf_terminate(&b->mime);
-        m->subject = b->subject;
-        m->html = b->html.p;
-        m->mime = b->mime.p;
+        alert_email_finish(&e, &b->text, &b->html, &b->mime, &b->scratch, m);
     } else {
         digest_text(&b->text, ESC_PLAIN, "\n", "", o, name, day);
     }
@@ -203,7 +195,8 @@ static void on_digest_sent(void *arg, const struct chan_result *res)
 static int may_send(struct digest_send *ds, struct rconn *rc)
 {
     char state[200];
-    int got = alert_claim(rc, ds->record, RECORD_TTL_MS, state, sizeof state);
+    int got = run_record_claim(rc, ds->record, RECORD_TTL_MS, -1, state,
+                               sizeof state);
 
     if (got != 0)
         return got;

@@ -44,6 +44,7 @@
 
 struct queue;
 struct run_defer;
+struct recipient;
 
 /* What a step job takes for its message step with its first read
  * (engine.c), so that sending costs no round trip of its own: the send's
@@ -198,6 +199,20 @@ int run_pre_cmd(struct rconn *rc, const struct config *cfg,
                 size_t i, struct run_pre *p);
 /* Reads the replies of what run_pre_cmd() queued. 0 or -1. */
 int run_pre_reply(struct rconn *rc, struct run_pre *p);
+/* Whom message step i (notify owner, escalate, send) reaches on ch: 1
+ * who is filled (the caller recipient_clear()s it), 0 the step ended
+ * here with its timeline entry (the template has no part for the
+ * channel: failed; nobody to reach: skipped, with why), -1 Redis failed.
+ * The step's send and an escalation's alert both start so. */
+int run_reach(struct run *r, size_t i, const struct step *s,
+              const struct channel *ch, struct recipient *who);
+/* Claims a send record at key (SET NX "pending", ttl_ms), or takes the
+ * claim an earlier pipelined SET NX made (created 0 or 1; -1: claim
+ * now). 1 created now (no attempt before), 0 it was there (state gets
+ * its value: "sent ID", "failed transient", ...), -1 error. Message
+ * steps, alerts and digests all keep their records so. */
+int run_record_claim(struct rconn *rc, const char *key, int64_t ttl_ms,
+                     int created, char *state, size_t n);
 /* Gives back what p still holds (the step did not use it). */
 void run_pre_release(struct rconn *rc, const struct config *cfg,
                      const char *student, const char *run, struct run_pre *p);

@@ -155,32 +155,40 @@ static enum claim claim_of(const char *state, const struct channel *ch)
     return CLAIM_DONE; /* sent, unknown, failed permanent */
 }
 
-/* Takes the record at key: 1 created now (no attempt before), 0 it was
- * there (state gets its value), -1 error. */
-static int record_take(struct run *r, const char *key, int use_pre,
-                       char *state, size_t n)
+int run_record_claim(struct rconn *rc, const char *key, int64_t ttl_ms,
+                     int created, char *state, size_t n)
 {
     redisReply *rep;
-    int created;
 
-    if (use_pre && r->pre.record >= 0 && r->pre.step == r->send.step) {
-        created = r->pre.record; /* taken with the job's first read */
-        r->pre.record = -1;
-    } else {
-        rep = rconn_cmd(r->rc, "SET %s pending NX PX %lld", key,
-                        (long long)SEND_RECORD_TTL_MS);
-        if (!rep)
+    if (created < 0) {
+        if (!(rep = rconn_cmd(rc, "SET %s pending NX PX %lld", key,
+                              (long long)ttl_ms)))
             return -1;
         created = rep->type == REDIS_REPLY_STATUS;
         freeReplyObject(rep);
     }
     if (created)
         return 1;
-    if (!(rep = rconn_cmd(r->rc, "GET %s", key)))
+    if (!(rep = rconn_cmd(rc, "GET %s", key)))
         return -1;
     snprintf(state, n, "%s", rep->type == REDIS_REPLY_STRING ? rep->str : "");
     freeReplyObject(rep);
     return 0;
+}
+
+/* Takes the step's record at key (run_record_claim()), with the claim
+ * the job's first read made when it is this step's. */
+static int record_take(struct run *r, const char *key, int use_pre,
+                       char *state, size_t n)
+{
+    int created = -1;
+
+    if (use_pre && r->pre.record >= 0 && r->pre.step == r->send.step) {
+        created = r->pre.record; /* taken with the job's first read */
+        r->pre.record = -1;
+    }
+    return run_record_claim(r->rc, key, SEND_RECORD_TTL_MS, created, state,
+                            n);
 }
 
 static int record_pending(struct run *r)
@@ -414,6 +422,31 @@ static enum step_result submit_send(struct run *r, size_t i,
     return ST_HELD;
 }
 
+int run_reach(struct run *r, size_t i, const struct step *s,
+              const struct channel *ch, struct recipient *who)
+{
+    char why[256];
+    int got;
+
+    memset(who, 0, sizeof *who);
+    if (!tmpl_find(r->env->tmpls, s->tmpl, ch->as)) {
+        snprintf(why, sizeof why, "template %s has no %s part", s->tmpl,
+                 ch->as);
+        run_record(r, i, "failed", s, NULL, NULL, why);
+        run_count("failed");
+        return 0;
+    }
+    got = recipient_resolve(r->rc, r->env->cfg->redis.prefix, s, r->st, ch->as,
+                            who, why, sizeof why);
+    if (got == 0) {
+        run_record(r, i, "skipped", s, NULL, NULL, why);
+        run_count("skipped");
+    }
+    if (got <= 0)
+        recipient_clear(who);
+    return got < 0 ? -1 : got;
+}
+
 /* Renders the step's template part for ch and sends it. */
 static enum step_result send_via(struct run *r, size_t i, const struct step *s,
                                  struct channel *ch, int fallback)
@@ -423,27 +456,12 @@ static enum step_result send_via(struct run *r, size_t i, const struct step *s,
     struct tmpl_ctx ctx = {.student = r->st, .cfg = r->env->cfg};
     struct chan_msg m = {0};
     struct tmpl_out out;
-    char why[256], idem[160];
+    char idem[160];
     enum step_result st;
-    int got;
+    int got = run_reach(r, i, s, ch, &who);
 
-    if (!part) {
-        snprintf(why, sizeof why, "template %s has no %s part", s->tmpl,
-                 ch->as);
-        run_record(r, i, "failed", s, NULL, NULL, why);
-        run_count("failed");
-        return ST_NEXT;
-    }
-    got = recipient_resolve(r->rc, r->env->cfg->redis.prefix, s, r->st, ch->as,
-                            &who, why, sizeof why);
-    if (got <= 0) {
-        if (got == 0) {
-            run_record(r, i, "skipped", s, NULL, NULL, why);
-            run_count("skipped");
-        }
-        recipient_clear(&who);
+    if (got <= 0)
         return got < 0 ? ST_ERROR : ST_NEXT;
-    }
     snprintf(idem, sizeof idem, "%s:%zu%s", r->id, i + 1, fallback ? ":fb" : "");
     ctx.owner = who.owner;
     ctx.supervisor = who.supervisor;
