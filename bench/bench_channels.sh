@@ -75,26 +75,7 @@ channel_section() { # KIND MAX_IN_FLIGHT
 }
 
 write_config() { # KIND MAX_IN_FLIGHT
-	hport=$(free_port)
-	cat >"$work/nudged.conf" <<EOF
-[redis]
-address = 127.0.0.1:$rport
-[daemon]
-batch = 1000
-block = 100ms
-log_level = warn
-[rules]
-dir = rules
-[templates]
-dir = templates
-[http]
-listen = 127.0.0.1:$hport
-[delivery]
-quiet_hours =
-[queue]
-max_sleep = 100ms
-workers = ${WORKERS:-8}
-EOF
+	config_head >"$work/nudged.conf"
 	channel_section "$1" "$2" >>"$work/nudged.conf"
 }
 

@@ -125,27 +125,9 @@ Subject: {{name}}同学，您的录取通知书已寄出
 EOF
 
 write_config() {
-	hport=$(free_port)
-	cat >"$work/nudged.conf" <<EOF
-[redis]
-address = 127.0.0.1:$rport
-[daemon]
-batch = 1000
-block = 100ms
-log_level = warn
-[rules]
-dir = rules
-[templates]
-dir = templates
-unsubscribe_url = https://example.edu/unsubscribe
-unsubscribe_secret = bench-unsubscribe-secret
-[http]
-listen = 127.0.0.1:$hport
-[delivery]
-quiet_hours =
-[queue]
-max_sleep = 100ms
-workers = ${WORKERS:-8}
+	{
+		config_head
+		cat <<EOF
 [channel.bench]
 type = email
 host = 127.0.0.1
@@ -156,6 +138,7 @@ sessions = $sessions
 batch = $batch
 max_in_flight = $max_in_flight
 EOF
+	} >"$work/nudged.conf"
 }
 
 

@@ -28,6 +28,7 @@ followed=${FOLLOWED:-70}
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
+. "$top/bench/campaign.sh" # config_head, metric, now_ms
 
 work=$(mktemp -d /tmp/nudge-bench-leads.XXXXXX)
 redis_pid=
@@ -61,24 +62,9 @@ printf 'Format: markdown\n\n**线索跟进超时提醒**：{{count}} 条线索�
 	>"$work/templates/lead_overdue.wecom"
 
 write_config() {
-	hport=$(free_port)
-	cat >"$work/nudged.conf" <<EOF
-[redis]
-address = 127.0.0.1:$rport
-[daemon]
-batch = 1000
-block = 100ms
-log_level = warn
-[rules]
-dir = rules
-[templates]
-dir = templates
-[http]
-listen = 127.0.0.1:$hport
-[delivery]
-quiet_hours =
-[queue]
-max_sleep = 100ms
+	{
+		config_head
+		cat <<EOF
 [alerts]
 group_wait = 0s
 group_interval = 0s
@@ -88,6 +74,7 @@ type = outbox
 as = wecom
 path = outbox.jsonl
 EOF
+	} >"$work/nudged.conf"
 }
 
 # 20 recruiters under 4 supervisors, N leads and a `created` event each.
@@ -121,19 +108,12 @@ commands() {
 	redis-cli -p "$rport" info stats | awk -F: '/^total_commands_processed/ { print $2 + 0 }'
 }
 
-metric() { # NAME-PREFIX: the sum of its samples
-	curl -s "http://127.0.0.1:$hport/metrics" |
-		awk -v m="$1" 'index($0, m) == 1 { s += $NF } END { printf "%d\n", s }'
-}
-
 alive() {
 	kill -0 "$nudged_pid" 2>/dev/null && return 0
 	echo "nudged died:" >&2
 	tail -20 "$work/nudged.log" >&2
 	exit 1
 }
-
-now_ms() { date +%s%3N; }
 
 one_run() {
 	write_config

@@ -101,3 +101,32 @@ campaign_alive() {
 	echo 0 # the caller stops: exit here would run the trap twice
 	return 1
 }
+
+# The config every benchmark's nudged shares (Redis, big event batches,
+# warnings only, rules/ and templates/ beside it, /metrics on hport, no
+# quiet hours, the queue's [queue] section open for more keys); the
+# caller appends its channels. A new hport each call.
+config_head() {
+	hport=$(free_port)
+	cat <<EOF
+[redis]
+address = 127.0.0.1:$rport
+[daemon]
+batch = 1000
+block = 100ms
+log_level = warn
+[rules]
+dir = rules
+[templates]
+dir = templates
+unsubscribe_url = https://example.edu/unsubscribe
+unsubscribe_secret = bench-unsubscribe-secret
+[http]
+listen = 127.0.0.1:$hport
+[delivery]
+quiet_hours =
+[queue]
+max_sleep = 100ms
+workers = ${WORKERS:-8}
+EOF
+}
