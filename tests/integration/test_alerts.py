@@ -320,8 +320,9 @@ class RetriedAlertTest(AlertsTest):
         ids = [4000, 4004]
         self.assign(ids)
         wait_for(self.alerts, 10, what="the alert")
-        self.assertTrue(self.r.get("slm:alert:{supA:1:wecom}:send:1")
-                        .startswith("sent "))
+        # the outbox has it before the outcome is written: wait for that
+        wait_for(lambda: (self.r.get("slm:alert:{supA:1:wecom}:send:1") or
+                          "").startswith("sent "), 5, what="the outcome")
         self.requeue(1)
         self.assertEqual(len(self.alerts()), 1)
         self.assertFalse(self.r.hexists("slm:alert:{supA:1:wecom}", "batch"))
