@@ -5,6 +5,7 @@
  * name is expected, so an attribute may be called anything. An error in a
  * statement skips to the next line that starts with a keyword the current
  * context knows, or to "}", so one mistake yields one message.
+ * Conditions and values are parse_cond.c's.
  */
 #include "rules/parser.h"
 
@@ -14,19 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/duration.h"
 #include "rules/hint.h"
-
-struct parser {
-    const char *file;
-    struct token *t;
-    size_t i, n;
-    struct diag *d;
-    int depth;
-    int oom;
-    int cond_end;   /* the last statement ended with a condition */
-    int cond_parts; /* of the condition being parsed */
-};
+#include "rules/parser_int.h"
 
 static const char *const step_words[] = {"wait",   "send",   "stop",    "tag",
                                          "assign", "notify", "escalate"};
@@ -38,22 +28,18 @@ static const char *const statement_words[] = {
 static const char *const event_words[] = {"created", "stage",    "tag",
                                           "untag",   "assigned", "followup",
                                           "reply",   "optout",   "event"};
-static const char *const reserved_words[] = {"and", "or", "not", "in",
-                                             "matches"};
 static const char *const day_words[] = {"sunday",    "monday",   "tuesday",
                                         "wednesday", "thursday", "friday",
                                         "saturday",  "day"};
 
-#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
-
 /* --- tokens -------------------------------------------------------------- */
 
-static struct token *peek(struct parser *p)
+struct token *tok_peek(struct parser *p)
 {
     return &p->t[p->i];
 }
 
-static struct token *next(struct parser *p)
+struct token *tok_next(struct parser *p)
 {
     struct token *t = &p->t[p->i];
     if (t->kind != TOK_EOF)
@@ -61,12 +47,12 @@ static struct token *next(struct parser *p)
     return t;
 }
 
-static int is_word(const struct token *t, const char *w)
+int tok_is(const struct token *t, const char *w)
 {
     return t->kind == TOK_IDENT && strcmp(t->text, w) == 0;
 }
 
-static int in_list(const char *w, const char *const *list, size_t n)
+int word_in_list(const char *w, const char *const *list, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(w, list[i]) == 0)
@@ -74,10 +60,7 @@ static int in_list(const char *w, const char *const *list, size_t n)
     return 0;
 }
 
-static void error_at(struct parser *p, struct loc at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void error_at(struct parser *p, struct loc at, const char *fmt, ...)
+void parse_error_at(struct parser *p, struct loc at, const char *fmt, ...)
 {
     char msg[768];
     va_list ap;
@@ -89,15 +72,15 @@ static void error_at(struct parser *p, struct loc at, const char *fmt, ...)
 }
 
 /* "expected WHAT, found TOKEN" at the current token. */
-static void expected(struct parser *p, const char *what)
+void parse_expected(struct parser *p, const char *what)
 {
     char buf[96];
-    struct token *t = peek(p);
-    error_at(p, t->at, "expected %s, found %s", what,
+    struct token *t = tok_peek(p);
+    parse_error_at(p, t->at, "expected %s, found %s", what,
              tok_describe(t, buf, sizeof buf));
 }
 
-static char *dup_text(struct parser *p, const char *s)
+char *parse_dup(struct parser *p, const char *s)
 {
     char *c = strdup(s);
     if (!c)
@@ -106,7 +89,7 @@ static char *dup_text(struct parser *p, const char *s)
 }
 
 /* Grows *v (of element size sz) to hold n + 1 elements. */
-static int grow(struct parser *p, void **v, size_t *cap, size_t n, size_t sz)
+int parse_grow(struct parser *p, void **v, size_t *cap, size_t n, size_t sz)
 {
     void *nv;
     size_t ncap;
@@ -127,395 +110,32 @@ static int grow(struct parser *p, void **v, size_t *cap, size_t n, size_t sz)
 
 /* Skips to the next token that starts a line and is one of words, or is
  * "}", "rule", "stages" or the end. */
-static void recover(struct parser *p, const char *const *words, size_t n)
+void parse_recover(struct parser *p, const char *const *words, size_t n)
 {
-    next(p);
+    tok_next(p);
     for (;;) {
-        struct token *t = peek(p);
+        struct token *t = tok_peek(p);
         if (t->kind == TOK_EOF || t->kind == TOK_RBRACE)
             return;
         if (t->bol && t->kind == TOK_IDENT &&
-            (in_list(t->text, words, n) || is_word(t, "rule") ||
-             is_word(t, "stages")))
+            (word_in_list(t->text, words, n) || tok_is(t, "rule") ||
+             tok_is(t, "stages")))
             return;
-        next(p);
+        tok_next(p);
     }
-}
-
-/* --- values ----------------------------------------------------------------
- */
-
-static int parse_value(struct parser *p, struct value *v)
-{
-    struct token *t = peek(p);
-
-    if (t->kind != TOK_NUMBER && t->kind != TOK_STRING &&
-        t->kind != TOK_IDENT) {
-        expected(p, "a value (a number, a \"string\" or a name)");
-        return -1;
-    }
-    next(p);
-    v->at = t->at;
-    v->is_num = t->kind == TOK_NUMBER;
-    v->num = v->is_num ? strtod(t->text, NULL) : 0;
-    v->text = dup_text(p, t->text);
-    return v->text ? 0 : -1;
-}
-
-/* "(" value { "," value } ")" into c->vals. */
-static int parse_list(struct parser *p, struct cond *c)
-{
-    size_t cap = 0;
-
-    if (peek(p)->kind != TOK_LPAREN) {
-        expected(p, "\"(\" to start a list");
-        return -1;
-    }
-    next(p);
-    for (;;) {
-        if (c->nvals >= RULE_MAX_LIST) {
-            error_at(p, peek(p)->at, "list longer than %d values",
-                     RULE_MAX_LIST);
-            return -1;
-        }
-        if (grow(p, (void **)&c->vals, &cap, c->nvals, sizeof *c->vals) < 0)
-            return -1;
-        if (parse_value(p, &c->vals[c->nvals]) < 0)
-            return -1;
-        c->nvals++;
-        if (peek(p)->kind == TOK_COMMA) {
-            next(p);
-            continue;
-        }
-        if (peek(p)->kind == TOK_RPAREN) {
-            next(p);
-            return 0;
-        }
-        expected(p, "\",\" or \")\" in the list");
-        return -1;
-    }
-}
-
-static int parse_one_value(struct parser *p, struct cond *c)
-{
-    c->vals = calloc(1, sizeof *c->vals);
-    if (!c->vals) {
-        p->oom = 1;
-        return -1;
-    }
-    if (parse_value(p, &c->vals[0]) < 0)
-        return -1;
-    c->nvals = 1;
-    return 0;
-}
-
-static int parse_regex(struct parser *p, struct cond *c)
-{
-    struct token *t = peek(p);
-
-    if (t->kind != TOK_REGEX) {
-        expected(p, "a regular expression /.../ after \"matches\"");
-        return -1;
-    }
-    next(p);
-    c->re = dup_text(p, t->text);
-    memcpy(c->re_flags, t->flags, sizeof c->re_flags);
-    c->re_at = t->at;
-    return c->re ? 0 : -1;
-}
-
-static int parse_op(struct parser *p, enum cmp_op *op)
-{
-    static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">="};
-    struct token *t = peek(p);
-
-    if (t->kind == TOK_OP) {
-        for (size_t i = 0; i < NELEM(ops); i++)
-            if (strcmp(t->text, ops[i]) == 0) {
-                *op = (enum cmp_op)i;
-                next(p);
-                return 0;
-            }
-    }
-    return -1;
-}
-
-static int parse_duration_tok(struct parser *p, const char *after, int64_t *ms)
-{
-    struct token *t = peek(p);
-
-    if (t->kind == TOK_NUMBER) {
-        error_at(p, t->at,
-                 "duration \"%s\" in %s needs a unit: s, m, h, d or w "
-                 "(\"%sh\")",
-                 t->text, after, t->text);
-        next(p);
-        return -1;
-    }
-    if (t->kind != TOK_DURATION) {
-        char what[64];
-        snprintf(what, sizeof what, "a duration (30s, 15m, 2h, 3d, 1w) in %s",
-                 after);
-        expected(p, what);
-        return -1;
-    }
-    next(p);
-    if (duration_parse(t->text, ms) < 0 || *ms <= 0) {
-        error_at(p, t->at, "invalid duration \"%s\" in %s: use s, m, h, d or w",
-                 t->text, after);
-        return -1;
-    }
-    return 0;
-}
-
-/* --- conditions ---------------------------------------------------------- */
-
-static struct cond *parse_or(struct parser *p);
-
-static struct cond *new_cond(struct parser *p, enum cond_kind kind,
-                             struct loc at)
-{
-    struct cond *c;
-
-    if (++p->cond_parts > RULE_MAX_COND) {
-        if (p->cond_parts == RULE_MAX_COND + 1)
-            error_at(p, at,
-                     "condition with more than %d parts: split the "
-                     "rule",
-                     RULE_MAX_COND);
-        return NULL;
-    }
-    c = calloc(1, sizeof *c);
-    if (!c) {
-        p->oom = 1;
-        return NULL;
-    }
-    c->kind = kind;
-    c->at = at;
-    return c;
-}
-
-/* stage == S | stage != S | stage in (...) */
-static int parse_stage_cond(struct parser *p, struct cond *c)
-{
-    if (is_word(peek(p), "in")) {
-        next(p);
-        c->op = CMP_IN;
-        return parse_list(p, c);
-    }
-    struct token *t = peek(p);
-    char buf[96];
-
-    if (parse_op(p, &c->op) < 0 || (c->op != CMP_EQ && c->op != CMP_NE)) {
-        error_at(p, t->at,
-                 "expected \"==\", \"!=\" or \"in\" after \"stage\", found %s",
-                 tok_describe(t, buf, sizeof buf));
-        return -1;
-    }
-    if (peek(p)->kind != TOK_IDENT && peek(p)->kind != TOK_STRING) {
-        expected(p, "a stage name");
-        return -1;
-    }
-    return parse_one_value(p, c);
-}
-
-/* tag "t" | tag matches /re/ */
-static int parse_tag_cond(struct parser *p, struct cond *c)
-{
-    struct token *t = peek(p);
-
-    if (is_word(t, "matches")) {
-        next(p);
-        c->kind = COND_TAG_MATCH;
-        c->op = CMP_MATCH;
-        return parse_regex(p, c);
-    }
-    if (t->kind != TOK_STRING) {
-        expected(p, "a tag in quotes (tag \"intent:high\") or \"matches\"");
-        return -1;
-    }
-    next(p);
-    c->name = dup_text(p, t->text);
-    return c->name ? 0 : -1;
-}
-
-static int parse_time_cond(struct parser *p, struct cond *c, const char *what)
-{
-    if (parse_op(p, &c->op) < 0) {
-        char buf[80];
-        snprintf(buf, sizeof buf, "a comparison (<, <=, >, >=) after \"%s\"",
-                 what);
-        expected(p, buf);
-        return -1;
-    }
-    return parse_duration_tok(p, what, &c->ms);
-}
-
-/* name OP value | name in (...) | name matches /re/ | name */
-static int parse_attr_cond(struct parser *p, struct cond *c, const char *name)
-{
-    c->name = dup_text(p, name);
-    if (!c->name)
-        return -1;
-    if (is_word(peek(p), "in")) {
-        next(p);
-        c->op = CMP_IN;
-        return parse_list(p, c);
-    }
-    if (is_word(peek(p), "matches")) {
-        next(p);
-        c->op = CMP_MATCH;
-        return parse_regex(p, c);
-    }
-    if (parse_op(p, &c->op) == 0)
-        return parse_one_value(p, c);
-    c->kind = COND_PRESENT;
-    return 0;
-}
-
-static struct cond *parse_primary(struct parser *p)
-{
-    struct token *t = peek(p);
-    struct cond *c;
-    int rc;
-
-    if (t->kind == TOK_LPAREN) {
-        next(p);
-        c = parse_or(p);
-        if (c && peek(p)->kind != TOK_RPAREN) {
-            expected(p, "\")\" to close the \"(\"");
-            cond_free(c);
-            return NULL;
-        }
-        next(p);
-        return c;
-    }
-    if (t->kind != TOK_IDENT ||
-        in_list(t->text, reserved_words, NELEM(reserved_words))) {
-        expected(p, "a condition");
-        return NULL;
-    }
-    next(p);
-    c = new_cond(p, COND_ATTR, t->at);
-    if (!c)
-        return NULL;
-    if (strcmp(t->text, "stage") == 0) {
-        c->kind = COND_STAGE;
-        rc = parse_stage_cond(p, c);
-    } else if (strcmp(t->text, "tag") == 0) {
-        c->kind = COND_TAG;
-        rc = parse_tag_cond(p, c);
-    } else if (strcmp(t->text, "followed_up") == 0) {
-        c->kind = COND_FOLLOWED_UP;
-        rc = 0;
-    } else if (strcmp(t->text, "time_in_stage") == 0) {
-        c->kind = COND_IN_STAGE;
-        rc = parse_time_cond(p, c, t->text);
-    } else if (strcmp(t->text, "time_since_touch") == 0) {
-        c->kind = COND_SINCE_TOUCH;
-        rc = parse_time_cond(p, c, t->text);
-    } else {
-        rc = parse_attr_cond(p, c, t->text);
-    }
-    if (rc < 0) {
-        cond_free(c);
-        return NULL;
-    }
-    return c;
-}
-
-static struct cond *parse_unary(struct parser *p)
-{
-    struct token *t = peek(p);
-    struct cond *c, *inner;
-
-    if (!is_word(t, "not"))
-        return parse_primary(p);
-    if (++p->depth > RULE_MAX_DEPTH) {
-        error_at(p, t->at, "condition nested deeper than %d levels",
-                 RULE_MAX_DEPTH);
-        return NULL;
-    }
-    next(p);
-    inner = parse_unary(p);
-    p->depth--;
-    if (!inner)
-        return NULL;
-    c = new_cond(p, COND_NOT, t->at);
-    if (!c) {
-        cond_free(inner);
-        return NULL;
-    }
-    c->a = inner;
-    return c;
-}
-
-/* A left-leaning chain of `word`: and over unary, or over and. */
-static struct cond *parse_chain(struct parser *p, const char *word,
-                                enum cond_kind kind,
-                                struct cond *(*operand)(struct parser *))
-{
-    struct cond *left = operand(p);
-
-    while (left && is_word(peek(p), word)) {
-        struct token *t = next(p);
-        struct cond *right = operand(p), *c;
-        if (!right || !(c = new_cond(p, kind, t->at))) {
-            cond_free(left);
-            cond_free(right);
-            return NULL;
-        }
-        c->a = left;
-        c->b = right;
-        left = c;
-    }
-    return left;
-}
-
-static struct cond *parse_and(struct parser *p)
-{
-    return parse_chain(p, "and", COND_AND, parse_unary);
-}
-
-static struct cond *parse_or(struct parser *p)
-{
-    struct cond *c;
-
-    if (++p->depth > RULE_MAX_DEPTH) {
-        error_at(p, peek(p)->at, "condition nested deeper than %d levels",
-                 RULE_MAX_DEPTH);
-        p->depth--;
-        return NULL;
-    }
-    c = parse_chain(p, "or", COND_OR, parse_and);
-    p->depth--;
-    return c;
-}
-
-/* A condition starts on the line of its keyword: "stop if" alone on a
- * line is a mistake, not a condition on the next line. */
-static int cond_missing(struct parser *p, const char *after)
-{
-    struct token *t = peek(p);
-
-    if (!t->bol && t->kind != TOK_EOF && t->kind != TOK_RBRACE)
-        return 0;
-    error_at(p, t->kind == TOK_EOF || t->bol ? p->t[p->i - 1].at : t->at,
-             "expected a condition after %s", after);
-    return 1;
 }
 
 /* --- triggers ------------------------------------------------------------ */
 
 static int parse_time_of_day(struct parser *p, struct trigger *tr)
 {
-    struct token *t = peek(p);
+    struct token *t = tok_peek(p);
 
     if (t->kind != TOK_TIME) {
-        expected(p, "a time of day (09:00)");
+        parse_expected(p, "a time of day (09:00)");
         return -1;
     }
-    next(p);
+    tok_next(p);
     if (!tr->when_at.line)
         tr->when_at = t->at;
     if (sscanf(t->text, "%d:%d", &tr->hour, &tr->minute) != 2)
@@ -526,48 +146,48 @@ static int parse_time_of_day(struct parser *p, struct trigger *tr)
 /* on created | on stage S | on tag "t" | ... | on event NAME */
 static int parse_on(struct parser *p, struct trigger *tr)
 {
-    struct token *t = peek(p);
+    struct token *t = tok_peek(p);
     char msg[160];
 
     if (t->kind != TOK_IDENT ||
-        !in_list(t->text, event_words, NELEM(event_words))) {
+        !word_in_list(t->text, event_words, NELEM(event_words))) {
         if (t->kind == TOK_IDENT) {
             snprintf(msg, sizeof msg, "unknown event \"%s\" after \"on\"",
                      t->text);
             hint_append(msg, sizeof msg, t->text, event_words,
                         NELEM(event_words));
-            error_at(p, t->at, "%s (a custom event is \"on event NAME\")", msg);
+            parse_error_at(p, t->at, "%s (a custom event is \"on event NAME\")", msg);
         } else {
-            expected(p, "an event after \"on\" (created, stage S, tag \"t\", "
+            parse_expected(p, "an event after \"on\" (created, stage S, tag \"t\", "
                         "assigned, ...)");
         }
         return -1;
     }
-    next(p);
+    tok_next(p);
     tr->kind = TRIG_EVENT;
     tr->ev = strcmp(t->text, "event") == 0 ? EV_CUSTOM : event_kind_of(t->text);
     if (tr->ev == EV_STAGE || tr->ev == EV_CUSTOM) {
-        struct token *a = peek(p);
+        struct token *a = tok_peek(p);
         if (a->kind != TOK_IDENT) {
-            expected(p, tr->ev == EV_STAGE ? "a stage name after \"on stage\""
+            parse_expected(p, tr->ev == EV_STAGE ? "a stage name after \"on stage\""
                                            : "an event name after \"on "
                                              "event\"");
             return -1;
         }
-        next(p);
+        tok_next(p);
         tr->arg_at = a->at;
-        tr->arg = dup_text(p, a->text);
+        tr->arg = parse_dup(p, a->text);
         return tr->arg ? 0 : -1;
     }
     if (tr->ev == EV_TAG || tr->ev == EV_UNTAG) {
-        struct token *a = peek(p);
+        struct token *a = tok_peek(p);
         if (a->kind != TOK_STRING) {
-            expected(p, "a tag in quotes (on tag \"intent:high\")");
+            parse_expected(p, "a tag in quotes (on tag \"intent:high\")");
             return -1;
         }
-        next(p);
+        tok_next(p);
         tr->arg_at = a->at;
-        tr->arg = dup_text(p, a->text);
+        tr->arg = parse_dup(p, a->text);
         return tr->arg ? 0 : -1;
     }
     return 0;
@@ -576,12 +196,12 @@ static int parse_on(struct parser *p, struct trigger *tr)
 /* every DAY HH:MM | every day HH:MM */
 static int parse_every(struct parser *p, struct trigger *tr)
 {
-    struct token *t = peek(p);
+    struct token *t = tok_peek(p);
     char msg[160];
 
     tr->kind = TRIG_EVERY;
     if (t->kind != TOK_IDENT) {
-        expected(p, "a day after \"every\" (monday ... sunday, or day)");
+        parse_expected(p, "a day after \"every\" (monday ... sunday, or day)");
         return -1;
     }
     tr->wday = -2;
@@ -592,24 +212,24 @@ static int parse_every(struct parser *p, struct trigger *tr)
         snprintf(msg, sizeof msg, "unknown day \"%s\" after \"every\"",
                  t->text);
         hint_append(msg, sizeof msg, t->text, day_words, NELEM(day_words));
-        error_at(p, t->at, "%s", msg);
+        parse_error_at(p, t->at, "%s", msg);
         return -1;
     }
-    next(p);
+    tok_next(p);
     return parse_time_of_day(p, tr);
 }
 
 /* at YYYY-MM-DD HH:MM */
 static int parse_at(struct parser *p, struct trigger *tr)
 {
-    struct token *t = peek(p);
+    struct token *t = tok_peek(p);
 
     tr->kind = TRIG_AT;
     if (t->kind != TOK_DATE) {
-        expected(p, "a date after \"at\" (2026-09-01 09:00)");
+        parse_expected(p, "a date after \"at\" (2026-09-01 09:00)");
         return -1;
     }
-    next(p);
+    tok_next(p);
     tr->when_at = t->at;
     if (sscanf(t->text, "%d-%d-%d", &tr->year, &tr->mon, &tr->mday) != 3)
         return -1;
@@ -619,7 +239,7 @@ static int parse_at(struct parser *p, struct trigger *tr)
 static int parse_trigger(struct parser *p, struct rule *r, struct token *kw)
 {
     if (r->trig.kind != TRIG_NONE) {
-        error_at(p, kw->at,
+        parse_error_at(p, kw->at,
                  "rule \"%s\" already has a trigger (line %d): one trigger "
                  "per rule",
                  r->name, r->trig.at.line);
@@ -636,31 +256,31 @@ static int parse_trigger(struct parser *p, struct rule *r, struct token *kw)
 /* limit N per DURATION */
 static int parse_limit(struct parser *p, struct rule *r, struct token *kw)
 {
-    struct token *t = peek(p);
+    struct token *t = tok_peek(p);
     char *end;
 
     r->limit_at = kw->at;
     if (t->kind != TOK_NUMBER) {
-        expected(p, "a count after \"limit\" (limit 1 per 7d)");
+        parse_expected(p, "a count after \"limit\" (limit 1 per 7d)");
         return -1;
     }
-    next(p);
+    tok_next(p);
     errno = 0;
     r->limit_n = strtol(t->text, &end, 10);
     if (*end || errno || r->limit_n < 1 || r->limit_n > 1000000) {
-        error_at(p, t->at,
+        parse_error_at(p, t->at,
                  "invalid count \"%s\" in limit: a whole number from 1",
                  t->text);
         return -1;
     }
-    if (!is_word(peek(p), "per")) {
-        error_at(p, kw->at,
+    if (!tok_is(tok_peek(p), "per")) {
+        parse_error_at(p, kw->at,
                  "limit needs a window: \"limit %ld per DURATION\" (limit %ld "
                  "per 7d)",
                  r->limit_n, r->limit_n);
         return -1;
     }
-    next(p);
+    tok_next(p);
     return parse_duration_tok(p, "limit", &r->limit_ms);
 }
 
@@ -670,26 +290,26 @@ static int parse_limit(struct parser *p, struct rule *r, struct token *kw)
 static int parse_channel_template(struct parser *p, struct step *s,
                                   const char *after)
 {
-    struct token *c = peek(p), *t;
+    struct token *c = tok_peek(p), *t;
     char what[96];
 
     if (c->kind != TOK_IDENT) {
         snprintf(what, sizeof what, "a channel name after \"%s\"", after);
-        expected(p, what);
+        parse_expected(p, what);
         return -1;
     }
-    next(p);
-    t = peek(p);
+    tok_next(p);
+    t = tok_peek(p);
     if (t->kind != TOK_IDENT) {
         snprintf(what, sizeof what, "a template name after \"%s %s\"", after,
                  c->text);
-        expected(p, what);
+        parse_expected(p, what);
         return -1;
     }
-    next(p);
-    s->channel = dup_text(p, c->text);
+    tok_next(p);
+    s->channel = parse_dup(p, c->text);
     s->chan_at = c->at;
-    s->tmpl = dup_text(p, t->text);
+    s->tmpl = parse_dup(p, t->text);
     s->tmpl_at = t->at;
     return s->channel && s->tmpl ? 0 : -1;
 }
@@ -699,48 +319,48 @@ static int expect_word(struct parser *p, const char *w, const char *ctx)
 {
     char what[96];
 
-    if (is_word(peek(p), w)) {
-        next(p);
+    if (tok_is(tok_peek(p), w)) {
+        tok_next(p);
         return 0;
     }
     snprintf(what, sizeof what, "\"%s\" (%s)", w, ctx);
-    expected(p, what);
+    parse_expected(p, what);
     return -1;
 }
 
 static int parse_stop(struct parser *p, struct step *s)
 {
-    struct token *t = peek(p);
+    struct token *t = tok_peek(p);
 
-    if (!is_word(t, "if") && !is_word(t, "unless"))
+    if (!tok_is(t, "if") && !tok_is(t, "unless"))
         return 0; /* unconditional */
-    next(p);
+    tok_next(p);
     s->unless = strcmp(t->text, "unless") == 0;
-    if (cond_missing(p, s->unless ? "\"stop unless\"" : "\"stop if\""))
+    if (parse_cond_missing(p, s->unless ? "\"stop unless\"" : "\"stop if\""))
         return -1;
     p->cond_parts = 0;
-    s->cond = parse_or(p);
+    s->cond = parse_cond(p);
     p->cond_end = 1;
     return s->cond ? 0 : -1;
 }
 
 static int parse_tag_step(struct parser *p, struct step *s)
 {
-    struct token *t = peek(p), *v;
+    struct token *t = tok_peek(p), *v;
 
-    if (!is_word(t, "add") && !is_word(t, "remove")) {
-        expected(p, "\"add\" or \"remove\" after \"tag\"");
+    if (!tok_is(t, "add") && !tok_is(t, "remove")) {
+        parse_expected(p, "\"add\" or \"remove\" after \"tag\"");
         return -1;
     }
-    next(p);
-    s->kind = is_word(t, "add") ? STEP_TAG_ADD : STEP_TAG_REMOVE;
-    v = peek(p);
+    tok_next(p);
+    s->kind = tok_is(t, "add") ? STEP_TAG_ADD : STEP_TAG_REMOVE;
+    v = tok_peek(p);
     if (v->kind != TOK_STRING) {
-        expected(p, "a tag in quotes");
+        parse_expected(p, "a tag in quotes");
         return -1;
     }
-    next(p);
-    s->arg = dup_text(p, v->text);
+    tok_next(p);
+    s->arg = parse_dup(p, v->text);
     return s->arg ? 0 : -1;
 }
 
@@ -750,12 +370,12 @@ static int parse_escalate(struct parser *p, struct step *s)
 
     if (expect_word(p, "level", "escalate level N via CHANNEL TEMPLATE") < 0)
         return -1;
-    t = peek(p);
+    t = tok_peek(p);
     if (t->kind != TOK_NUMBER) {
-        expected(p, "a level number after \"escalate level\"");
+        parse_expected(p, "a level number after \"escalate level\"");
         return -1;
     }
-    next(p);
+    tok_next(p);
     s->level = strtol(t->text, NULL, 10);
     s->level_at = t->at;
     if (expect_word(p, "via", "escalate level N via CHANNEL TEMPLATE") < 0)
@@ -771,25 +391,25 @@ static int parse_working(struct parser *p, struct step *s,
                          const struct token *dur)
 {
     static const char *const words[] = {"working"};
-    struct token *t = peek(p);
+    struct token *t = tok_peek(p);
     char msg[240];
     size_t len = strlen(dur->text);
 
     if (t->bol || t->kind != TOK_IDENT)
         return 0;
-    if (!is_word(t, "working")) {
+    if (!tok_is(t, "working")) {
         snprintf(msg, sizeof msg,
                  "expected \"working\" or the end of the line after "
                  "\"wait %s\", found \"%.40s\"",
                  dur->text, t->text);
         hint_append(msg, sizeof msg, t->text, words, NELEM(words));
-        error_at(p, t->at, "%s", msg);
+        parse_error_at(p, t->at, "%s", msg);
         return -1;
     }
-    next(p);
+    tok_next(p);
     s->working = 1;
     if (dur->text[len - 1] == 'w') {
-        error_at(p, dur->at,
+        parse_error_at(p, dur->at,
                  "\"%s working\": a working week depends on [worktime] "
                  "days; count working days instead (\"5d working\")",
                  dur->text);
@@ -808,7 +428,7 @@ static int parse_step_body(struct parser *p, struct step *s, struct token *kw)
     struct token *t;
 
     if (strcmp(w, "wait") == 0) {
-        struct token *dur = peek(p);
+        struct token *dur = tok_peek(p);
         s->kind = STEP_WAIT;
         if (parse_duration_tok(p, "wait", &s->ms) < 0)
             return -1;
@@ -828,17 +448,17 @@ static int parse_step_body(struct parser *p, struct step *s, struct token *kw)
         s->kind = STEP_ASSIGN;
         if (expect_word(p, "team", "assign team NAME") < 0)
             return -1;
-        t = peek(p);
+        t = tok_peek(p);
         if (t->kind != TOK_IDENT) {
-            expected(p, "a team name after \"assign team\"");
+            parse_expected(p, "a team name after \"assign team\"");
             return -1;
         }
-        next(p);
-        if (!(s->arg = dup_text(p, t->text)))
+        tok_next(p);
+        if (!(s->arg = parse_dup(p, t->text)))
             return -1;
-        t = peek(p);
-        if (is_word(t, "by")) {
-            next(p);
+        t = tok_peek(p);
+        if (tok_is(t, "by")) {
+            tok_next(p);
             if (expect_word(p, "load", "assign team NAME by load") < 0)
                 return -1;
             s->by_load = 1;
@@ -862,11 +482,11 @@ static int parse_step(struct parser *p, struct rule *r, size_t *cap,
     struct step *s;
 
     if (r->nsteps >= RULE_MAX_STEPS) {
-        error_at(p, kw->at, "rule \"%s\" has more than %d steps", r->name,
+        parse_error_at(p, kw->at, "rule \"%s\" has more than %d steps", r->name,
                  RULE_MAX_STEPS);
         return -1;
     }
-    if (grow(p, (void **)&r->steps, cap, r->nsteps, sizeof *r->steps) < 0)
+    if (parse_grow(p, (void **)&r->steps, cap, r->nsteps, sizeof *r->steps) < 0)
         return -1;
     s = &r->steps[r->nsteps];
     memset(s, 0, sizeof *s);
@@ -897,36 +517,36 @@ static void unknown_statement(struct parser *p, struct token *t)
         hint_append(msg, sizeof msg, t->text, statement_words,
                     NELEM(statement_words));
     }
-    error_at(p, t->at, "%s", msg);
+    parse_error_at(p, t->at, "%s", msg);
 }
 
 /* One statement of a rule body. Returns -1 on an error (then the caller
  * recovers). */
 static int parse_statement(struct parser *p, struct rule *r, size_t *cap)
 {
-    struct token *t = peek(p);
+    struct token *t = tok_peek(p);
 
     p->cond_end = 0;
     if (t->kind == TOK_IDENT &&
-        in_list(t->text, header_words, NELEM(header_words))) {
-        next(p);
+        word_in_list(t->text, header_words, NELEM(header_words))) {
+        tok_next(p);
         if (r->nsteps > 0) {
-            error_at(p, t->at, "\"%s\" must come before the first step",
+            parse_error_at(p, t->at, "\"%s\" must come before the first step",
                      t->text);
             return -1;
         }
         if (strcmp(t->text, "when") == 0) {
             if (r->when) {
-                error_at(p, t->at,
+                parse_error_at(p, t->at,
                          "rule \"%s\" has two \"when\": join them with "
                          "\"and\"",
                          r->name);
                 return -1;
             }
-            if (cond_missing(p, "\"when\""))
+            if (parse_cond_missing(p, "\"when\""))
                 return -1;
             p->cond_parts = 0;
-            r->when = parse_or(p);
+            r->when = parse_cond(p);
             p->cond_end = 1;
             return r->when ? 0 : -1;
         }
@@ -935,8 +555,8 @@ static int parse_statement(struct parser *p, struct rule *r, size_t *cap)
         return parse_trigger(p, r, t);
     }
     if (t->kind == TOK_IDENT &&
-        in_list(t->text, step_words, NELEM(step_words))) {
-        next(p);
+        word_in_list(t->text, step_words, NELEM(step_words))) {
+        tok_next(p);
         return parse_step(p, r, cap, t);
     }
     unknown_statement(p, t);
@@ -947,18 +567,18 @@ static int parse_statement(struct parser *p, struct rule *r, size_t *cap)
  * most often a missing "and" in a condition. */
 static int statement_end(struct parser *p)
 {
-    struct token *t = peek(p);
+    struct token *t = tok_peek(p);
     char buf[96];
 
     if (t->bol || t->kind == TOK_RBRACE || t->kind == TOK_EOF)
         return 0;
     if (p->cond_end)
-        error_at(p, t->at,
+        parse_error_at(p, t->at,
                  "expected \"and\", \"or\" or the end of the line after the "
                  "condition, found %s",
                  tok_describe(t, buf, sizeof buf));
     else
-        error_at(p, t->at, "unexpected %s: one step or setting a line",
+        parse_error_at(p, t->at, "unexpected %s: one step or setting a line",
                  tok_describe(t, buf, sizeof buf));
     return -1;
 }
@@ -968,14 +588,14 @@ static void parse_rule_body(struct parser *p, struct rule *r)
     size_t cap = 0;
 
     for (;;) {
-        struct token *t = peek(p);
+        struct token *t = tok_peek(p);
         if (t->kind == TOK_RBRACE) {
-            next(p);
+            tok_next(p);
             return;
         }
         if (t->kind == TOK_EOF ||
-            (t->bol && (is_word(t, "rule") || is_word(t, "stages")))) {
-            error_at(p, r->at, "rule \"%s\" is missing its closing \"}\"",
+            (t->bol && (tok_is(t, "rule") || tok_is(t, "stages")))) {
+            parse_error_at(p, r->at, "rule \"%s\" is missing its closing \"}\"",
                      r->name);
             r->broken = 1;
             return;
@@ -985,40 +605,40 @@ static void parse_rule_body(struct parser *p, struct rule *r)
             r->broken = 1;
             if (p->oom)
                 return;
-            p->i--; /* recover() skips the token it starts on */
-            recover(p, statement_words, NELEM(statement_words));
+            p->i--; /* parse_recover() skips the token it starts on */
+            parse_recover(p, statement_words, NELEM(statement_words));
             if (p->i <= start) /* always make progress */
-                next(p);
+                tok_next(p);
         }
     }
 }
 
 static void parse_rule(struct parser *p, struct rule_file *f, size_t *cap)
 {
-    struct token *name = peek(p);
+    struct token *name = tok_peek(p);
     struct rule *r;
 
     if (name->kind != TOK_IDENT) {
-        expected(p, "a rule name after \"rule\"");
-        recover(p, NULL, 0);
+        parse_expected(p, "a rule name after \"rule\"");
+        parse_recover(p, NULL, 0);
         return;
     }
-    next(p);
-    if (peek(p)->kind != TOK_LBRACE) {
-        expected(p, "\"{\" after the rule name");
-        recover(p, NULL, 0);
-        if (peek(p)->kind == TOK_RBRACE)
-            next(p);
+    tok_next(p);
+    if (tok_peek(p)->kind != TOK_LBRACE) {
+        parse_expected(p, "\"{\" after the rule name");
+        parse_recover(p, NULL, 0);
+        if (tok_peek(p)->kind == TOK_RBRACE)
+            tok_next(p);
         return;
     }
-    next(p);
-    if (grow(p, (void **)&f->rules, cap, f->nrules, sizeof *f->rules) < 0)
+    tok_next(p);
+    if (parse_grow(p, (void **)&f->rules, cap, f->nrules, sizeof *f->rules) < 0)
         return;
     r = &f->rules[f->nrules++];
     memset(r, 0, sizeof *r);
     r->at = name->at;
     r->file = f->path;
-    r->name = dup_text(p, name->text);
+    r->name = parse_dup(p, name->text);
     if (!r->name)
         return;
     parse_rule_body(p, r);
@@ -1027,9 +647,9 @@ static void parse_rule(struct parser *p, struct rule_file *f, size_t *cap)
 /* Whether the stages line goes on at the current token. */
 static int stage_word(struct parser *p)
 {
-    struct token *t = peek(p);
+    struct token *t = tok_peek(p);
     return t->kind == TOK_IDENT &&
-           !(t->bol && (is_word(t, "rule") || is_word(t, "stages")));
+           !(t->bol && (tok_is(t, "rule") || tok_is(t, "stages")));
 }
 
 static void parse_stages(struct parser *p, struct rule_file *f,
@@ -1038,32 +658,32 @@ static void parse_stages(struct parser *p, struct rule_file *f,
     size_t cap = 0;
 
     if (f->stages_at.line) {
-        error_at(p, kw->at, "a second \"stages\" line (the first is line %d)",
+        parse_error_at(p, kw->at, "a second \"stages\" line (the first is line %d)",
                  f->stages_at.line);
         while (stage_word(p))
-            next(p);
+            tok_next(p);
         return;
     }
     f->stages_at = kw->at;
     while (stage_word(p)) {
-        struct token *t = next(p);
+        struct token *t = tok_next(p);
         if (f->nstages >= RULE_MAX_STAGES) {
-            error_at(p, t->at, "more than %d stages", RULE_MAX_STAGES);
+            parse_error_at(p, t->at, "more than %d stages", RULE_MAX_STAGES);
             while (stage_word(p))
-                next(p);
+                tok_next(p);
             return;
         }
-        if (grow(p, (void **)&f->stages, &cap, f->nstages, sizeof *f->stages) <
+        if (parse_grow(p, (void **)&f->stages, &cap, f->nstages, sizeof *f->stages) <
             0)
             return;
         f->stages[f->nstages].at = t->at;
-        f->stages[f->nstages].name = dup_text(p, t->text);
+        f->stages[f->nstages].name = parse_dup(p, t->text);
         if (!f->stages[f->nstages].name)
             return;
         f->nstages++;
     }
     if (f->nstages == 0)
-        expected(p, "stage names after \"stages\"");
+        parse_expected(p, "stage names after \"stages\"");
 }
 
 static void parse_top(struct parser *p, struct rule_file *f)
@@ -1072,11 +692,11 @@ static void parse_top(struct parser *p, struct rule_file *f)
     char msg[200], buf[96];
     static const char *const top_words[] = {"rule", "stages"};
 
-    while (peek(p)->kind != TOK_EOF && !p->oom) {
-        struct token *t = next(p);
-        if (is_word(t, "rule")) {
+    while (tok_peek(p)->kind != TOK_EOF && !p->oom) {
+        struct token *t = tok_next(p);
+        if (tok_is(t, "rule")) {
             parse_rule(p, f, &rcap);
-        } else if (is_word(t, "stages")) {
+        } else if (tok_is(t, "stages")) {
             parse_stages(p, f, t);
         } else {
             if (t->kind == TOK_IDENT) {
@@ -1089,11 +709,11 @@ static void parse_top(struct parser *p, struct rule_file *f)
                          "expected \"rule\" or \"stages\", found %s",
                          tok_describe(t, buf, sizeof buf));
             }
-            error_at(p, t->at, "%s", msg);
+            parse_error_at(p, t->at, "%s", msg);
             p->i--;
-            recover(p, NULL, 0);
-            if (peek(p)->kind == TOK_RBRACE)
-                next(p);
+            parse_recover(p, NULL, 0);
+            if (tok_peek(p)->kind == TOK_RBRACE)
+                tok_next(p);
         }
     }
 }
