@@ -104,6 +104,8 @@ $(BUILD)/plugins/oldabi.so: tests/plugins/example_channel.c
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(SUP_NOCK) $(BUILD)/libnudge.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+JOBS := $(shell nproc 2>/dev/null || echo 2)
+
 # --- the two commands of the README --------------------------------------
 
 deps:
@@ -114,11 +116,12 @@ deps-bench:
 
 test-build: all $(UNIT_BIN) $(TOOL_BIN) $(PLUGINS)
 
-# Runs the suite on the normal build, then once more under the sanitizers.
+# Runs the suite on the normal build and under the sanitizers (both at
+# once: tests/run.sh), each build using every core.
 check:
 	@scripts/deps.sh build
-	@$(MAKE) --no-print-directory test-build
-	@$(MAKE) --no-print-directory test-build SAN=1
+	@$(MAKE) --no-print-directory -j$(JOBS) test-build
+	@$(MAKE) --no-print-directory -j$(JOBS) test-build SAN=1
 	@tests/run.sh build build/san
 
 test: test-build
