@@ -244,14 +244,21 @@ int64_t tz_from_local(const char *zone, int64_t local_ms)
     return before; /* exact, or a gap: read with the offset before it */
 }
 
+/* A local time in an overlap maps to its first instant; when that one is
+ * already past, the second (read with t_ms's offset) may still be ahead. */
 int64_t tz_next_local(const char *zone, int64_t t_ms, int minute)
 {
     int64_t local = tz_to_local(zone, t_ms);
-    int64_t day = local / DAY_MS - (local % DAY_MS < 0);
-    int64_t at;
+    int64_t day = local / DAY_MS - (local % DAY_MS < 0), at, want;
+    long off_now = tz_offset(zone, t_ms);
 
-    for (int i = 0; i < 3; i++, day++) /* today, else tomorrow */
-        if ((at = tz_from_local(zone, day * DAY_MS + minute * 60000LL)) >= t_ms)
+    for (int i = 0; i < 3; i++, day++) { /* today, else tomorrow */
+        want = day * DAY_MS + minute * 60000LL;
+        if ((at = tz_from_local(zone, want)) >= t_ms)
             return at;
-    return t_ms; /* not reached: a day always has the minute */
+        at = want - (int64_t)off_now * 1000;
+        if (at >= t_ms && tz_to_local(zone, at) == want)
+            return at;
+    }
+    return t_ms; /* not reached: each day has the minute */
 }
