@@ -262,3 +262,11 @@ int64_t tz_next_local(const char *zone, int64_t t_ms, int minute)
     }
     return t_ms; /* not reached: each day has the minute */
 }
+
+void tz_printable(char *out, size_t n, const char *name)
+{
+    snprintf(out, n, "%.40s", name ? name : "");
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+            *p = '?';
+}

@@ -19,6 +19,7 @@
 #ifndef NUDGE_CORE_TZ_H
 #define NUDGE_CORE_TZ_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TZ_CACHE 128   /* zones kept */
@@ -45,5 +46,9 @@ int64_t tz_from_local(const char *zone, int64_t local_ms);
  * (minutes after midnight, 0..1439), with the offset of that local time,
  * not t_ms's: 08:00 after a night with a daylight-saving change is 08:00. */
 int64_t tz_next_local(const char *zone, int64_t t_ms, int minute);
+
+/* A zone name from data (a student's `tz`), for a log line or a report:
+ * at most 40 bytes, control bytes, quotes and backslashes as '?'. */
+void tz_printable(char *out, size_t n, const char *name);
 
 #endif

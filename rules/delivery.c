@@ -31,7 +31,7 @@ static pthread_mutex_t unknown_lock = PTHREAD_MUTEX_INITIALIZER;
 static void report_unknown_zone(const char *zone, const char *student,
                                 const char *used)
 {
-    char shown[TZ_NAME_MAX + 8];
+    char shown[48];
     int fresh = 1, full = 0;
 
     pthread_mutex_lock(&unknown_lock);
@@ -50,11 +50,7 @@ static void report_unknown_zone(const char *zone, const char *student,
                               "Distinct unknown student tz values seen (each "
                               "replaced by [delivery] timezone)",
                               NULL));
-    /* the value is data from the CRM: shown cut short and printable only */
-    snprintf(shown, sizeof shown, "%.40s", zone);
-    for (char *p = shown; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == '"' || *p == '\\')
-            *p = '?';
+    tz_printable(shown, sizeof shown, zone); /* data from the CRM */
     if (full)
         log_warnx("more than %d unknown time zones in students' tz: no more "
                   "are logged; `nudgectl doctor` lists them all",
