@@ -193,7 +193,8 @@ int cmd_doctor(struct ctl *ctl, int argc, char **argv)
     if (scan_students(rc, ctl->cfg.redis.prefix, &d) < 0) {
         status = CTL_USAGE;
     } else {
-        qsort(d.bad, d.nbad, sizeof *d.bad, by_zone);
+        if (d.nbad)
+            qsort(d.bad, d.nbad, sizeof *d.bad, by_zone);
         report(&d, delivery_default_zone(&ctl->cfg));
         status = d.nbad ? CTL_FINDING : CTL_OK;
     }
