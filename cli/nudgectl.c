@@ -26,6 +26,7 @@ static const struct command {
     {"queue", cmd_queue, "queue [stats|dead|retry ID]"},
     {"overdue", cmd_overdue, "overdue [--team T] [--owner S] [--json]"},
     {"leads", cmd_leads, "leads STAFF [--json]"},
+    {"doctor", cmd_doctor, "doctor                     students' data nudge cannot use"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

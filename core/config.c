@@ -109,7 +109,7 @@ static const struct conf_key conf_keys[] = {
 
     {"delivery", "quiet_hours", CT_HOURS, OFF(delivery.quiet_hours),
      "21:00-08:00", 0, 0},
-    {"delivery", "timezone", CT_STR, OFF(delivery.timezone), "Asia/Shanghai",
+    {"delivery", "timezone", CT_ZONE, OFF(delivery.timezone), "Asia/Shanghai",
      0, 0},
     {"delivery", "max_per_day", CT_INT, OFF(delivery.max_per_day), "3", 0,
      1000},
