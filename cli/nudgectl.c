@@ -26,6 +26,7 @@ static const struct command {
     {"queue", cmd_queue, "queue [stats|dead|retry ID]"},
     {"overdue", cmd_overdue, "overdue [--team T] [--owner S] [--json]"},
     {"leads", cmd_leads, "leads STAFF [--json]"},
+    {"optin", cmd_optin, "optin STUDENT [CHANNEL|all]"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
