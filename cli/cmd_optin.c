@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/ctl.h"
+#include "core/consent.h"
 #include "core/event_write.h"
 #include "core/keys.h"
 #include "core/timeline.h"
@@ -22,7 +23,28 @@ static void optin_usage(FILE *fp)
             "writes an optin entry on the timeline.\n");
 }
 
-/* SREM (or DEL for all) and the entry, in one MULTI. 0 or -1. */
+/* DEL of the confirmation marks the opt-in lifts (core/consent.h), so
+ * that the next opt-out is confirmed again. */
+static int append_forget_confirmations(struct rconn *rc,
+                                       const struct config *cfg,
+                                       const char *student,
+                                       const char *channel)
+{
+    static const char *const every[] = {"all", "sms", "email", "wecom"};
+    const char *argv[6] = {"DEL"};
+    char keys[4][KEY_MAX];
+    int n = strcmp(channel, "all") == 0 ? 4 : 1;
+
+    for (int i = 0; i < n; i++) {
+        consent_confirmed_key(keys[i], sizeof keys[i], cfg->redis.prefix,
+                              student, n == 1 ? channel : every[i]);
+        argv[i + 1] = keys[i];
+    }
+    return rconn_appendargv(rc, n + 1, argv, NULL);
+}
+
+/* SREM (or DEL for all), the confirmation marks and the entry, in one
+ * MULTI. 0 or -1. */
 static int write_optin(struct rconn *rc, const struct config *cfg,
                        const char *student, const char *channel)
 {
@@ -40,11 +62,12 @@ static int write_optin(struct rconn *rc, const struct config *cfg,
     if (rconn_append(rc, "MULTI") < 0 ||
         (all ? rconn_append(rc, "DEL %s", key)
              : rconn_append(rc, "SREM %s %s", key, channel)) < 0 ||
+        append_forget_confirmations(rc, cfg, student, channel) < 0 ||
         timeline_append_cmd(rc, cfg->redis.prefix, student,
                             cfg->redis.timeline_maxlen, &e) < 0 ||
         rconn_append(rc, "EXEC") < 0)
         return -1;
-    return rconn_exec_errors(rc, 3) == 0 ? 0 : -1; /* MULTI, SREM, XADD */
+    return rconn_exec_errors(rc, 4) == 0 ? 0 : -1; /* MULTI, SREM, DEL, XADD */
 }
 
 /* 1 when the student still refuses everything (an `all` the channel's

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/keys.h"
 
 struct consent_words {
     pcre2_code *re;
@@ -185,4 +186,13 @@ enum consent_verdict consent_verdict(const struct consent *c, const char *text)
 const char *consent_member(const struct consent *c, const char *channel)
 {
     return c->scope_all || !channel || !*channel ? "all" : channel;
+}
+
+int consent_confirmed_key(char *buf, size_t n, const char *prefix,
+                          const char *student, const char *member)
+{
+    char suffix[160];
+
+    snprintf(suffix, sizeof suffix, "consent:confirmed:%s", member);
+    return key_student(buf, n, prefix, student, suffix);
 }

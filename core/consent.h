@@ -60,4 +60,10 @@ enum consent_verdict consent_verdict(const struct consent *c,
  * channel, or "all" with optout_scope = all. */
 const char *consent_member(const struct consent *c, const char *channel);
 
+/* The key that marks a channel's opt-out confirmation as sent
+ * (rules/consent_confirm.h): an opt-in deletes it, so the next opt-out is
+ * confirmed again. member is a channel type or "all". */
+int consent_confirmed_key(char *buf, size_t n, const char *prefix,
+                          const char *student, const char *member);
+
 #endif

@@ -193,6 +193,24 @@ static void queue_optout_change(struct resp *out, const struct config *cfg,
         resp_str(out, also);
 }
 
+/* An opt-in forgets that the opt-out was confirmed, so that the next
+ * opt-out is confirmed again (rules/consent_confirm.h). */
+static int queue_forget_confirmation(struct resp *out,
+                                     const struct config *cfg,
+                                     const struct event *ev,
+                                     const char *member)
+{
+    char key[KEY_MAX];
+
+    if (consent_confirmed_key(key, sizeof key, cfg->redis.prefix,
+                              ev->student, member) < 0)
+        return -1;
+    resp_begin(out, 2);
+    resp_arg(out, "DEL", 3);
+    resp_str(out, key);
+    return 0;
+}
+
 int event_record_consent(struct resp *out, const struct config *cfg,
                          const struct consent *c, const struct event *ev,
                          enum consent_verdict *verdict, int *replies,
@@ -214,6 +232,8 @@ int event_record_consent(struct resp *out, const struct config *cfg,
     queue_optout_change(out, cfg, ev, add, member,
                         !add && c->scope_all && channel && *channel ? channel
                                                                     : NULL);
+    if (!add && queue_forget_confirmation(out, cfg, ev, member) < 0)
+        return -1;
     snprintf(detail, sizeof detail, "reply \"%.200s\": %s %s",
              event_get(ev, "text"), add ? "opted out of" : "opted in to",
              strcmp(member, "all") == 0 ? "every channel" : member);
@@ -225,7 +245,7 @@ int event_record_consent(struct resp *out, const struct config *cfg,
     if (timeline_format(out, cfg->redis.prefix, ev->student,
                         cfg->redis.timeline_maxlen, &e) < 0)
         return -1;
-    *replies += 2;
+    *replies += add ? 2 : 3;
     ++*entries;
     return out->failed ? -1 : 0;
 }

@@ -58,6 +58,8 @@ class ConsentTest(NudgeTestCase, unittest.TestCase):
         self.nudge.write("rules/consent.rules", RULES)
         self.nudge.write("templates/promo_note.sms",
                          "Kind: marketing\n\n{{name}}，开放日见。\n")
+        self.nudge.write("templates/optout_confirm.sms",
+                         "Kind: notice\n\n退订成功，{{name}}将不再收到短信。\n")
         self.nudge.write("templates/thanks_note.sms",
                          "Kind: notice\n\n{{name}}，收到您的回复。\n")
         os.environ["REPLIES_TOKEN"] = TOKEN  # nudgectl reads the config too
@@ -202,6 +204,40 @@ class RepliesTest(ConsentTest):
         self.assertEqual(self.optouts("7"), set())
         self.assertEqual(self.optouts("8"), set())
         self.assertEqual(self.post(b"x", path="/replies/sms")[0], 400)
+
+
+class ConfirmTest(ConsentTest):
+    extra = "\n[consent]\nconfirm_template = optout_confirm\n"
+
+    def confirmations(self, sid):
+        return self.outbox(sid, "optout_confirm")
+
+    def test_the_confirmation_goes_once(self):
+        self.post({"from": phone("7"), "text": "退订"})
+        wait_for(lambda: self.entries("7", "sent"), what="the confirmation")
+        msgs = self.confirmations("7")
+        self.assertEqual(len(msgs), 1)
+        self.assertIn("退订成功", json.dumps(msgs[0], ensure_ascii=False))
+        sent = self.entries("7", "sent")[0]
+        self.assertEqual((sent["template"], sent["actor"], sent["channel"]),
+                         ("optout_confirm", "consent", "outbox"))
+        self.assertNotIn(phone("7"), sent.get("to", ""))  # masked
+        # a second opt-out: no second confirmation, and still no answer
+        self.post([{"from": phone("7"), "text": "TD"}])
+        wait_for(lambda: len(self.entries("7", "optout")) == 2,
+                 what="the second optout")
+        wait_for(lambda: len(self.entries("7", "skipped")) == 2,
+                 what="both answers skipped")
+        time.sleep(0.5)
+        self.assertEqual(len(self.confirmations("7")), 1)
+        self.assertEqual(self.outbox("7", "thanks_note"), [])
+        # opted in and out again: confirmed again
+        self.post({"from": phone("7"), "text": "订阅"})
+        wait_for(lambda: self.entries("7", "optin"), what="opted in")
+        self.post({"from": phone("7"), "text": "T"})
+        wait_for(lambda: len(self.confirmations("7")) == 2,
+                 what="the second confirmation")
+        self.assertEqual(self.confirmations("8"), [])
 
 
 class TokenTest(ConsentTest):
