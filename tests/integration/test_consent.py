@@ -213,6 +213,7 @@ class ConfirmTest(ConsentTest):
         return self.outbox(sid, "optout_confirm")
 
     def test_the_confirmation_goes_once(self):
+        self.assertIn("optout_confirm (sms)", self.nudge.ctl("check").stdout)
         self.post({"from": phone("7"), "text": "退订"})
         wait_for(lambda: self.entries("7", "sent"), what="the confirmation")
         msgs = self.confirmations("7")
