@@ -241,6 +241,23 @@ class ConfirmTest(ConsentTest):
         self.assertEqual(self.confirmations("8"), [])
 
 
+class ScopeAllTest(ConsentTest):
+    extra = "\n[consent]\noptout_scope = all\noptout_words = 退订, unsub\n"
+
+    def test_a_reply_opts_out_of_everything(self):
+        self.post({"from": phone("7"), "text": "TD"})  # not a word here
+        self.post({"from": phone("7"), "text": "UNSUB"})
+        wait_for(lambda: self.entries("7", "optout"), what="optout entry")
+        self.assertEqual(self.optouts("7"), {"all"})
+        e = self.entries("7", "optout")[0]
+        self.assertEqual(e["channel"], "all")
+        self.assertIn("every channel", e["detail"])
+        self.assertEqual(len(self.entries("7", "reply")), 2)
+        self.post({"from": phone("7"), "text": "订阅"})
+        wait_for(lambda: self.entries("7", "optin"), what="optin entry")
+        self.assertEqual(self.optouts("7"), set())
+
+
 class TokenTest(ConsentTest):
     extra = "\n[http]\nreceipts_token = env:REPLIES_TOKEN\n"
 
