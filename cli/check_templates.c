@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/check.h"
 #include "templates/tmpl.h"
@@ -58,6 +59,29 @@ static int has_email(const struct tmpl_set *set)
     return 0;
 }
 
+/* [consent] confirm_template must name a template with an sms part (the
+ * channel replies come on; docs/policy.md): an error found now rather
+ * than when the first student opts out. */
+static void check_confirm_template(const struct config *cfg,
+                                   const struct tmpl_set *set, struct diag *d)
+{
+    const char *name = cfg->consent.confirm_template;
+
+    if (!name || !*name || tmpl_find(set, name, "sms"))
+        return;
+    for (size_t i = 0; i < tmpl_set_count(set); i++)
+        if (strcmp(tmpl_set_name(set, i), name) == 0) {
+            diag_warning(d, cfg->path, 0, 0,
+                         "[consent] confirm_template \"%s\" has no sms "
+                         "part: opt-outs by SMS reply get no confirmation",
+                         name);
+            return;
+        }
+    diag_error(d, cfg->path, 0, 0,
+               "[consent] confirm_template \"%s\": no such template in %s",
+               name, cfg->templates.dir);
+}
+
 int check_templates(struct ctl *ctl, struct diag *d, FILE *report)
 {
     const struct config *cfg = &ctl->cfg;
@@ -70,6 +94,7 @@ int check_templates(struct ctl *ctl, struct diag *d, FILE *report)
         diag_warning(d, cfg->path, 0, 0,
                      "[templates] has no unsubscribe_secret: emails cannot "
                      "be rendered without a signed unsubscribe link");
+    check_confirm_template(cfg, set, d);
     fprintf(report, "templates: %zu in %s\n", tmpl_set_count(set),
             cfg->templates.dir);
     for (size_t i = 0; i < tmpl_set_count(set); i++)

@@ -39,5 +39,6 @@ int cmd_queue(struct ctl *ctl, int argc, char **argv);
 int cmd_overdue(struct ctl *ctl, int argc, char **argv);
 int cmd_leads(struct ctl *ctl, int argc, char **argv);
 int cmd_doctor(struct ctl *ctl, int argc, char **argv);
+int cmd_optin(struct ctl *ctl, int argc, char **argv);
 
 #endif

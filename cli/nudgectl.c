@@ -27,6 +27,7 @@ static const struct command {
     {"overdue", cmd_overdue, "overdue [--team T] [--owner S] [--json]"},
     {"leads", cmd_leads, "leads STAFF [--json]"},
     {"doctor", cmd_doctor, "doctor                     students' data nudge cannot use"},
+    {"optin", cmd_optin, "optin STUDENT [CHANNEL|all]"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

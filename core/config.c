@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/consent.h"
 #include "core/duration.h"
 #include "core/log.h"
 #include "core/tz.h"
@@ -40,6 +41,8 @@ enum conf_type {
     CT_DEADLINE, /* struct lead_deadline, "24h" or "24h working" */
     CT_URLPAT,   /* char *, an http(s) URL holding {id}, or "" */
     CT_HHMM,     /* char *, "HH:MM" or "" */
+    CT_WORDS,    /* char *, consent words: PCRE2 patterns, comma separated */
+    CT_SCOPE,    /* int, [consent] optout_scope: 0 channel, 1 all */
 };
 
 struct conf_key {
@@ -135,6 +138,15 @@ static const struct conf_key conf_keys[] = {
 
     {"digest", "at", CT_HHMM, OFF(digest.at), "", 0, 0},
     {"digest", "channel", CT_STR, OFF(digest.channel), "", 0, 0},
+
+    {"consent", "optout_words", CT_WORDS, OFF(consent.optout_words),
+     "R, TD, T, N, 退订, 拒收, STOP, unsubscribe", 0, 0},
+    {"consent", "optin_words", CT_WORDS, OFF(consent.optin_words),
+     "START, 订阅", 0, 0},
+    {"consent", "optout_scope", CT_SCOPE, OFF(consent.scope_all), "channel",
+     0, 0},
+    {"consent", "confirm_template", CT_STR, OFF(consent.confirm_template), "",
+     0, 0},
 };
 
 /* [leads] followup_by's values. */
@@ -339,6 +351,20 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
             return -1;
         }
         return set_string(str_field(cfg, k), value);
+    case CT_WORDS:
+        return consent_words_check(value, err, errlen) < 0
+                   ? -1
+                   : set_string(str_field(cfg, k), value);
+    case CT_SCOPE:
+        if (strcmp(value, "channel") != 0 && strcmp(value, "all") != 0) {
+            snprintf(err, errlen,
+                     "invalid optout_scope \"%s\": use channel (the "
+                     "reply's channel) or all (every channel)",
+                     value);
+            return -1;
+        }
+        *(int *)((char *)cfg + k->offset) = strcmp(value, "all") == 0;
+        return 0;
     case CT_INT:
     case CT_LONG:
         errno = 0;
@@ -708,7 +734,8 @@ void config_free(struct config *cfg)
         enum conf_type t = conf_keys[i].type;
         if (t == CT_STR || t == CT_PATH || t == CT_SECRET || t == CT_ADDR ||
             t == CT_LISTEN || t == CT_HOURS || t == CT_DAYS ||
-            t == CT_SPAN || t == CT_ZONE || t == CT_URLPAT || t == CT_HHMM) {
+            t == CT_SPAN || t == CT_ZONE || t == CT_URLPAT || t == CT_HHMM ||
+            t == CT_WORDS) {
             char **f = str_field(cfg, &conf_keys[i]);
             if (t == CT_SECRET && *f)
                 explicit_bzero(*f, strlen(*f));

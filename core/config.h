@@ -144,6 +144,12 @@ struct config {
         int channel_line; /* where `channel` was set, for messages */
     } digest; /* [digest]: the supervisors' daily digest (rules/digest.h) */
 
+    struct {
+        char *optout_words, *optin_words; /* core/consent.h */
+        int scope_all;           /* optout_scope = all (else channel) */
+        char *confirm_template;  /* "" for no confirmation */
+    } consent; /* [consent]: replies that opt out or in (core/consent.h) */
+
     struct attrs school; /* [school]: constants the templates can use */
 
     struct conf_section *channels;

@@ -46,3 +46,8 @@ int key_global(char *buf, size_t n, const char *prefix, const char *name)
 {
     return fits(snprintf(buf, n, "%s%s", prefix, name), n);
 }
+
+int key_phone(char *buf, size_t n, const char *prefix, const char *e164)
+{
+    return fits(snprintf(buf, n, "%sphone:%s", prefix, e164), n);
+}

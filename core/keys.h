@@ -36,6 +36,9 @@ int key_staff(char *buf, size_t n, const char *prefix, const char *id);
 /* prefix + "team:" name */
 int key_team(char *buf, size_t n, const char *prefix, const char *name);
 /* prefix + name, for the shared keys: "events", "events:rejected", "q:..." */
+/* The phone index: prefix + "phone:" + an E.164 number, whose value is
+ * the student id (docs/redis.md). */
+int key_phone(char *buf, size_t n, const char *prefix, const char *e164);
 int key_global(char *buf, size_t n, const char *prefix, const char *name);
 
 #endif

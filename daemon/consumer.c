@@ -83,17 +83,29 @@ static struct metric *reject_metric(struct consumer *c, const char *code)
 struct consumer *consumer_new(const struct config *cfg, volatile int *stop)
 {
     struct consumer *c = calloc(1, sizeof *c);
+    char err[256] = "out of memory";
 
     if (!c)
         return NULL;
     c->cfg = cfg;
     c->stop = stop;
     if (!(c->rd.rc = rconn_new(cfg, stop)) ||
-        !(c->wr.rc = rconn_new(cfg, stop))) {
+        !(c->wr.rc = rconn_new(cfg, stop)) ||
+        consent_init(&c->consent, cfg, err, sizeof err) < 0) {
+        log_warnx("consumer: %s", err); /* the words were checked at load */
         rconn_free(c->rd.rc);
+        rconn_free(c->wr.rc);
         free(c);
         return NULL;
     }
+    c->optouts = metric_counter("nudge_consent_replies_total",
+                                "Replies whose whole text was an opt-out or "
+                                "opt-in word, by verdict.",
+                                "verdict=\"optout\"");
+    c->optins = metric_counter("nudge_consent_replies_total",
+                               "Replies whose whole text was an opt-out or "
+                               "opt-in word, by verdict.",
+                               "verdict=\"optin\"");
     pthread_mutex_init(&c->ho.mu, NULL);
     pthread_cond_init(&c->ho.changed, NULL);
     key_global(c->stream, sizeof c->stream, cfg->redis.prefix, "events");
@@ -117,6 +129,7 @@ void consumer_free(struct consumer *c)
     resp_free(&c->wr.out);
     pthread_mutex_destroy(&c->ho.mu);
     pthread_cond_destroy(&c->ho.changed);
+    consent_clear(&c->consent);
     free(c);
 }
 
@@ -293,10 +306,22 @@ static void reject_unknown(struct item *items, size_t n)
 static int queue_record(struct consumer *c, struct link *l,
                         const struct item *it, int *replies, int *entries)
 {
+    enum consent_verdict v;
+
     if (!it->accepted)
         return event_record_rejected(&l->out, c->cfg, c->rejected, &it->ev,
                                      &it->rej, it->known, replies, entries);
-    return event_record_accepted(&l->out, c->cfg, &it->ev, replies, entries);
+    if (event_record_accepted(&l->out, c->cfg, &it->ev, replies, entries) < 0 ||
+        event_record_consent(&l->out, c->cfg, &c->consent, &it->ev, &v,
+                             replies, entries) < 0)
+        return -1;
+    if (v != CONSENT_NONE) {
+        metric_inc(v == CONSENT_OPTOUT ? c->optouts : c->optins);
+        log_info("student %s %s by reply on %s", it->ev.student,
+                 v == CONSENT_OPTOUT ? "opted out" : "opted in",
+                 event_get(&it->ev, "channel"));
+    }
+    return 0;
 }
 
 /* Queues the writes of every item. Returns the number of replies they

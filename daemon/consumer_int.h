@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 
+#include "core/consent.h"
 #include "core/event.h"
 #include "core/keys.h"
 #include "core/metrics.h"
@@ -89,6 +90,8 @@ struct consumer {
     char stream[KEY_MAX], rejected[KEY_MAX];
     char name[256];
     struct consumer_hook hook;
+    struct consent consent; /* [consent]: what replies mean */
+    struct metric *optouts, *optins; /* from replies */
     struct consumer_metrics m;
     int64_t next_claim_ms; /* when to look for dead consumers' entries */
     int running;

@@ -10,7 +10,9 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "channels/e164.h"
 #include "core/clock.h"
 #include "core/keys.h"
 #include "core/timeline.h"
@@ -156,14 +158,108 @@ int event_record_rejected(struct resp *out, const struct config *cfg,
     return 0;
 }
 
+/* The phone index entry of a created student with a phone nudge can
+ * read (a number it cannot is left out: no reply could name it). Returns
+ * the number of commands queued. */
+static int queue_phone_index(struct resp *out, const struct config *cfg,
+                             const struct event *ev)
+{
+    const char *phone = event_get(ev, "phone");
+    char e164[E164_MAX], key[KEY_MAX];
+
+    if (!phone || e164_normalise(phone, e164) < 0 ||
+        key_phone(key, sizeof key, cfg->redis.prefix, e164) < 0)
+        return 0;
+    resp_begin(out, 3);
+    resp_arg(out, "SET", 3);
+    resp_str(out, key);
+    resp_str(out, ev->student);
+    return 1;
+}
+
+/* SADD or SREM of member(s) on the student's optout set. */
+static void queue_optout_change(struct resp *out, const struct config *cfg,
+                                const struct event *ev, int add,
+                                const char *member, const char *also)
+{
+    char key[KEY_MAX];
+
+    key_student(key, sizeof key, cfg->redis.prefix, ev->student, KEY_OPTOUT);
+    resp_begin(out, also ? 4 : 3);
+    resp_arg(out, add ? "SADD" : "SREM", 4);
+    resp_str(out, key);
+    resp_str(out, member);
+    if (also)
+        resp_str(out, also);
+}
+
+/* An opt-in forgets that the opt-out was confirmed, so that the next
+ * opt-out is confirmed again (rules/consent_confirm.h). */
+static int queue_forget_confirmation(struct resp *out,
+                                     const struct config *cfg,
+                                     const struct event *ev,
+                                     const char *member)
+{
+    char key[KEY_MAX];
+
+    if (consent_confirmed_key(key, sizeof key, cfg->redis.prefix,
+                              ev->student, member) < 0)
+        return -1;
+    resp_begin(out, 2);
+    resp_arg(out, "DEL", 3);
+    resp_str(out, key);
+    return 0;
+}
+
+int event_record_consent(struct resp *out, const struct config *cfg,
+                         const struct consent *c, const struct event *ev,
+                         enum consent_verdict *verdict, int *replies,
+                         int *entries)
+{
+    const char *channel = event_get(ev, "channel"), *member;
+    struct tl_entry e = TL_ENTRY_INIT;
+    char detail[400];
+    int add;
+
+    *verdict = ev->kind == EV_REPLY ? consent_verdict(c, event_get(ev, "text"))
+                                    : CONSENT_NONE;
+    if (*verdict == CONSENT_NONE)
+        return 0;
+    add = *verdict == CONSENT_OPTOUT;
+    member = consent_member(c, channel);
+    /* An opt-in undoes what a reply's opt-out could have set: the
+     * channel, and with optout_scope = all, "all" too. */
+    queue_optout_change(out, cfg, ev, add, member,
+                        !add && c->scope_all && channel && *channel ? channel
+                                                                    : NULL);
+    if (!add && queue_forget_confirmation(out, cfg, ev, member) < 0)
+        return -1;
+    snprintf(detail, sizeof detail, "reply \"%.200s\": %s %s",
+             event_get(ev, "text"), add ? "opted out of" : "opted in to",
+             strcmp(member, "all") == 0 ? "every channel" : member);
+    e.type = add ? "optout" : "optin";
+    e.channel = member;
+    e.detail = detail;
+    e.event_id = ev->id;
+    e.actor = "student";
+    if (timeline_format(out, cfg->redis.prefix, ev->student,
+                        cfg->redis.timeline_maxlen, &e) < 0)
+        return -1;
+    *replies += add ? 2 : 3;
+    ++*entries;
+    return out->failed ? -1 : 0;
+}
+
 int event_record_accepted(struct resp *out, const struct config *cfg,
                           const struct event *ev, int *replies, int *entries)
 {
     struct tl_entry e;
     char detail[300];
 
+    if (ev->kind == EV_CREATED)
+        *replies += queue_phone_index(out, cfg, ev);
     if (!entry_for_event(ev, &e, detail, sizeof detail))
-        return 0;
+        return out->failed ? -1 : 0;
     if (timeline_format(out, cfg->redis.prefix, ev->student,
                         cfg->redis.timeline_maxlen, &e) < 0)
         return -1;

@@ -1,5 +1,6 @@
 /*
- * http.c - /healthz, /metrics, /unsubscribe and /receipts/sms over
+ * http.c - /healthz, /metrics, /unsubscribe, /receipts/sms and
+ * /replies/sms over
  * libmicrohttpd (see http.h).
  */
 #include "daemon/http.h"
@@ -21,11 +22,13 @@ struct http {
     void *ctx;
     struct unsub *unsub;       /* NULL: no /unsubscribe */
     struct receipts *receipts; /* NULL: no /receipts/sms */
+    struct replies *replies;   /* NULL: no /replies/sms */
 };
 
 /* What a request keeps in libmicrohttpd's per-request *state between the
  * calls of one POST: a marker for /unsubscribe, which reads no body, and
- * a struct body for /receipts/sms, freed when the request completes. */
+ * a struct body for /receipts/sms and /replies/sms, freed when the
+ * request completes. */
 static int unsub_post_seen;
 
 struct body {
@@ -123,30 +126,66 @@ static enum MHD_Result serve_unsubscribe(struct http *h,
     return reply(conn, (unsigned)status, "text/html; charset=utf-8", page, 1);
 }
 
-/* --- /receipts/sms ------------------------------------------------------ */
+/* --- /receipts/sms and /replies/sms ---------------------------------- */
 
-/* Reads the body (at most RECEIPTS_MAX_BODY) over the POST's calls, then
- * hands it to daemon/receipts.c. */
-static enum MHD_Result serve_receipts(struct http *h,
-                                      struct MHD_Connection *conn,
-                                      const char *method, const char *upload,
-                                      size_t *upload_size, void **state)
+/* A JSON POST endpoint: its handler, and its answer to a body too large. */
+struct post_endpoint {
+    const char *what; /* for the answers to a wrong method */
+    size_t max_body;
+    int (*handle)(void *ctx, const char *body, size_t len,
+                  const char *authorization, const char *token, char **out);
+    int (*too_large)(void *ctx, char **out);
+    void *ctx; /* NULL: the endpoint is off */
+};
+
+static int receipts_handle_cb(void *ctx, const char *body, size_t len,
+                              const char *authorization, const char *token,
+                              char **out)
+{
+    return receipts_handle(ctx, body, len, authorization, token, out);
+}
+
+static int receipts_too_large_cb(void *ctx, char **out)
+{
+    return receipts_too_large(ctx, out);
+}
+
+static int replies_handle_cb(void *ctx, const char *body, size_t len,
+                             const char *authorization, const char *token,
+                             char **out)
+{
+    return replies_handle(ctx, body, len, authorization, token, out);
+}
+
+static int replies_too_large_cb(void *ctx, char **out)
+{
+    return replies_too_large(ctx, out);
+}
+
+/* Reads the body (at most ep->max_body) over the POST's calls, then
+ * hands it to the endpoint's handler. */
+static enum MHD_Result serve_post(const struct post_endpoint *ep,
+                                  struct MHD_Connection *conn,
+                                  const char *method, const char *upload,
+                                  size_t *upload_size, void **state)
 {
     const char *length = MHD_lookup_connection_value(
         conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     struct body *b = *state;
-    char *text;
+    char *text, msg[128];
     int status;
 
-    if (!h->receipts)
+    if (!ep->ctx)
         return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
-                     "not found: receipts are off\n", 0);
-    if (strcmp(method, "POST") != 0)
-        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
-                     "method not allowed: POST the delivery reports\n", 0);
+                     "not found: this endpoint is off\n", 0);
+    if (strcmp(method, "POST") != 0) {
+        snprintf(msg, sizeof msg, "method not allowed: POST the %s\n",
+                 ep->what);
+        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", msg, 0);
+    }
     if (!b) { /* the headers: refuse a body too large before reading it */
-        if (length && strtoull(length, NULL, 10) > RECEIPTS_MAX_BODY) {
-            status = receipts_too_large(h->receipts, &text);
+        if (length && strtoull(length, NULL, 10) > ep->max_body) {
+            status = ep->too_large(ep->ctx, &text);
             return text ? reply(conn, (unsigned)status, "application/json",
                                 text, 1)
                         : MHD_NO;
@@ -156,7 +195,7 @@ static enum MHD_Result serve_receipts(struct http *h,
         return MHD_YES;
     }
     if (*upload_size > 0) {
-        if (b->buf.len + *upload_size > RECEIPTS_MAX_BODY)
+        if (b->buf.len + *upload_size > ep->max_body)
             b->too_large = 1; /* read on, keep nothing more */
         else
             tbuf_add(&b->buf, upload, *upload_size);
@@ -166,10 +205,10 @@ static enum MHD_Result serve_receipts(struct http *h,
     if (b->buf.oom)
         return MHD_NO;
     if (b->too_large)
-        status = receipts_too_large(h->receipts, &text);
+        status = ep->too_large(ep->ctx, &text);
     else
-        status = receipts_handle(
-            h->receipts, b->buf.p ? b->buf.p : "", b->buf.len,
+        status = ep->handle(
+            ep->ctx, b->buf.p ? b->buf.p : "", b->buf.len,
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                         MHD_HTTP_HEADER_AUTHORIZATION),
             query(conn, "token"), &text);
@@ -204,8 +243,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 
     if (strcmp(url, "/unsubscribe") == 0)
         return serve_unsubscribe(h, conn, method, upload_size, state);
-    if (strcmp(url, "/receipts/sms") == 0)
-        return serve_receipts(h, conn, method, upload, upload_size, state);
+    if (strcmp(url, "/receipts/sms") == 0) {
+        const struct post_endpoint ep = {"delivery reports", RECEIPTS_MAX_BODY,
+                                         receipts_handle_cb,
+                                         receipts_too_large_cb, h->receipts};
+        return serve_post(&ep, conn, method, upload, upload_size, state);
+    }
+    if (strcmp(url, "/replies/sms") == 0) {
+        const struct post_endpoint ep = {"SMS replies", REPLIES_MAX_BODY,
+                                         replies_handle_cb,
+                                         replies_too_large_cb, h->replies};
+        return serve_post(&ep, conn, method, upload, upload_size, state);
+    }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
                      "method not allowed\n", 0);
@@ -224,8 +273,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
         return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", text, 1);
     }
     return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
-                 "not found: try /healthz, /metrics, /unsubscribe or "
-                 "/receipts/sms\n", 0);
+                 "not found: try /healthz, /metrics, /unsubscribe, "
+                 "/receipts/sms or /replies/sms\n", 0);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err,
@@ -256,7 +305,7 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err,
 
 struct http *http_start(const char *listen, http_health_fn health, void *ctx,
                         struct unsub *unsub, struct receipts *receipts,
-                        char *err, size_t errlen)
+                        struct replies *replies, char *err, size_t errlen)
 {
     struct sockaddr_in sa;
     struct http *h;
@@ -269,6 +318,7 @@ struct http *http_start(const char *listen, http_health_fn health, void *ctx,
     h->ctx = ctx;
     h->unsub = unsub;
     h->receipts = receipts;
+    h->replies = replies;
     h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
                                   MHD_USE_ERROR_LOG,
                               ntohs(sa.sin_port), NULL, NULL, handle, h,

@@ -39,6 +39,7 @@ struct nudged {
     struct http *http;
     struct unsub *unsub;       /* NULL without an unsubscribe_secret */
     struct receipts *receipts; /* /receipts/sms */
+    struct replies *replies;   /* /replies/sms */
     pthread_t consumer_thread;
     int consumer_started;
     struct engine *engine;         /* rule engine (issue 5) */
@@ -164,15 +165,17 @@ static int start(struct nudged *nd)
     if (nd->cfg.http.listen[0]) {
         nd->unsub = unsub_new(&nd->cfg);
         nd->receipts = receipts_new(&nd->cfg);
+        nd->replies = replies_new(&nd->cfg);
         nd->http = http_start(nd->cfg.http.listen, health, nd, nd->unsub,
-                              nd->receipts, err, sizeof err);
+                              nd->receipts, nd->replies, err, sizeof err);
         if (!nd->http) {
             log_errorx("%s", err);
             return -1;
         }
-        log_info("HTTP on %s: /healthz, /metrics%s%s", nd->cfg.http.listen,
+        log_info("HTTP on %s: /healthz, /metrics%s%s%s", nd->cfg.http.listen,
                  nd->unsub ? ", /unsubscribe" : "",
-                 nd->receipts ? ", /receipts/sms" : "");
+                 nd->receipts ? ", /receipts/sms" : "",
+                 nd->replies ? ", /replies/sms" : "");
     }
     struct consumer *c = consumer_new(&nd->cfg, &stop_flag);
 
@@ -230,6 +233,7 @@ static void shutdown_all(struct nudged *nd)
     http_stop(nd->http);
     unsub_free(nd->unsub);
     receipts_free(nd->receipts);
+    replies_free(nd->replies);
     channels_close(&nd->channels);
     if (nd->pidfile)
         unlink(nd->pidfile);

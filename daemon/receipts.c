@@ -6,18 +6,16 @@
 #include "daemon/receipts.h"
 
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/log.h"
 #include "core/mask.h"
 #include "core/metrics.h"
 #include "core/receipt.h"
 #include "core/redis.h"
+#include "daemon/http_token.h"
 
 enum form { FORM_GENERIC, FORM_ALIYUN };
 
@@ -119,33 +117,6 @@ int receipts_too_large(struct receipts *r, char **answer_out)
                   "the body is over 1 MiB: send fewer "
                   "reports at a time",
                   0, answer_out);
-}
-
-/* --- the token ------------------------------------------------------------ */
-
-/* Compares digests, so neither the time nor the length tells anything. */
-static int same_secret(const char *a, const char *b)
-{
-    unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
-
-    SHA256((const unsigned char *)a, strlen(a), da);
-    SHA256((const unsigned char *)b, strlen(b), db);
-    return CRYPTO_memcmp(da, db, sizeof da) == 0;
-}
-
-static int authorized(const struct receipts *r, const char *authorization,
-                      const char *token)
-{
-    const char *want = r->cfg->http.receipts_token, *given = token;
-
-    if (!want || !*want)
-        return 1;
-    if (authorization && strncasecmp(authorization, "Bearer ", 7) == 0) {
-        given = authorization + 7;
-        while (*given == ' ')
-            given++;
-    }
-    return given && same_secret(want, given);
 }
 
 /* --- the two forms ------------------------------------------------------ */
@@ -361,7 +332,7 @@ int receipts_handle(struct receipts *r, const char *body, size_t len,
     int status, unknown;
 
     *out = NULL;
-    if (!authorized(r, authorization, token)) {
+    if (!http_token_ok(r->cfg->http.receipts_token, authorization, token)) {
         metric_inc(r->unauthorized);
         log_warnx("receipts: a request without the right token, refused");
         return answer(FORM_GENERIC, 401,

@@ -101,6 +101,7 @@ struct engine *engine_new(const struct config *cfg, struct channel_set *chans,
         free(e);
         return NULL;
     }
+    e->confirm = consent_confirm_new(cfg, chans);
     log_info("rules: %zu rules from %s", e->snap->rules->nrules,
              cfg->rules.dir);
     return e;
@@ -111,6 +112,7 @@ void engine_free(struct engine *e)
     if (!e)
         return;
     engine_stop(e);
+    consent_confirm_free(e->confirm);
     snap_put(e->snap);
     run_defer_free(e->defer);
     pthread_mutex_destroy(&e->defer_lock);
@@ -239,7 +241,8 @@ int engine_wants(struct engine *e, const struct event *ev)
     int wants;
 
     s = snap_get(e);
-    wants = ruleset_wants(s->rules, ev) || leads_wants(e->cfg, ev);
+    wants = ruleset_wants(s->rules, ev) || leads_wants(e->cfg, ev) ||
+            consent_confirm_wants(e->confirm, ev);
     snap_put(s);
     return wants;
 }
@@ -290,6 +293,10 @@ int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
         env_done(&env);
         rview_free(&view);
     }
+    /* The opt-out the consumer recorded for this reply, confirmed. */
+    if (status == 0 && e->confirm &&
+        consent_confirm_on_event(e->confirm, rc, s->tmpls, ev, st) < 0)
+        status = -1;
     snap_put(s);
     return status;
 }

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "rules/engine.h"
+#include "rules/consent_confirm.h"
 #include "rules/run.h"
 
 /* One loaded rule set and its templates, shared by the calls that began
@@ -28,6 +29,7 @@ struct engine {
     struct snap *snap;
     pthread_mutex_t defer_lock; /* guards defer */
     struct run_defer *defer;    /* jobs of the events not yet flushed */
+    struct consent_confirm *confirm; /* NULL: no opt-out confirmation */
     pthread_t thread;
     int started;
     volatile int *stop;

@@ -49,7 +49,16 @@ static const struct {
     {"[digest]\nat = 18:00\nchannel = outbox\n[channel.outbox]\ntype = outbox\n"
      "as = wecom\npath = o.jsonl\n",
      NULL},
+    /* consent words are PCRE2 patterns; an empty list is none */
+    {"[consent]\noptout_words = TD, unsub(scribe)?, 退订\noptin_words =\n"
+     "optout_scope = all\nconfirm_template = optout_confirm\n",
+     NULL},
     /* errors */
+    {"[consent]\n\noptout_words = TD, (abc\n",
+     "3: optout_words: bad word \"(abc\": missing closing parenthesis"},
+    {"[consent]\noptout_scope = sms\n",
+     "2: optout_scope: invalid optout_scope \"sms\": use channel (the "
+     "reply's channel) or all (every channel)"},
     {"[redis]\nadress = 1.2.3.4:5\n",
      "2: unknown key \"adress\" in [redis]"},
     {"[redsi]\naddress = 1.2.3.4:5\n", "1: unknown section [redsi]"},
