@@ -27,8 +27,15 @@ record() { # name status
 
 for build in "$@"; do
 	echo "== unit tests ($build)"
-	for t in "$build"/tests/test_*; do
-		[ -x "$t" ] || continue
+	# One binary per tests/unit/test_*.c: a test that did not build (or
+	# is not executable) fails the run instead of vanishing from it.
+	for src in tests/unit/test_*.c; do
+		t="$build/tests/$(basename "$src" .c)"
+		if [ ! -x "$t" ]; then
+			echo "$t: missing or not executable (from $src)"
+			record "$t" 1
+			continue
+		fi
 		"$t"
 		record "$t" $?
 	done
