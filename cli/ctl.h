@@ -38,5 +38,8 @@ int cmd_emit(struct ctl *ctl, int argc, char **argv);
 int cmd_queue(struct ctl *ctl, int argc, char **argv);
 int cmd_overdue(struct ctl *ctl, int argc, char **argv);
 int cmd_leads(struct ctl *ctl, int argc, char **argv);
+int cmd_forget(struct ctl *ctl, int argc, char **argv);
+int cmd_pause(struct ctl *ctl, int argc, char **argv);
+int cmd_resume(struct ctl *ctl, int argc, char **argv);
 
 #endif

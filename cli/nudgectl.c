@@ -26,6 +26,9 @@ static const struct command {
     {"queue", cmd_queue, "queue [stats|dead|retry ID]"},
     {"overdue", cmd_overdue, "overdue [--team T] [--owner S] [--json]"},
     {"leads", cmd_leads, "leads STAFF [--json]"},
+    {"forget", cmd_forget, "forget STUDENT [--all]"},
+    {"pause", cmd_pause, "pause [--channel C] [--rule R]"},
+    {"resume", cmd_resume, "resume [--channel C] [--rule R]"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
