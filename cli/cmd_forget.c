@@ -31,9 +31,11 @@
 
 #define SCAN_COUNT "500"
 #define MAX_PIDS 4096 /* provider ids looked up for receipts */
+#define FORGET_GRACE_S 3 /* a job in flight has settled by then */
 
 struct forgot {
     long keys, timeline_entries, jobs, leads, alerts, receipts;
+    long in_flight; /* of the jobs, claimed by a daemon at that moment */
     int optout_kept;
     char **pids; /* provider ids of the student's messages */
     size_t npids;
@@ -73,6 +75,15 @@ static void note_pid(struct forgot *f, const char *pid)
     f->pids = v;
     if ((v[f->npids] = strdup(pid)))
         f->npids++;
+}
+
+static void free_pids(struct forgot *f)
+{
+    for (size_t i = 0; i < f->npids; i++)
+        free(f->pids[i]);
+    free(f->pids);
+    f->pids = NULL;
+    f->npids = 0;
 }
 
 /* Calls fn for every key matching pattern (SCAN: never blocks Redis).
@@ -272,8 +283,9 @@ static int cancel_in(struct queue *q, struct rconn *rc, const char *key,
 static int cancel_jobs(struct ctl *ctl, struct rconn *rc, const char *eid,
                        struct forgot *f)
 {
+    /* lease first: what was in flight is counted there */
     static const char *const sets[][2] = {
-        {"jobs", "HSCAN"}, {"due", "ZSCAN"}, {"lease", "ZSCAN"},
+        {"lease", "ZSCAN"}, {"jobs", "HSCAN"}, {"due", "ZSCAN"},
         {"dead", "ZSCAN"}, {"attempts", "HSCAN"}, {"errors", "HSCAN"}};
     struct queue *q = queue_open(&ctl->cfg, rc);
     char pattern[400];
@@ -287,7 +299,10 @@ static int cancel_jobs(struct ctl *ctl, struct rconn *rc, const char *eid,
              k++) {
             char key[KEY_MAX];
             queue_key(key, sizeof key, ctl->cfg.redis.prefix, s, sets[k][0]);
+            long before = f->jobs;
             status = cancel_in(q, rc, key, sets[k][1], pattern, f);
+            if (k == 0)
+                f->in_flight += f->jobs - before;
         }
     queue_close(q);
     return status;
@@ -360,8 +375,9 @@ static int write_audit(struct rconn *rc, const char *prefix, const char *id,
 
 /* --- the command -------------------------------------------------------- */
 
-static int forget(struct ctl *ctl, struct rconn *rc, const char *id, int all,
-                  struct forgot *f)
+/* One pass over everything that names the student. */
+static int sweep(struct ctl *ctl, struct rconn *rc, const char *id, int all,
+                 struct forgot *f)
 {
     const char *prefix = ctl->cfg.redis.prefix;
     char eid[300], pattern[KEY_MAX], key[KEY_MAX], optout[KEY_MAX];
@@ -391,6 +407,27 @@ static int forget(struct ctl *ctl, struct rconn *rc, const char *id, int all,
         return -1;
     snprintf(pattern, sizeof pattern, "%sstudent:{%s}:*", prefix, eid);
     return scan_keys(rc, pattern, drop_own_key, &own);
+}
+
+/* A job a daemon held when its run went may be past its last check
+ * (a message on its way to the provider): its outcome would write the
+ * send record and a timeline entry again. A second pass after
+ * FORGET_GRACE_S removes them. */
+static int forget(struct ctl *ctl, struct rconn *rc, const char *id, int all,
+                  struct forgot *f)
+{
+    if (sweep(ctl, rc, id, all, f) < 0)
+        return -1;
+    if (f->in_flight == 0)
+        return 0;
+    fprintf(stderr,
+            "nudgectl: %ld job%s of the student %s in flight: sweeping "
+            "again in %d s\n",
+            f->in_flight, f->in_flight == 1 ? "" : "s",
+            f->in_flight == 1 ? "was" : "were", FORGET_GRACE_S);
+    sleep(FORGET_GRACE_S);
+    free_pids(f); /* the receipts already dropped stay counted */
+    return sweep(ctl, rc, id, all, f);
 }
 
 int cmd_forget(struct ctl *ctl, int argc, char **argv)
@@ -427,8 +464,6 @@ int cmd_forget(struct ctl *ctl, int argc, char **argv)
     } else {
         printf("forgot student %s: %s\n", id, summary);
     }
-    for (size_t i = 0; i < f.npids; i++)
-        free(f.pids[i]);
-    free(f.pids);
+    free_pids(&f);
     return status;
 }
