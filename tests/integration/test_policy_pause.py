@@ -121,5 +121,70 @@ class PauseTest(unittest.TestCase):
         self.assertEqual(res.returncode, 2)
 
 
+
+ALERT_EXTRA = """
+[delivery]
+quiet_hours =
+
+[alerts]
+group_wait = 2s
+group_interval = 1s
+
+[channel.wecom]
+type = outbox
+as = wecom
+path = outbox.jsonl
+"""
+
+ALERT_RULES = """stages lead contacted
+rule sla {
+    on assigned
+    escalate level 1 via wecom lead_overdue
+}
+"""
+
+
+class PauseAlertTest(unittest.TestCase):
+    """A grouped alert whose channel is paused waits in the queue (without
+    turning into a dead letter) and goes out once after resume."""
+
+    def test_alert_waits_for_resume(self):
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        r = redis.client()
+        n = Nudge(redis, http=False, extra=ALERT_EXTRA)
+        self.addCleanup(n.cleanup)
+        n.write("rules/sla.rules", ALERT_RULES)
+        n.write("templates/lead_overdue.wecom", "{{count}} 条线索超时")
+        for sid, sup in (("r1", "sup"), ("sup", "")):
+            r.hset("slm:staff:" + sid, mapping={
+                "name": sid, "wecom_userid": "wc_" + sid, "supervisor": sup})
+        n.start()
+        wait_for(lambda: "nudged started" in n.log_text(), 10,
+                 what="nudged to start")
+        for sid in ("1", "2"):
+            add_student(r, sid, owner="r1")
+            r.xadd("slm:events", {"type": "assigned", "student": sid,
+                                  "owner": "r1"})
+        escalated = lambda sid: any(
+            f.get("type") == "escalated" for _i, f in
+            r.xrange("slm:student:{%s}:timeline" % sid))
+        wait_for(lambda: escalated("1") and escalated("2"), 5,
+                 what="both leads in the alert group")
+        n.ctl("pause", "--channel", "wecom")
+        time.sleep(3.5)  # the group's job fell due 2 s after the first lead
+        self.assertEqual(lines(n, "outbox.jsonl"), [], "alert while paused")
+        self.assertIn("in flight   0", n.ctl("queue", "stats").stdout)
+        self.assertIn("dead        0", n.ctl("queue", "stats").stdout)
+        n.ctl("resume")
+        wait_for(lambda: lines(n, "outbox.jsonl"), 5, what="the alert")
+        time.sleep(1.0)
+        sent = lines(n, "outbox.jsonl")
+        self.assertEqual(len(sent), 1, sent)
+        self.assertTrue(sent[0]["body"].startswith("2 条线索超时"), sent[0])
+        self.assertEqual(n.stop(), 0)
+        n.check_clean_log(self)
+
+
 if __name__ == "__main__":
     unittest.main()
