@@ -41,6 +41,18 @@ static int parse(int argc, char **argv, const char **channel,
     return 0;
 }
 
+/* A pause of a channel the config does not have would hold nothing: a
+ * typo. (A resume may name one: its channel left the config.) */
+static int known_channel(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nchannels; i++)
+        if (strcmp(cfg->channels[i].name, name) == 0)
+            return 1;
+    fprintf(stderr, "nudgectl: pause: no channel \"%s\" in the config\n",
+            name);
+    return 0;
+}
+
 static int pause_or_resume(struct ctl *ctl, int argc, char **argv, int on)
 {
     const char *channel = NULL, *rule = NULL, *user = getenv("USER");
@@ -57,6 +69,8 @@ static int pause_or_resume(struct ctl *ctl, int argc, char **argv, int on)
         usage(stderr, argv[0]);
         return CTL_USAGE;
     }
+    if (on && channel && !known_channel(&ctl->cfg, channel))
+        return CTL_USAGE;
     if (!(rc = ctl_redis(ctl)))
         return CTL_USAGE;
     if (on) {

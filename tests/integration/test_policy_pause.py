@@ -119,6 +119,9 @@ class PauseTest(unittest.TestCase):
         self.assertEqual(res.returncode, 1)
         res = self.ctl("pause", "--bogus", check=False)
         self.assertEqual(res.returncode, 2)
+        res = self.ctl("pause", "--channel", "smss", check=False)
+        self.assertEqual(res.returncode, 2)
+        self.assertIn('no channel "smss"', res.stderr)
 
 
 
