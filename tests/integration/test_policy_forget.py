@@ -5,10 +5,15 @@ Retention: the daemon trims timeline entries older than [retention]
 timeline and keeps the newer ones."""
 import hashlib
 import json
+import os
+import subprocess
 import time
 import unittest
+import urllib.request
 
-from harness import Nudge, RedisServer, add_student, wait_for
+from harness import ROOT, Nudge, RedisServer, add_student, wait_for
+
+FAKE = os.path.join(ROOT, "tests", "fakes", "sms_gateway.py")
 
 EXTRA = """
 [delivery]
@@ -132,6 +137,61 @@ class ForgetTest(unittest.TestCase):
         self.assertEqual(self.nudge.ctl("forget", check=False).returncode, 2)
         self.assertEqual(self.nudge.ctl("forget", "a{b", check=False)
                          .returncode, 2)
+
+
+SMS_EXTRA = """
+[delivery]
+quiet_hours =
+
+[channel.gen]
+type = sms
+form = generic
+url = {base}/generic
+auth = bearer
+token = env:GENERIC_TOKEN
+callback_url = https://nudge.example.edu/receipts
+timeout = 5s
+"""
+
+
+class ForgetInFlightTest(unittest.TestCase):
+    """A job of the student that a daemon holds at that moment (its
+    message is at a slow gateway): its outcome comes after the first
+    sweep, and the second sweep removes what it wrote, receipt
+    included."""
+
+    def test_in_flight_outcome_swept(self):
+        redis = RedisServer().start()
+        self.addCleanup(redis.stop)
+        r = redis.client()
+        fake = subprocess.Popen(["/usr/bin/python3", FAKE, "--delay-ms",
+                                 "1500"], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(fake.wait)
+        self.addCleanup(fake.terminate)
+        base = "http://127.0.0.1:%d" % int(fake.stdout.readline())
+        n = Nudge(redis, http=False, extra=SMS_EXTRA.format(base=base))
+        self.addCleanup(n.cleanup)
+        n.write("rules/hello.rules", "stages lead\nrule hello {\n"
+                "    on event ping\n    send gen hello\n}\n")
+        n.write("templates/hello.sms", "您好 {{name}}")
+        add_student(r, "7")
+        n.start(env=dict(os.environ, GENERIC_TOKEN="generic-test-token"))
+        wait_for(lambda: "nudged started" in n.log_text(), 10,
+                 what="nudged to start")
+        r.xadd("slm:events", {"type": "ping", "student": "7"})
+
+        def arrived():  # counted on arrival, before the gateway's delay
+            with urllib.request.urlopen(base + "/stats", timeout=5) as res:
+                return json.loads(res.read())["requests"] > 0
+        wait_for(arrived, 5, what="the message at the gateway")
+        res = n.ctl("forget", "7")
+        self.assertIn("in flight", res.stderr)
+        self.assertEqual([k for k in r.scan_iter("*")
+                          if names_student(k, "7")], [])
+        self.assertEqual([k for k in r.scan_iter("slm:receipt:*")], [],
+                         "a receipt record pointing at the student")
+        self.assertEqual(n.stop(), 0)
+        n.check_clean_log(self)
 
 
 class RetentionTest(unittest.TestCase):
