@@ -74,7 +74,11 @@ static void *retention_main(void *arg)
             else
                 log_debug("retention: %lld old timeline entries trimmed", n);
         }
-        clock_sleep_ms(rt->cfg->retention.interval_ms, rt->stop);
+        /* interval = 0 would spin on Redis: 10 ms at least */
+        clock_sleep_ms(rt->cfg->retention.interval_ms > 10
+                           ? rt->cfg->retention.interval_ms
+                           : 10,
+                       rt->stop);
     }
     return NULL;
 }
