@@ -1,8 +1,8 @@
 /*
  * cmd_queue.c - nudgectl queue [stats|dead|retry ID]: the operator's view
  * of the delayed queue (queues/delayed.h): how much waits, how late the
- * oldest due job is, the dead letters and their last errors, and putting
- * one dead letter back.
+ * oldest due job is, what is paused (core/pause.h), the dead letters and
+ * their last errors, and putting one dead letter back.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cli/ctl.h"
+#include "core/keys.h"
 #include "queues/delayed.h"
 
 #define DEAD_LIMIT 100 /* dead letters listed per shard by default */
@@ -39,7 +40,31 @@ static void print_time(int64_t ms)
     fputs(buf, stdout);
 }
 
-static int show_stats(struct queue *q)
+/* What `nudgectl pause` stopped (core/pause.h): one line per pause. */
+static int show_paused(struct rconn *rc, const char *prefix)
+{
+    char key[KEY_MAX];
+    redisReply *rep;
+
+    key_global(key, sizeof key, prefix, "pause");
+    if (!(rep = rconn_cmd(rc, "HGETALL %s", key))) {
+        fprintf(stderr, "nudgectl: queue stats: %s\n", rc->errstr);
+        return CTL_USAGE;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0)
+        printf("paused      nothing\n");
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements;
+         i += 2) {
+        const char *v = rep->element[i + 1]->str, *by = strchr(v, ' ');
+        printf("paused      %s  since ", rep->element[i]->str);
+        print_time(atoll(v));
+        printf("  by %s\n", by ? by + 1 : "?");
+    }
+    freeReplyObject(rep);
+    return CTL_OK;
+}
+
+static int show_stats(struct queue *q, const char *prefix)
 {
     struct queue_stats st;
 
@@ -53,7 +78,7 @@ static int show_stats(struct queue *q)
     printf("dead        %lld\n", st.dead);
     printf("oldest lag  %.3f s\n", (double)st.oldest_lag_ms / 1000.0);
     printf("shards      %d\n", queue_shards(q));
-    return CTL_OK;
+    return show_paused(queue_conn(q), prefix);
 }
 
 /* Payloads are bytes: show printable text, escape the rest. */
@@ -156,7 +181,7 @@ int cmd_queue(struct ctl *ctl, int argc, char **argv)
         fprintf(stderr, "nudgectl: out of memory\n");
         return CTL_USAGE;
     }
-    status = sub == 0   ? show_stats(q)
+    status = sub == 0   ? show_stats(q, ctl->cfg.redis.prefix)
              : sub == 1 ? show_dead(q, limit)
                         : retry(q, id);
     queue_close(q);

@@ -40,5 +40,8 @@ int cmd_overdue(struct ctl *ctl, int argc, char **argv);
 int cmd_leads(struct ctl *ctl, int argc, char **argv);
 int cmd_doctor(struct ctl *ctl, int argc, char **argv);
 int cmd_optin(struct ctl *ctl, int argc, char **argv);
+int cmd_forget(struct ctl *ctl, int argc, char **argv);
+int cmd_pause(struct ctl *ctl, int argc, char **argv);
+int cmd_resume(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -28,6 +28,9 @@ static const struct command {
     {"leads", cmd_leads, "leads STAFF [--json]"},
     {"doctor", cmd_doctor, "doctor                     students' data nudge cannot use"},
     {"optin", cmd_optin, "optin STUDENT [CHANNEL|all]"},
+    {"forget", cmd_forget, "forget STUDENT [--all]"},
+    {"pause", cmd_pause, "pause [--channel C] [--rule R]"},
+    {"resume", cmd_resume, "resume [--channel C] [--rule R]"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -128,6 +128,12 @@ static const struct conf_key conf_keys[] = {
     {"leads", "closed_tag", CT_STR, OFF(leads.closed_tag), "", 0, 0},
     {"leads", "followup_within", CT_DEADLINE, OFF(leads.followup_within),
      "24h", 0, 0},
+    {"retention", "timeline", CT_DURATION, OFF(retention.timeline_ms), "0",
+     0, 0},
+    {"retention", "students_per_tick", CT_INT,
+     OFF(retention.students_per_tick), "100", 1, 100000},
+    {"retention", "interval", CT_DURATION, OFF(retention.interval_ms), "1s",
+     0, 0},
     {"alerts", "group_wait", CT_DURATION, OFF(alerts.group_wait_ms), "5m", 0,
      0},
     {"alerts", "group_interval", CT_DURATION, OFF(alerts.group_interval_ms),
@@ -382,7 +388,12 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
             *(long *)((char *)cfg + k->offset) = n;
         return 0;
     case CT_DURATION:
-        if (duration_parse(value, &ms) < 0) {
+        /* "0" needs no unit; an empty value is 0 where 0 is the default
+         * (it means "none": [retention] timeline, say) */
+        if (strcmp(value, "0") == 0 ||
+            (!*value && k->def && strcmp(k->def, "0") == 0))
+            ms = 0;
+        else if (duration_parse(value, &ms) < 0) {
             snprintf(err, errlen,
                      "invalid duration \"%s\": use a number and ms, s, m, "
                      "h, d or w",

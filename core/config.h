@@ -139,6 +139,12 @@ struct config {
     } alerts; /* [alerts]: grouped escalations (rules/alert.h) */
 
     struct {
+        int64_t timeline_ms;   /* timeline entries older are trimmed; 0 keep */
+        int students_per_tick; /* timelines trimmed per tick (SCAN COUNT) */
+        int64_t interval_ms;   /* between two ticks */
+    } retention; /* [retention]: daemon/retention.h */
+
+    struct {
         char *at;      /* "HH:MM" in [delivery] timezone, "" for none */
         char *channel; /* the channel it goes through */
         int channel_line; /* where `channel` was set, for messages */

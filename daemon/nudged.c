@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "daemon/consumer.h"
 #include "daemon/http.h"
+#include "daemon/retention.h"
 #include "queues/dispatcher.h" /* rule engine (issue 5) */
 #include "rules/engine.h"      /* rule engine (issue 5) */
 
@@ -44,6 +45,7 @@ struct nudged {
     int consumer_started;
     struct engine *engine;         /* rule engine (issue 5) */
     struct dispatcher *dispatcher; /* runs the engine's queued steps */
+    struct retention *retention;   /* trims old timeline entries */
     char pidpath[4096];
 };
 
@@ -200,6 +202,7 @@ static int start(struct nudged *nd)
         return -1;
     }
     nd->consumer_started = 1;
+    nd->retention = retention_start(&nd->cfg, &stop_flag);
     return 0;
 }
 
@@ -221,6 +224,7 @@ static void shutdown_all(struct nudged *nd)
 {
     if (nd->consumer_started)
         pthread_join(nd->consumer_thread, NULL);
+    retention_join(nd->retention);
     /* Sends in flight finish (queue.drain at most); whatever a channel
      * still holds then comes back as an outcome, which the workers record
      * before they stop. */

@@ -616,13 +616,21 @@ int queue_extend(struct queue *q, const struct queue_job *job, int64_t lease_ms)
     return (int)run_int(q, S_EXTEND, job->shard, 3, av, NULL);
 }
 
-int queue_release(struct queue *q, const struct queue_job *job)
+int queue_postpone(struct queue *q, const struct queue_job *job,
+                   int64_t delay_ms)
 {
-    char att[16];
-    const char *av[] = {job->id, att, q->channel};
+    char att[16], delay[24];
+    const char *av[] = {job->id, att, q->channel, delay};
 
     snprintf(att, sizeof att, "%d", job->attempt);
-    return (int)run_int(q, S_RELEASE, job->shard, 3, av, NULL);
+    snprintf(delay, sizeof delay, "%lld",
+             (long long)(delay_ms > 0 ? delay_ms : 0));
+    return (int)run_int(q, S_RELEASE, job->shard, 4, av, NULL);
+}
+
+int queue_release(struct queue *q, const struct queue_job *job)
+{
+    return queue_postpone(q, job, 0);
 }
 
 /* --- operating ---------------------------------------------------------- */

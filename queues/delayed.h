@@ -150,6 +150,10 @@ int queue_extend(struct queue *q, const struct queue_job *job,
  * for any daemon, and this attempt does not count. Returns 1, 0 when the
  * lease was already lost, -1 error. */
 int queue_release(struct queue *q, const struct queue_job *job);
+/* The same, due delay_ms from now (and no wake-up): a job that may not
+ * run yet (its channel is paused) waits without counting an attempt. */
+int queue_postpone(struct queue *q, const struct queue_job *job,
+                   int64_t delay_ms);
 
 /* The delay before attempt+1 after attempt failed (attempt from 1): full
  * jitter, uniform in [0, min(cap, base * 2^(attempt-1))]; r in [0, 1). */

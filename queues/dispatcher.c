@@ -226,6 +226,11 @@ int settle(struct worker *w, const struct queue_job *job,
         return 1;
     case JOB_HELD:
         return 0;
+    case JOB_LATER:
+        if (queue_postpone(w->q, job, JOB_LATER_MS) < 0)
+            log_warnx("queue: job %s: postponing: %s", job->id,
+                      queue_error(w->q));
+        return 1;
     default:
         record_failure(w, job, QUEUE_FAIL_PERMANENT,
                        err[0] ? err : "handler rejected the job");

@@ -61,7 +61,10 @@ enum job_result {
     JOB_HELD,  /* the handler called dispatcher_hold(): the job stays
                   claimed until dispatcher_resume() settles it. After
                   returning this, the caller must not touch the hold. */
+    JOB_LATER, /* not now (its channel is paused): due again in
+                  JOB_LATER_MS, and this attempt does not count */
 };
+#define JOB_LATER_MS 1000
 
 /* Called on a worker thread, concurrently with the other workers (ctx is
  * shared: protect what it points to). job and its strings are valid until

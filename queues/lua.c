@@ -127,11 +127,12 @@ const char QUEUE_LUA_RELEASE[] = PRELUDE OWNED
     "local id = ARGV[2]\n"
     "if not owned(id, ARGV[3]) then return 0 end\n"
     "redis.call('ZREM', KEYS[2], id)\n"
-    "redis.call('ZADD', KEYS[1], now, id)\n"
+    "local delay = tonumber(ARGV[5] or '0')\n"
+    "redis.call('ZADD', KEYS[1], now + delay, id)\n"
     "if redis.call('HINCRBY', KEYS[4], id, -1) <= 0 then\n"
     "  redis.call('HDEL', KEYS[4], id)\n"
     "end\n"
-    "redis.call('PUBLISH', ARGV[4], '1')\n"
+    "if delay == 0 then redis.call('PUBLISH', ARGV[4], '1') end\n"
     "return 1\n";
 
 const char QUEUE_LUA_CANCEL[] = PRELUDE

@@ -39,9 +39,10 @@ extern const char QUEUE_LUA_FAIL[];
 /* ARGV: now, id, attempt, lease ms. Returns 1, or 0 when lease lost. */
 extern const char QUEUE_LUA_EXTEND[];
 
-/* ARGV: now, id, attempt, channel. Gives a claimed job back unhandled
- * (a daemon stopping): due now, this attempt not counted; wakes the
- * dispatchers. Returns 1, or 0 when the lease was lost. */
+/* ARGV: now, id, attempt, channel[, delay ms]. Gives a claimed job back
+ * unhandled (a daemon stopping; a paused send): due now (+ delay), this
+ * attempt not counted; with no delay, wakes the dispatchers. Returns 1,
+ * or 0 when the lease was lost. */
 extern const char QUEUE_LUA_RELEASE[];
 
 /* ARGV: now, id. Returns 1 when the job existed (in any state). */

@@ -28,6 +28,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/pause.h"
 #include "core/student_store.h"
 #include "core/timeline.h"
 #include "rules/recipient.h"
@@ -555,6 +556,11 @@ enum job_result alert_job(const struct run_env *env,
         snprintf(err, n, "alert of staff %s: no channel %s", staff, channel);
         alert_send_free(as);
         return JOB_DEAD;
+    }
+    if ((got = pause_blocked(rc, env->cfg->redis.prefix, channel, NULL, err,
+                             n)) != 0) { /* nudgectl pause: wait */
+        alert_send_free(as);
+        return got < 0 ? JOB_RETRY : JOB_LATER;
     }
     alert_batch_key(&as->g, as->batch, "send", as->record, sizeof as->record);
     as->asof = alert_freeze(rc, env->cfg, &as->g, as->batch);

@@ -33,6 +33,7 @@
 #include "core/keys.h"
 #include "core/receipt.h"
 #include "core/log.h"
+#include "core/pause.h"
 #include "rules/alert.h"
 #include "rules/delivery.h"
 #include "rules/leads.h"
@@ -507,11 +508,27 @@ static enum step_result send_via(struct run *r, size_t i, const struct step *s,
     return st;
 }
 
+/* `nudgectl pause` (core/pause.h): the step waits in the queue as a job
+ * due at the next whole second, and looks again then. The job's id names
+ * that second, so a replay of this job within it finds the same job; the
+ * send record keeps the message to one whatever happens. */
+static enum step_result hold_paused(struct run *r, size_t i)
+{
+    int64_t now = clock_now_ms(), at = (now / 1000 + 1) * 1000;
+    char suffix[40], why[256];
+
+    snprintf(suffix, sizeof suffix, ":paused:%lld", (long long)at);
+    return run_schedule_step(r, i, at - now, suffix, why, sizeof why) < 0
+               ? ST_ERROR
+               : ST_QUEUED;
+}
+
 enum step_result run_message(struct run *r, size_t i, const struct step *s)
 {
     struct channel *ch = channels_find(r->env->chans, s->channel);
     char why[256];
     int64_t until;
+    int paused;
 
     if (!ch) {
         run_record(r, i, "failed", s, NULL, NULL, "no such channel");
@@ -521,6 +538,9 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
         return run_schedule_step(r, i, 0, NULL, why, sizeof why) < 0
                    ? ST_ERROR
                    : ST_QUEUED;
+    if ((paused = pause_blocked(r->rc, r->env->cfg->redis.prefix, ch->name,
+                                r->rule->name, why, sizeof why)) != 0)
+        return paused < 0 ? ST_ERROR : hold_paused(r, i);
     if (s->kind != STEP_SEND && leads_closed(r->env->cfg, r->st, why,
                                              sizeof why)) {
         run_record(r, i, "skipped", s, NULL, NULL, why); /* the run ends */

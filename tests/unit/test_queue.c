@@ -321,6 +321,30 @@ START_TEST(test_release)
 }
 END_TEST
 
+/* A paused job (JOB_LATER) waits without counting an attempt, however
+ * often it comes round. */
+START_TEST(test_postpone)
+{
+    struct queue_batch b;
+    const struct queue_job *j;
+
+    schedule("L", "{}", 0);
+    for (int i = 0; i < 10; i++) { /* more than max_attempts */
+        j = claim_one(&b);
+        ck_assert_int_eq(j->attempt, 1);
+        ck_assert_int_eq(queue_postpone(q, j, 1000), 1);
+        ck_assert_int_eq(queue_postpone(q, j, 1000), 0); /* not ours */
+        queue_batch_free(&b);
+        fake_now += 999; /* not due yet */
+        ck_assert_int_eq(queue_claim(q, 0, 10, &b), 0);
+        queue_batch_free(&b);
+        fake_now += 1;
+    }
+    ck_assert_int_eq(claim_one(&b)->attempt, 1);
+    queue_batch_free(&b);
+}
+END_TEST
+
 /* --- retries and dead letters ------------------------------------------- */
 
 /* base 1s, cap 8s, full jitter with r = 0.5: half the ceiling (+0.5). */
@@ -1042,6 +1066,7 @@ static Suite *queue_suite(void)
     tcase_add_test(tc, test_lease_expiry);
     tcase_add_test(tc, test_extend);
     tcase_add_test(tc, test_release);
+    tcase_add_test(tc, test_postpone);
     tcase_add_test(tc, test_lease_expiry_last_attempt);
     tcase_add_test(tc, test_backoff_schedule);
     tcase_add_test(tc, test_dead_and_retry);

@@ -1,0 +1,117 @@
+/*
+ * retention.c - trims old timeline entries in the background (see
+ * retention.h).
+ */
+#include "daemon/retention.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/redis.h"
+
+struct retention {
+    const struct config *cfg;
+    volatile int *stop;
+    struct rconn *rc;
+    pthread_t thread;
+    char cursor[32];
+};
+
+/* One SCAN step and the XTRIMs of the timelines it found. Returns the
+ * entries removed, or -1. */
+static long long trim_step(struct retention *rt)
+{
+    const struct config *cfg = rt->cfg;
+    char pattern[256], minid[32];
+    redisReply *rep, *keys;
+    long long removed = 0;
+    size_t sent = 0;
+
+    snprintf(pattern, sizeof pattern, "%sstudent:{*}:timeline",
+             cfg->redis.prefix);
+    if (!(rep = rconn_cmd(rt->rc, "SCAN %s MATCH %s COUNT %d", rt->cursor,
+                          pattern, cfg->retention.students_per_tick)))
+        return -1;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
+        freeReplyObject(rep);
+        return -1;
+    }
+    snprintf(rt->cursor, sizeof rt->cursor, "%s", rep->element[0]->str);
+    keys = rep->element[1];
+    snprintf(minid, sizeof minid, "%lld",
+             (long long)(clock_now_ms() - cfg->retention.timeline_ms));
+    for (size_t i = 0; i < keys->elements; i++)
+        if (rconn_append(rt->rc, "XTRIM %s MINID %s", keys->element[i]->str,
+                         minid) == 0)
+            sent++;
+    for (size_t i = 0; i < sent; i++) {
+        redisReply *r = rconn_reply(rt->rc);
+        if (!r) {
+            freeReplyObject(rep);
+            return -1;
+        }
+        if (r->type == REDIS_REPLY_INTEGER)
+            removed += r->integer;
+        freeReplyObject(r);
+    }
+    freeReplyObject(rep);
+    return removed;
+}
+
+static void *retention_main(void *arg)
+{
+    struct retention *rt = arg;
+
+    while (!*rt->stop) {
+        long long n;
+        if (rconn_ensure(rt->rc) == 0 && (n = trim_step(rt)) != 0) {
+            if (n < 0)
+                log_warnx("retention: %s", rt->rc->errstr);
+            else
+                log_debug("retention: %lld old timeline entries trimmed", n);
+        }
+        /* interval = 0 would spin on Redis: 10 ms at least */
+        clock_sleep_ms(rt->cfg->retention.interval_ms > 10
+                           ? rt->cfg->retention.interval_ms
+                           : 10,
+                       rt->stop);
+    }
+    return NULL;
+}
+
+struct retention *retention_start(const struct config *cfg,
+                                  volatile int *stop)
+{
+    struct retention *rt;
+
+    if (cfg->retention.timeline_ms <= 0)
+        return NULL;
+    if (!(rt = calloc(1, sizeof *rt)))
+        return NULL;
+    rt->cfg = cfg;
+    rt->stop = stop;
+    snprintf(rt->cursor, sizeof rt->cursor, "0");
+    if (!(rt->rc = rconn_new(cfg, stop)) ||
+        pthread_create(&rt->thread, NULL, retention_main, rt) != 0) {
+        log_warnx("retention: cannot start; timelines are not trimmed");
+        rconn_free(rt->rc);
+        free(rt);
+        return NULL;
+    }
+    log_info("retention: timeline entries older than %lld s are trimmed",
+             (long long)(cfg->retention.timeline_ms / 1000));
+    return rt;
+}
+
+void retention_join(struct retention *rt)
+{
+    if (!rt)
+        return;
+    pthread_join(rt->thread, NULL);
+    rconn_free(rt->rc);
+    free(rt);
+}
