@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "channels/e164.h"
 #include "cli/ctl.h"
 #include "core/keys.h"
 #include "queues/delayed.h"
@@ -218,6 +219,38 @@ static int drop_leads(struct rconn *rc, const char *prefix, const char *id,
     return 0;
 }
 
+/* The phone index entry (slm:phone:E164, written for replies) that names
+ * the student: read from their phone before the hash goes, deleted only
+ * when it still points at them (a number may have passed to another). */
+static int drop_phone_index(struct rconn *rc, const char *prefix,
+                            const char *id, struct forgot *f)
+{
+    char skey[KEY_MAX], key[KEY_MAX], e164[E164_MAX];
+    redisReply *rep;
+    int ok;
+
+    key_student(skey, sizeof skey, prefix, id, NULL);
+    if (!(rep = rconn_cmd(rc, "HGET %s phone", skey)))
+        return -1;
+    ok = rep->type == REDIS_REPLY_STRING &&
+         e164_normalise(rep->str, e164) == 0 &&
+         key_phone(key, sizeof key, prefix, e164) >= 0;
+    freeReplyObject(rep);
+    if (!ok)
+        return 0;
+    if (!(rep = rconn_cmd(rc, "GET %s", key)))
+        return -1;
+    ok = rep->type == REDIS_REPLY_STRING && strcmp(rep->str, id) == 0;
+    freeReplyObject(rep);
+    if (!ok)
+        return 0;
+    if (!(rep = rconn_cmd(rc, "DEL %s", key)))
+        return -1;
+    f->keys += rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+    freeReplyObject(rep);
+    return 0;
+}
+
 struct member_arg {
     const char *id;
     struct forgot *f;
@@ -396,7 +429,9 @@ static int sweep(struct ctl *ctl, struct rconn *rc, const char *id, int all,
     key_student(key, sizeof key, prefix, id, KEY_TIMELINE);
     if (scan_keys(rc, pattern, note_send_record, f) < 0 ||
         note_timeline_pids(rc, key, f) < 0 ||
-        drop_receipts(rc, prefix, id, f) < 0 || drop_leads(rc, prefix, id, f) < 0)
+        drop_receipts(rc, prefix, id, f) < 0 ||
+        drop_leads(rc, prefix, id, f) < 0 ||
+        drop_phone_index(rc, prefix, id, f) < 0)
         return -1;
     snprintf(pattern, sizeof pattern, "%salert:*", prefix);
     if (scan_keys(rc, pattern, drop_alert_member, &m) < 0)

@@ -61,6 +61,9 @@ class ForgetTest(unittest.TestCase):
             self.r.zadd("slm:staff:s1:leads", {sid: 1})
             self.r.zadd("slm:alert:{m1:1:wecom}:leads", {sid: 1})
             self.r.hset("slm:alert:{m1:1:wecom}:lead", sid, "{}")
+            # the reply index (docs/redis.md) names the student by value
+            self.r.set("slm:phone:" + self.r.hget("slm:student:{%s}" % sid,
+                                                  "phone"), sid)
         self.nudge.start()
         wait_for(lambda: "nudged started" in self.nudge.log_text(), 10,
                  what="nudged to start")
@@ -106,6 +109,9 @@ class ForgetTest(unittest.TestCase):
         self.assertIsNone(self.r.zscore("slm:staff:s1:leads", "7"))
         self.assertIsNone(self.r.zscore("slm:alert:{m1:1:wecom}:leads", "7"))
         self.assertIsNone(self.r.hget("slm:alert:{m1:1:wecom}:lead", "7"))
+        self.assertEqual([k for k in self.r.scan_iter("slm:phone:*")
+                          if self.r.get(k) == "7"], [])
+        self.assertEqual(len(list(self.r.scan_iter("slm:phone:*"))), 1)
         # the other student is untouched and its queued step fires
         self.assertTrue(self.r.exists("slm:student:{8}:timeline"))
         self.assertEqual(self.r.hget("slm:leads", "8"), "s1")
