@@ -31,7 +31,7 @@
 #include "rules/leads.h"
 
 #define SCAN_COUNT "500"
-#define MAX_PIDS 4096 /* provider ids looked up for receipts */
+#define MAX_PIDS 4096    /* provider ids looked up for receipts */
 #define FORGET_GRACE_S 3 /* a job in flight has settled by then */
 
 struct forgot {
@@ -90,8 +90,7 @@ static void free_pids(struct forgot *f)
 /* Calls fn for every key matching pattern (SCAN: never blocks Redis).
  * 0 or -1. */
 static int scan_keys(struct rconn *rc, const char *pattern,
-                     int (*fn)(struct rconn *, const char *, void *),
-                     void *arg)
+                     int (*fn)(struct rconn *, const char *, void *), void *arg)
 {
     char cursor[32] = "0";
 
@@ -137,8 +136,7 @@ static int note_timeline_pids(struct rconn *rc, const char *tl,
     char start[64] = "-";
 
     for (;;) {
-        redisReply *rep = rconn_cmd(rc, "XRANGE %s %s + COUNT 1000", tl,
-                                    start);
+        redisReply *rep = rconn_cmd(rc, "XRANGE %s %s + COUNT 1000", tl, start);
         size_t n;
         if (!rep)
             return -1;
@@ -154,7 +152,8 @@ static int note_timeline_pids(struct rconn *rc, const char *tl,
             freeReplyObject(rep);
             return 0;
         }
-        snprintf(start, sizeof start, "(%s", rep->element[n - 1]->element[0]->str);
+        snprintf(start, sizeof start, "(%s",
+                 rep->element[n - 1]->element[0]->str);
         freeReplyObject(rep);
     }
 }
@@ -318,8 +317,8 @@ static int cancel_jobs(struct ctl *ctl, struct rconn *rc, const char *eid,
 {
     /* lease first: what was in flight is counted there */
     static const char *const sets[][2] = {
-        {"lease", "ZSCAN"}, {"jobs", "HSCAN"}, {"due", "ZSCAN"},
-        {"dead", "ZSCAN"}, {"attempts", "HSCAN"}, {"errors", "HSCAN"}};
+        {"lease", "ZSCAN"}, {"jobs", "HSCAN"},     {"due", "ZSCAN"},
+        {"dead", "ZSCAN"},  {"attempts", "HSCAN"}, {"errors", "HSCAN"}};
     struct queue *q = queue_open(&ctl->cfg, rc);
     char pattern[400];
     int status = 0;
@@ -376,8 +375,7 @@ static void id_digest(const char *id, char hex[65])
 }
 
 static int write_audit(struct rconn *rc, const char *prefix, const char *id,
-                       int all, const struct forgot *f, char *summary,
-                       size_t n)
+                       int all, const struct forgot *f, char *summary, size_t n)
 {
     char key[KEY_MAX], hex[65], when[32], actor[128];
     const char *user = getenv("USER");
@@ -394,7 +392,9 @@ static int write_audit(struct rconn *rc, const char *prefix, const char *id,
              "receipts=%ld optout=%s",
              f->keys, f->timeline_entries, f->jobs, f->leads, f->alerts,
              f->receipts,
-             all ? "removed" : f->optout_kept ? "kept" : "none");
+             all              ? "removed"
+             : f->optout_kept ? "kept"
+                              : "none");
     key_global(key, sizeof key, prefix, "audit");
     rep = rconn_cmd(rc,
                     "XADD %s * action forget student_sha256 %s actor %s "

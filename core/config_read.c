@@ -68,8 +68,7 @@ char *config_secret(const struct config *cfg, const char *value, char *err,
     return strdup(value);
 }
 
-struct conf_section *config_channel(const struct config *cfg,
-                                    const char *name)
+struct conf_section *config_channel(const struct config *cfg, const char *name)
 {
     for (size_t i = 0; i < cfg->nchannels; i++)
         if (strcmp(cfg->channels[i].name, name) == 0)
@@ -78,7 +77,7 @@ struct conf_section *config_channel(const struct config *cfg,
 }
 
 static struct conf_kv *section_find(const struct conf_section *s,
-                                     const char *key)
+                                    const char *key)
 {
     for (size_t i = 0; i < s->nkv; i++)
         if (strcmp(s->kv[i].key, key) == 0)

@@ -33,8 +33,8 @@ struct consumer_metrics {
 struct item {
     struct event ev;
     struct event_reject rej;
-    int accepted;       /* decoded and checked */
-    int known;          /* the student exists */
+    int accepted; /* decoded and checked */
+    int known;    /* the student exists */
     enum { LOOKUP_NONE, LOOKUP_EXISTS, LOOKUP_LOAD } lookup;
     struct student *st; /* loaded when the hook wants it */
 };
@@ -67,7 +67,7 @@ struct handoff {
     pthread_cond_t changed;
     struct batch *q[HANDOFF_DEPTH];
     size_t head, count;
-    int held;   /* batches the writer has taken and not released */
+    int held; /* batches the writer has taken and not released */
     /* Batches the writer is done with, for the reader to reuse: the
      * reader allocated their replies and students, so it frees them (a
      * free on another thread's arena costs a lock), and their item arrays
@@ -90,7 +90,7 @@ struct consumer {
     char stream[KEY_MAX], rejected[KEY_MAX];
     char name[256];
     struct consumer_hook hook;
-    struct consent consent; /* [consent]: what replies mean */
+    struct consent consent;          /* [consent]: what replies mean */
     struct metric *optouts, *optins; /* from replies */
     struct consumer_metrics m;
     int64_t next_claim_ms; /* when to look for dead consumers' entries */

@@ -86,10 +86,13 @@ static int queue_rejected(struct resp *out, const struct config *cfg,
                           const struct event_reject *rej)
 {
     char *fields = fields_json(ev);
-    const char *argv[] = {"XADD", stream, "MAXLEN", "~", NULL, "*",
-                          "reason", rej->code, "detail", rej->text,
-                          "event", ev->id, "fields",
-                          fields ? fields : "{}"};
+    const char *argv[] = {"XADD",   stream,
+                          "MAXLEN", "~",
+                          NULL,     "*",
+                          "reason", rej->code,
+                          "detail", rej->text,
+                          "event",  ev->id,
+                          "fields", fields ? fields : "{}"};
     const int argc = (int)(sizeof argv / sizeof argv[0]);
 
     resp_begin(out, argc);
@@ -195,15 +198,13 @@ static void queue_optout_change(struct resp *out, const struct config *cfg,
 
 /* An opt-in forgets that the opt-out was confirmed, so that the next
  * opt-out is confirmed again (rules/consent_confirm.h). */
-static int queue_forget_confirmation(struct resp *out,
-                                     const struct config *cfg,
-                                     const struct event *ev,
-                                     const char *member)
+static int queue_forget_confirmation(struct resp *out, const struct config *cfg,
+                                     const struct event *ev, const char *member)
 {
     char key[KEY_MAX];
 
-    if (consent_confirmed_key(key, sizeof key, cfg->redis.prefix,
-                              ev->student, member) < 0)
+    if (consent_confirmed_key(key, sizeof key, cfg->redis.prefix, ev->student,
+                              member) < 0)
         return -1;
     resp_begin(out, 2);
     resp_arg(out, "DEL", 3);
@@ -269,4 +270,3 @@ int event_record_accepted(struct resp *out, const struct config *cfg,
         *replies += queue_followup_marks(out, cfg, ev);
     return 0;
 }
-

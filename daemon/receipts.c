@@ -15,9 +15,7 @@
 #include "core/metrics.h"
 #include "core/receipt.h"
 #include "core/redis.h"
-#include "daemon/http_token.h"
-
-enum form { FORM_GENERIC, FORM_ALIYUN };
+#include "daemon/callback.h"
 
 struct receipts {
     const struct config *cfg;
@@ -36,7 +34,7 @@ struct item {
 
 /* One request's body, parsed. */
 struct request {
-    enum form form;
+    enum callback_form form;
     json_t *root;
     struct item *items;
     size_t n;
@@ -44,13 +42,10 @@ struct request {
 
 static struct metric *counter(const char *result)
 {
-    char labels[64];
-
-    snprintf(labels, sizeof labels, "result=\"%s\"", result);
-    return metric_counter("nudge_receipts_total",
-                          "Delivery reports received at /receipts/sms, by "
-                          "what became of them.",
-                          labels);
+    return callback_counter("nudge_receipts_total",
+                            "Delivery reports received at /receipts/sms, by "
+                            "what became of them.",
+                            result);
 }
 
 struct receipts *receipts_new(const struct config *cfg)
@@ -82,41 +77,22 @@ void receipts_free(struct receipts *r)
 
 /* --- answers ------------------------------------------------------------ */
 
-/* The JSON answer in the request's form: Aliyun's {"code", "msg"}
- * (code 0 is success), or ours. */
-static int answer(enum form form, int status, const char *error,
-                  size_t recorded, char **out)
-{
-    json_t *o;
-
-    if (form == FORM_ALIYUN)
-        o = json_pack("{s:i, s:s}", "code", status == 200 ? 0 : 1, "msg",
-                      status == 200 ? "接收成功" : error);
-    else if (status == 200)
-        o = json_pack("{s:I}", "recorded", (json_int_t)recorded);
-    else
-        o = json_pack("{s:s}", "error", error);
-    *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return status;
-}
-
-static int refuse_malformed(struct receipts *r, enum form form, const char *why,
-                            char **out)
+static int refuse_malformed(struct receipts *r, enum callback_form form,
+                            const char *why, char **out)
 {
     metric_inc(r->malformed);
     log_warnx("receipts: malformed report, nothing recorded: %s", why);
-    return answer(form, 400, why, 0, out);
+    return callback_answer(form, 400, why, 0, -1, out);
 }
 
 int receipts_too_large(struct receipts *r, char **answer_out)
 {
     metric_inc(r->malformed);
     log_warnx("receipts: a body over %d bytes, refused", RECEIPTS_MAX_BODY);
-    return answer(FORM_GENERIC, 413,
-                  "the body is over 1 MiB: send fewer "
-                  "reports at a time",
-                  0, answer_out);
+    return callback_answer(FORM_GENERIC, 413,
+                           "the body is over 1 MiB: send fewer reports at "
+                           "a time",
+                           0, -1, answer_out);
 }
 
 /* --- the two forms ------------------------------------------------------ */
@@ -178,7 +154,7 @@ static const char *parse_aliyun(json_t *o, struct item *it)
 }
 
 /* Aliyun pushes an array of objects with biz_id; anything else is ours. */
-static enum form form_of(json_t *root)
+static enum callback_form form_of(json_t *root)
 {
     json_t *first = json_array_get(root, 0);
 
@@ -230,11 +206,11 @@ static void request_free(struct request *req)
 
 /* --- Redis ------------------------------------------------------------- */
 
-static int unavailable(struct receipts *r, enum form form, char **out)
+static int unavailable(struct receipts *r, enum callback_form form, char **out)
 {
     log_warnx("receipts: Redis: %s", r->rc->errstr);
     rconn_close(r->rc); /* a fresh connection for the next request */
-    return answer(form, 503, "busy: try again later", 0, out);
+    return callback_answer(form, 503, "busy: try again later", 0, -1, out);
 }
 
 /* Looks every id up in one round trip. Returns the number unknown, or
@@ -320,7 +296,7 @@ static int refuse_unknown(struct receipts *r, const struct request *req,
     snprintf(why, sizeof why,
              "unknown provider id \"%s\"%s: nothing was recorded", first->id,
              unknown > 1 ? " and others" : "");
-    return answer(req->form, 400, why, 0, out);
+    return callback_answer(req->form, 400, why, 0, -1, out);
 }
 
 int receipts_handle(struct receipts *r, const char *body, size_t len,
@@ -335,10 +311,10 @@ int receipts_handle(struct receipts *r, const char *body, size_t len,
     if (!http_token_ok(r->cfg->http.receipts_token, authorization, token)) {
         metric_inc(r->unauthorized);
         log_warnx("receipts: a request without the right token, refused");
-        return answer(FORM_GENERIC, 401,
-                      "unauthorized: send "
-                      "Authorization: Bearer TOKEN",
-                      0, out);
+        return callback_answer(FORM_GENERIC, 401,
+                               "unauthorized: send Authorization: Bearer "
+                               "TOKEN",
+                               0, -1, out);
     }
     if ((why = request_parse(&req, body, len))) {
         status = refuse_malformed(r, req.form, why, out);
@@ -355,7 +331,7 @@ int receipts_handle(struct receipts *r, const char *body, size_t len,
         status = unavailable(r, req.form, out);
     else {
         count_and_log(r, &req);
-        status = answer(req.form, 200, NULL, req.n, out);
+        status = callback_answer(req.form, 200, NULL, req.n, -1, out);
     }
     request_free(&req);
     return status;

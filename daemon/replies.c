@@ -18,9 +18,7 @@
 #include "core/mask.h"
 #include "core/metrics.h"
 #include "core/redis.h"
-#include "daemon/http_token.h"
-
-enum form { FORM_GENERIC, FORM_ALIYUN };
+#include "daemon/callback.h"
 
 struct replies {
     const struct config *cfg;
@@ -36,7 +34,7 @@ struct item {
 };
 
 struct request {
-    enum form form;
+    enum callback_form form;
     json_t *root;
     struct item *items;
     size_t n;
@@ -44,13 +42,10 @@ struct request {
 
 static struct metric *counter(const char *result)
 {
-    char labels[64];
-
-    snprintf(labels, sizeof labels, "result=\"%s\"", result);
-    return metric_counter("nudge_replies_total",
-                          "SMS replies received at /replies/sms, by what "
-                          "became of them.",
-                          labels);
+    return callback_counter("nudge_replies_total",
+                            "SMS replies received at /replies/sms, by what "
+                            "became of them.",
+                            result);
 }
 
 struct replies *replies_new(const struct config *cfg)
@@ -81,31 +76,13 @@ void replies_free(struct replies *r)
 
 /* --- answers ------------------------------------------------------------ */
 
-static int answer(enum form form, int status, const char *error,
-                  size_t recorded, size_t unknown, char **out)
-{
-    json_t *o;
-
-    if (form == FORM_ALIYUN)
-        o = json_pack("{s:i, s:s}", "code", status == 200 ? 0 : 1, "msg",
-                      status == 200 ? "接收成功" : error);
-    else if (status == 200)
-        o = json_pack("{s:I, s:I}", "recorded", (json_int_t)recorded,
-                      "unknown", (json_int_t)unknown);
-    else
-        o = json_pack("{s:s}", "error", error);
-    *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    json_decref(o);
-    return status;
-}
-
 int replies_too_large(struct replies *r, char **out)
 {
     metric_inc(r->malformed);
     log_warnx("replies: a body over %d bytes, refused", REPLIES_MAX_BODY);
-    return answer(FORM_GENERIC, 413,
-                  "the body is over 1 MiB: send fewer replies at a time", 0, 0,
-                  out);
+    return callback_answer(
+        FORM_GENERIC, 413,
+        "the body is over 1 MiB: send fewer replies at a time", 0, 0, out);
 }
 
 /* --- the two forms ------------------------------------------------------ */
@@ -141,7 +118,7 @@ static const char *parse_item(json_t *o, const char *from_key,
 
 /* Aliyun pushes an array of objects with phone_number; anything else is
  * ours. */
-static enum form form_of(json_t *root)
+static enum callback_form form_of(json_t *root)
 {
     json_t *first = json_array_get(root, 0);
 
@@ -174,10 +151,10 @@ static const char *request_parse(struct request *req, const char *body,
     for (req->n = 0; req->n < n; req->n++) {
         json_t *o = json_is_array(req->root) ? json_array_get(req->root, req->n)
                                              : req->root;
-        why = req->form == FORM_ALIYUN
-                  ? parse_item(o, "phone_number", "content",
-                               &req->items[req->n])
-                  : parse_item(o, "from", "text", &req->items[req->n]);
+        why =
+            req->form == FORM_ALIYUN
+                ? parse_item(o, "phone_number", "content", &req->items[req->n])
+                : parse_item(o, "from", "text", &req->items[req->n]);
         if (why)
             return why;
     }
@@ -194,11 +171,11 @@ static void request_free(struct request *req)
 
 /* --- Redis ------------------------------------------------------------- */
 
-static int unavailable(struct replies *r, enum form form, char **out)
+static int unavailable(struct replies *r, enum callback_form form, char **out)
 {
     log_warnx("replies: Redis: %s", r->rc->errstr);
     rconn_close(r->rc); /* a fresh connection for the next request */
-    return answer(form, 503, "busy: try again later", 0, 0, out);
+    return callback_answer(form, 503, "busy: try again later", 0, 0, out);
 }
 
 /* Finds every sender's student in one round trip. 0, or -1 on a Redis
@@ -296,20 +273,21 @@ int replies_handle(struct replies *r, const char *body, size_t len,
     if (!http_token_ok(r->cfg->http.receipts_token, authorization, token)) {
         metric_inc(r->unauthorized);
         log_warnx("replies: a request without the right token, refused");
-        return answer(FORM_GENERIC, 401,
-                      "unauthorized: send Authorization: Bearer TOKEN", 0, 0,
-                      out);
+        return callback_answer(FORM_GENERIC, 401,
+                               "unauthorized: send Authorization: Bearer TOKEN",
+                               0, 0, out);
     }
     if ((why = request_parse(&req, body, len))) {
         metric_inc(r->malformed);
         log_warnx("replies: malformed body, nothing recorded: %s", why);
-        status = answer(req.form, 400, why, 0, 0, out);
+        status = callback_answer(req.form, 400, why, 0, 0, out);
     } else if ((!r->rc->c && rconn_connect(r->rc) < 0) ||
                look_up_all(r, &req) < 0 ||
                (written = record_all(r, &req, &unknown)) < 0) {
         status = unavailable(r, req.form, out);
     } else {
-        status = answer(req.form, 200, NULL, (size_t)written, unknown, out);
+        status =
+            callback_answer(req.form, 200, NULL, (size_t)written, unknown, out);
     }
     request_free(&req);
     return status;

@@ -17,8 +17,7 @@
  * batch in flight (holding): then it returns NULL at once when there is
  * none, as it is time to finish that one. Also returns NULL when quitting
  * with nothing left. *failed gets whether the writer has failed. */
-static struct batch *handoff_take(struct handoff *ho, int holding,
-                                  int *failed)
+static struct batch *handoff_take(struct handoff *ho, int holding, int *failed)
 {
     struct batch *b = NULL;
 
@@ -86,8 +85,7 @@ static void *writer_main(void *arg)
     struct batch *b, *inflight = NULL;
     int failed;
 
-    while ((b = handoff_take(&c->ho, inflight != NULL, &failed)) ||
-           inflight) {
+    while ((b = handoff_take(&c->ho, inflight != NULL, &failed)) || inflight) {
         /* After a failure, later batches are dropped unacknowledged: they
          * stay pending and recovery reads them again, in order. */
         int ok = !failed && (!b || writer_send(c, b, inflight != NULL) == 0);
@@ -189,8 +187,7 @@ int writer_failed(struct consumer *c)
 
 void start_writer(struct consumer *c)
 {
-    c->writer_started =
-        pthread_create(&c->writer, NULL, writer_main, c) == 0;
+    c->writer_started = pthread_create(&c->writer, NULL, writer_main, c) == 0;
     if (!c->writer_started)
         log_warnx("cannot start the event writer thread");
 }
@@ -207,4 +204,3 @@ void stop_writer(struct consumer *c)
     c->writer_started = 0;
     free_spares(c);
 }
-

@@ -49,7 +49,7 @@ struct dispatcher {
 
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    unsigned long wakes; /* bumped by every wake-up, under mu */
+    unsigned long wakes;     /* bumped by every wake-up, under mu */
     unsigned long job_wakes; /* of which: jobs may be due (not resumes) */
 
     /* held jobs, under mu */
@@ -57,8 +57,8 @@ struct dispatcher {
     int nheld;
     struct job_hold *ready_head, *ready_tail;
     int nready;
-    int draining;      /* dispatcher_drain(): no more claims */
-    int64_t renew_at;  /* clock_mono_ms() of the next lease renewal */
+    int draining;           /* dispatcher_drain(): no more claims */
+    int64_t renew_at;       /* clock_mono_ms() of the next lease renewal */
     pthread_cond_t held_cv; /* nheld went down */
     struct metric *held_gauge;
 
@@ -88,8 +88,8 @@ struct timespec mono_after(int64_t ms);
 void flush_acks(struct worker *w, struct acks *a);
 /* Acks (into a), retries or dead-letters a job by its handler's verdict;
  * 0 for JOB_HELD (the job is not the caller's any more), else 1. */
-int settle(struct worker *w, const struct queue_job *job,
-           enum job_result res, const char *err, struct acks *a);
+int settle(struct worker *w, const struct queue_job *job, enum job_result res,
+           const char *err, struct acks *a);
 
 /* held.c: */
 /* Runs the continuations that are ready; settles their jobs. Returns how

@@ -120,8 +120,7 @@ int dispatcher_held(struct dispatcher *d)
 }
 
 /* Takes up to max resumed holds off the ready list. */
-static size_t take_ready(struct dispatcher *d, struct job_hold **v,
-                         size_t max)
+static size_t take_ready(struct dispatcher *d, struct job_hold **v, size_t max)
 {
     size_t n = 0;
 
@@ -237,8 +236,7 @@ void dispatcher_drain(struct dispatcher *d)
     if (d->nheld > 0)
         log_info("queue: waiting for %d sends in flight", d->nheld);
     while (d->nheld > 0 &&
-           pthread_cond_timedwait(&d->held_cv, &d->mu, &deadline) !=
-               ETIMEDOUT)
+           pthread_cond_timedwait(&d->held_cv, &d->mu, &deadline) != ETIMEDOUT)
         ;
     if (d->nheld > 0)
         log_warnx("queue: %d jobs still wait on providers after %llds; "
@@ -246,4 +244,3 @@ void dispatcher_drain(struct dispatcher *d)
                   d->nheld, (long long)(d->cfg->queue.drain_ms / 1000));
     pthread_mutex_unlock(&d->mu);
 }
-

@@ -27,8 +27,8 @@ struct engine {
     struct channel_set *chans;
     pthread_mutex_t lock; /* guards snap */
     struct snap *snap;
-    pthread_mutex_t defer_lock; /* guards defer */
-    struct run_defer *defer;    /* jobs of the events not yet flushed */
+    pthread_mutex_t defer_lock;      /* guards defer */
+    struct run_defer *defer;         /* jobs of the events not yet flushed */
     struct consent_confirm *confirm; /* NULL: no opt-out confirmation */
     pthread_t thread;
     int started;

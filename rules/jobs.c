@@ -101,8 +101,7 @@ static enum job_result after_send(struct queue_job *job, struct rconn *rc,
     env_of(sr->e, sr->s, rc, &sr->env);
     sr->env.after_send = after_send;
     r->rc = rc;
-    return step_run_settle(sr, run_after_send(r, job, &at, err, n), at, err,
-                           n);
+    return step_run_settle(sr, run_after_send(r, job, &at, err, n), at, err, n);
 }
 
 /* A step job's first read (see the top of this file). */
@@ -132,9 +131,9 @@ static void job_read_free(struct job_read *rd)
 static int parse_step_job(json_t *o, struct step_job *j)
 {
     if (json_unpack(o, "{s:s, s:s, s:s, s:I, s:s, s:I, s:I}", "run", &j->run,
-                    "rule", &j->rule, "version", &j->version, "step",
-                    &j->step, "student", &j->student, "started",
-                    &j->started, "chain", &j->chain) < 0 ||
+                    "rule", &j->rule, "version", &j->version, "step", &j->step,
+                    "student", &j->student, "started", &j->started, "chain",
+                    &j->chain) < 0 ||
         !key_valid_id(j->student) || j->step < 0)
         return -1;
     return 0;
@@ -162,8 +161,7 @@ static int job_read_cmds(struct engine *e, struct rconn *rc,
 {
     const struct step_job *j = &rd->j;
 
-    if (run_is_current_cmd(rc, e->cfg->redis.prefix, j->student, j->rule) <
-            0 ||
+    if (run_is_current_cmd(rc, e->cfg->redis.prefix, j->student, j->rule) < 0 ||
         student_append_reads(rc, e->cfg->redis.prefix, j->student) < 0)
         return -1;
     return rd->rule ? run_pre_cmd(rc, e->cfg, rd->rule, j->student, j->run,
@@ -234,8 +232,8 @@ void engine_drop(struct queue_job *job, struct rconn *rc, void *ctx)
 /* Runs the job's step (and those after it up to a wait or a send) with
  * what rd read; frees rd. */
 static enum job_result run_job(struct engine *e, struct rconn *rc,
-                               const struct queue_job *job,
-                               struct job_read *rd, char *err, size_t n)
+                               const struct queue_job *job, struct job_read *rd,
+                               char *err, size_t n)
 {
     const struct step_job *j = &rd->j;
     char version[24], why[256];
@@ -287,8 +285,8 @@ static enum job_result run_job(struct engine *e, struct rconn *rc,
     sr->r.job = job;
     sr->r.pre = rd->pre;
     job_read_free(rd);
-    return step_run_settle(sr, run_steps(&sr->r, sr->job_step, &at, err, n),
-                           at, err, n);
+    return step_run_settle(sr, run_steps(&sr->r, sr->job_step, &at, err, n), at,
+                           err, n);
 done:
     job_read_free(rd);
     return res;
@@ -349,9 +347,8 @@ static enum job_result scan_job(struct engine *e, struct snap *s,
     env.defer = run_defer_new();
     for (i = 0; i < p.n; i++) {
         rview_load(&p.view, p.v[i], clock_now_ms());
-        if (res == JOB_OK &&
-            (!env.defer ||
-             start_rule(&env, rc, p.rule, p.v[i], &p.view, 0, id) < 0))
+        if (res == JOB_OK && (!env.defer || start_rule(&env, rc, p.rule, p.v[i],
+                                                       &p.view, 0, id) < 0))
             res = JOB_RETRY; /* a run started again finds its jobs */
         student_free(p.v[i]);
     }
@@ -370,8 +367,8 @@ static enum job_result scan_job(struct engine *e, struct snap *s,
  * digest (rules/digest.h); takes o. */
 static enum job_result staff_message_job(struct engine *e,
                                          const struct queue_job *job,
-                                         struct rconn *rc, json_t *o,
-                                         char *err, size_t n)
+                                         struct rconn *rc, json_t *o, char *err,
+                                         size_t n)
 {
     struct snap *s = snap_get(e);
     struct run_env env = {0};
@@ -418,8 +415,8 @@ enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
             return JOB_RETRY;
         }
     }
-    if (!rd->read && (job_read_cmds(e, rc, rd) < 0 ||
-                      job_read_replies(rc, rd) < 0)) {
+    if (!rd->read &&
+        (job_read_cmds(e, rc, rd) < 0 || job_read_replies(rc, rd) < 0)) {
         job_read_free(rd);
         return JOB_RETRY;
     }

@@ -48,10 +48,11 @@ static int parse_list(struct parser *p, struct cond *c)
     for (;;) {
         if (c->nvals >= RULE_MAX_LIST) {
             parse_error_at(p, tok_peek(p)->at, "list longer than %d values",
-                     RULE_MAX_LIST);
+                           RULE_MAX_LIST);
             return -1;
         }
-        if (parse_grow(p, (void **)&c->vals, &cap, c->nvals, sizeof *c->vals) < 0)
+        if (parse_grow(p, (void **)&c->vals, &cap, c->nvals, sizeof *c->vals) <
+            0)
             return -1;
         if (parse_value(p, &c->vals[c->nvals]) < 0)
             return -1;
@@ -119,9 +120,9 @@ int parse_duration_tok(struct parser *p, const char *after, int64_t *ms)
 
     if (t->kind == TOK_NUMBER) {
         parse_error_at(p, t->at,
-                 "duration \"%s\" in %s needs a unit: s, m, h, d or w "
-                 "(\"%sh\")",
-                 t->text, after, t->text);
+                       "duration \"%s\" in %s needs a unit: s, m, h, d or w "
+                       "(\"%sh\")",
+                       t->text, after, t->text);
         tok_next(p);
         return -1;
     }
@@ -134,8 +135,9 @@ int parse_duration_tok(struct parser *p, const char *after, int64_t *ms)
     }
     tok_next(p);
     if (duration_parse(t->text, ms) < 0 || *ms <= 0) {
-        parse_error_at(p, t->at, "invalid duration \"%s\" in %s: use s, m, h, d or w",
-                 t->text, after);
+        parse_error_at(p, t->at,
+                       "invalid duration \"%s\" in %s: use s, m, h, d or w",
+                       t->text, after);
         return -1;
     }
     return 0;
@@ -153,9 +155,9 @@ static struct cond *new_cond(struct parser *p, enum cond_kind kind,
     if (++p->cond_parts > RULE_MAX_COND) {
         if (p->cond_parts == RULE_MAX_COND + 1)
             parse_error_at(p, at,
-                     "condition with more than %d parts: split the "
-                     "rule",
-                     RULE_MAX_COND);
+                           "condition with more than %d parts: split the "
+                           "rule",
+                           RULE_MAX_COND);
         return NULL;
     }
     c = calloc(1, sizeof *c);
@@ -180,9 +182,10 @@ static int parse_stage_cond(struct parser *p, struct cond *c)
     char buf[96];
 
     if (parse_op(p, &c->op) < 0 || (c->op != CMP_EQ && c->op != CMP_NE)) {
-        parse_error_at(p, t->at,
-                 "expected \"==\", \"!=\" or \"in\" after \"stage\", found %s",
-                 tok_describe(t, buf, sizeof buf));
+        parse_error_at(
+            p, t->at,
+            "expected \"==\", \"!=\" or \"in\" after \"stage\", found %s",
+            tok_describe(t, buf, sizeof buf));
         return -1;
     }
     if (tok_peek(p)->kind != TOK_IDENT && tok_peek(p)->kind != TOK_STRING) {
@@ -204,7 +207,8 @@ static int parse_tag_cond(struct parser *p, struct cond *c)
         return parse_regex(p, c);
     }
     if (t->kind != TOK_STRING) {
-        parse_expected(p, "a tag in quotes (tag \"intent:high\") or \"matches\"");
+        parse_expected(p,
+                       "a tag in quotes (tag \"intent:high\") or \"matches\"");
         return -1;
     }
     tok_next(p);
@@ -306,7 +310,7 @@ static struct cond *parse_unary(struct parser *p)
         return parse_primary(p);
     if (++p->depth > RULE_MAX_DEPTH) {
         parse_error_at(p, t->at, "condition nested deeper than %d levels",
-                 RULE_MAX_DEPTH);
+                       RULE_MAX_DEPTH);
         return NULL;
     }
     tok_next(p);
@@ -355,8 +359,9 @@ static struct cond *parse_or(struct parser *p)
     struct cond *c;
 
     if (++p->depth > RULE_MAX_DEPTH) {
-        parse_error_at(p, tok_peek(p)->at, "condition nested deeper than %d levels",
-                 RULE_MAX_DEPTH);
+        parse_error_at(p, tok_peek(p)->at,
+                       "condition nested deeper than %d levels",
+                       RULE_MAX_DEPTH);
         p->depth--;
         return NULL;
     }
@@ -374,10 +379,9 @@ int parse_cond_missing(struct parser *p, const char *after)
     if (!t->bol && t->kind != TOK_EOF && t->kind != TOK_RBRACE)
         return 0;
     parse_error_at(p, t->kind == TOK_EOF || t->bol ? p->t[p->i - 1].at : t->at,
-             "expected a condition after %s", after);
+                   "expected a condition after %s", after);
     return 1;
 }
-
 
 struct cond *parse_cond(struct parser *p)
 {

@@ -26,7 +26,8 @@ struct parser {
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-/* --- tokens (parser.c) ----------------------------------------------------- */
+/* --- tokens (parser.c) -----------------------------------------------------
+ */
 struct token *tok_peek(struct parser *p);
 /* The current token, and moves on (never past the end). */
 struct token *tok_next(struct parser *p);
@@ -46,7 +47,8 @@ int parse_grow(struct parser *p, void **v, size_t *cap, size_t n, size_t sz);
  * "}", "rule", "stages" or the end. */
 void parse_recover(struct parser *p, const char *const *words, size_t n);
 
-/* --- conditions and values (parse_cond.c) ---------------------------------- */
+/* --- conditions and values (parse_cond.c) ----------------------------------
+ */
 /* A condition: `or` of `and` of `not` of primaries. NULL on an error
  * (reported). */
 struct cond *parse_cond(struct parser *p);
