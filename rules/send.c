@@ -28,10 +28,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/clock.h"
 #include "core/keys.h"
 #include "core/receipt.h"
+#include "core/tz.h"
 #include "core/log.h"
 #include "core/pause.h"
 #include "rules/alert.h"
@@ -523,6 +525,30 @@ static enum step_result hold_paused(struct run *r, size_t i)
                : ST_QUEUED;
 }
 
+/* Quiet hours in the student's zone: the step is queued again for until,
+ * and the timeline says so (`deferred`, with the local time it goes). */
+static enum step_result defer_quiet(struct run *r, size_t i,
+                                    const struct step *s, int64_t until)
+{
+    const char *zone = delivery_zone(r->env->cfg, r->st);
+    int64_t local = tz_to_local(zone, until) / 1000;
+    char suffix[40], why[256], when[32];
+    struct tm tm;
+    time_t t = (time_t)local;
+
+    snprintf(suffix, sizeof suffix, ":quiet:%lld", (long long)until);
+    if (run_schedule_step(r, i, until - clock_now_ms(), suffix, why,
+                          sizeof why) < 0)
+        return ST_ERROR;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    snprintf(why, sizeof why, "quiet hours %s in %s: until %s",
+             r->env->cfg->delivery.quiet_hours, zone, when);
+    run_record(r, i, "deferred", s, NULL, NULL, why);
+    run_count("deferred");
+    return ST_QUEUED;
+}
+
 enum step_result run_message(struct run *r, size_t i, const struct step *s)
 {
     struct channel *ch = channels_find(r->env->chans, s->channel);
@@ -550,14 +576,8 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
     if (s->kind == STEP_SEND &&
         (until =
              quiet_until(r->env->cfg->delivery.quiet_hours,
-                         delivery_zone(r->env->cfg, r->st), clock_now_ms()))) {
-        char suffix[40];
-        snprintf(suffix, sizeof suffix, ":quiet:%lld", (long long)until);
-        return run_schedule_step(r, i, until - clock_now_ms(), suffix, why,
-                                 sizeof why) < 0
-                   ? ST_ERROR
-                   : ST_QUEUED;
-    }
+                         delivery_zone(r->env->cfg, r->st), clock_now_ms())))
+        return defer_quiet(r, i, s, until);
     if (s->kind == STEP_SEND && student_opted_out(r->st, ch->as)) {
         snprintf(why, sizeof why, "the student opted out of %s", ch->as);
         run_record(r, i, "skipped", s, NULL, NULL, why);

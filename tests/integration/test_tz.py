@@ -18,7 +18,7 @@ import unittest
 import zoneinfo
 
 from harness import (BUILD, Nudge, RedisServer, add_student, http_get,
-                     metric, wait_for)
+                     metric, timeline, wait_for)
 
 TZ_TOOL = os.path.join(BUILD, "tools", "tz_tool")
 START = int(datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc).timestamp())
@@ -103,7 +103,8 @@ class UnknownZoneTest(unittest.TestCase):
     def test_unknown_tz_uses_the_configured_zone(self):
         # quiet now in Shanghai (the configured zone), not in UTC: a
         # student with a garbage tz must wait, as a Shanghai student would
-        sh = time.gmtime(time.time() + 8 * 3600)
+        t0 = time.time()
+        sh = time.gmtime(t0 + 8 * 3600)
         quiet = "%02d:%02d-%02d:%02d" % (sh.tm_hour, sh.tm_min,
                                          (sh.tm_hour + 2) % 24, sh.tm_min)
         nudge = Nudge(self.redis, extra="[delivery]\ntimezone = Asia/Shanghai\n"
@@ -129,6 +130,16 @@ class UnknownZoneTest(unittest.TestCase):
                      5, what="the run")
         time.sleep(0.5)
         self.assertEqual(len(outbox_lines(nudge)), 1)
+        # the timeline says until when, in the zone used
+        until = time.strftime("%Y-%m-%d %H:%M",
+                              time.gmtime(t0 + 8 * 3600 + 7200))
+        for sid in ("7", "8"):
+            deferred = [e for e in timeline(self.r, sid)
+                        if e["type"] == "deferred"]
+            self.assertEqual(len(deferred), 1, sid)
+            self.assertEqual(deferred[0]["detail"],
+                             "quiet hours %s in Asia/Shanghai: until %s"
+                             % (quiet, until))
         res = nudge.ctl("queue", "stats")
         self.assertRegex(res.stdout, r"(?i)scheduled\D*2\b")
         log = nudge.log_text()
