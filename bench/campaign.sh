@@ -63,7 +63,8 @@ PY
 # One nudged run over the loaded campaign with $work/nudged.conf: prints
 # its messages/s from the first job's due time to the N-th timeline entry
 # (0 if nudged died); nudged's RSS at the end goes to $work/rss (kB), how
-# long it took to read the N events (from its start) to $work/read_ms.
+# long it took to read the N events (from its start) to $work/read_ms,
+# and the Redis round trips of the sending (redis_reads) to $work/reads.
 # The end is polled every 0.2 s and then read off the timelines, so the
 # polling costs little CPU and adds nothing to the time.
 campaign_nudged() {
@@ -77,6 +78,7 @@ campaign_nudged() {
 		sleep 0.02
 	done
 	echo $(($(now_ms) - t_start)) >"$work/read_ms"
+	reads0=$(redis_reads)
 	t0=$(redis-cli -p "$rport" zrange 'slm:q:{0}:due' 0 0 withscores | tail -1)
 	[ "$(now_ms)" -lt "${t0:-0}" ] ||
 		echo "warning: jobs fell due before all events were read (raise WAIT)" >&2
@@ -84,6 +86,7 @@ campaign_nudged() {
 		campaign_alive || return 0
 		sleep 0.2
 	done
+	echo $(($(redis_reads) - reads0)) >"$work/reads"
 	awk '/VmRSS/ { print $2 }' "/proc/$nudged_pid/status" >"$work/rss"
 	failed=$(metric 'nudge_channel_failed_total')
 	kill "$nudged_pid"
@@ -129,4 +132,13 @@ quiet_hours =
 max_sleep = 100ms
 workers = ${WORKERS:-8}
 EOF
+}
+
+# Redis's count of the reads it processed from clients: one per round
+# trip (a pipeline's commands arriving together are one read), so a
+# difference over a phase, divided by the messages, is round trips per
+# message (the script's own few polls included).
+redis_reads() {
+	redis-cli -p "$rport" info stats |
+		awk -F: '/^total_reads_processed/ { print $2 + 0 }'
 }
