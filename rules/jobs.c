@@ -153,7 +153,7 @@ static struct job_read *job_read_new(struct engine *e, json_t *o,
     rd->j = *j;
     rd->s = snap_get(e);
     rd->rule = ruleset_find(rd->s->rules, j->rule);
-    rd->pre.record = rd->pre.cap = -1;
+    rd->pre.record = rd->pre.cap = rd->pre.dedup = -1;
     return rd;
 }
 

@@ -39,6 +39,7 @@
 #include "queues/dispatcher.h"
 #include "core/keys.h"
 #include "rules/compile.h"
+#include "rules/dedup.h"
 #include "rules/eval.h"
 #include "templates/tmpl.h"
 
@@ -57,6 +58,10 @@ struct run_pre {
     int record;    /* 1 created, 0 it existed; -1 not taken or used */
     long long cap; /* the day's count with this one; -1 not taken or used */
     char cap_key[KEY_MAX];
+    int dedup;     /* the template's claim (rules/dedup.h): 1 taken, 0 held
+                      (by dedup_prev), -1 not taken or used */
+    char dedup_key[KEY_MAX];
+    char dedup_prev[DEDUP_HOLDER_MAX];
 };
 
 /* A run whose rule's waits are long past by this much is taken as lost
@@ -84,6 +89,8 @@ struct run_send {
     struct channel *ch;   /* where it went */
     int fallback;         /* the second attempt, on ch->fallback */
     int capped;           /* a daily-cap count was taken */
+    int deduped;          /* it holds the template's claim (dedup_key) */
+    char dedup_key[KEY_MAX];
     char key[KEY_MAX];    /* its record: slm:student:{ID}:send:RUN:STEP */
     char to[256];         /* the recipient (masked when written) */
     char reached[160];    /* notify, escalate: "level N: STAFF", the
