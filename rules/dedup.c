@@ -20,11 +20,11 @@ static const char GIVE_BACK_LUA[] =
     "return redis.call('DEL', KEYS[1]) end return 0";
 
 void dedup_key(char *key, size_t n, const char *prefix, const char *student,
-               const char *tmpl)
+               const char *tmpl, const char *as)
 {
     char suffix[200];
 
-    snprintf(suffix, sizeof suffix, "dedup:%s", tmpl);
+    snprintf(suffix, sizeof suffix, "dedup:%s.%s", tmpl, as);
     key_student(key, n, prefix, student, suffix);
 }
 

@@ -4,8 +4,9 @@
  * it. Only `send` steps (messages to students) take part; notify and
  * escalate reach staff and are never deduplicated.
  *
- * The claim is one Redis key per student and template,
- * slm:student:{ID}:dedup:TEMPLATE, taken with SET NX PX=window GET: its
+ * The claim is one Redis key per student and template part,
+ * slm:student:{ID}:dedup:TEMPLATE.AS (AS the message type, sms, email...:
+ * the file name of the part), taken with SET NX PX=window GET: its
  * value "RUN:STEP@MS" names the send that holds it (the step counted from
  * 1, as the provider's idempotency key) and when it was taken. A second
  * attempt of the same step (a retry, the fallback channel) finds its own
@@ -29,9 +30,10 @@
 
 #define DEDUP_HOLDER_MAX 128 /* "RUN:STEP@MS" and its NUL */
 
-/* The claim's key of student and template tmpl. */
+/* The claim's key of student and template tmpl's part as (sms, email...):
+ * an SMS and an email of one template are two messages. */
 void dedup_key(char *key, size_t n, const char *prefix, const char *student,
-               const char *tmpl);
+               const char *tmpl, const char *as);
 /* Who holds a claim: run's step i (counted from 0; written from 1). */
 void dedup_holder(char *buf, size_t n, const char *run, size_t i);
 

@@ -166,8 +166,8 @@ static int job_read_cmds(struct engine *e, struct rconn *rc,
             0 ||
         student_append_reads(rc, e->cfg->redis.prefix, j->student) < 0)
         return -1;
-    return rd->rule ? run_pre_cmd(rc, e->cfg, rd->rule, j->student, j->run,
-                                  (size_t)j->step, &rd->pre)
+    return rd->rule ? run_pre_cmd(rc, e->cfg, e->chans, rd->rule, j->student,
+                                  j->run, (size_t)j->step, &rd->pre)
                     : 0;
 }
 

@@ -202,8 +202,9 @@ int run_step_sends(const struct crule *rule, size_t i);
  * struct run_pre), filling p; nothing for a step that reaches nobody.
  * 0 or -1. */
 int run_pre_cmd(struct rconn *rc, const struct config *cfg,
-                const struct crule *rule, const char *student, const char *run,
-                size_t i, struct run_pre *p);
+                struct channel_set *chans, const struct crule *rule,
+                const char *student, const char *run, size_t i,
+                struct run_pre *p);
 /* Reads the replies of what run_pre_cmd() queued. 0 or -1. */
 int run_pre_reply(struct rconn *rc, struct run_pre *p);
 /* Whom message step i (notify owner, escalate, send) reaches on ch: 1

@@ -89,13 +89,15 @@ int run_step_sends(const struct crule *rule, size_t i)
 }
 
 int run_pre_cmd(struct rconn *rc, const struct config *cfg,
-                const struct crule *rule, const char *student, const char *run,
-                size_t i, struct run_pre *p)
+                struct channel_set *chans, const struct crule *rule,
+                const char *student, const char *run, size_t i,
+                struct run_pre *p)
 {
     char key[KEY_MAX];
 
     char holder[DEDUP_HOLDER_MAX];
     const struct step *s;
+    const struct channel *ch;
 
     p->step = i;
     p->record = p->cap = p->dedup = -1;
@@ -110,9 +112,10 @@ int run_pre_cmd(struct rconn *rc, const struct config *cfg,
         return -1;
     if ((s = rule->steps[i].src)->kind != STEP_SEND)
         return 0;
-    if (cfg->delivery.dedup_window_ms > 0) {
+    if (cfg->delivery.dedup_window_ms > 0 &&
+        (ch = channels_find(chans, s->channel))) {
         dedup_key(p->dedup_key, sizeof p->dedup_key, cfg->redis.prefix,
-                  student, s->tmpl);
+                  student, s->tmpl, ch->as);
         dedup_holder(holder, sizeof holder, run, i);
         p->dedup = 0; /* a reply is owed */
         if (dedup_take_cmd(rc, cfg, p->dedup_key, holder, clock_now_ms()) < 0)
@@ -375,7 +378,8 @@ static int use_pre_dedup(struct run *r, size_t i, char *prev, size_t n)
 {
     int got = r->pre.dedup;
 
-    if (got < 0 || r->pre.step != i)
+    if (got < 0 || r->pre.step != i ||
+        strcmp(r->pre.dedup_key, r->send.dedup_key) != 0)
         return -1;
     r->pre.dedup = -1;
     snprintf(prev, n, "%s", r->pre.dedup_prev);
@@ -396,7 +400,7 @@ static int take_dedup(struct run *r, size_t i, const struct step *s)
     if (cfg->delivery.dedup_window_ms <= 0)
         return 1;
     dedup_key(sd->dedup_key, sizeof sd->dedup_key, cfg->redis.prefix,
-              r->student_id, s->tmpl);
+              r->student_id, s->tmpl, sd->ch->as);
     dedup_holder(holder, sizeof holder, r->id, i);
     if ((got = use_pre_dedup(r, i, prev, sizeof prev)) < 0 &&
         (got = dedup_take(r->rc, cfg, sd->dedup_key, holder, clock_now_ms(),
@@ -724,9 +728,9 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
     /* The queue makes the last attempt's job a dead letter (which
      * `nudgectl queue retry` can send again: the record allows it). */
     last = retry && job->attempt >= r->env->cfg->queue.max_attempts;
-    /* A retry or the fallback is the same step: it keeps the claim and
-     * finds it its own. */
-    if (!fallback && (!retry || last))
+    /* A retry is the same step: it keeps the claim and finds it its own.
+     * The fallback sends another part of the template: its own claim. */
+    if (fallback || !retry || last)
         give_dedup_back(r);
     if (fallback)
         snprintf(then, sizeof then, "; falls back to channel %s",

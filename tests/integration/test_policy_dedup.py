@@ -182,7 +182,7 @@ class CappedTest(DedupCase):
         steps = self.wait_steps("4", 2)
         self.assertEqual(steps[-1]["type"], "skipped", steps)
         self.assertIn("daily cap", steps[-1]["detail"])
-        self.assertFalse(self.r.exists("slm:student:{4}:dedup:hello"))
+        self.assertFalse(self.r.exists("slm:student:{4}:dedup:hello.sms"))
         # a new day: the cap's count is gone; hello is not held against it
         for key in self.r.scan_iter("slm:student:{4}:sent:*"):
             self.r.delete(key)
@@ -204,7 +204,7 @@ class RetryTest(SendsTest):
         self.start()
         self.emit("3")
         self.wait_outcome("3", "failed")
-        claim = self.r.get("slm:student:{3}:dedup:msg")
+        claim = self.r.get("slm:student:{3}:dedup:msg.sms")
         self.assertIsNotNone(claim, "the claim is kept for the retry")
         self.gw.rules()  # the gateway recovers
         steps = self.wait_outcome("3", "sent")

@@ -54,8 +54,8 @@ START_TEST(test_key_and_holder)
 {
     char key[KEY_MAX], holder[DEDUP_HOLDER_MAX];
 
-    dedup_key(key, sizeof key, "slm:", "42", "welcome");
-    ck_assert_str_eq(key, "slm:student:{42}:dedup:welcome");
+    dedup_key(key, sizeof key, "slm:", "42", "welcome", "sms");
+    ck_assert_str_eq(key, "slm:student:{42}:dedup:welcome.sms");
     dedup_holder(holder, sizeof holder, "r1", 0);
     ck_assert_str_eq(holder, "r1:1"); /* steps counted from 1 */
     ck_assert_int_eq(cfg.delivery.dedup_window_ms, 24LL * 3600 * 1000);
@@ -96,7 +96,7 @@ START_TEST(test_claim_is_taken_once)
 {
     char key[KEY_MAX], prev[DEDUP_HOLDER_MAX];
 
-    dedup_key(key, sizeof key, "slm:", "1", "welcome");
+    dedup_key(key, sizeof key, "slm:", "1", "welcome", "sms");
     ck_assert_int_eq(dedup_take(rc, &cfg, key, "ra:1", 1000, prev, sizeof prev),
                      1);
     /* the same step again (a retry): held, and its own */
@@ -117,7 +117,7 @@ START_TEST(test_give_back_only_by_its_holder)
 {
     char key[KEY_MAX], prev[DEDUP_HOLDER_MAX];
 
-    dedup_key(key, sizeof key, "slm:", "1", "welcome");
+    dedup_key(key, sizeof key, "slm:", "1", "welcome", "sms");
     ck_assert_int_eq(dedup_take(rc, &cfg, key, "ra:1", 1000, prev, sizeof prev),
                      1);
     ck_assert_int_eq(dedup_give_back(rc, key, "rb:1"), 0);
@@ -135,7 +135,7 @@ START_TEST(test_claim_ends_with_the_window)
     char key[KEY_MAX], prev[DEDUP_HOLDER_MAX];
 
     cfg.delivery.dedup_window_ms = 100;
-    dedup_key(key, sizeof key, "slm:", "1", "welcome");
+    dedup_key(key, sizeof key, "slm:", "1", "welcome", "sms");
     ck_assert_int_eq(dedup_take(rc, &cfg, key, "ra:1", 1000, prev, sizeof prev),
                      1);
     ck_assert_int_eq(dedup_take(rc, &cfg, key, "rb:1", 1000, prev, sizeof prev),
