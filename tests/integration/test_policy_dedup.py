@@ -13,6 +13,9 @@ from harness import Nudge, RedisServer, add_student, timeline, wait_for
 from test_sends import SendsTest
 
 BASE = """
+[templates]
+unsubscribe_secret = s3cret-for-tests
+
 [queue]
 max_sleep = 200ms
 retry_base = 200ms
@@ -21,6 +24,11 @@ retry_cap = 500ms
 [channel.sms]
 type = outbox
 as = sms
+path = outbox.jsonl
+
+[channel.mail]
+type = outbox
+as = email
 path = outbox.jsonl
 """
 
@@ -47,6 +55,10 @@ rule rother {
 rule rlate {
     on event late
     send sms hello
+}
+rule rmail {
+    on event mail
+    send mail hello
 }
 """
 
@@ -80,6 +92,7 @@ class DedupCase(unittest.TestCase):
             n.write("rules/ping.rules", RULES)
             n.write("templates/hello.sms", "您好 {{name}}")
             n.write("templates/other.sms", "再见 {{name}}")
+            n.write("templates/hello.email", "Subject: 您好\n\n您好 {{name}}\n")
             self.nudges.append(n)
         for n in self.nudges:
             n.start()
@@ -125,6 +138,16 @@ class TwoRulesTest(DedupCase):
         out = self.nudges[0].ctl("simulate", "1").stdout
         self.assertRegex(out, r"skipped: template hello was sent to this "
                               r"student at \d\d:\d\d, within dedup_window")
+
+    def test_the_email_of_the_template_is_another_message(self):
+        add_student(self.r, "5", email="s5@example.edu")
+        self.emit("5")
+        self.wait_steps("5", 2)
+        self.emit("5", "mail")
+        steps = self.wait_steps("5", 3)
+        self.assertEqual(steps[-1]["type"], "sent", steps)
+        self.assertEqual(steps[-1]["channel"], "mail", steps)
+        self.assertEqual(len(self.sent_to("5")), 2)  # one SMS, one email
 
     def test_another_template_still_goes(self):
         add_student(self.r, "2")
