@@ -459,8 +459,6 @@ static enum step_result send_fallback(struct run *r, size_t i,
 {
     struct channel *fb = channels_find(r->env->chans, ch->fallback);
 
-    if (!fb)
-        give_dedup_back(r);
     return fb ? send_via(r, i, s, fb, 1) : ST_NEXT;
 }
 
