@@ -19,6 +19,7 @@
 #include "core/mask.h"
 #include "core/student_store.h"
 #include "rules/compile.h"
+#include "rules/dedup.h"
 #include "rules/delivery.h"
 #include "rules/eval.h"
 #include "rules/recipient.h"
@@ -70,6 +71,25 @@ static void print_indented(const char *text)
     }
 }
 
+/* [delivery] dedup_window: says so when the template's claim is held (the
+ * send would be skipped); reads the claim without taking it. */
+static int dedup_would_skip(struct sim *s, const struct step *st,
+                            const char *type)
+{
+    const struct config *cfg = &s->ctl->cfg;
+    char key[KEY_MAX], prev[DEDUP_HOLDER_MAX], why[300];
+
+    if (cfg->delivery.dedup_window_ms <= 0)
+        return 0;
+    dedup_key(key, sizeof key, cfg->redis.prefix, s->st->id, st->tmpl,
+              type);
+    if (dedup_peek(s->ctl->rc, key, prev, sizeof prev) <= 0)
+        return 0; /* free, or unreadable: the send itself will see */
+    dedup_reason(why, sizeof why, st->tmpl, prev, delivery_zone(cfg, s->st));
+    printf("       skipped: %s\n", why);
+    return 1;
+}
+
 static void render_step(struct sim *s, const struct step *st, int64_t at)
 {
     const char *type = channel_type(s, st->channel);
@@ -95,6 +115,8 @@ static void render_step(struct sim *s, const struct step *st, int64_t at)
         printf("       skipped: the student opted out of %s\n", type);
         return;
     }
+    if (st->kind == STEP_SEND && dedup_would_skip(s, st, type))
+        return;
     got = recipient_resolve(s->ctl->rc, s->ctl->cfg.redis.prefix, st, s->st,
                             type, &who, why, sizeof why);
     if (got <= 0) {

@@ -116,6 +116,8 @@ static const struct conf_key conf_keys[] = {
      0, 0},
     {"delivery", "max_per_day", CT_INT, OFF(delivery.max_per_day), "3", 0,
      1000},
+    {"delivery", "dedup_window", CT_DURATION, OFF(delivery.dedup_window_ms),
+     "24h", 0, 0},
 
     {"worktime", "days", CT_DAYS, OFF(work.days), "mon-fri", 0, 0},
     {"worktime", "hours", CT_SPAN, OFF(work.hours), "09:00-18:00", 0, 0},

@@ -107,6 +107,8 @@ struct config {
         char *quiet_hours; /* "21:00-08:00", "" for none */
         char *timezone;    /* default IANA zone of students */
         int max_per_day;   /* messages a student may get a day, 0 = no cap */
+        int64_t dedup_window_ms; /* one template to one student at most
+                                    once in this long; 0 = off */
     } delivery;
 
     /* [worktime]: the school's working calendar, for `wait 24h working`

@@ -127,7 +127,7 @@ static void run_init(struct run *r, const struct run_env *env,
                      const struct student *st, int chain, int64_t started_ms)
 {
     memset(r, 0, sizeof *r);
-    r->pre.record = r->pre.cap = -1;
+    r->pre.record = r->pre.cap = r->pre.dedup = -1;
     r->env = env;
     r->rc = rc;
     r->rule = rule;

@@ -39,6 +39,7 @@
 #include "queues/dispatcher.h"
 #include "core/keys.h"
 #include "rules/compile.h"
+#include "rules/dedup.h"
 #include "rules/eval.h"
 #include "templates/tmpl.h"
 
@@ -57,6 +58,10 @@ struct run_pre {
     int record;    /* 1 created, 0 it existed; -1 not taken or used */
     long long cap; /* the day's count with this one; -1 not taken or used */
     char cap_key[KEY_MAX];
+    int dedup;     /* the template's claim (rules/dedup.h): 1 taken, 0 held
+                      (by dedup_prev), -1 not taken or used */
+    char dedup_key[KEY_MAX];
+    char dedup_prev[DEDUP_HOLDER_MAX];
 };
 
 /* A run whose rule's waits are long past by this much is taken as lost
@@ -84,6 +89,8 @@ struct run_send {
     struct channel *ch;   /* where it went */
     int fallback;         /* the second attempt, on ch->fallback */
     int capped;           /* a daily-cap count was taken */
+    int deduped;          /* it holds the template's claim (dedup_key) */
+    char dedup_key[KEY_MAX];
     char key[KEY_MAX];    /* its record: slm:student:{ID}:send:RUN:STEP */
     char to[256];         /* the recipient (masked when written) */
     char reached[160];    /* notify, escalate: "level N: STAFF", the
@@ -195,8 +202,9 @@ int run_step_sends(const struct crule *rule, size_t i);
  * struct run_pre), filling p; nothing for a step that reaches nobody.
  * 0 or -1. */
 int run_pre_cmd(struct rconn *rc, const struct config *cfg,
-                const struct crule *rule, const char *student, const char *run,
-                size_t i, struct run_pre *p);
+                struct channel_set *chans, const struct crule *rule,
+                const char *student, const char *run, size_t i,
+                struct run_pre *p);
 /* Reads the replies of what run_pre_cmd() queued. 0 or -1. */
 int run_pre_reply(struct rconn *rc, struct run_pre *p);
 /* Whom message step i (notify owner, escalate, send) reaches on ch: 1

@@ -37,6 +37,7 @@
 #include "core/log.h"
 #include "core/pause.h"
 #include "rules/alert.h"
+#include "rules/dedup.h"
 #include "rules/delivery.h"
 #include "rules/leads.h"
 #include "rules/recipient.h"
@@ -90,14 +91,19 @@ int run_step_sends(const struct crule *rule, size_t i)
 }
 
 int run_pre_cmd(struct rconn *rc, const struct config *cfg,
-                const struct crule *rule, const char *student, const char *run,
-                size_t i, struct run_pre *p)
+                struct channel_set *chans, const struct crule *rule,
+                const char *student, const char *run, size_t i,
+                struct run_pre *p)
 {
     char key[KEY_MAX];
 
+    char holder[DEDUP_HOLDER_MAX];
+    const struct step *s;
+    const struct channel *ch;
+
     p->step = i;
-    p->record = p->cap = -1;
-    p->cap_key[0] = 0;
+    p->record = p->cap = p->dedup = -1;
+    p->cap_key[0] = p->dedup_key[0] = 0;
     if (!run_step_sends(rule, i))
         return 0;
     run_send_record_key(cfg->redis.prefix, student, run, i, 0, key,
@@ -106,7 +112,18 @@ int run_pre_cmd(struct rconn *rc, const struct config *cfg,
     if (rconn_append(rc, "SET %s pending NX PX %lld", key,
                      (long long)SEND_RECORD_TTL_MS) < 0)
         return -1;
-    if (rule->steps[i].src->kind != STEP_SEND || cfg->delivery.max_per_day <= 0)
+    if ((s = rule->steps[i].src)->kind != STEP_SEND)
+        return 0;
+    if (cfg->delivery.dedup_window_ms > 0 &&
+        (ch = channels_find(chans, s->channel))) {
+        dedup_key(p->dedup_key, sizeof p->dedup_key, cfg->redis.prefix,
+                  student, s->tmpl, ch->as);
+        dedup_holder(holder, sizeof holder, run, i);
+        p->dedup = 0; /* a reply is owed */
+        if (dedup_take_cmd(rc, cfg, p->dedup_key, holder, clock_now_ms()) < 0)
+            return -1;
+    }
+    if (cfg->delivery.max_per_day <= 0)
         return 0;
     daily_cap_key(p->cap_key, sizeof p->cap_key, cfg, student, NULL,
                   clock_now_ms());
@@ -124,6 +141,10 @@ int run_pre_reply(struct rconn *rc, struct run_pre *p)
         return -1;
     p->record = rep->type == REDIS_REPLY_STATUS;
     freeReplyObject(rep);
+    if (p->dedup >= 0 &&
+        (p->dedup = dedup_take_reply(rc, p->dedup_prev,
+                                     sizeof p->dedup_prev)) < 0)
+        return -1;
     if (p->cap >= 0 && (p->cap = daily_cap_take_reply(rc)) < 0)
         return -1;
     return 0;
@@ -143,7 +164,12 @@ void run_pre_release(struct rconn *rc, const struct config *cfg,
     }
     if (p->cap > 0)
         daily_cap_give_back_key(rc, p->cap_key);
-    p->record = p->cap = -1;
+    if (p->dedup == 1) {
+        char holder[DEDUP_HOLDER_MAX];
+        dedup_holder(holder, sizeof holder, run, p->step);
+        dedup_give_back(rc, p->dedup_key, holder);
+    }
+    p->record = p->cap = p->dedup = -1;
 }
 
 /* What an existing record says about sending again. */
@@ -348,6 +374,64 @@ static int take_daily_cap(struct run *r, size_t i, const struct step *s)
     return got;
 }
 
+/* The template's claim taken with the job's first read, when it is this
+ * step's: 1 taken, 0 held (prev filled), -1 not taken there. */
+static int use_pre_dedup(struct run *r, size_t i, char *prev, size_t n)
+{
+    int got = r->pre.dedup;
+
+    if (got < 0 || r->pre.step != i ||
+        strcmp(r->pre.dedup_key, r->send.dedup_key) != 0)
+        return -1;
+    r->pre.dedup = -1;
+    snprintf(prev, n, "%s", r->pre.dedup_prev);
+    return got;
+}
+
+/* [delivery] dedup_window: 1 the message may go (the send holds the
+ * template's claim, or the window is 0), 0 the template reached the
+ * student within the window (skipped, on the timeline), -1 Redis failed.
+ * The step's own claim (a retry, the fallback) lets it go. */
+static int take_dedup(struct run *r, size_t i, const struct step *s)
+{
+    const struct config *cfg = r->env->cfg;
+    struct run_send *sd = &r->send;
+    char holder[DEDUP_HOLDER_MAX], prev[DEDUP_HOLDER_MAX], why[300];
+    int got;
+
+    if (cfg->delivery.dedup_window_ms <= 0)
+        return 1;
+    dedup_key(sd->dedup_key, sizeof sd->dedup_key, cfg->redis.prefix,
+              r->student_id, s->tmpl, sd->ch->as);
+    dedup_holder(holder, sizeof holder, r->id, i);
+    if ((got = use_pre_dedup(r, i, prev, sizeof prev)) < 0 &&
+        (got = dedup_take(r->rc, cfg, sd->dedup_key, holder, clock_now_ms(),
+                          prev, sizeof prev)) < 0)
+        return -1;
+    if (got == 1 || dedup_is_own(prev, holder)) {
+        sd->deduped = 1;
+        return 1;
+    }
+    dedup_reason(why, sizeof why, s->tmpl, prev, delivery_zone(cfg, r->st));
+    log_info("student %s rule %s step %zu: %s", r->student_id, r->rule->name,
+             i + 1, why);
+    run_record(r, i, "skipped", s, NULL, NULL, why);
+    run_count("skipped");
+    return 0;
+}
+
+/* Gives the template's claim back: the send did not go out. */
+static void give_dedup_back(struct run *r)
+{
+    char holder[DEDUP_HOLDER_MAX];
+
+    if (!r->send.deduped)
+        return;
+    r->send.deduped = 0;
+    dedup_holder(holder, sizeof holder, r->id, r->send.step);
+    dedup_give_back(r->rc, r->send.dedup_key, holder);
+}
+
 /* An earlier attempt left with no outcome written, and the channel cannot
  * drop a duplicate: say so, and never send it again. */
 static enum step_result record_lost_attempt(struct run *r)
@@ -407,9 +491,13 @@ static enum step_result submit_send(struct run *r, size_t i,
         }
     }
     if (s->kind == STEP_SEND) { /* a failed attempt gave its count back */
-        int capped = take_daily_cap(r, i, s);
-        if (capped <= 0) /* the record goes: nothing was sent */
+        int capped, fresh = take_dedup(r, i, s);
+        if (fresh <= 0) /* the record goes: nothing was sent */
+            return fresh < 0 || drop_record(r) < 0 ? ST_ERROR : ST_NEXT;
+        if ((capped = take_daily_cap(r, i, s)) <= 0) {
+            give_dedup_back(r);
             return capped < 0 || drop_record(r) < 0 ? ST_ERROR : ST_NEXT;
+        }
         sd->capped = r->env->cfg->delivery.max_per_day > 0;
     }
     if (!(sd->hold = dispatcher_hold(r->job)))
@@ -658,6 +746,10 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
     /* The queue makes the last attempt's job a dead letter (which
      * `nudgectl queue retry` can send again: the record allows it). */
     last = retry && job->attempt >= r->env->cfg->queue.max_attempts;
+    /* A retry is the same step: it keeps the claim and finds it its own.
+     * The fallback sends another part of the template: its own claim. */
+    if (fallback || !retry || last)
+        give_dedup_back(r);
     if (fallback)
         snprintf(then, sizeof then, "; falls back to channel %s",
                  sd->ch->fallback);

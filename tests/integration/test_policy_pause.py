@@ -21,6 +21,7 @@ path = b.jsonl
 [delivery]
 quiet_hours =
 max_per_day = 0
+dedup_window = 0  # ra and rb send the same template: both are meant to go
 """
 
 RULES = """stages lead contacted

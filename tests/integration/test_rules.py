@@ -304,7 +304,9 @@ class RulesEngineTest(unittest.TestCase):
     """The engine's guards: the event chain limit, runs of a rule that
     changed on a reload (made by inotify, no signal), the daily cap."""
 
-    EXTRA = "[rules]\nmax_chain = 4\n[delivery]\nquiet_hours =\nmax_per_day = 1\n"
+    # dedup_window = 0: the cap's tests send one template again
+    EXTRA = ("[rules]\nmax_chain = 4\n[delivery]\nquiet_hours =\n"
+             "max_per_day = 1\ndedup_window = 0\n")
 
     def setUp(self):
         self.redis = RedisServer().start()

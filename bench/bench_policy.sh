@@ -1,0 +1,86 @@
+#!/bin/sh
+# bench_policy.sh - what the sending policy costs: a campaign of N SMS
+# (10,000) through an outbox channel, end to end from the due job to the
+# timeline entry (campaign.sh), with the policy layer on and off, in
+# turns in the same run, RUNS times (3). "On": quiet hours in the
+# student's zone (a window that is not now), the daily cap
+# (max_per_day = 3), dedup of a template within 24 h, the pause and
+# opt-out checks (always on: they cannot be turned off). "Off": no quiet
+# hours, no cap, no dedup. For each: messages/s and Redis round trips
+# per message (Redis's total_reads_processed over the sending, divided
+# by N).
+#
+#   sh bench/bench_policy.sh BUILD [N] [RUNS]
+set -eu
+build=${1:-build}
+n=${2:-10000}
+runs=${3:-3}
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "$build" && pwd)
+. "$top/scripts/throwaway_redis.sh"
+. "$top/bench/campaign.sh"
+
+work=$(mktemp -d /tmp/nudge-bench-policy.XXXXXX)
+redis_pid=
+nudged_pid=
+cleanup() {
+	[ -n "$nudged_pid" ] && kill -9 "$nudged_pid" 2>/dev/null || true
+	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE
+
+rport=$(free_port)
+start_redis "$rport" "$work"
+mkdir -p "$work/rules" "$work/templates"
+write_campaign_rule "$work/rules/bench.rules"
+printf 'Kind: service\n\n您好 {{name}}，您的录取通知书已寄出，请注意查收。\n' \
+	>"$work/templates/msg.sms"
+
+# Quiet hours that are not now in Shanghai: the two hours twelve hours on.
+quiet=$(/usr/bin/python3 -c '
+import time
+t = time.gmtime(time.time() + 8 * 3600 + 12 * 3600)
+print("%02d:00-%02d:00" % (t.tm_hour, (t.tm_hour + 2) % 24))')
+
+write_config() { # on|off
+	{
+		config_head
+		if [ "$1" = on ]; then
+			printf '[delivery]\nquiet_hours = %s\nmax_per_day = 3\ndedup_window = 24h\n' "$quiet"
+		else
+			printf '[delivery]\nmax_per_day = 0\ndedup_window = 0\n'
+		fi
+		printf '[channel.bench]\ntype = outbox\nas = sms\npath = outbox.jsonl\n'
+	} >"$work/nudged.conf"
+}
+
+one() { # on|off: prints "RATE READS_PER_MSG"
+	write_config "$1"
+	rm -f "$work/outbox.jsonl"
+	load_campaign
+	rate=$(campaign_nudged)
+	echo "$rate $(cat "$work/reads") $n" | awk '{ printf "%s %.2f\n", $1, $2 / $3 }'
+}
+
+echo "policy: $n messages per run, $runs runs, on and off in turns; quiet hours (on) $quiet Asia/Shanghai"
+: >"$work/on"
+: >"$work/off"
+: >"$work/ratios"
+r=1
+while [ "$r" -le "$runs" ]; do
+	a=$(one on)
+	b=$(one off)
+	echo "$a" >>"$work/on"
+	echo "$b" >>"$work/off"
+	echo "$a $b" | awk '{ printf "%.2f\n", $1 / $3 }' >>"$work/ratios"
+	printf '  run %d: on %s/s, %s round trips/msg   off %s/s, %s round trips/msg   on/off %s\n' \
+		"$r" ${a% *} ${a#* } ${b% *} ${b#* } "$(tail -1 "$work/ratios")"
+	r=$((r + 1))
+done
+printf 'policy median: on %s/s  off %s/s  on/off %s; round trips per message on %s, off %s\n' \
+	"$(cut -d' ' -f1 "$work/on" | median)" "$(cut -d' ' -f1 "$work/off" | median)" \
+	"$(median <"$work/ratios")" "$(cut -d' ' -f2 "$work/on" | median)" \
+	"$(cut -d' ' -f2 "$work/off" | median)"
