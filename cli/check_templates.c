@@ -1,13 +1,18 @@
 /*
  * check_templates.c - the templates half of `nudgectl check` (see
  * check.h): compile the folder as the daemon would, report errors with
- * their place, and list per template the names it needs.
+ * their place, list per template the names it needs, and per message
+ * class (core/msgclass.h) the templates that go out as it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/check.h"
+#include "core/msgclass.h"
+#include "rules/checker.h"
+#include "rules/compile.h"
+#include "rules/run.h"
 #include "templates/tmpl.h"
 
 static void print_names(FILE *fp, const char *label, const struct strset *s)
@@ -49,6 +54,95 @@ static int report_template(FILE *fp, const struct tmpl_set *set, size_t i)
     strset_clear(&required);
     strset_clear(&optional);
     return rc;
+}
+
+/* The templates the rules send to staff (notify, escalate): class staff
+ * whatever their Kind says. Rule errors are check_rules' to report, so a
+ * folder that does not load adds nothing here. */
+static void staff_templates(const struct config *cfg, struct strset *out)
+{
+    struct rules_env env;
+    struct ruleset *set = NULL;
+    struct diag quiet = {0};
+
+    if (rules_env_from_config(&env, cfg) < 0)
+        return;
+    if (ruleset_load_dir(cfg->rules.dir, &env, &set, &quiet) == 0) {
+        for (size_t r = 0; r < set->nrules; r++)
+            for (size_t i = 0; i < set->rules[r].nsteps; i++) {
+                const struct step *s = set->rules[r].steps[i].src;
+                if (run_step_to_staff(s))
+                    strset_put(out, s->tmpl);
+            }
+        ruleset_free(set);
+    }
+    diag_clear(&quiet);
+    rules_env_free(&env);
+}
+
+/* The class every part of the i-th template declares, or -1 when its
+ * parts differ (then each part is listed as NAME.TYPE). */
+static int template_class(const struct tmpl_set *set, size_t i)
+{
+    int c = -1;
+
+    for (int t = 0; t < TMPL_NTYPES; t++) {
+        const struct tmpl_part *p = tmpl_set_part(set, i, (enum tmpl_type)t);
+        if (!p)
+            continue;
+        if (c >= 0 && c != (int)tmpl_part_class(p))
+            return -1;
+        c = (int)tmpl_part_class(p);
+    }
+    return c;
+}
+
+/* The templates (or parts) of class c, by their Kind; staff adds the
+ * templates notify and escalate send. */
+static void class_members(const struct tmpl_set *set, enum msg_class c,
+                          const struct strset *to_staff, struct strset *out)
+{
+    char name[512];
+
+    for (size_t i = 0; i < tmpl_set_count(set); i++) {
+        const char *n = tmpl_set_name(set, i);
+        int tc = template_class(set, i);
+        if (tc == (int)c || (c == MSG_STAFF && strset_has(to_staff, n))) {
+            strset_put(out, n);
+            continue;
+        }
+        for (int t = 0; tc < 0 && t < TMPL_NTYPES; t++) {
+            const struct tmpl_part *p =
+                tmpl_set_part(set, i, (enum tmpl_type)t);
+            if (p && tmpl_part_class(p) == c) {
+                snprintf(name, sizeof name, "%s.%s", n,
+                         tmpl_type_name((enum tmpl_type)t));
+                strset_put(out, name);
+            }
+        }
+    }
+}
+
+/* "  marketing: campus_vlog_weekly, trial_class_invite", a line a class. */
+static void report_classes(FILE *fp, const struct config *cfg,
+                           const struct tmpl_set *set)
+{
+    struct strset to_staff = {0};
+
+    staff_templates(cfg, &to_staff);
+    fprintf(fp, "classes (Kind; notify and escalate send as staff):\n");
+    for (int c = 0; c < MSG_NCLASSES; c++) {
+        struct strset members = {0};
+        class_members(set, (enum msg_class)c, &to_staff, &members);
+        fprintf(fp, "  %s:", msg_class_name((enum msg_class)c));
+        if (members.n == 0)
+            fprintf(fp, " none");
+        for (size_t j = 0; j < members.n; j++)
+            fprintf(fp, "%s%s", j ? ", " : " ", members.v[j]);
+        fprintf(fp, "\n");
+        strset_clear(&members);
+    }
+    strset_clear(&to_staff);
 }
 
 static int has_email(const struct tmpl_set *set)
@@ -99,6 +193,7 @@ int check_templates(struct ctl *ctl, struct diag *d, FILE *report)
             cfg->templates.dir);
     for (size_t i = 0; i < tmpl_set_count(set); i++)
         report_template(report, set, i);
+    report_classes(report, cfg, set);
     tmpl_set_unref(set);
     return d->errors > errors ? -1 : 0;
 }
