@@ -56,10 +56,12 @@ static int report_template(FILE *fp, const struct tmpl_set *set, size_t i)
     return rc;
 }
 
-/* The templates the rules send to staff (notify, escalate): class staff
- * whatever their Kind says. Rule errors are check_rules' to report, so a
- * folder that does not load adds nothing here. */
-static void staff_templates(const struct config *cfg, struct strset *out)
+/* The templates the rules send to staff (notify, escalate), class staff
+ * whatever their Kind says, and those they send to students. Rule errors
+ * are check_rules' to report, so a folder that does not load adds nothing
+ * here. */
+static void templates_sent(const struct config *cfg, struct strset *to_staff,
+                           struct strset *to_students)
 {
     struct rules_env env;
     struct ruleset *set = NULL;
@@ -72,7 +74,9 @@ static void staff_templates(const struct config *cfg, struct strset *out)
             for (size_t i = 0; i < set->rules[r].nsteps; i++) {
                 const struct step *s = set->rules[r].steps[i].src;
                 if (run_step_to_staff(s))
-                    strset_put(out, s->tmpl);
+                    strset_put(to_staff, s->tmpl);
+                else if (s->kind == STEP_SEND)
+                    strset_put(to_students, s->tmpl);
             }
         ruleset_free(set);
     }
@@ -97,17 +101,28 @@ static int template_class(const struct tmpl_set *set, size_t i)
     return c;
 }
 
-/* The templates (or parts) of class c, by their Kind; staff adds the
- * templates notify and escalate send. */
+/* Which templates went where, by the rules. */
+struct sent_to {
+    struct strset staff, students;
+};
+
+/* The templates (or parts) of class c: by their Kind, but a template only
+ * notify and escalate send is staff alone. */
 static void class_members(const struct tmpl_set *set, enum msg_class c,
-                          const struct strset *to_staff, struct strset *out)
+                          const struct sent_to *to, struct strset *out)
 {
     char name[512];
 
     for (size_t i = 0; i < tmpl_set_count(set); i++) {
         const char *n = tmpl_set_name(set, i);
         int tc = template_class(set, i);
-        if (tc == (int)c || (c == MSG_STAFF && strset_has(to_staff, n))) {
+        int staff = strset_has(&to->staff, n);
+        if (staff && (c == MSG_STAFF || !strset_has(&to->students, n))) {
+            if (c == MSG_STAFF)
+                strset_put(out, n);
+            continue;
+        }
+        if (tc == (int)c) {
             strset_put(out, n);
             continue;
         }
@@ -127,13 +142,13 @@ static void class_members(const struct tmpl_set *set, enum msg_class c,
 static void report_classes(FILE *fp, const struct config *cfg,
                            const struct tmpl_set *set)
 {
-    struct strset to_staff = {0};
+    struct sent_to to = {{0}, {0}};
 
-    staff_templates(cfg, &to_staff);
+    templates_sent(cfg, &to.staff, &to.students);
     fprintf(fp, "classes (Kind; notify and escalate send as staff):\n");
     for (int c = 0; c < MSG_NCLASSES; c++) {
         struct strset members = {0};
-        class_members(set, (enum msg_class)c, &to_staff, &members);
+        class_members(set, (enum msg_class)c, &to, &members);
         fprintf(fp, "  %s:", msg_class_name((enum msg_class)c));
         if (members.n == 0)
             fprintf(fp, " none");
@@ -142,7 +157,8 @@ static void report_classes(FILE *fp, const struct config *cfg,
         fprintf(fp, "\n");
         strset_clear(&members);
     }
-    strset_clear(&to_staff);
+    strset_clear(&to.staff);
+    strset_clear(&to.students);
 }
 
 static int has_email(const struct tmpl_set *set)
