@@ -51,16 +51,18 @@ struct parser {
     int errors;
 };
 
-static const struct attrs *school_of(const struct config *cfg)
-{
-    return cfg ? &cfg->school : NULL;
-}
-
 static struct tmpl_prog *compile_at(struct parser *p, const char *s,
                                     size_t n, int line, int col)
 {
     struct tmpl_pos pos = {p->t->file, line, col};
-    struct tmpl_prog *prog = tmpl_compile(s, n, &pos, school_of(p->cfg), p->d);
+    struct tmpl_names names = {NULL, NULL};
+    struct tmpl_prog *prog;
+
+    if (p->cfg) {
+        names.school = &p->cfg->school;
+        names.allowed = p->cfg->templates.allowed_attributes;
+    }
+    prog = tmpl_compile_names(s, n, &pos, &names, p->d);
 
     if (!prog)
         p->errors++;

@@ -2,8 +2,9 @@
  * test_tmpl_class.c - message classes (core/msgclass.h, docs/policy.md):
  * the `Kind:` header of every part type, its values and synonym, the
  * marketing default, errors with their place and hint; the class a step
- * sends as (staff for notify and escalate); and what the class changes in
- * an SMS (the opt-out text).
+ * sends as (staff for notify and escalate); what the class changes in an
+ * SMS (the opt-out text); and data minimisation, the student attributes
+ * [templates] allowed_attributes lets templates use.
  */
 #include <check.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/msgclass.h"
+#include "templates/compile.h"
 #include "templates/tmpl.h"
 #include "tests/support/check_run.h"
 
@@ -196,6 +198,59 @@ START_TEST(test_sms_optout)
 }
 END_TEST
 
+/* --- data minimisation: [templates] allowed_attributes ---------------- */
+
+static const struct {
+    const char *allowed, *tmpl;
+    const char *error; /* NULL: compiles; else the first message */
+} allow_cases[] = {
+    /* allowed names, split by spaces or commas */
+    {"name score,major_intent", "{{name}} {{score|?}} {{major_intent}}", NULL},
+    /* not student attributes: staff, tags, the message's, the alert's */
+    {"name", "{{owner.id_card}}{{#tag:vip}}x{{/tag:vip}}{{msg.student_id}}"
+             "{{count}} {{level}} {{recipient}}",
+     NULL},
+    /* an empty list (the default): any attribute */
+    {"", "{{id_card}}", NULL},
+    /* a value, with a default, or only tested by a section: all refused */
+    {"name score", "您好 {{id_card}}",
+     "t.sms:1:4: the student attribute \"id_card\" is not in [templates] "
+     "allowed_attributes: add it there if templates may use it (data "
+     "minimisation, docs/policy.md), or leave it out"},
+    {"name", "{{name}}\n{{id_card|无}}",
+     "t.sms:2:1: the student attribute \"id_card\" is not in [templates] "
+     "allowed_attributes: add it there if templates may use it (data "
+     "minimisation, docs/policy.md), or leave it out"},
+    {"name", "{{#passport}}x{{/passport}}",
+     "t.sms:1:1: the student attribute \"passport\" is not in [templates] "
+     "allowed_attributes: add it there if templates may use it (data "
+     "minimisation, docs/policy.md), or leave it out"},
+    /* a prefix of an allowed name is another name */
+    {"name_cn", "{{name}}",
+     "t.sms:1:1: the student attribute \"name\" is not in [templates] "
+     "allowed_attributes: add it there if templates may use it (data "
+     "minimisation, docs/policy.md), or leave it out"},
+};
+
+START_TEST(test_allowed_attributes)
+{
+    struct tmpl_pos pos = {"t.sms", 1, 1};
+    struct tmpl_names names = {NULL, allow_cases[_i].allowed};
+    struct diag d = {0};
+    const char *t = allow_cases[_i].tmpl;
+    struct tmpl_prog *p = tmpl_compile_names(t, strlen(t), &pos, &names, &d);
+
+    if (allow_cases[_i].error) {
+        ck_assert_ptr_null(p);
+        ck_assert_str_eq(diag_first(&d), allow_cases[_i].error);
+    } else {
+        ck_assert_msg(p != NULL, "%s", diag_first(&d));
+    }
+    tmpl_prog_free(p);
+    diag_clear(&d);
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc;
@@ -205,6 +260,8 @@ int main(void)
                         sizeof name_cases / sizeof name_cases[0]);
     tcase_add_loop_test(tc, test_parts, 0,
                         sizeof part_cases / sizeof part_cases[0]);
+    tcase_add_loop_test(tc, test_allowed_attributes, 0,
+                        sizeof allow_cases / sizeof allow_cases[0]);
     tcase_add_loop_test(tc, test_sms_optout, 0,
                         sizeof sms_cases / sizeof sms_cases[0]);
     return check_run(s);
