@@ -308,6 +308,29 @@ class TemplatesTest(NudgeTestCase, unittest.TestCase):
         ])
         self.assertIn("4 errors, 1 warning", res.stderr)
 
+    def test_check_disallowed_attribute(self):
+        """[templates] allowed_attributes: a template using another student
+        attribute (an ID-card number) is an error naming the place and the
+        attribute; check exits 1."""
+        self.nudge.cleanup()
+        self.nudge = Nudge(self.redis, http=False, extra=EXTRA.replace(
+            "[templates]\n",
+            "[templates]\nallowed_attributes = name, score major_intent\n"))
+        self.template("ok.sms", "{{name}} {{score|}} {{owner.name}}\n")
+        self.template("id.sms", "Kind: service\n\n{{name}}您好，证件号 "
+                      "{{id_card}}\n")
+        res = self.nudge.ctl("check", check=False)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn('%s:3:16: the student attribute "id_card" is not in '
+                      '[templates] allowed_attributes: add it there if '
+                      'templates may use it (data minimisation, '
+                      'docs/policy.md), or leave it out\n' %
+                      self.nudge.path("templates/id.sms"), res.stderr)
+        self.assertIn("1 error,", res.stderr)
+        # allowed, it checks clean
+        self.template("id.sms", "Kind: service\n\n{{name}}您好\n")
+        self.assertEqual(self.nudge.ctl("check").returncode, 0)
+
     def test_check_warning_only(self):
         self.template("long.sms", "长" * 300 + "\n")
         res = self.nudge.ctl("check")
