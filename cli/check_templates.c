@@ -176,9 +176,21 @@ static void check_confirm_template(const struct config *cfg,
                                    const struct tmpl_set *set, struct diag *d)
 {
     const char *name = cfg->consent.confirm_template;
+    const struct tmpl_part *part;
 
-    if (!name || !*name || tmpl_find(set, name, "sms"))
+    if (!name || !*name)
         return;
+    if ((part = tmpl_find(set, name, "sms"))) {
+        /* a marketing SMS ends with the opt-out text: not what somebody
+         * who just opted out should read */
+        if (tmpl_part_class(part) == MSG_MARKETING)
+            diag_warning(d, tmpl_part_file(part), 1, 1,
+                         "[consent] confirm_template \"%s\" is marketing "
+                         "(no Kind: line means marketing), so it would end "
+                         "with the opt-out text: add \"Kind: service\"",
+                         name);
+        return;
+    }
     for (size_t i = 0; i < tmpl_set_count(set); i++)
         if (strcmp(tmpl_set_name(set, i), name) == 0) {
             diag_warning(d, cfg->path, 0, 0,

@@ -331,6 +331,21 @@ class TemplatesTest(NudgeTestCase, unittest.TestCase):
         self.template("id.sms", "Kind: service\n\n{{name}}您好\n")
         self.assertEqual(self.nudge.ctl("check").returncode, 0)
 
+    def test_check_marketing_confirmation(self):
+        """The opt-out confirmation must not be marketing: it would end
+        with the opt-out text."""
+        self.nudge.cleanup()
+        self.nudge = Nudge(self.redis, http=False, extra=EXTRA +
+                           "\n[consent]\nconfirm_template = bye\n")
+        self.template("bye.sms", "退订成功\n")
+        res = self.nudge.ctl("check")
+        self.assertIn('%s:1:1: warning: [consent] confirm_template "bye" is '
+                      'marketing (no Kind: line means marketing), so it '
+                      'would end with the opt-out text: add "Kind: service"'
+                      % self.nudge.path("templates/bye.sms"), res.stderr)
+        self.template("bye.sms", "Kind: notice\n\n退订成功\n")
+        self.assertNotIn("confirm_template", self.nudge.ctl("check").stderr)
+
     def test_check_warning_only(self):
         self.template("long.sms", "长" * 300 + "\n")
         res = self.nudge.ctl("check")
