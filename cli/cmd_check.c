@@ -23,8 +23,9 @@ static void usage(FILE *fp)
 {
     fprintf(fp, "usage: nudgectl -c FILE check\n"
                 "Checks the rules and templates the config names; prints "
-                "each problem as\nfile:line:col: message, and per template "
-                "the values it needs.\n");
+                "each problem as\nfile:line:col: message, per template "
+                "the values it needs, and the\ntemplates of each message "
+                "class (marketing, service, staff).\n");
 }
 
 int cmd_check(struct ctl *ctl, int argc, char **argv)

@@ -23,6 +23,7 @@
 #include "rules/delivery.h"
 #include "rules/eval.h"
 #include "rules/recipient.h"
+#include "rules/run.h"
 #include "rules/schedule.h"
 #include "templates/tmpl.h"
 
@@ -142,6 +143,7 @@ static void render_step(struct sim *s, const struct step *st, int64_t at)
     ctx.owner = who.owner;
     ctx.supervisor = who.supervisor;
     ctx.to = who.to;
+    ctx.to_staff = run_step_to_staff(st);
     tmpl_out_init(&out);
     switch (tmpl_render(part, &ctx, &out)) {
     case TMPL_OK:

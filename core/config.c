@@ -43,6 +43,8 @@ enum conf_type {
     CT_HHMM,     /* char *, "HH:MM" or "" */
     CT_WORDS,    /* char *, consent words: PCRE2 patterns, comma separated */
     CT_SCOPE,    /* int, [consent] optout_scope: 0 channel, 1 all */
+    CT_NAMES,    /* char *, names (letters, digits, _, -) split by spaces
+                    or commas, kept as written; "" for none */
 };
 
 struct conf_key {
@@ -91,6 +93,8 @@ static const struct conf_key conf_keys[] = {
      "https://example.edu/unsubscribe", 0, 0},
     {"templates", "unsubscribe_secret", CT_SECRET,
      OFF(templates.unsubscribe_secret), NULL, 0, 0},
+    {"templates", "allowed_attributes", CT_NAMES,
+     OFF(templates.allowed_attributes), "", 0, 0},
 
     {"http", "listen", CT_LISTEN, OFF(http.listen), "127.0.0.1:9464", 0, 0},
     {"http", "receipts_token", CT_SECRET, OFF(http.receipts_token), NULL, 0,
@@ -282,17 +286,46 @@ static int parse_deadline(const char *value, struct lead_deadline *dl,
     return 0;
 }
 
+/* The first name of a CT_NAMES list that is not letters, digits, _ and
+ * -, or NULL when all are. */
+static const char *bad_name_in(const char *list)
+{
+    const char *seps = " ,\t";
+
+    for (const char *p = list + strspn(list, seps); *p;
+         p += strspn(p, seps)) {
+        size_t n = strcspn(p, seps);
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)p[i];
+            if (!isalnum(c) && c != '_' && c != '-')
+                return p;
+        }
+        p += n;
+    }
+    return NULL;
+}
+
 /* Applies value to the row's field. Returns 0, or -1 with why in err. */
 static int conf_set(struct config *cfg, const struct conf_key *k,
                     const char *value, char *err, size_t errlen)
 {
     char *end, *resolved;
+    const char *bad;
     long n;
     int64_t ms;
     int lvl;
 
     switch (k->type) {
     case CT_STR:
+        return set_string(str_field(cfg, k), value);
+    case CT_NAMES:
+        if ((bad = bad_name_in(value))) {
+            snprintf(err, errlen,
+                     "invalid name \"%.*s\": use names of letters, digits, "
+                     "_ and -, separated by spaces or commas",
+                     (int)strcspn(bad, " ,\t"), bad);
+            return -1;
+        }
         return set_string(str_field(cfg, k), value);
     case CT_PATH:
         if (!*value) /* an empty path is "none", not the config's folder */
@@ -748,7 +781,7 @@ void config_free(struct config *cfg)
         if (t == CT_STR || t == CT_PATH || t == CT_SECRET || t == CT_ADDR ||
             t == CT_LISTEN || t == CT_HOURS || t == CT_DAYS ||
             t == CT_SPAN || t == CT_ZONE || t == CT_URLPAT || t == CT_HHMM ||
-            t == CT_WORDS) {
+            t == CT_WORDS || t == CT_NAMES) {
             char **f = str_field(cfg, &conf_keys[i]);
             if (t == CT_SECRET && *f)
                 explicit_bzero(*f, strlen(*f));

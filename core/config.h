@@ -75,6 +75,9 @@ struct config {
         char *sms_optout_text;
         char *unsubscribe_url;
         char *unsubscribe_secret;
+        char *allowed_attributes; /* the student attributes templates may
+                                     use, space separated; "": any
+                                     (docs/policy.md, data minimisation) */
     } templates;
 
     struct {

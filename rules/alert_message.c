@@ -105,7 +105,7 @@ static int render_heading(const struct alert_send *as,
     struct tmpl_ctx ctx = {.supervisor = who, .cfg = as->cfg, .to = as->to,
                            .to_name = staff_get(who, "name"),
                            .from = as->ch->from, .key = idem,
-                           .now_ms = as->asof};
+                           .now_ms = as->asof, .to_staff = 1};
     enum tmpl_status got = TMPL_INVALID;
 
     snprintf(count, sizeof count, "%zu", as->n);

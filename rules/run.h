@@ -239,6 +239,13 @@ enum step_result {
 
 enum step_result run_assign(struct run *r, size_t i, const struct step *s);
 enum step_result run_message(struct run *r, size_t i, const struct step *s);
+/* Message classes (core/msgclass.h, docs/policy.md): notify and escalate
+ * go to staff, so their messages are class staff whatever their template
+ * says; a send goes out as its part's Kind. The sending policy keys quiet
+ * hours, caps and blackout dates on run_step_class(). */
+int run_step_to_staff(const struct step *s);
+enum msg_class run_step_class(const struct step *s,
+                              const struct tmpl_part *part);
 
 /* A timeline entry of step `step` of r (actor is its buffer). */
 void run_entry(const struct run *r, size_t step, const char *type,

@@ -538,6 +538,17 @@ int run_reach(struct run *r, size_t i, const struct step *s,
     return got < 0 ? -1 : got;
 }
 
+int run_step_to_staff(const struct step *s)
+{
+    return s->kind == STEP_NOTIFY || s->kind == STEP_ESCALATE;
+}
+
+enum msg_class run_step_class(const struct step *s,
+                              const struct tmpl_part *part)
+{
+    return tmpl_send_class(part, run_step_to_staff(s));
+}
+
 /* Renders the step's template part for ch and sends it. */
 static enum step_result send_via(struct run *r, size_t i, const struct step *s,
                                  struct channel *ch, int fallback)
@@ -559,6 +570,7 @@ static enum step_result send_via(struct run *r, size_t i, const struct step *s,
     ctx.to = who.to;
     ctx.from = ch->from;
     ctx.key = idem;
+    ctx.to_staff = run_step_to_staff(s);
     tmpl_out_init(&out);
     switch (tmpl_render(part, &ctx, &out)) {
     case TMPL_OK:

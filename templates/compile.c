@@ -19,6 +19,7 @@
 
 const char *const tmpl_msg_names[] = {"unsubscribe_url", "optout_text",
                                       "student_id", "template", NULL};
+const char *const tmpl_alert_names[] = {"count", "level", "recipient", NULL};
 
 static const struct {
     const char *name;
@@ -50,6 +51,7 @@ struct compiler {
     size_t n;
     const struct tmpl_pos *pos;
     const struct attrs *school;
+    const char *allowed; /* student attributes; NULL: any */
     struct diag *d;
     int errors;
     int oom;
@@ -248,6 +250,29 @@ static int in_list(const char *const *list, const char *s, size_t n)
     return 0;
 }
 
+/* Is s[0..n) one of the names of list (split by spaces or commas)? */
+static int in_names(const char *list, const char *s, size_t n)
+{
+    const char *seps = " ,\t";
+
+    for (const char *p = list + strspn(list, seps); *p;
+         p += strspn(p, seps)) {
+        size_t len = strcspn(p, seps);
+        if (len == n && memcmp(p, s, n) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
+/* Data minimisation: a student attribute must be one the config allows. */
+static int attribute_allowed(const struct compiler *c, const char *s,
+                             size_t n)
+{
+    return !c->allowed || !*c->allowed || in_names(c->allowed, s, n) ||
+           in_list(tmpl_alert_names, s, n);
+}
+
 /* Checks what a name of namespace ns may be; 0, or -1 after an error. */
 static int check_key(struct compiler *c, size_t at, enum tmpl_ns ns,
                      const char *full, size_t n, size_t keyoff)
@@ -261,6 +286,14 @@ static int check_key(struct compiler *c, size_t at, enum tmpl_ns ns,
                  "unknown message value \"%.*s\": use msg.unsubscribe_url, "
                  "msg.optout_text, msg.student_id or msg.template",
                  (int)n, full);
+        return -1;
+    }
+    if (ns == NS_STUDENT && !attribute_allowed(c, key, klen)) {
+        error_at(c, at,
+                 "the student attribute \"%.*s\" is not in [templates] "
+                 "allowed_attributes: add it there if templates may use it "
+                 "(data minimisation, docs/policy.md), or leave it out",
+                 (int)klen, key);
         return -1;
     }
     if (ns == NS_SCHOOL && c->school) {
@@ -591,13 +624,24 @@ struct tmpl_prog *tmpl_compile(const char *text, size_t n,
                                const struct tmpl_pos *pos,
                                const struct attrs *school, struct diag *d)
 {
+    struct tmpl_names names = {school, NULL};
+
+    return tmpl_compile_names(text, n, pos, &names, d);
+}
+
+struct tmpl_prog *tmpl_compile_names(const char *text, size_t n,
+                                     const struct tmpl_pos *pos,
+                                     const struct tmpl_names *names,
+                                     struct diag *d)
+{
     struct compiler c;
 
     memset(&c, 0, sizeof c);
     c.src = text;
     c.n = n;
     c.pos = pos;
-    c.school = school;
+    c.school = names->school;
+    c.allowed = names->allowed;
     c.d = d;
     if (!(c.p = calloc(1, sizeof *c.p)))
         return NULL;

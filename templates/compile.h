@@ -75,6 +75,19 @@ struct tmpl_pos {
 struct tmpl_prog *tmpl_compile(const char *text, size_t n,
                                const struct tmpl_pos *pos,
                                const struct attrs *school, struct diag *d);
+/* What the config lets templates name. */
+struct tmpl_names {
+    const struct attrs *school; /* [school], sorted; NULL: any school.X */
+    const char *allowed; /* [templates] allowed_attributes: the student
+                            attributes (names without a prefix), split by
+                            spaces or commas; NULL or "": any */
+};
+/* tmpl_compile() that also refuses a student attribute not in
+ * names->allowed (data minimisation, docs/policy.md). */
+struct tmpl_prog *tmpl_compile_names(const char *text, size_t n,
+                                     const struct tmpl_pos *pos,
+                                     const struct tmpl_names *names,
+                                     struct diag *d);
 void tmpl_prog_free(struct tmpl_prog *p);
 
 /* Line and column (in characters, from 1) of offset in text that starts
@@ -84,5 +97,8 @@ void tmpl_where(const char *text, size_t offset, const struct tmpl_pos *pos,
 
 /* The names a message's own values (msg.X) may have, NULL-terminated. */
 extern const char *const tmpl_msg_names[];
+/* The values an alert's heading gets beside the student's (rules/
+ * alert_message.c): always allowed, whatever allowed_attributes says. */
+extern const char *const tmpl_alert_names[];
 
 #endif

@@ -192,7 +192,8 @@ static enum tmpl_status render_sms(struct render *r, struct offsets *o)
                    sizeof r->out->err);
     if (st != TMPL_OK)
         return st;
-    if (part->marketing && optout && *optout &&
+    if (tmpl_send_class(part, r->ctx->to_staff) == MSG_MARKETING &&
+        optout && *optout &&
         !ends_with(b->p + o->body, b->len - o->body, optout))
         tbuf_adds(b, optout);
     tmpl_sms_measure(b->p + o->body, b->len - o->body, &r->out->msg.sms);

@@ -18,9 +18,9 @@
 /* The header lines each type knows; "Param-" is a prefix. */
 static const char *const sms_keys[] = {"Kind", "Template-Code", "Param-",
                                        NULL};
-static const char *const email_keys[] = {"Subject", NULL};
-static const char *const wecom_keys[] = {"Format", NULL};
-static const char *const no_keys[] = {NULL};
+static const char *const email_keys[] = {"Subject", "Kind", NULL};
+static const char *const wecom_keys[] = {"Format", "Kind", NULL};
+static const char *const webhook_keys[] = {"Kind", NULL};
 
 static const char *const *keys_of(enum tmpl_type t)
 {
@@ -32,7 +32,7 @@ static const char *const *keys_of(enum tmpl_type t)
     case TMPL_WECOM:
         return wecom_keys;
     default:
-        return no_keys;
+        return webhook_keys;
     }
 }
 
@@ -51,16 +51,18 @@ struct parser {
     int errors;
 };
 
-static const struct attrs *school_of(const struct config *cfg)
-{
-    return cfg ? &cfg->school : NULL;
-}
-
 static struct tmpl_prog *compile_at(struct parser *p, const char *s,
                                     size_t n, int line, int col)
 {
     struct tmpl_pos pos = {p->t->file, line, col};
-    struct tmpl_prog *prog = tmpl_compile(s, n, &pos, school_of(p->cfg), p->d);
+    struct tmpl_names names = {NULL, NULL};
+    struct tmpl_prog *prog;
+
+    if (p->cfg) {
+        names.school = &p->cfg->school;
+        names.allowed = p->cfg->templates.allowed_attributes;
+    }
+    prog = tmpl_compile_names(s, n, &pos, &names, p->d);
 
     if (!prog)
         p->errors++;
@@ -181,6 +183,26 @@ static void header_set_prog(struct parser *p, const struct hline *h,
     *slot = compile_at(p, h->value, h->vlen, h->line, h->col);
 }
 
+/* Kind: marketing, service (or notice) or staff; once. */
+static void header_kind(struct parser *p, const struct hline *h)
+{
+    int c = msg_class_parse(h->value, h->vlen);
+
+    if (p->part->kind_line) {
+        error(p, h->line, 1, "Kind is given twice (first on line %d)",
+              p->part->kind_line);
+        return;
+    }
+    if (c < 0) {
+        error(p, h->line, h->col, "invalid Kind \"%.*s\": use marketing, "
+              "service (notice) or staff; a part without Kind is marketing",
+              (int)h->vlen, h->value);
+        return;
+    }
+    p->part->cls = (enum msg_class)c;
+    p->part->kind_line = h->line;
+}
+
 static void one_header(struct parser *p, const struct hline *h)
 {
     struct tmpl_part *part = p->part;
@@ -188,11 +210,7 @@ static void one_header(struct parser *p, const struct hline *h)
     if (is(h, "Subject")) {
         header_set_prog(p, h, &part->subject);
     } else if (is(h, "Kind")) {
-        if (value_is(h, "marketing") || value_is(h, "notice"))
-            part->marketing = value_is(h, "marketing");
-        else
-            error(p, h->line, h->col, "invalid Kind \"%.*s\": use marketing "
-                  "or notice", (int)h->vlen, h->value);
+        header_kind(p, h);
     } else if (is(h, "Format")) {
         if (value_is(h, "markdown") || value_is(h, "text"))
             part->markdown = value_is(h, "markdown");
@@ -217,9 +235,11 @@ static const char *keys_hint(enum tmpl_type t)
     case TMPL_SMS:
         return "Kind, Template-Code or Param-NAME";
     case TMPL_EMAIL:
-        return "Subject";
+        return "Subject or Kind";
+    case TMPL_WECOM:
+        return "Format or Kind";
     default:
-        return "Format";
+        return "Kind";
     }
 }
 
@@ -271,7 +291,7 @@ static void sms_estimate(const struct tmpl_part *part,
         else if (op->kind == OP_TEXT || op->has_default)
             tbuf_add(&b, pr->text + op->off, op->len);
     }
-    if (part->marketing && cfg && cfg->templates.sms_optout_text)
+    if (part->cls == MSG_MARKETING && cfg && cfg->templates.sms_optout_text)
         tbuf_adds(&b, cfg->templates.sms_optout_text);
     tmpl_sms_measure(b.p ? b.p : "", b.len, info);
     tbuf_free(&b);
@@ -361,6 +381,9 @@ int tmpl_part_parse(struct tmpl_part *part, const struct part_text *t,
               "then a blank line, then the text");
     else if (headers)
         off = parse_headers(&p, &body_line);
+    if (part->type == TMPL_EMAIL && headers && !part->subject && !p.errors)
+        error(&p, 1, 1, "an email part needs a \"Subject: ...\" line among "
+              "its header lines");
     blen = t->n - off;
     if (part->type == TMPL_SMS || part->type == TMPL_WECOM)
         blen = trim_final_breaks(t->text + off, blen);

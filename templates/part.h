@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/diag.h"
+#include "core/msgclass.h"
 #include "templates/compile.h"
 #include "templates/tmpl.h"
 
@@ -33,7 +34,8 @@ struct tmpl_part {
     struct tmpl_prog *body;    /* NULL: a provider template, no preview */
     struct tmpl_prog *html;    /* email, or NULL */
     int markdown;              /* wecom: Format: markdown */
-    int marketing;             /* sms: Kind: marketing */
+    enum msg_class cls;        /* Kind: (0, marketing, when unmarked) */
+    int kind_line;             /* the Kind line, 0: none */
     char *provider_code;       /* sms: Template-Code, or NULL */
     struct tmpl_param *params;
     size_t nparams;

@@ -382,6 +382,16 @@ enum tmpl_type tmpl_part_type(const struct tmpl_part *part)
     return part->type;
 }
 
+enum msg_class tmpl_part_class(const struct tmpl_part *part)
+{
+    return part->cls;
+}
+
+enum msg_class tmpl_send_class(const struct tmpl_part *part, int to_staff)
+{
+    return to_staff ? MSG_STAFF : part->cls;
+}
+
 size_t tmpl_set_count(const struct tmpl_set *set)
 {
     return set->n;

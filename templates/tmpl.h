@@ -35,6 +35,7 @@
 #include "channels/channel.h"
 #include "core/config.h"
 #include "core/diag.h"
+#include "core/msgclass.h"
 #include "core/student.h"
 #include "templates/buf.h"
 #include "templates/render.h" /* enum tmpl_status, TMPL_VALUE_MAX */
@@ -83,6 +84,13 @@ const struct tmpl_part *tmpl_find(const struct tmpl_set *set,
 const char *tmpl_part_file(const struct tmpl_part *part);
 const char *tmpl_part_name(const struct tmpl_part *part);
 enum tmpl_type tmpl_part_type(const struct tmpl_part *part);
+/* The class the part declares with `Kind:` (core/msgclass.h); a part
+ * without one is marketing, the safe side. */
+enum msg_class tmpl_part_class(const struct tmpl_part *part);
+/* The class a message of part goes out as: staff when it goes to staff
+ * (notify, escalate, grouped alerts, the digest) whatever the part says,
+ * else the part's own. The policy layer keys on this. */
+enum msg_class tmpl_send_class(const struct tmpl_part *part, int to_staff);
 
 /* --- rendering ----------------------------------------------------------------- */
 /* What a message is rendered from. Only student is required. */
@@ -102,6 +110,8 @@ struct tmpl_ctx {
     const char *key;  /* the send's idempotency key: the same key gives the
                          same Message-ID; NULL: a random one */
     int64_t now_ms;   /* the Date header; 0: now */
+    int to_staff;     /* notify, escalate, alerts, digest: class staff
+                         (tmpl_send_class), so no SMS opt-out text */
 };
 
 /* The rendered message. Strings point into the tmpl_out (or the part) and

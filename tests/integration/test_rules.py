@@ -148,6 +148,8 @@ class RulesExamplesTest(unittest.TestCase):
         touched = int(self.r.hget("slm:student:{101}", "last_touch_at"))
         self.assertLess(abs(touched - time.time()), 30)  # time_since_touch
         self.assertIn("学生101", msg["body"])
+        # marketing (Kind: marketing): the SMS ends with the opt-out text
+        self.assertTrue(msg["body"].endswith("拒收请回复R"), msg["body"])
         wait_for(lambda: sent(self.nudge, "101", "trial_class_reminder"), 10,
                  what="the WeCom reminder")
         self.assertEqual(sent(self.nudge, "101", "trial_class_reminder")[0]["to"],
@@ -184,6 +186,10 @@ class RulesExamplesTest(unittest.TestCase):
                  what="the welcome_pack_sent tag")
         got = sorted(m["type"] for m in sent(self.nudge, "301", "welcome_pack"))
         self.assertEqual(got, ["email", "sms"])
+        # a service message (Kind: service): sent as written
+        sms = [m for m in sent(self.nudge, "301", "welcome_pack")
+               if m["type"] == "sms"][0]
+        self.assertNotIn("拒收请回复R", sms["body"])
         wait_for(lambda: self.r.sismember("slm:student:{303}:tags",
                                           "welcome_pack_sent"), 10,
                  what="303's tag")

@@ -163,7 +163,8 @@ class TemplatesTest(NudgeTestCase, unittest.TestCase):
         self.template("invite.sms", "Kind: marketing\n\n"
                       "【{{school.name}}】{{name|同学}}您好！诚邀您参加本周六上午"
                       "的专业体验课，现场与任课老师面对面交流。回复1预约。\n")
-        self.template("short.sms", "Hi {{name}}, see you {{date day}}!\n")
+        self.template("short.sms", "Kind: service\n\n"
+                      "Hi {{name}}, see you {{date day}}!\n")
         add_student(self.r, "1", name="张三", day="2026-09-01")
         add_student(self.r, "2", name="Li Lei", day="2026-09-01", lang="en")
         out = self.render("invite", "1", "sms").stdout
@@ -174,6 +175,22 @@ class TemplatesTest(NudgeTestCase, unittest.TestCase):
         out = self.render("short", "2", "outbox").stdout
         self.assertIn("Encoding: GSM-7\nSegments: 1 (36 characters)\n\n"
                       "Hi Li Lei, see you 1 September 2026!\n", out)
+
+    def test_sms_class_optout_text(self):
+        """An unmarked SMS is marketing and gets the opt-out text; service
+        (or its synonym notice) and staff go as written."""
+        body = "{{name}}同学，开放日见\n"
+        self.template("unmarked.sms", body)
+        self.template("service.sms", "Kind: service\n\n" + body)
+        self.template("notice.sms", "Kind: notice\n\n" + body)
+        self.template("staff.sms", "Kind: staff\n\n" + body)
+        add_student(self.r, "9", name="张三")
+        out = self.render("unmarked", "9", "sms").stdout
+        self.assertTrue(out.endswith("\n\n张三同学，开放日见拒收请回复R\n"), out)
+        for name in ("service", "notice", "staff"):
+            out = self.render(name, "9", "sms").stdout
+            self.assertTrue(out.endswith("\n\n张三同学，开放日见\n"),
+                            name + ": " + out)
 
     def test_provider_template(self):
         self.template("code.sms", "Template-Code: SMS_4242\n"
@@ -237,9 +254,36 @@ class TemplatesTest(NudgeTestCase, unittest.TestCase):
         self.assertEqual(self.templates_report(res.stdout),
                          "templates: 1 in %s\n"
                          "  welcome (sms email): needs name, owner.name; "
-                         "optional major, tag:intent:high\n" %
+                         "optional major, tag:intent:high\n"
+                         "  marketing: welcome\n"
+                         "  service: none\n"
+                         "  staff: none\n" %
                          self.nudge.path("templates"))
         self.assertNotIn("templates", res.stderr)
+
+    def test_check_classes(self):
+        """A line per class: Kind decides, unmarked is marketing, notice is
+        service, parts of differing Kind are listed alone, and a template
+        only notify (or escalate) sends is staff alone, whatever it says;
+        one a rule also sends to students keeps its Kind too."""
+        self.template("open_day.sms", "{{name}}同学，开放日见\n")
+        self.template("admission.sms", "Kind: notice\n\n录取结果已发布\n")
+        self.template("deadline.email", "Subject: 缴费\nKind: service\n\n"
+                      "请按时缴费\n")
+        self.template("mixed.sms", "Kind: service\n\n明天上课\n")
+        self.template("mixed.email", "Subject: x\n\n欢迎再来\n")
+        self.template("new_lead.email", "Subject: 新线索 {{name}}\n\nx\n")
+        self.template("both.email", "Subject: 欢迎\n\nx\n")
+        self.nudge.write("rules/leads.rules",
+                         "rule leads {\n    on created\n"
+                         "    notify owner via mail new_lead\n"
+                         "    notify owner via mail both\n"
+                         "    send mail both\n}\n")
+        res = self.nudge.ctl("check")
+        self.assertIn("classes (Kind; notify and escalate send as staff):\n"
+                      "  marketing: both, mixed.email, open_day\n"
+                      "  service: admission, deadline, mixed.sms\n"
+                      "  staff: both, new_lead\n", res.stdout)
 
     def test_check_errors(self):
         self.template("ok.sms", "hi {{name}}\n")
@@ -259,9 +303,48 @@ class TemplatesTest(NudgeTestCase, unittest.TestCase):
             '%s/bad.sms:2:10: "{{/b}}" does not close "a", opened at 2:3' % d,
             '%s/bad.sms:2:3: section "a" is never closed: add {{/a}}' % d,
             '%s/long.sms:1:1: warning: the SMS takes at least 5 segments '
-            '(UCS-2, 300 characters), above sms_max_segments = 3' % d,
+            # unmarked, so marketing: the opt-out text is counted
+            '(UCS-2, 306 characters), above sms_max_segments = 3' % d,
         ])
         self.assertIn("4 errors, 1 warning", res.stderr)
+
+    def test_check_disallowed_attribute(self):
+        """[templates] allowed_attributes: a template using another student
+        attribute (an ID-card number) is an error naming the place and the
+        attribute; check exits 1."""
+        self.nudge.cleanup()
+        self.nudge = Nudge(self.redis, http=False, extra=EXTRA.replace(
+            "[templates]\n",
+            "[templates]\nallowed_attributes = name, score major_intent\n"))
+        self.template("ok.sms", "{{name}} {{score|}} {{owner.name}}\n")
+        self.template("id.sms", "Kind: service\n\n{{name}}您好，证件号 "
+                      "{{id_card}}\n")
+        res = self.nudge.ctl("check", check=False)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn('%s:3:16: the student attribute "id_card" is not in '
+                      '[templates] allowed_attributes: add it there if '
+                      'templates may use it (data minimisation, '
+                      'docs/policy.md), or leave it out\n' %
+                      self.nudge.path("templates/id.sms"), res.stderr)
+        self.assertIn("1 error,", res.stderr)
+        # allowed, it checks clean
+        self.template("id.sms", "Kind: service\n\n{{name}}您好\n")
+        self.assertEqual(self.nudge.ctl("check").returncode, 0)
+
+    def test_check_marketing_confirmation(self):
+        """The opt-out confirmation must not be marketing: it would end
+        with the opt-out text."""
+        self.nudge.cleanup()
+        self.nudge = Nudge(self.redis, http=False, extra=EXTRA +
+                           "\n[consent]\nconfirm_template = bye\n")
+        self.template("bye.sms", "退订成功\n")
+        res = self.nudge.ctl("check")
+        self.assertIn('%s:1:1: warning: [consent] confirm_template "bye" is '
+                      'marketing (no Kind: line means marketing), so it '
+                      'would end with the opt-out text: add "Kind: service"'
+                      % self.nudge.path("templates/bye.sms"), res.stderr)
+        self.template("bye.sms", "Kind: notice\n\n退订成功\n")
+        self.assertNotIn("confirm_template", self.nudge.ctl("check").stderr)
 
     def test_check_warning_only(self):
         self.template("long.sms", "长" * 300 + "\n")

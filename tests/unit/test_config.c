@@ -53,7 +53,14 @@ static const struct {
     {"[consent]\noptout_words = TD, unsub(scribe)?, 退订\noptin_words =\n"
      "optout_scope = all\nconfirm_template = optout_confirm\n",
      NULL},
+    /* data minimisation: names by spaces or commas; empty is any */
+    {"[templates]\nallowed_attributes = name score, major_intent  province\n",
+     NULL},
+    {"[templates]\nallowed_attributes =\n", NULL},
     /* errors */
+    {"[templates]\nallowed_attributes = name id.card\n",
+     "2: allowed_attributes: invalid name \"id.card\": use names of "
+     "letters, digits, _ and -, separated by spaces or commas"},
     {"[consent]\n\noptout_words = TD, (abc\n",
      "3: optout_words: bad word \"(abc\": missing closing parenthesis"},
     {"[consent]\noptout_scope = sms\n",
