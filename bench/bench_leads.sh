@@ -30,20 +30,7 @@ build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
 . "$top/bench/campaign.sh" # config_head, metric, now_ms
 
-work=$(mktemp -d /tmp/nudge-bench-leads.XXXXXX)
-redis_pid=
-nudged_pid=
-cleanup() {
-	[ -n "$nudged_pid" ] && kill -9 "$nudged_pid" 2>/dev/null || true
-	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-
-rport=$(free_port)
-start_redis "$rport" "$work"
+bench_start leads # work, rport; all gone at exit
 mkdir -p "$work/rules" "$work/templates"
 cat >"$work/rules/leads.rules" <<EOF
 stages lead contacted consulting applied admitted enrolled lost

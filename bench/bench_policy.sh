@@ -20,20 +20,7 @@ build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
 . "$top/bench/campaign.sh"
 
-work=$(mktemp -d /tmp/nudge-bench-policy.XXXXXX)
-redis_pid=
-nudged_pid=
-cleanup() {
-	[ -n "$nudged_pid" ] && kill -9 "$nudged_pid" 2>/dev/null || true
-	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	[ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP PIPE
-
-rport=$(free_port)
-start_redis "$rport" "$work"
+bench_start policy # work, rport; all gone at exit
 mkdir -p "$work/rules" "$work/templates"
 write_campaign_rule "$work/rules/bench.rules"
 printf 'Kind: service\n\n您好 {{name}}，您的录取通知书已寄出，请注意查收。\n' \

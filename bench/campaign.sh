@@ -142,3 +142,23 @@ redis_reads() {
 	redis-cli -p "$rport" info stats |
 		awk -F: '/^total_reads_processed/ { print $2 + 0 }'
 }
+
+# A benchmark's work folder and throwaway Redis (sets work, rport,
+# redis_pid); at exit nudged (nudged_pid) and Redis are killed and the
+# folder removed (KEEP=1 keeps it).
+bench_start() { # NAME
+	work=$(mktemp -d "/tmp/nudge-bench-$1.XXXXXX")
+	redis_pid=
+	nudged_pid=
+	trap bench_cleanup EXIT
+	trap 'exit 1' INT TERM HUP PIPE
+	rport=$(free_port)
+	start_redis "$rport" "$work"
+}
+
+bench_cleanup() {
+	[ -n "$nudged_pid" ] && kill -9 "$nudged_pid" 2>/dev/null || true
+	[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
+}
