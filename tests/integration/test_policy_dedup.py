@@ -60,6 +60,12 @@ rule rmail {
     on event mail
     send mail hello
 }
+rule rburst {
+    on event burst
+    send sms hello
+    send sms other
+    send mail hello
+}
 """
 
 REASON = re.compile(r"^template hello was sent to this student at "
@@ -239,3 +245,33 @@ class RetryTest(SendsTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TwoDaemonsCapTest(DedupCase):
+    """[delivery] max_per_day across channels with two daemons sending at
+    once: never above the cap (the count is one INCR per send, shared)."""
+    daemons = 2
+    cap = 2
+    window = "0"
+
+    def test_never_above_the_cap(self):
+        students = [str(i) for i in range(1, 21)]
+        for sid in students:
+            add_student(self.r, sid, email="s%s@example.edu" % sid)
+        for _ in range(2):  # two bursts of three messages each
+            for sid in students:
+                self.emit(sid, "burst")
+        for sid in students:
+            self.wait_steps(sid, 6)
+        time.sleep(0.5)
+        for sid in students:
+            got = [m for n in self.nudges for m in outbox(n)
+                   if m.get("student") == sid]
+            self.assertEqual(len(got), 2, (sid, got))
+            steps = self.steps(sid)
+            self.assertEqual(sorted(e["type"] for e in steps),
+                             ["sent"] * 2 + ["skipped"] * 4, steps)
+            for e in steps:
+                if e["type"] == "skipped":
+                    self.assertEqual(e["detail"],
+                                     "daily cap of 2 messages reached")
