@@ -20,6 +20,7 @@
 #include "core/student_store.h"
 #include "rules/compile.h"
 #include "rules/dedup.h"
+#include "rules/policy.h"
 #include "rules/delivery.h"
 #include "rules/eval.h"
 #include "rules/recipient.h"
@@ -99,22 +100,24 @@ static void render_step(struct sim *s, const struct step *st, int64_t at)
     struct tmpl_out out;
     struct tmpl_ctx ctx = {
         .student = s->st, .cfg = &s->ctl->cfg, .now_ms = s->now_ms};
+    struct policy_decision d;
     char why[256], masked[128];
     int got;
 
-    int64_t quiet = st->kind == STEP_SEND
-                        ? quiet_until(s->ctl->cfg.delivery.quiet_hours,
-                                      delivery_zone(&s->ctl->cfg, s->st), at)
-                        : 0;
-
-    if (quiet)
-        printf("       quiet hours (%s, %s): waits until %s\n",
-               s->ctl->cfg.delivery.quiet_hours,
-               delivery_zone(&s->ctl->cfg, s->st),
-               schedule_format(quiet, masked, sizeof masked));
-    if (st->kind == STEP_SEND && student_opted_out(s->st, type)) {
-        printf("       skipped: the student opted out of %s\n", type);
+    /* the daemon's own policy (rules/policy.h), at the step's time */
+    switch (policy_check(&s->ctl->cfg, st, type, s->st, at, &d)) {
+    case POLICY_DEFER:
+        printf("       %s: waits until %s\n", d.why,
+               schedule_format(d.until, masked, sizeof masked));
+        break;
+    case POLICY_SKIP:
+        printf("       skipped: %s\n", d.why);
         return;
+    case POLICY_END:
+        printf("       skipped: %s (the run ends)\n", d.why);
+        return;
+    case POLICY_SEND:
+        break;
     }
     if (st->kind == STEP_SEND && dedup_would_skip(s, st, type))
         return;

@@ -39,8 +39,8 @@
 #include "rules/alert.h"
 #include "rules/dedup.h"
 #include "rules/delivery.h"
-#include "rules/leads.h"
 #include "rules/recipient.h"
+#include "rules/policy.h"
 #include "rules/run.h"
 
 #define SEND_RECORD_TTL_MS RUN_SEND_RECORD_TTL_MS /* run.h */
@@ -625,25 +625,25 @@ static enum step_result hold_paused(struct run *r, size_t i)
                : ST_QUEUED;
 }
 
-/* Quiet hours in the student's zone: the step is queued again for until,
- * and the timeline says so (`deferred`, with the local time it goes). */
-static enum step_result defer_quiet(struct run *r, size_t i,
-                                    const struct step *s, int64_t until)
+/* The policy says not yet (quiet hours in the student's zone): the step
+ * is queued again for d->until, and the timeline says so (`deferred`,
+ * with the local time it goes). */
+static enum step_result defer_step(struct run *r, size_t i,
+                                   const struct step *s,
+                                   const struct policy_decision *d)
 {
     const char *zone = delivery_zone(r->env->cfg, r->st);
-    int64_t local = tz_to_local(zone, until) / 1000;
-    char suffix[40], why[256], when[32];
+    time_t t = (time_t)(tz_to_local(zone, d->until) / 1000);
+    char suffix[40], why[400], when[32];
     struct tm tm;
-    time_t t = (time_t)local;
 
-    snprintf(suffix, sizeof suffix, ":quiet:%lld", (long long)until);
-    if (run_schedule_step(r, i, until - clock_now_ms(), suffix, why,
+    snprintf(suffix, sizeof suffix, ":quiet:%lld", (long long)d->until);
+    if (run_schedule_step(r, i, d->until - clock_now_ms(), suffix, why,
                           sizeof why) < 0)
         return ST_ERROR;
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-    snprintf(why, sizeof why, "quiet hours %s in %s: until %s",
-             r->env->cfg->delivery.quiet_hours, zone, when);
+    snprintf(why, sizeof why, "%s: until %s", d->why, when);
     run_record(r, i, "deferred", s, NULL, NULL, why);
     run_count("deferred");
     return ST_QUEUED;
@@ -652,8 +652,8 @@ static enum step_result defer_quiet(struct run *r, size_t i,
 enum step_result run_message(struct run *r, size_t i, const struct step *s)
 {
     struct channel *ch = channels_find(r->env->chans, s->channel);
+    struct policy_decision d;
     char why[256];
-    int64_t until;
     int paused;
 
     if (!ch) {
@@ -667,22 +667,16 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
     if ((paused = pause_blocked(r->rc, r->env->cfg->redis.prefix, ch->name,
                                 r->rule->name, why, sizeof why)) != 0)
         return paused < 0 ? ST_ERROR : hold_paused(r, i);
-    if (s->kind != STEP_SEND && leads_closed(r->env->cfg, r->st, why,
-                                             sizeof why)) {
-        run_record(r, i, "skipped", s, NULL, NULL, why); /* the run ends */
+    switch (policy_check(r->env->cfg, s, ch->as, r->st, clock_now_ms(), &d)) {
+    case POLICY_DEFER:
+        return defer_step(r, i, s, &d);
+    case POLICY_SKIP:
+    case POLICY_END:
+        run_record(r, i, "skipped", s, NULL, NULL, d.why);
         run_count("skipped");
-        return ST_DONE;
-    }
-    if (s->kind == STEP_SEND &&
-        (until =
-             quiet_until(r->env->cfg->delivery.quiet_hours,
-                         delivery_zone(r->env->cfg, r->st), clock_now_ms())))
-        return defer_quiet(r, i, s, until);
-    if (s->kind == STEP_SEND && student_opted_out(r->st, ch->as)) {
-        snprintf(why, sizeof why, "the student opted out of %s", ch->as);
-        run_record(r, i, "skipped", s, NULL, NULL, why);
-        run_count("skipped");
-        return ST_NEXT;
+        return d.verdict == POLICY_END ? ST_DONE : ST_NEXT;
+    case POLICY_SEND:
+        break;
     }
     if (s->kind == STEP_ESCALATE) /* grouped into alerts: rules/alert.h */
         return alert_escalate(r, i, s, ch);

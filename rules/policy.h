@@ -1,0 +1,45 @@
+/*
+ * policy.h - the sending policy a message step passes before anything is
+ * claimed or rendered, in one place: the daemon (rules/send.c) and
+ * `nudgectl simulate` (cli/cmd_simulate.c) both ask it, so a preview
+ * never disagrees with what runs. Pure: the student as read, the config
+ * and the instant decide (docs/policy.md).
+ *
+ *   a closed lead (notify, escalate)   the step is skipped, the run ends
+ *   quiet hours (send), student's zone the step waits until they end
+ *   the student opted out (send)       the step is skipped
+ *
+ * What needs Redis is not here: a pause (core/pause.h) is asked first;
+ * the day's cap and dedup are claimed with the send record, in the job's
+ * first read (rules/send.c).
+ */
+#ifndef NUDGE_RULES_POLICY_H
+#define NUDGE_RULES_POLICY_H
+
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/student.h"
+#include "rules/ast.h"
+
+enum policy_verdict {
+    POLICY_SEND,  /* go on */
+    POLICY_DEFER, /* not before until */
+    POLICY_SKIP,  /* not this message (why); the run goes on */
+    POLICY_END,   /* not this message (why), and the run ends */
+};
+
+struct policy_decision {
+    enum policy_verdict verdict;
+    int64_t until; /* POLICY_DEFER: UTC ms */
+    char why[256]; /* for the timeline and simulate, never personal data */
+};
+
+/* What the policy says of step s (a send, notify or escalate) to student
+ * st on a channel of type (sms, email, ...) at now_ms. Fills d and
+ * returns its verdict. */
+enum policy_verdict policy_check(const struct config *cfg, const struct step *s,
+                                 const char *type, const struct student *st,
+                                 int64_t now_ms, struct policy_decision *d);
+
+#endif
