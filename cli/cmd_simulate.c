@@ -105,7 +105,8 @@ static void render_step(struct sim *s, const struct step *st, int64_t at)
     int got;
 
     /* the daemon's own policy (rules/policy.h), at the step's time */
-    switch (policy_check(&s->ctl->cfg, st, type, s->st, at, &d)) {
+    switch (policy_check(&s->ctl->cfg, st, run_step_class(st, part), type,
+                         s->st, at, &d)) {
     case POLICY_DEFER:
         printf("       %s: waits until %s\n", d.why,
                schedule_format(d.until, masked, sizeof masked));

@@ -39,6 +39,7 @@ enum conf_type {
     CT_ZONE,     /* char *, an IANA zone this machine has, or "" */
     CT_FOLLOWUP_BY, /* int, LEADS_FOLLOWUP_ANY or _OWNER */
     CT_DEADLINE, /* struct lead_deadline, "24h" or "24h working" */
+    CT_DATES,    /* char *, dates and ranges (worktime_parse_ranges) */
     CT_URLPAT,   /* char *, an http(s) URL holding {id}, or "" */
     CT_HHMM,     /* char *, "HH:MM" or "" */
     CT_WORDS,    /* char *, consent words: PCRE2 patterns, comma separated */
@@ -116,6 +117,7 @@ static const struct conf_key conf_keys[] = {
 
     {"delivery", "quiet_hours", CT_HOURS, OFF(delivery.quiet_hours),
      "21:00-08:00", 0, 0},
+    {"delivery", "blackout", CT_DATES, OFF(delivery.blackout), "", 0, 0},
     {"delivery", "timezone", CT_ZONE, OFF(delivery.timezone), "Asia/Shanghai",
      0, 0},
     {"delivery", "max_per_day", CT_INT, OFF(delivery.max_per_day), "3", 0,
@@ -460,6 +462,10 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
                  "member's followups count) or owner (only the owner's)",
                  value);
         return -1;
+    case CT_DATES:
+        return worktime_parse_ranges(value, NULL, NULL, err, errlen) < 0
+                   ? -1
+                   : set_string(str_field(cfg, k), value);
     case CT_DEADLINE:
         return parse_deadline(value,
                               (struct lead_deadline *)((char *)cfg +
@@ -781,7 +787,7 @@ void config_free(struct config *cfg)
         if (t == CT_STR || t == CT_PATH || t == CT_SECRET || t == CT_ADDR ||
             t == CT_LISTEN || t == CT_HOURS || t == CT_DAYS ||
             t == CT_SPAN || t == CT_ZONE || t == CT_URLPAT || t == CT_HHMM ||
-            t == CT_WORDS || t == CT_NAMES) {
+            t == CT_WORDS || t == CT_NAMES || t == CT_DATES) {
             char **f = str_field(cfg, &conf_keys[i]);
             if (t == CT_SECRET && *f)
                 explicit_bzero(*f, strlen(*f));

@@ -108,6 +108,8 @@ struct config {
 
     struct {
         char *quiet_hours; /* "21:00-08:00", "" for none */
+        char *blackout;    /* dates with no marketing, the student's:
+                              "2026-06-07..2026-06-10, ...", "" none */
         char *timezone;    /* default IANA zone of students */
         int max_per_day;   /* messages a student may get a day, 0 = no cap */
         int64_t dedup_window_ms; /* one template to one student at most

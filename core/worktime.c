@@ -117,6 +117,44 @@ void worktime_free(struct worktime *w)
     memset(w, 0, sizeof *w);
 }
 
+int worktime_parse_ranges(const char *s,
+                          int (*fn)(int64_t first, int64_t last, void *arg),
+                          void *arg, char *err, size_t n)
+{
+    while (*s) {
+        size_t len = strcspn(s, ", \t");
+        const char *dots = len ? memchr(s, '.', len) : NULL;
+        int64_t first, last;
+
+        if (len == 0) {
+            s++;
+            continue;
+        }
+        if (dots ? (dots + 1 >= s + len || dots[1] != '.' ||
+                    parse_date(s, (size_t)(dots - s), &first) < 0 ||
+                    parse_date(dots + 2, len - (size_t)(dots - s) - 2,
+                               &last) < 0)
+                 : parse_date(s, len, &first) < 0) {
+            snprintf(err, n,
+                     "invalid date \"%.*s\": use YYYY-MM-DD or "
+                     "YYYY-MM-DD..YYYY-MM-DD",
+                     (int)len, s);
+            return -1;
+        }
+        if (!dots)
+            last = first;
+        if (last < first) {
+            snprintf(err, n, "invalid range \"%.*s\": it ends before it "
+                             "starts", (int)len, s);
+            return -1;
+        }
+        if (fn && fn(first, last, arg))
+            return 0;
+        s += len;
+    }
+    return 0;
+}
+
 static int day_index(const char *s, size_t len)
 {
     static const char *const full[] = {"sunday",    "monday",   "tuesday",

@@ -73,6 +73,14 @@ int worktime_set_lunch(struct worktime *w, int from, int to, char *err,
 int worktime_load_calendar(struct worktime *w, const char *path,
                            struct diag *d);
 
+/* Dates "YYYY-MM-DD" or ranges "YYYY-MM-DD..YYYY-MM-DD", separated by
+ * commas or spaces (a config's list: [delivery] blackout). Calls fn for
+ * each (first, last: days since 1970-01-01, first <= last) until it
+ * returns non-zero. 0, or -1 with why in err (the bad item named). */
+int worktime_parse_ranges(const char *s,
+                          int (*fn)(int64_t first, int64_t last, void *arg),
+                          void *arg, char *err, size_t n);
+
 /* --- questions ----------------------------------------------------------- */
 
 /* 1 when local day (days since 1970-01-01) is a working day. */

@@ -6,6 +6,8 @@
  * and the instant decide (docs/policy.md).
  *
  *   a closed lead (notify, escalate)   the step is skipped, the run ends
+ *   a blackout date (marketing)        the step waits until the morning
+ *                                      after it, in the student's zone
  *   quiet hours (send), student's zone the step waits until they end
  *   the student opted out (send)       the step is skipped
  *
@@ -19,6 +21,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/msgclass.h"
 #include "core/student.h"
 #include "rules/ast.h"
 
@@ -35,11 +38,12 @@ struct policy_decision {
     char why[256]; /* for the timeline and simulate, never personal data */
 };
 
-/* What the policy says of step s (a send, notify or escalate) to student
- * st on a channel of type (sms, email, ...) at now_ms. Fills d and
- * returns its verdict. */
+/* What the policy says of step s (a send, notify or escalate) of class
+ * cls (run_step_class()) to student st on a channel of type (sms,
+ * email, ...) at now_ms. Fills d and returns its verdict. */
 enum policy_verdict policy_check(const struct config *cfg, const struct step *s,
-                                 const char *type, const struct student *st,
-                                 int64_t now_ms, struct policy_decision *d);
+                                 enum msg_class cls, const char *type,
+                                 const struct student *st, int64_t now_ms,
+                                 struct policy_decision *d);
 
 #endif

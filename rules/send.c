@@ -667,7 +667,10 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
     if ((paused = pause_blocked(r->rc, r->env->cfg->redis.prefix, ch->name,
                                 r->rule->name, why, sizeof why)) != 0)
         return paused < 0 ? ST_ERROR : hold_paused(r, i);
-    switch (policy_check(r->env->cfg, s, ch->as, r->st, clock_now_ms(), &d)) {
+    switch (policy_check(r->env->cfg, s,
+                         run_step_class(s, tmpl_find(r->env->tmpls, s->tmpl,
+                                                     ch->as)),
+                         ch->as, r->st, clock_now_ms(), &d)) {
     case POLICY_DEFER:
         return defer_step(r, i, s, &d);
     case POLICY_SKIP:

@@ -389,7 +389,9 @@ enum msg_class tmpl_part_class(const struct tmpl_part *part)
 
 enum msg_class tmpl_send_class(const struct tmpl_part *part, int to_staff)
 {
-    return to_staff ? MSG_STAFF : part->cls;
+    if (to_staff)
+        return MSG_STAFF;
+    return part ? part->cls : MSG_MARKETING; /* no part: the safe side */
 }
 
 size_t tmpl_set_count(const struct tmpl_set *set)

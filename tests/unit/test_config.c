@@ -83,6 +83,12 @@ static const struct {
     {"[leads]\nfollowup_by = supervisor\n",
      "2: followup_by: invalid followup_by \"supervisor\": use any (every "
      "staff member's followups count) or owner (only the owner's)"},
+    {"[delivery]\nblackout = 2026-06-07..2026-06-10, 2026-13-01\n",
+     "2: blackout: invalid date \"2026-13-01\": use YYYY-MM-DD or "
+     "YYYY-MM-DD..YYYY-MM-DD"},
+    {"[delivery]\nblackout = 2026-06-10..2026-06-07\n",
+     "2: blackout: invalid range \"2026-06-10..2026-06-07\": it ends "
+     "before it starts"},
     {"[delivery]\nquiet_hours = 9pm-8am\n",
      "2: quiet_hours: invalid hours \"9pm-8am\": use HH:MM-HH:MM, e.g. "
      "21:00-08:00"},
