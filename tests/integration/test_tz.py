@@ -175,3 +175,51 @@ class UnknownZoneTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BlackoutTest(unittest.TestCase):
+    """[delivery] blackout: a marketing send on a blackout date (the
+    student's zone) waits for the morning after, with a `deferred` entry;
+    a service send goes (docs/policy.md, "Blackout dates")."""
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.addCleanup(self.redis.stop)
+        self.r = self.redis.client()
+
+    def test_marketing_waits_and_service_goes(self):
+        t0 = time.time()
+        today = time.strftime("%Y-%m-%d", time.gmtime(t0 + 8 * 3600))
+        morning = time.strftime("%Y-%m-%d 08:00",
+                                time.gmtime(t0 + 8 * 3600 + 86400))
+        nudge = Nudge(self.redis, extra="[delivery]\ntimezone = Asia/Shanghai\n"
+                      "quiet_hours = 21:00-08:00\nblackout = %s\n"
+                      "max_per_day = 0\ndedup_window = 0\n[queue]\n"
+                      "max_sleep = 200ms\n" % today)
+        self.addCleanup(nudge.cleanup)
+        nudge.write("rules/a.rules", "stages lead\nrule hi {\n    on event hi\n"
+                    "    send outbox promo\n}\nrule hi2 {\n    on event hi\n"
+                    "    send outbox result\n}\n")
+        nudge.write("templates/promo.sms", "Kind: marketing\n\n开放日邀请")
+        nudge.write("templates/result.sms", "Kind: service\n\n录取结果已公布")
+        add_student(self.r, "7", tz="Asia/Shanghai")
+        nudge.start()
+        wait_for(lambda: "nudged started" in nudge.log_text(), 10,
+                 what="nudged to start")
+        nudge.ctl("emit", "hi", "7")
+        entries = lambda t: [e for e in timeline(self.r, "7") if e["type"] == t]
+        # the service message goes, or at night waits out the quiet hours;
+        # the marketing one waits for the morning after the blackout
+        wait_for(lambda: entries("sent") or len(entries("deferred")) == 2, 5,
+                 what="both steps")
+        promo = [e for e in entries("deferred") if e["template"] == "promo"]
+        self.assertEqual(len(promo), 1)
+        self.assertEqual(promo[0]["detail"],
+                         "a blackout date for marketing in Asia/Shanghai: "
+                         "until %s" % morning)
+        for e in entries("deferred"):
+            if e["template"] == "result":
+                self.assertTrue(e["detail"].startswith("quiet hours "), e)
+        self.assertEqual([m for m in outbox_lines(nudge) if "开放日" in m], [])
+        self.assertEqual(nudge.stop(), 0)
+        nudge.check_clean_log(self)
