@@ -210,8 +210,8 @@ class BlackoutTest(unittest.TestCase):
         entries = lambda t: [e for e in timeline(self.r, "7") if e["type"] == t]
         # the service message goes, or at night waits out the quiet hours;
         # the marketing one waits for the morning after the blackout
-        wait_for(lambda: entries("sent") or len(entries("deferred")) == 2, 5,
-                 what="both steps")
+        wait_for(lambda: (entries("sent") and entries("deferred")) or
+                 len(entries("deferred")) == 2, 5, what="both steps")
         promo = [e for e in entries("deferred") if e["template"] == "promo"]
         self.assertEqual(len(promo), 1)
         self.assertEqual(promo[0]["detail"],
