@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "core/metrics.h"
 #include "core/tz.h"
 #include "core/worktime.h"
 #include "rules/delivery.h"
@@ -62,10 +63,28 @@ static int64_t blackout_until(const struct config *cfg, const char *zone,
 }
 
 static enum policy_verdict decide(struct policy_decision *d,
-                                  enum policy_verdict v)
+                                  enum policy_verdict v, const char *reason)
 {
     d->verdict = v;
+    d->reason = reason;
     return v;
+}
+
+void policy_count(enum policy_verdict v, const char *reason,
+                  enum msg_class cls)
+{
+    char labels[160];
+
+    if (v == POLICY_SEND)
+        return;
+    snprintf(labels, sizeof labels,
+             "verdict=\"%s\",reason=\"%s\",class=\"%s\"",
+             v == POLICY_DEFER ? "deferred" : "skipped", reason,
+             msg_class_name(cls));
+    metric_inc(metric_counter("nudge_policy_total",
+                              "Messages the sending policy deferred or "
+                              "skipped, by reason and class",
+                              labels));
 }
 
 enum policy_verdict policy_check(const struct config *cfg, const struct step *s,
@@ -78,24 +97,24 @@ enum policy_verdict policy_check(const struct config *cfg, const struct step *s,
     d->until = 0;
     d->why[0] = 0;
     if (s->kind != STEP_SEND) /* staff messages: the lead must be open */
-        return decide(d, leads_closed(cfg, st, d->why, sizeof d->why)
-                             ? POLICY_END
-                             : POLICY_SEND);
+        return leads_closed(cfg, st, d->why, sizeof d->why)
+                   ? decide(d, POLICY_END, "closed_lead")
+                   : decide(d, POLICY_SEND, "");
     zone = delivery_zone(cfg, st);
     if (cls == MSG_MARKETING &&
         (d->until = blackout_until(cfg, zone, now_ms))) {
         snprintf(d->why, sizeof d->why, "a blackout date for marketing in %s",
                  zone);
-        return decide(d, POLICY_DEFER);
+        return decide(d, POLICY_DEFER, "blackout");
     }
     if ((d->until = quiet_until(cfg->delivery.quiet_hours, zone, now_ms))) {
         snprintf(d->why, sizeof d->why, "quiet hours %s in %s",
                  cfg->delivery.quiet_hours, zone);
-        return decide(d, POLICY_DEFER);
+        return decide(d, POLICY_DEFER, "quiet_hours");
     }
     if (student_opted_out(st, type)) {
         snprintf(d->why, sizeof d->why, "the student opted out of %s", type);
-        return decide(d, POLICY_SKIP);
+        return decide(d, POLICY_SKIP, "optout");
     }
-    return decide(d, POLICY_SEND);
+    return decide(d, POLICY_SEND, "");
 }

@@ -34,6 +34,8 @@ enum policy_verdict {
 
 struct policy_decision {
     enum policy_verdict verdict;
+    const char *reason; /* a metric label: closed_lead, blackout,
+                           quiet_hours, optout; "" for POLICY_SEND */
     int64_t until; /* POLICY_DEFER: UTC ms */
     char why[256]; /* for the timeline and simulate, never personal data */
 };
@@ -45,5 +47,11 @@ enum policy_verdict policy_check(const struct config *cfg, const struct step *s,
                                  enum msg_class cls, const char *type,
                                  const struct student *st, int64_t now_ms,
                                  struct policy_decision *d);
+
+/* Counts a message the policy held back (nudge_policy_total, by verdict:
+ * deferred or skipped, reason and class). The send path's own holds
+ * (daily_cap, dedup) are counted here too. */
+void policy_count(enum policy_verdict v, const char *reason,
+                  enum msg_class cls);
 
 #endif

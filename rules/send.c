@@ -355,6 +355,14 @@ static int use_pre_cap(struct run *r, size_t i)
     return 0;
 }
 
+/* The class of the message step s sends on the channel it is being sent
+ * on (for the policy's counts). */
+static enum msg_class send_class(const struct run *r, const struct step *s)
+{
+    return run_step_class(s, tmpl_find(r->env->tmpls, s->tmpl,
+                                       r->send.ch->as));
+}
+
 /* [delivery] max_per_day: 1 the message may go, 0 it may not (skipped,
  * on the timeline), -1 Redis failed. */
 static int take_daily_cap(struct run *r, size_t i, const struct step *s)
@@ -370,6 +378,7 @@ static int take_daily_cap(struct run *r, size_t i, const struct step *s)
                  r->env->cfg->delivery.max_per_day);
         run_record(r, i, "skipped", s, NULL, NULL, why);
         run_count("skipped");
+        policy_count(POLICY_SKIP, "daily_cap", send_class(r, s));
     }
     return got;
 }
@@ -417,6 +426,7 @@ static int take_dedup(struct run *r, size_t i, const struct step *s)
              i + 1, why);
     run_record(r, i, "skipped", s, NULL, NULL, why);
     run_count("skipped");
+    policy_count(POLICY_SKIP, "dedup", send_class(r, s));
     return 0;
 }
 
@@ -653,6 +663,7 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
 {
     struct channel *ch = channels_find(r->env->chans, s->channel);
     struct policy_decision d;
+    enum msg_class cls;
     char why[256];
     int paused;
 
@@ -667,10 +678,10 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
     if ((paused = pause_blocked(r->rc, r->env->cfg->redis.prefix, ch->name,
                                 r->rule->name, why, sizeof why)) != 0)
         return paused < 0 ? ST_ERROR : hold_paused(r, i);
-    switch (policy_check(r->env->cfg, s,
-                         run_step_class(s, tmpl_find(r->env->tmpls, s->tmpl,
-                                                     ch->as)),
-                         ch->as, r->st, clock_now_ms(), &d)) {
+    cls = run_step_class(s, tmpl_find(r->env->tmpls, s->tmpl, ch->as));
+    policy_check(r->env->cfg, s, cls, ch->as, r->st, clock_now_ms(), &d);
+    policy_count(d.verdict, d.reason, cls);
+    switch (d.verdict) {
     case POLICY_DEFER:
         return defer_step(r, i, s, &d);
     case POLICY_SKIP:

@@ -221,5 +221,8 @@ class BlackoutTest(unittest.TestCase):
             if e["template"] == "result":
                 self.assertTrue(e["detail"].startswith("quiet hours "), e)
         self.assertEqual([m for m in outbox_lines(nudge) if "开放日" in m], [])
+        _, text = http_get(nudge.http_port, "/metrics")
+        self.assertEqual(metric(text, 'nudge_policy_total{verdict="deferred",'
+                                'reason="blackout",class="marketing"}'), 1)
         self.assertEqual(nudge.stop(), 0)
         nudge.check_clean_log(self)
