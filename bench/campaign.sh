@@ -128,6 +128,7 @@ unsubscribe_secret = bench-unsubscribe-secret
 listen = 127.0.0.1:$hport
 [delivery]
 quiet_hours =
+quiet_hours_service =
 [queue]
 max_sleep = 100ms
 workers = ${WORKERS:-8}

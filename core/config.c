@@ -117,6 +117,8 @@ static const struct conf_key conf_keys[] = {
 
     {"delivery", "quiet_hours", CT_HOURS, OFF(delivery.quiet_hours),
      "21:00-08:00", 0, 0},
+    {"delivery", "quiet_hours_service", CT_HOURS,
+     OFF(delivery.quiet_hours_service), "22:00-07:00", 0, 0},
     {"delivery", "blackout", CT_DATES, OFF(delivery.blackout), "", 0, 0},
     {"delivery", "timezone", CT_ZONE, OFF(delivery.timezone), "Asia/Shanghai",
      0, 0},

@@ -107,7 +107,8 @@ struct config {
     } queue;
 
     struct {
-        char *quiet_hours; /* "21:00-08:00", "" for none */
+        char *quiet_hours; /* marketing's: "21:00-08:00", "" for none */
+        char *quiet_hours_service; /* service messages': "22:00-07:00" */
         char *blackout;    /* dates with no marketing, the student's:
                               "2026-06-07..2026-06-10, ...", "" none */
         char *timezone;    /* default IANA zone of students */

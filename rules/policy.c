@@ -92,7 +92,7 @@ enum policy_verdict policy_check(const struct config *cfg, const struct step *s,
                                  const struct student *st, int64_t now_ms,
                                  struct policy_decision *d)
 {
-    const char *zone;
+    const char *zone, *hours;
 
     d->until = 0;
     d->why[0] = 0;
@@ -107,9 +107,10 @@ enum policy_verdict policy_check(const struct config *cfg, const struct step *s,
                  zone);
         return decide(d, POLICY_DEFER, "blackout");
     }
-    if ((d->until = quiet_until(cfg->delivery.quiet_hours, zone, now_ms))) {
-        snprintf(d->why, sizeof d->why, "quiet hours %s in %s",
-                 cfg->delivery.quiet_hours, zone);
+    hours = cls == MSG_SERVICE ? cfg->delivery.quiet_hours_service
+                               : cfg->delivery.quiet_hours;
+    if ((d->until = quiet_until(hours, zone, now_ms))) {
+        snprintf(d->why, sizeof d->why, "quiet hours %s in %s", hours, zone);
         return decide(d, POLICY_DEFER, "quiet_hours");
     }
     if (student_opted_out(st, type)) {

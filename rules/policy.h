@@ -9,6 +9,8 @@
  *   a blackout date (marketing)        the step waits until the morning
  *                                      after it, in the student's zone
  *   quiet hours (send), student's zone the step waits until they end
+ *                                      (marketing: [delivery] quiet_hours,
+ *                                      service: quiet_hours_service)
  *   the student opted out (send)       the step is skipped
  *
  * What needs Redis is not here: a pause (core/pause.h) is asked first;

@@ -25,6 +25,7 @@ retry_base = 200ms
 
 [delivery]
 quiet_hours =
+quiet_hours_service =
 
 [alerts]
 group_wait = {group_wait}
@@ -377,6 +378,7 @@ lease = 1s
 
 [delivery]
 quiet_hours =
+quiet_hours_service =
 
 [alerts]
 group_wait = 1s

@@ -20,6 +20,7 @@ TOKEN = "replies-test-token"
 EXTRA = """
 [delivery]
 quiet_hours =
+quiet_hours_service =
 max_per_day = 0
 
 [queue]

@@ -22,6 +22,7 @@ max_sleep = 200ms
 
 [delivery]
 quiet_hours =
+quiet_hours_service =
 timezone = Asia/Shanghai
 
 [digest]

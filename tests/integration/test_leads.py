@@ -18,6 +18,7 @@ max_sleep = 200ms
 
 [delivery]
 quiet_hours =
+quiet_hours_service =
 
 [alerts]
 group_wait = 0s

@@ -35,6 +35,7 @@ path = outbox.jsonl
 DELIVERY = """
 [delivery]
 quiet_hours =
+quiet_hours_service =
 max_per_day = {cap}
 dedup_window = {window}
 """

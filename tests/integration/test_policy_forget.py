@@ -18,6 +18,7 @@ FAKE = os.path.join(ROOT, "tests", "fakes", "sms_gateway.py")
 EXTRA = """
 [delivery]
 quiet_hours =
+quiet_hours_service =
 max_per_day = 5
 """
 
@@ -148,6 +149,7 @@ class ForgetTest(unittest.TestCase):
 SMS_EXTRA = """
 [delivery]
 quiet_hours =
+quiet_hours_service =
 
 [channel.gen]
 type = sms

@@ -20,6 +20,7 @@ path = b.jsonl
 
 [delivery]
 quiet_hours =
+quiet_hours_service =
 max_per_day = 0
 dedup_window = 0  # ra and rb send the same template: both are meant to go
 """
@@ -129,6 +130,7 @@ class PauseTest(unittest.TestCase):
 ALERT_EXTRA = """
 [delivery]
 quiet_hours =
+quiet_hours_service =
 
 [alerts]
 group_wait = 2s

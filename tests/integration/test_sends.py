@@ -48,6 +48,7 @@ drain = 5s
 
 [delivery]
 quiet_hours =
+quiet_hours_service =
 max_per_day = 0
 """
 

@@ -16,6 +16,9 @@
 #define MORNING_8H 1796169600000LL  /* 2026-12-02 08:00 +08 */
 #define NOON_12H 1796097600000LL    /* 2026-12-01 12:00 +08 */
 #define AFTER_BLACKOUT 1796256000000LL /* 2026-12-03 08:00 +08 */
+#define EVENING_2130 1796131800000LL /* 2026-12-01 21:30 +08 */
+#define NIGHT_2230 1796135400000LL   /* 2026-12-01 22:30 +08 */
+#define MORNING_7H 1796166000000LL   /* 2026-12-02 07:00 +08 */
 
 static const struct {
     enum step_kind kind;
@@ -52,7 +55,15 @@ static const struct {
      * waits for the morning after both, at the quiet hours' end */
     {STEP_SEND, MSG_MARKETING, "sms", "lead", NULL, NOON_12H, POLICY_DEFER,
      AFTER_BLACKOUT, "a blackout date for marketing in Asia/Shanghai"},
-    /* a service message is not held by it */
+    /* a service message keeps its own quiet hours, 22:00-07:00: it goes
+     * at 21:30 when marketing waits, and waits at 22:30 until 07:00 */
+    {STEP_SEND, MSG_SERVICE, "sms", "lead", NULL, EVENING_2130, POLICY_SEND,
+     0, ""},
+    {STEP_SEND, MSG_MARKETING, "sms", "lead", NULL, EVENING_2130,
+     POLICY_DEFER, MORNING_8H, "quiet hours 21:00-08:00 in Asia/Shanghai"},
+    {STEP_SEND, MSG_SERVICE, "sms", "lead", NULL, NIGHT_2230, POLICY_DEFER,
+     MORNING_7H, "quiet hours 22:00-07:00 in Asia/Shanghai"},
+    /* a service message is not held by a blackout date */
     {STEP_SEND, MSG_SERVICE, "sms", "lead", NULL, NOON_12H, POLICY_SEND, 0,
      ""},
 };
