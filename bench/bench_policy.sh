@@ -36,7 +36,7 @@ write_config() { # on|off
 	{
 		config_head
 		if [ "$1" = on ]; then
-			printf '[delivery]\nquiet_hours = %s\nmax_per_day = 3\ndedup_window = 24h\n' "$quiet"
+			printf '[delivery]\nquiet_hours = %s\nquiet_hours_service = %s\nmax_per_day = 3\ndedup_window = 24h\n' "$quiet" "$quiet"
 		else
 			printf '[delivery]\nmax_per_day = 0\ndedup_window = 0\n'
 		fi
