@@ -235,5 +235,10 @@ class BlackoutTest(unittest.TestCase):
         _, text = http_get(nudge.http_port, "/metrics")
         self.assertEqual(metric(text, 'nudge_policy_total{verdict="deferred",'
                                 'reason="blackout",class="marketing"}'), 1)
+        # simulate asks the same policy and says the same
+        add_student(self.r, "8", tz="Asia/Shanghai")
+        out = nudge.ctl("simulate", "8", "--event", "hi").stdout
+        self.assertIn("a blackout date for marketing in Asia/Shanghai: waits "
+                      "until %s" % morning, out)
         self.assertEqual(nudge.stop(), 0)
         nudge.check_clean_log(self)
