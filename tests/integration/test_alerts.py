@@ -27,6 +27,9 @@ retry_base = 200ms
 quiet_hours =
 quiet_hours_service =
 
+[leads]
+closed_tag = closed
+
 [alerts]
 group_wait = {group_wait}
 group_interval = 1s
@@ -242,6 +245,21 @@ class FollowupInWindowTest(AlertsTest):
         skipped = self.entries(2004, "skipped")
         self.assertIn("followed up before the alert went out",
                       skipped[-1]["detail"])
+
+    def test_a_lead_closed_in_the_window_is_left_out(self):
+        """A lead closed ([leads] closed_tag) after its escalation but
+        before the group goes out is left out of the alert."""
+        ids = [2200, 2204]  # r1's: one group
+        self.assign(ids)
+        wait_for(lambda: all(self.entries(i, "escalated") for i in ids), 10,
+                 what="the escalations")
+        self.r.sadd("slm:student:{2204}:tags", "closed")
+        wait_for(self.alerts, 10, what="the alert")
+        msg, = self.alerts()
+        self.assertEqual(self.lead_ids(msg), ["2200"])
+        self.assertEqual(self.entries(2204, "alerted"), [])
+        self.assertIn("the lead is closed",
+                      self.entries(2204, "skipped")[-1]["detail"])
 
     def test_most_overdue_first(self):
         """Leads are listed by how long they have been overdue, the
