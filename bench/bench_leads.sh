@@ -184,9 +184,26 @@ print("assigned %d in %d ms: %.0f leads/s; %.1f Redis commands per lead; "
 PY
 }
 
+# The limit the assignments run against, measured in the same run: one
+# thread doing N x 4 Redis round trips one after another (what an
+# assignment on the consumer's writer waits for: the team, the members'
+# status, the turn, the MULTI), each a real command of that size, from C
+# speed clients (redis-benchmark, one connection, no pipelining).
+limit_run() {
+	redis-benchmark -p "$rport" -c 1 -n $((n * 4)) -q -t hset 2>/dev/null |
+		awk -v n="$n" '/requests per second/ {
+			for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) { print int($i / 4); exit } }'
+}
+
 echo "leads: $n per run, $runs runs; follow-up wait ${wait_s}s, ${followed}% followed up; group_wait 0s"
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 r=1
 while [ "$r" -le "$runs" ]; do
-	printf '  run %d: %s\n' "$r" "$(one_run)"
+	out=$(one_run)
+	lim=$(limit_run)
+	rate=$(echo "$out" | sed -n 's/.*ms: \([0-9]*\) leads\/s.*/\1/p')
+	printf '  run %d: %s\n         limit (4 sequential round trips per lead): %s leads/s; nudge/limit %s\n' \
+		"$r" "$out" "$lim" "$(echo "$rate $lim" | awk '{ printf "%.2f", $1 / $2 }')"
 	r=$((r + 1))
 done
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
