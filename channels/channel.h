@@ -148,6 +148,8 @@ struct channel {
     char *fallback; /* fallback = NAME: another channel of the same
                        message type, tried once; NULL for none */
     int retry_unknown; /* on_unknown = retry (1) | skip (0) */
+    int max_per_day, max_per_week; /* messages to a student on this
+                                      channel (rules/caps.h), 0: none */
     char *from;        /* `from` (email): the From the templates write;
                           NULL for none */
     const struct chan_driver *drv;
@@ -179,6 +181,11 @@ int channels_open(const struct config *cfg, struct channel_set *set,
 void channels_stop(struct channel_set *set);
 /* channels_stop(), then closes the drivers and frees the set. */
 void channels_close(struct channel_set *set);
+/* [channel.NAME]'s frequency caps (max_per_day, max_per_week) into ch;
+ * a bad value is an error in d. channels_open() reads them so; a tool
+ * that opens no channel (`nudgectl simulate`) can too. */
+void channel_read_caps(struct conf_section *sec, struct channel *ch,
+                       struct diag *d);
 /* The channel named name, or NULL. */
 struct channel *channels_find(const struct channel_set *set,
                               const char *name);

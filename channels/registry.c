@@ -1,9 +1,10 @@
 /*
  * registry.c - the table of built-in channel drivers, and the configured
  * channels ([channel.NAME]) opened from it: the keys every channel has
- * (timeouts, TLS, max_in_flight, rate, fallback, on_unknown), the driver's
- * init, and the delivery queue (pacer.c) in front of it. A type not built
- * in is looked for as a plugin (plugin.c).
+ * (timeouts, TLS, max_in_flight, rate, fallback, on_unknown, the
+ * frequency caps max_per_day and max_per_week), the driver's init, and
+ * the delivery queue (pacer.c) in front of it. A type not built in is
+ * looked for as a plugin (plugin.c).
  */
 #include "channels/channel.h"
 
@@ -125,11 +126,36 @@ static void read_duration(struct conf_section *sec, const char *key,
                    key, v);
 }
 
+/* A whole number from min to max at key, when the section has it. */
+static void read_count(struct conf_section *sec, const char *key, long min,
+                       long max, int *out, struct diag *d)
+{
+    const char *v = conf_section_get(sec, key);
+    char *end;
+    long n;
+
+    if (!v)
+        return;
+    n = strtol(v, &end, 10);
+    if (end == v || *end || n < min || n > max)
+        diag_error(d, sec->file, conf_section_line(sec, key), 0,
+                   "%s: \"%s\" is not a number from %ld to %ld", key, v,
+                   min, max);
+    else
+        *out = (int)n;
+}
+
+void channel_read_caps(struct conf_section *sec, struct channel *ch,
+                       struct diag *d)
+{
+    read_count(sec, "max_per_day", 0, 1000, &ch->max_per_day, d);
+    read_count(sec, "max_per_week", 0, 10000, &ch->max_per_week, d);
+}
+
 static void read_common(const struct config *cfg, struct conf_section *sec,
                         struct common *c, struct diag *d)
 {
     const char *v;
-    char *end;
 
     memset(c, 0, sizeof *c);
     c->cc.name = sec->name;
@@ -148,16 +174,7 @@ static void read_common(const struct config *cfg, struct conf_section *sec,
         c->cc.ca_file = c->ca_file = config_path(cfg, v);
     if ((v = conf_section_get(sec, "ca_path")))
         c->cc.ca_path = c->ca_path = config_path(cfg, v);
-    if ((v = conf_section_get(sec, "max_in_flight"))) {
-        long n = strtol(v, &end, 10);
-        if (*end || n < 1 || n > 100000)
-            diag_error(d, sec->file, conf_section_line(sec, "max_in_flight"),
-                       0, "max_in_flight: \"%s\" is not a number from 1 to "
-                          "100000",
-                       v);
-        else
-            c->cc.max_in_flight = (int)n;
-    }
+    read_count(sec, "max_in_flight", 1, 100000, &c->cc.max_in_flight, d);
     if ((v = conf_section_get(sec, "rate")) && *v &&
         pacer_rate_parse(v, &c->rate) < 0)
         diag_error(d, sec->file, conf_section_line(sec, "rate"), 0,
@@ -219,6 +236,7 @@ static int open_one(const struct config *cfg, struct conf_section *sec,
     read_common(cfg, sec, &c, d);
     if (d->errors == errors)
         ch->self = ch->drv->init(&c.cc, sec, cfg, d);
+    channel_read_caps(sec, ch, d);
     ch->retry_unknown = c.retry_unknown >= 0
                             ? c.retry_unknown
                             : (ch->drv->caps & CHAN_CAP_DEDUP) != 0;

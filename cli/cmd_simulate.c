@@ -19,6 +19,7 @@
 #include "core/mask.h"
 #include "core/student_store.h"
 #include "rules/compile.h"
+#include "rules/caps.h"
 #include "rules/dedup.h"
 #include "rules/policy.h"
 #include "rules/delivery.h"
@@ -92,6 +93,36 @@ static int dedup_would_skip(struct sim *s, const struct step *st,
     return 1;
 }
 
+/* The frequency caps (rules/caps.h): says so when one is full at the
+ * step's time (the send would be skipped or wait); reads the counters
+ * without taking them. */
+static int caps_would_hold(struct sim *s, const struct step *st,
+                           enum msg_class cls, int64_t at)
+{
+    const struct config *cfg = &s->ctl->cfg;
+    struct conf_section *sec = config_channel(cfg, st->channel);
+    struct channel ch = {.name = (char *)st->channel};
+    struct cap_set set;
+    struct diag d = {0};
+    char why[160], when[64];
+    int full;
+
+    if (sec) /* a bad value is nudged's error to report, not a preview's */
+        channel_read_caps(sec, &ch, &d);
+    diag_clear(&d);
+    caps_for(&set, cfg, s->st->id, delivery_zone(cfg, s->st), cls, &ch, at);
+    if ((full = caps_peek(s->ctl->rc, &set)) <= 0)
+        return 0; /* room, or unreadable: the send itself will see */
+    caps_reason(&set.v[full - 1], why, sizeof why);
+    if (!cfg->delivery.over_cap_defer) {
+        printf("       skipped: %s\n", why);
+        return 1;
+    }
+    printf("       %s: waits until %s at least\n", why,
+           schedule_format(set.v[full - 1].ends, when, sizeof when));
+    return 0;
+}
+
 static void render_step(struct sim *s, const struct step *st, int64_t at)
 {
     const char *type = channel_type(s, st->channel);
@@ -120,7 +151,9 @@ static void render_step(struct sim *s, const struct step *st, int64_t at)
     case POLICY_SEND:
         break;
     }
-    if (st->kind == STEP_SEND && dedup_would_skip(s, st, type))
+    if (st->kind == STEP_SEND &&
+        (dedup_would_skip(s, st, type) ||
+         caps_would_hold(s, st, run_step_class(st, part), at)))
         return;
     got = recipient_resolve(s->ctl->rc, s->ctl->cfg.redis.prefix, st, s->st,
                             type, &who, why, sizeof why);

@@ -37,15 +37,22 @@ enum conf_type {
     CT_DAYS,     /* char *, weekdays: "mon-fri", "mon,wed" */
     CT_SPAN,     /* char *, "HH:MM-HH:MM" (24:00 allowed), start first */
     CT_ZONE,     /* char *, an IANA zone this machine has, or "" */
-    CT_FOLLOWUP_BY, /* int, LEADS_FOLLOWUP_ANY or _OWNER */
+    CT_CHOICE,   /* int, one of the key's choices (a word each) */
     CT_DEADLINE, /* struct lead_deadline, "24h" or "24h working" */
     CT_DATES,    /* char *, dates and ranges (worktime_parse_ranges) */
     CT_URLPAT,   /* char *, an http(s) URL holding {id}, or "" */
     CT_HHMM,     /* char *, "HH:MM" or "" */
     CT_WORDS,    /* char *, consent words: PCRE2 patterns, comma separated */
-    CT_SCOPE,    /* int, [consent] optout_scope: 0 channel, 1 all */
     CT_NAMES,    /* char *, names (letters, digits, _, -) split by spaces
                     or commas, kept as written; "" for none */
+};
+
+/* A word a CT_CHOICE key may take, its value and what it means (for the
+ * error that lists them); a table ends with a NULL word. */
+struct conf_choice {
+    const char *word;
+    int value;
+    const char *means;
 };
 
 struct conf_key {
@@ -56,6 +63,19 @@ struct conf_key {
     const char *def;
     long min, max;
 };
+
+static const struct conf_choice followup_by_choices[] = {
+    {"any", LEADS_FOLLOWUP_ANY, "every staff member's followups count"},
+    {"owner", LEADS_FOLLOWUP_OWNER, "only the owner's"},
+    {NULL, 0, NULL}};
+static const struct conf_choice optout_scope_choices[] = {
+    {"channel", 0, "the reply's channel"},
+    {"all", 1, "every channel"},
+    {NULL, 0, NULL}};
+static const struct conf_choice over_cap_choices[] = {
+    {"skip", 0, "the message is not sent"},
+    {"defer", 1, "it waits until the cap's day or week is over"},
+    {NULL, 0, NULL}};
 
 #define OFF(field) offsetof(struct config, field)
 
@@ -124,6 +144,18 @@ static const struct conf_key conf_keys[] = {
      0, 0},
     {"delivery", "max_per_day", CT_INT, OFF(delivery.max_per_day), "3", 0,
      1000},
+    {"delivery", "max_per_week", CT_INT, OFF(delivery.max_per_week), "0", 0,
+     10000},
+    {"delivery", "max_per_day_marketing", CT_INT,
+     OFF(delivery.class_max[MSG_MARKETING].day), "0", 0, 1000},
+    {"delivery", "max_per_week_marketing", CT_INT,
+     OFF(delivery.class_max[MSG_MARKETING].week), "0", 0, 10000},
+    {"delivery", "max_per_day_service", CT_INT,
+     OFF(delivery.class_max[MSG_SERVICE].day), "0", 0, 1000},
+    {"delivery", "max_per_week_service", CT_INT,
+     OFF(delivery.class_max[MSG_SERVICE].week), "0", 0, 10000},
+    {"delivery", "over_cap", CT_CHOICE, OFF(delivery.over_cap_defer), "skip",
+     0, 0},
     {"delivery", "dedup_window", CT_DURATION, OFF(delivery.dedup_window_ms),
      "24h", 0, 0},
 
@@ -132,7 +164,7 @@ static const struct conf_key conf_keys[] = {
     {"worktime", "lunch", CT_HOURS, OFF(work.lunch), "", 0, 0},
     {"worktime", "timezone", CT_ZONE, OFF(work.timezone), "", 0, 0},
     {"worktime", "calendar", CT_STR, OFF(work.calendar), "", 0, 0},
-    {"leads", "followup_by", CT_FOLLOWUP_BY, OFF(leads.followup_by), "any", 0,
+    {"leads", "followup_by", CT_CHOICE, OFF(leads.followup_by), "any", 0,
      0},
     {"leads", "open_stages", CT_STR, OFF(leads.open_stages), "", 0, 0},
     {"leads", "closed_tag", CT_STR, OFF(leads.closed_tag), "", 0, 0},
@@ -159,18 +191,11 @@ static const struct conf_key conf_keys[] = {
      "R, TD, T, N, 退订, 拒收, STOP, unsubscribe", 0, 0},
     {"consent", "optin_words", CT_WORDS, OFF(consent.optin_words),
      "START, 订阅", 0, 0},
-    {"consent", "optout_scope", CT_SCOPE, OFF(consent.scope_all), "channel",
+    {"consent", "optout_scope", CT_CHOICE, OFF(consent.scope_all), "channel",
      0, 0},
     {"consent", "confirm_template", CT_STR, OFF(consent.confirm_template), "",
      0, 0},
 };
-
-/* [leads] followup_by's values. */
-static const struct {
-    const char *name;
-    int value;
-} followup_by_names[] = {{"any", LEADS_FOLLOWUP_ANY},
-                         {"owner", LEADS_FOLLOWUP_OWNER}};
 
 #define NKEYS (sizeof conf_keys / sizeof conf_keys[0])
 
@@ -234,6 +259,48 @@ static int set_string(char **field, const char *value)
     free(*field);
     *field = copy;
     return 0;
+}
+
+/* The words of each CT_CHOICE key, by its field. */
+static const struct {
+    size_t offset;
+    const struct conf_choice *choices;
+} choice_tables[] = {
+    {OFF(leads.followup_by), followup_by_choices},
+    {OFF(consent.scope_all), optout_scope_choices},
+    {OFF(delivery.over_cap_defer), over_cap_choices},
+};
+
+static const struct conf_choice *choices_of(const struct conf_key *k)
+{
+    for (size_t i = 0; i < sizeof choice_tables / sizeof choice_tables[0];
+         i++)
+        if (choice_tables[i].offset == k->offset)
+            return choice_tables[i].choices;
+    return NULL; /* cannot happen: every CT_CHOICE key has a table */
+}
+
+/* A CT_CHOICE key: its word's value, or an error listing the words. */
+static int set_choice(struct config *cfg, const struct conf_key *k,
+                      const char *value, char *err, size_t errlen)
+{
+    const struct conf_choice *choices = choices_of(k), *c;
+    size_t used;
+
+    for (c = choices; c->word; c++)
+        if (strcmp(value, c->word) == 0) {
+            *(int *)((char *)cfg + k->offset) = c->value;
+            return 0;
+        }
+    used = (size_t)snprintf(err, errlen, "invalid %s \"%s\": use ", k->key,
+                            value);
+    for (c = choices; c->word && used < errlen; c++)
+        used += (size_t)snprintf(err + used, errlen - used, "%s%s (%s)",
+                                 c == choices        ? ""
+                                 : c[1].word     ? ", "
+                                                 : " or ",
+                                 c->word, c->means);
+    return -1;
 }
 
 /* Checks a [worktime] value; 0, or -1 with why in err. */
@@ -400,16 +467,6 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
         return consent_words_check(value, err, errlen) < 0
                    ? -1
                    : set_string(str_field(cfg, k), value);
-    case CT_SCOPE:
-        if (strcmp(value, "channel") != 0 && strcmp(value, "all") != 0) {
-            snprintf(err, errlen,
-                     "invalid optout_scope \"%s\": use channel (the "
-                     "reply's channel) or all (every channel)",
-                     value);
-            return -1;
-        }
-        *(int *)((char *)cfg + k->offset) = strcmp(value, "all") == 0;
-        return 0;
     case CT_INT:
     case CT_LONG:
         errno = 0;
@@ -451,19 +508,8 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
         }
         *(int *)((char *)cfg + k->offset) = lvl;
         return 0;
-    case CT_FOLLOWUP_BY:
-        for (size_t i = 0; i < sizeof followup_by_names /
-                               sizeof followup_by_names[0];
-             i++)
-            if (strcmp(value, followup_by_names[i].name) == 0) {
-                *(int *)((char *)cfg + k->offset) = followup_by_names[i].value;
-                return 0;
-            }
-        snprintf(err, errlen,
-                 "invalid followup_by \"%s\": use any (every staff "
-                 "member's followups count) or owner (only the owner's)",
-                 value);
-        return -1;
+    case CT_CHOICE:
+        return set_choice(cfg, k, value, err, errlen);
     case CT_DATES:
         return worktime_parse_ranges(value, NULL, NULL, err, errlen) < 0
                    ? -1

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/diag.h"
+#include "core/msgclass.h"
 #include "core/student.h"
 #include "core/worktime.h"
 
@@ -112,7 +113,14 @@ struct config {
         char *blackout;    /* dates with no marketing, the student's:
                               "2026-06-07..2026-06-10, ...", "" none */
         char *timezone;    /* default IANA zone of students */
-        int max_per_day;   /* messages a student may get a day, 0 = no cap */
+        /* Frequency caps (rules/caps.h), messages to a student per local
+         * day or week (Monday to Sunday), 0 = none: of every class ... */
+        int max_per_day, max_per_week;
+        /* ... and of one class (indexed by enum msg_class; staff's unused) */
+        struct {
+            int day, week;
+        } class_max[MSG_NCLASSES];
+        int over_cap_defer; /* over_cap = defer (1) | skip (0) */
         int64_t dedup_window_ms; /* one template to one student at most
                                     once in this long; 0 = off */
     } delivery;

@@ -1,6 +1,6 @@
 /*
- * delivery.c - quiet hours and daily caps (see delivery.h); zone offsets
- * come from core/tz.h.
+ * delivery.c - the student's zone and quiet hours (see delivery.h); zone
+ * offsets come from core/tz.h.
  */
 #include "rules/delivery.h"
 
@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/keys.h"
 #include "core/log.h"
@@ -109,86 +108,4 @@ int64_t quiet_until(const char *hours, const char *zone, int64_t now_ms)
     /* 08:00 with the offset of 08:00, not of now: a daylight-saving
      * change may fall in between */
     return tz_next_local(zone, now_ms, to);
-}
-
-void daily_cap_key(char *key, size_t n, const struct config *cfg,
-                   const char *student, const char *zone, int64_t now_ms)
-{
-    char suffix[32];
-    time_t local;
-    struct tm tm;
-
-    if (!zone)
-        zone = delivery_default_zone(cfg);
-    local = (time_t)(now_ms / 1000 + tz_offset(zone, now_ms));
-    gmtime_r(&local, &tm);
-    strftime(suffix, sizeof suffix, "sent:%Y-%m-%d", &tm);
-    key_student(key, n, cfg->redis.prefix, student, suffix);
-}
-
-/* prefix student:{ID}:sent:YYYY-MM-DD of the student's local day. */
-static void cap_key(char *key, size_t n, const struct config *cfg,
-                    const struct student *st, int64_t now_ms)
-{
-    daily_cap_key(key, n, cfg, st->id, delivery_zone(cfg, st), now_ms);
-}
-
-int daily_cap_take_cmd(struct rconn *rc, const char *key)
-{
-    return rconn_append(rc, "INCR %s", key) < 0 ||
-                   rconn_append(rc, "EXPIRE %s 172800", key) < 0
-               ? -1
-               : 0;
-}
-
-long long daily_cap_take_reply(struct rconn *rc)
-{
-    redisReply *rep = rconn_reply(rc);
-    long long n;
-
-    if (!rep)
-        return -1;
-    n = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-    freeReplyObject(rep);
-    return rconn_discard(rc, 1) < 0 ? -1 : n;
-}
-
-int daily_cap_take(struct rconn *rc, const struct config *cfg,
-                   const struct student *st, int64_t now_ms)
-{
-    char key[KEY_MAX];
-    long long n;
-
-    if (cfg->delivery.max_per_day <= 0)
-        return 1;
-    cap_key(key, sizeof key, cfg, st, now_ms);
-    if (daily_cap_take_cmd(rc, key) < 0 || (n = daily_cap_take_reply(rc)) < 0)
-        return -1;
-    if (n <= cfg->delivery.max_per_day)
-        return 1;
-    daily_cap_give_back(rc, cfg, st, now_ms);
-    return 0;
-}
-
-int daily_cap_give_back_key(struct rconn *rc, const char *key)
-{
-    redisReply *rep = rconn_cmd(rc, "DECR %s", key);
-
-    if (!rep)
-        return -1;
-    freeReplyObject(rep);
-    return 0;
-}
-
-void daily_cap_give_back(struct rconn *rc, const struct config *cfg,
-                         const struct student *st, int64_t now_ms)
-{
-    char key[KEY_MAX];
-    redisReply *rep;
-
-    if (cfg->delivery.max_per_day <= 0)
-        return;
-    cap_key(key, sizeof key, cfg, st, now_ms);
-    if ((rep = rconn_cmd(rc, "DECR %s", key)))
-        freeReplyObject(rep);
 }

@@ -26,6 +26,7 @@
 #include "core/student_store.h"
 #include "queues/delayed.h"
 #include "rules/alert.h"
+#include "rules/claims.h"
 #include "rules/defer.h"
 #include "rules/digest.h"
 #include "rules/engine_int.h"
@@ -152,7 +153,7 @@ static struct job_read *job_read_new(struct engine *e, json_t *o,
     rd->j = *j;
     rd->s = snap_get(e);
     rd->rule = ruleset_find(rd->s->rules, j->rule);
-    rd->pre.record = rd->pre.cap = rd->pre.dedup = -1;
+    rd->pre.record = rd->pre.caps = rd->pre.dedup = -1;
     return rd;
 }
 
@@ -164,8 +165,9 @@ static int job_read_cmds(struct engine *e, struct rconn *rc,
     if (run_is_current_cmd(rc, e->cfg->redis.prefix, j->student, j->rule) < 0 ||
         student_append_reads(rc, e->cfg->redis.prefix, j->student) < 0)
         return -1;
-    return rd->rule ? run_pre_cmd(rc, e->cfg, e->chans, rd->rule, j->student,
-                                  j->run, (size_t)j->step, &rd->pre)
+    return rd->rule ? run_pre_cmd(rc, e->cfg, e->chans, rd->s->tmpls, rd->rule,
+                                  j->student, j->run, (size_t)j->step,
+                                  &rd->pre)
                     : 0;
 }
 

@@ -18,6 +18,7 @@
 #include "core/timeline.h"
 #include "core/worktime.h"
 #include "queues/delayed.h"
+#include "rules/claims.h"
 #include "rules/defer.h"
 #include "rules/delivery.h"
 #include "rules/leads.h"
@@ -127,7 +128,7 @@ static void run_init(struct run *r, const struct run_env *env,
                      const struct student *st, int chain, int64_t started_ms)
 {
     memset(r, 0, sizeof *r);
-    r->pre.record = r->pre.cap = r->pre.dedup = -1;
+    r->pre.record = r->pre.caps = r->pre.dedup = -1;
     r->env = env;
     r->rc = rc;
     r->rule = rule;

@@ -38,6 +38,7 @@
 #include "core/timeline.h"
 #include "queues/dispatcher.h"
 #include "core/keys.h"
+#include "rules/caps.h"
 #include "rules/compile.h"
 #include "rules/dedup.h"
 #include "rules/eval.h"
@@ -49,15 +50,16 @@ struct recipient;
 
 /* What a step job takes for its message step with its first read
  * (engine.c), so that sending costs no round trip of its own: the send's
- * record and, for a send to the student, the day's count of the cap
- * (counted in the default zone; the step corrects it for a student in
- * another zone whose day differs). What the step does not use is given
- * back. */
+ * record and, for a send to the student, the template's claim and the
+ * frequency caps (rules/claims.h; counted in the default zone, the step
+ * corrects it for a student in another zone whose day differs). What the
+ * step does not use is given back. */
 struct run_pre {
     size_t step;
     int record;    /* 1 created, 0 it existed; -1 not taken or used */
-    long long cap; /* the day's count with this one; -1 not taken or used */
-    char cap_key[KEY_MAX];
+    int caps;      /* caps_take()'s answer (0 taken, k > 0 cap k - 1 was
+                      full); -1 not taken or used */
+    struct cap_set capset; /* the caps it took, in the default zone */
     int dedup;     /* the template's claim (rules/dedup.h): 1 taken, 0 held
                       (by dedup_prev), -1 not taken or used */
     char dedup_key[KEY_MAX];
@@ -88,7 +90,7 @@ struct run_send {
     size_t step;          /* its index */
     struct channel *ch;   /* where it went */
     int fallback;         /* the second attempt, on ch->fallback */
-    int capped;           /* a daily-cap count was taken */
+    struct cap_set caps;  /* the frequency caps it took (n = 0: none) */
     int deduped;          /* it holds the template's claim (dedup_key) */
     char dedup_key[KEY_MAX];
     char key[KEY_MAX];    /* its record: slm:student:{ID}:send:RUN:STEP */
@@ -198,15 +200,6 @@ void run_send_record_key(const char *prefix, const char *student,
                          size_t n);
 /* Whether step i of rule reaches someone (send, notify, escalate). */
 int run_step_sends(const struct crule *rule, size_t i);
-/* Queues what a job for step i of rule takes with its first read (see
- * struct run_pre), filling p; nothing for a step that reaches nobody.
- * 0 or -1. */
-int run_pre_cmd(struct rconn *rc, const struct config *cfg,
-                struct channel_set *chans, const struct crule *rule,
-                const char *student, const char *run, size_t i,
-                struct run_pre *p);
-/* Reads the replies of what run_pre_cmd() queued. 0 or -1. */
-int run_pre_reply(struct rconn *rc, struct run_pre *p);
 /* Whom message step i (notify owner, escalate, send) reaches on ch: 1
  * who is filled (the caller recipient_clear()s it), 0 the step ended
  * here with its timeline entry (the template has no part for the
@@ -221,10 +214,6 @@ int run_reach(struct run *r, size_t i, const struct step *s,
  * steps, alerts and digests all keep their records so. */
 int run_record_claim(struct rconn *rc, const char *key, int64_t ttl_ms,
                      int created, char *state, size_t n);
-/* Gives back what p still holds (the step did not use it). */
-void run_pre_release(struct rconn *rc, const struct config *cfg,
-                     const char *student, const char *run, struct run_pre *p);
-
 /* --- for the steps (run.c, assign.c, send.c) ------------------------------ */
 
 /* What one step did. */

@@ -37,7 +37,7 @@
 #include "core/log.h"
 #include "core/pause.h"
 #include "rules/alert.h"
-#include "rules/dedup.h"
+#include "rules/claims.h"
 #include "rules/delivery.h"
 #include "rules/recipient.h"
 #include "rules/policy.h"
@@ -88,88 +88,6 @@ int run_step_sends(const struct crule *rule, size_t i)
         return 0;
     k = rule->steps[i].src->kind;
     return k == STEP_SEND || k == STEP_NOTIFY || k == STEP_ESCALATE;
-}
-
-int run_pre_cmd(struct rconn *rc, const struct config *cfg,
-                struct channel_set *chans, const struct crule *rule,
-                const char *student, const char *run, size_t i,
-                struct run_pre *p)
-{
-    char key[KEY_MAX];
-
-    char holder[DEDUP_HOLDER_MAX];
-    const struct step *s;
-    const struct channel *ch;
-
-    p->step = i;
-    p->record = p->cap = p->dedup = -1;
-    p->cap_key[0] = p->dedup_key[0] = 0;
-    if (!run_step_sends(rule, i))
-        return 0;
-    run_send_record_key(cfg->redis.prefix, student, run, i, 0, key,
-                        sizeof key);
-    p->record = 0; /* a reply is owed */
-    if (rconn_append(rc, "SET %s pending NX PX %lld", key,
-                     (long long)SEND_RECORD_TTL_MS) < 0)
-        return -1;
-    if ((s = rule->steps[i].src)->kind != STEP_SEND)
-        return 0;
-    if (cfg->delivery.dedup_window_ms > 0 &&
-        (ch = channels_find(chans, s->channel))) {
-        dedup_key(p->dedup_key, sizeof p->dedup_key, cfg->redis.prefix,
-                  student, s->tmpl, ch->as);
-        dedup_holder(holder, sizeof holder, run, i);
-        p->dedup = 0; /* a reply is owed */
-        if (dedup_take_cmd(rc, cfg, p->dedup_key, holder, clock_now_ms()) < 0)
-            return -1;
-    }
-    if (cfg->delivery.max_per_day <= 0)
-        return 0;
-    daily_cap_key(p->cap_key, sizeof p->cap_key, cfg, student, NULL,
-                  clock_now_ms());
-    p->cap = 0; /* replies are owed */
-    return daily_cap_take_cmd(rc, p->cap_key);
-}
-
-int run_pre_reply(struct rconn *rc, struct run_pre *p)
-{
-    redisReply *rep;
-
-    if (p->record < 0)
-        return 0;
-    if (!(rep = rconn_reply(rc)))
-        return -1;
-    p->record = rep->type == REDIS_REPLY_STATUS;
-    freeReplyObject(rep);
-    if (p->dedup >= 0 &&
-        (p->dedup = dedup_take_reply(rc, p->dedup_prev,
-                                     sizeof p->dedup_prev)) < 0)
-        return -1;
-    if (p->cap >= 0 && (p->cap = daily_cap_take_reply(rc)) < 0)
-        return -1;
-    return 0;
-}
-
-void run_pre_release(struct rconn *rc, const struct config *cfg,
-                     const char *student, const char *run, struct run_pre *p)
-{
-    char key[KEY_MAX];
-    redisReply *rep;
-
-    if (p->record == 1) {
-        run_send_record_key(cfg->redis.prefix, student, run, p->step, 0, key,
-                            sizeof key);
-        if ((rep = rconn_cmd(rc, "DEL %s", key)))
-            freeReplyObject(rep);
-    }
-    if (p->cap > 0)
-        daily_cap_give_back_key(rc, p->cap_key);
-    if (p->dedup == 1) {
-        char holder[DEDUP_HOLDER_MAX];
-        dedup_holder(holder, sizeof holder, run, p->step);
-        dedup_give_back(rc, p->dedup_key, holder);
-    }
-    p->record = p->cap = p->dedup = -1;
 }
 
 /* What an existing record says about sending again. */
@@ -331,117 +249,6 @@ static void wecom_address(const struct run *r, const struct step *s,
     m->sender = who->owner ? staff_get(who->owner, "wecom_userid") : NULL;
 }
 
-/* The day's count taken with the job's first read, when it counted the
- * student's own day: 1 within the cap, 0 over it (given back), -1 not
- * usable (given back if it was the wrong day's; take it afresh). */
-static int use_pre_cap(struct run *r, size_t i)
-{
-    const struct config *cfg = r->env->cfg;
-    char key[KEY_MAX];
-    long long n = r->pre.cap;
-
-    if (n <= 0 || r->pre.step != i)
-        return -1;
-    r->pre.cap = -1;
-    daily_cap_key(key, sizeof key, cfg, r->student_id,
-                  delivery_zone(cfg, r->st), clock_now_ms());
-    if (strcmp(key, r->pre.cap_key) != 0) {
-        daily_cap_give_back_key(r->rc, r->pre.cap_key);
-        return -1;
-    }
-    if (n <= cfg->delivery.max_per_day)
-        return 1;
-    daily_cap_give_back_key(r->rc, r->pre.cap_key);
-    return 0;
-}
-
-/* The class of the message step s sends on the channel it is being sent
- * on (for the policy's counts). */
-static enum msg_class send_class(const struct run *r, const struct step *s)
-{
-    return run_step_class(s, tmpl_find(r->env->tmpls, s->tmpl,
-                                       r->send.ch->as));
-}
-
-/* [delivery] max_per_day: 1 the message may go, 0 it may not (skipped,
- * on the timeline), -1 Redis failed. */
-static int take_daily_cap(struct run *r, size_t i, const struct step *s)
-{
-    char why[128];
-    int got = use_pre_cap(r, i);
-
-    if (got < 0)
-        got = daily_cap_take(r->rc, r->env->cfg, r->st, clock_now_ms());
-
-    if (got == 0) {
-        snprintf(why, sizeof why, "daily cap of %d messages reached",
-                 r->env->cfg->delivery.max_per_day);
-        run_record(r, i, "skipped", s, NULL, NULL, why);
-        run_count("skipped");
-        policy_count(POLICY_SKIP, "daily_cap", send_class(r, s));
-    }
-    return got;
-}
-
-/* The template's claim taken with the job's first read, when it is this
- * step's: 1 taken, 0 held (prev filled), -1 not taken there. */
-static int use_pre_dedup(struct run *r, size_t i, char *prev, size_t n)
-{
-    int got = r->pre.dedup;
-
-    if (got < 0 || r->pre.step != i ||
-        strcmp(r->pre.dedup_key, r->send.dedup_key) != 0)
-        return -1;
-    r->pre.dedup = -1;
-    snprintf(prev, n, "%s", r->pre.dedup_prev);
-    return got;
-}
-
-/* [delivery] dedup_window: 1 the message may go (the send holds the
- * template's claim, or the window is 0), 0 the template reached the
- * student within the window (skipped, on the timeline), -1 Redis failed.
- * The step's own claim (a retry, the fallback) lets it go. */
-static int take_dedup(struct run *r, size_t i, const struct step *s)
-{
-    const struct config *cfg = r->env->cfg;
-    struct run_send *sd = &r->send;
-    char holder[DEDUP_HOLDER_MAX], prev[DEDUP_HOLDER_MAX], why[300];
-    int got;
-
-    if (cfg->delivery.dedup_window_ms <= 0)
-        return 1;
-    dedup_key(sd->dedup_key, sizeof sd->dedup_key, cfg->redis.prefix,
-              r->student_id, s->tmpl, sd->ch->as);
-    dedup_holder(holder, sizeof holder, r->id, i);
-    if ((got = use_pre_dedup(r, i, prev, sizeof prev)) < 0 &&
-        (got = dedup_take(r->rc, cfg, sd->dedup_key, holder, clock_now_ms(),
-                          prev, sizeof prev)) < 0)
-        return -1;
-    if (got == 1 || dedup_is_own(prev, holder)) {
-        sd->deduped = 1;
-        return 1;
-    }
-    dedup_reason(why, sizeof why, s->tmpl, prev, delivery_zone(cfg, r->st));
-    log_info("student %s rule %s step %zu: %s", r->student_id, r->rule->name,
-             i + 1, why);
-    run_record(r, i, "skipped", s, NULL, NULL, why);
-    run_count("skipped");
-    policy_count(POLICY_SKIP, "dedup", send_class(r, s));
-    return 0;
-}
-
-/* Gives the template's claim back: the send did not go out. */
-static void give_dedup_back(struct run *r)
-{
-    char holder[DEDUP_HOLDER_MAX];
-
-    if (!r->send.deduped)
-        return;
-    r->send.deduped = 0;
-    dedup_holder(holder, sizeof holder, r->id, r->send.step);
-    dedup_give_back(r->rc, r->send.dedup_key, holder);
-}
-
 /* An earlier attempt left with no outcome written, and the channel cannot
  * drop a duplicate: say so, and never send it again. */
 static enum step_result record_lost_attempt(struct run *r)
@@ -474,6 +281,31 @@ static enum step_result send_fallback(struct run *r, size_t i,
     return fb ? send_via(r, i, s, fb, 1) : ST_NEXT;
 }
 
+/* The policy says not yet (quiet hours in the student's zone, a blackout
+ * date, a full frequency cap): the step is queued again for d->until,
+ * and the timeline says so (`deferred`, with the local time it goes). */
+static enum step_result defer_step(struct run *r, size_t i,
+                                   const struct step *s,
+                                   const struct policy_decision *d)
+{
+    const char *zone = delivery_zone(r->env->cfg, r->st);
+    time_t t = (time_t)(tz_to_local(zone, d->until) / 1000);
+    char suffix[64], why[400], when[32];
+    struct tm tm;
+
+    snprintf(suffix, sizeof suffix, ":%s:%lld", d->reason,
+             (long long)d->until);
+    if (run_schedule_step(r, i, d->until - clock_now_ms(), suffix, why,
+                          sizeof why) < 0)
+        return ST_ERROR;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    snprintf(why, sizeof why, "%s: until %s", d->why, when);
+    run_record(r, i, "deferred", s, NULL, NULL, why);
+    run_count("deferred");
+    return ST_QUEUED;
+}
+
 /* Claims the record and hands the rendered message to the channel. A
  * step that went to the fallback before (its record says "fell back")
  * carries on there: the fallback's own record decides, so the main
@@ -482,6 +314,8 @@ static enum step_result submit_send(struct run *r, size_t i,
                                     const struct step *s, struct chan_msg *m)
 {
     struct run_send *sd = &r->send;
+    struct policy_decision d;
+    enum claims_result claimed;
     char state[160];
     int got = record_take(r, sd->key, !sd->fallback, state, sizeof state);
 
@@ -500,15 +334,13 @@ static enum step_result submit_send(struct run *r, size_t i,
                 return ST_ERROR;
         }
     }
-    if (s->kind == STEP_SEND) { /* a failed attempt gave its count back */
-        int capped, fresh = take_dedup(r, i, s);
-        if (fresh <= 0) /* the record goes: nothing was sent */
-            return fresh < 0 || drop_record(r) < 0 ? ST_ERROR : ST_NEXT;
-        if ((capped = take_daily_cap(r, i, s)) <= 0) {
-            give_dedup_back(r);
-            return capped < 0 || drop_record(r) < 0 ? ST_ERROR : ST_NEXT;
-        }
-        sd->capped = r->env->cfg->delivery.max_per_day > 0;
+    /* a failed attempt gave its claims back: take them again */
+    if (s->kind == STEP_SEND &&
+        (claimed = claims_take(r, i, s, &d)) != CLAIMS_TAKEN) {
+        /* the record goes: nothing was sent */
+        if (claimed == CLAIMS_ERROR || drop_record(r) < 0)
+            return ST_ERROR;
+        return claimed == CLAIMS_DEFERRED ? defer_step(r, i, s, &d) : ST_NEXT;
     }
     if (!(sd->hold = dispatcher_hold(r->job)))
         return ST_RETRY;
@@ -635,30 +467,6 @@ static enum step_result hold_paused(struct run *r, size_t i)
                : ST_QUEUED;
 }
 
-/* The policy says not yet (quiet hours in the student's zone): the step
- * is queued again for d->until, and the timeline says so (`deferred`,
- * with the local time it goes). */
-static enum step_result defer_step(struct run *r, size_t i,
-                                   const struct step *s,
-                                   const struct policy_decision *d)
-{
-    const char *zone = delivery_zone(r->env->cfg, r->st);
-    time_t t = (time_t)(tz_to_local(zone, d->until) / 1000);
-    char suffix[40], why[400], when[32];
-    struct tm tm;
-
-    snprintf(suffix, sizeof suffix, ":quiet:%lld", (long long)d->until);
-    if (run_schedule_step(r, i, d->until - clock_now_ms(), suffix, why,
-                          sizeof why) < 0)
-        return ST_ERROR;
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-    snprintf(why, sizeof why, "%s: until %s", d->why, when);
-    run_record(r, i, "deferred", s, NULL, NULL, why);
-    run_count("deferred");
-    return ST_QUEUED;
-}
-
 enum step_result run_message(struct run *r, size_t i, const struct step *s)
 {
     struct channel *ch = channels_find(r->env->chans, s->channel);
@@ -749,8 +557,7 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
         run_count(sent_type(s));
         return run_steps(r, i + 1, at, err, n);
     }
-    if (sd->capped)
-        daily_cap_give_back(r->rc, r->env->cfg, r->st, clock_now_ms());
+    claims_give_caps_back(r);
     if (status == CHAN_UNKNOWN && !sd->ch->retry_unknown) {
         failure_detail(sd, ": the provider may or may not have it; not "
                            "sent again (on_unknown = skip)",
@@ -769,7 +576,7 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
     /* A retry is the same step: it keeps the claim and finds it its own.
      * The fallback sends another part of the template: its own claim. */
     if (fallback || !retry || last)
-        give_dedup_back(r);
+        claims_give_dedup_back(r);
     if (fallback)
         snprintf(then, sizeof then, "; falls back to channel %s",
                  sd->ch->fallback);

@@ -410,7 +410,7 @@ class FallbackCapTest(FallbackCase):
         steps = self.wait_outcome("1", "skipped")
         self.assertEqual([(e["type"], e["channel"]) for e in steps[:2]],
                          [("failed", "sms"), ("sent", "sms_backup")], steps)
-        self.assertIn("daily cap of 1 messages reached", steps[-1]["detail"])
+        self.assertIn("daily cap of 1 message reached", steps[-1]["detail"])
         time.sleep(0.5)
         self.assertEqual(len(self.backup.received()), 1)
         self.stop_clean()

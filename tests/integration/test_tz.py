@@ -145,7 +145,7 @@ class UnknownZoneTest(unittest.TestCase):
         # (the delay is counted from the scheduling's own instant)
         end = (int(t0) // 60 + 120) * 60 * 1000  # now's minute + 2 h, UTC
         jobs = self.r.zrange("slm:q:{0}:due", 0, -1, withscores=True)
-        quiet_jobs = [(j, s) for j, s in jobs if ":quiet:" in j]
+        quiet_jobs = [(j, s) for j, s in jobs if ":quiet_hours:" in j]
         self.assertEqual(len(quiet_jobs), 2, jobs)
         for job, score in quiet_jobs:
             self.assertEqual(int(job.rsplit(":", 1)[1]), end, job)
