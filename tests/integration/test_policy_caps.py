@@ -8,8 +8,8 @@ import unittest
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from harness import Nudge, RedisServer, add_student, timeline, wait_for
-from test_policy_dedup import outbox
+from harness import Nudge, RedisServer, add_student, timeline
+from test_policy_dedup import DedupCase, outbox
 
 BASE = """
 [templates]
@@ -51,48 +51,26 @@ rule burst {
 STEP_TYPES = ("sent", "skipped", "failed", "deferred")
 
 
-class CapsCase(unittest.TestCase):
-    daemons = 1
+class CapsCase(DedupCase):
     delivery = ""
     sms_caps = ""
 
-    def setUp(self):
-        self.redis = RedisServer().start()
-        self.addCleanup(self.redis.stop)
-        self.r = self.redis.client()
-        self.nudges = []
-        for _ in range(self.daemons):
-            n = Nudge(self.redis, http=False, extra=BASE.format(
-                delivery=self.delivery, sms_caps=self.sms_caps))
-            self.addCleanup(n.cleanup)
-            n.write("rules/burst.rules", RULES)
-            n.write("templates/promo.sms", "Kind: marketing\n\n开放日 {{name}}")
-            n.write("templates/promo2.sms", "Kind: marketing\n\n奖学金 {{name}}")
-            n.write("templates/promo.email",
-                    "Kind: marketing\nSubject: 开放日\n\n开放日 {{name}}\n")
-            n.write("templates/result.sms", "Kind: service\n\n录取结果 {{name}}")
-            self.nudges.append(n)
-        for n in self.nudges:
-            n.start()
-        for n in self.nudges:
-            wait_for(lambda: "nudged started" in n.log_text(), 10,
-                     what="nudged to start")
+    def config(self):
+        return BASE.format(delivery=self.delivery, sms_caps=self.sms_caps)
 
-    def tearDown(self):
-        for n in self.nudges:
-            self.assertEqual(n.stop(), 0, n.log_text()[-3000:])
-            n.check_clean_log(self)
+    def write_files(self, n):
+        n.write("rules/burst.rules", RULES)
+        n.write("templates/promo.sms", "Kind: marketing\n\n开放日 {{name}}")
+        n.write("templates/promo2.sms", "Kind: marketing\n\n奖学金 {{name}}")
+        n.write("templates/promo.email",
+                "Kind: marketing\nSubject: 开放日\n\n开放日 {{name}}\n")
+        n.write("templates/result.sms", "Kind: service\n\n录取结果 {{name}}")
 
-    def emit(self, sid):
-        self.r.xadd("slm:events", {"type": "burst", "student": sid})
+    def emit(self, sid, kind="burst"):
+        self.r.xadd("slm:events", {"type": kind, "student": sid})
 
     def steps(self, sid):
         return [e for e in timeline(self.r, sid) if e["type"] in STEP_TYPES]
-
-    def wait_steps(self, sid, count):
-        return wait_for(lambda: len(self.steps(sid)) >= count and
-                        self.steps(sid), 10,
-                        what="%d step entries of student %s" % (count, sid))
 
     def received(self, sid):
         return sorted((m.get("template"), m.get("type", "")) for n in

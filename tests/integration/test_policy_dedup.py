@@ -93,19 +93,24 @@ class DedupCase(unittest.TestCase):
         self.r = self.redis.client()
         self.nudges = []
         for _ in range(self.daemons):
-            n = Nudge(self.redis, http=False, extra=BASE + DELIVERY.format(
-                cap=self.cap, window=self.window))
+            n = Nudge(self.redis, http=False, extra=self.config())
             self.addCleanup(n.cleanup)
-            n.write("rules/ping.rules", RULES)
-            n.write("templates/hello.sms", "您好 {{name}}")
-            n.write("templates/other.sms", "再见 {{name}}")
-            n.write("templates/hello.email", "Subject: 您好\n\n您好 {{name}}\n")
+            self.write_files(n)
             self.nudges.append(n)
         for n in self.nudges:
             n.start()
         for n in self.nudges:
             wait_for(lambda: "nudged started" in n.log_text(), 10,
                      what="nudged to start")
+
+    def config(self):
+        return BASE + DELIVERY.format(cap=self.cap, window=self.window)
+
+    def write_files(self, n):
+        n.write("rules/ping.rules", RULES)
+        n.write("templates/hello.sms", "您好 {{name}}")
+        n.write("templates/other.sms", "再见 {{name}}")
+        n.write("templates/hello.email", "Subject: 您好\n\n您好 {{name}}\n")
 
     def tearDown(self):
         for n in self.nudges:
