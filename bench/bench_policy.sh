@@ -3,10 +3,11 @@
 # (10,000) through an outbox channel, end to end from the due job to the
 # timeline entry (campaign.sh), with the policy layer on and off, in
 # turns in the same run, RUNS times (3). "On": quiet hours in the
-# student's zone (a window that is not now), the daily cap
-# (max_per_day = 3), dedup of a template within 24 h, the pause and
-# opt-out checks (always on: they cannot be turned off). "Off": no quiet
-# hours, no cap, no dedup. For each: messages/s and Redis round trips
+# student's zone (a window that is not now), every frequency cap at once
+# (per day, per week, of the class and of the channel: six counters, one
+# script), dedup of a template within 24 h, the pause and opt-out checks
+# (always on: they cannot be turned off). "Off": no quiet hours, no cap,
+# no dedup. For each: messages/s and Redis round trips
 # per message (Redis's total_reads_processed over the sending, divided
 # by N).
 #
@@ -36,11 +37,13 @@ write_config() { # on|off
 	{
 		config_head
 		if [ "$1" = on ]; then
-			printf '[delivery]\nquiet_hours = %s\nquiet_hours_service = %s\nmax_per_day = 3\ndedup_window = 24h\n' "$quiet" "$quiet"
+			printf '[delivery]\nquiet_hours = %s\nquiet_hours_service = %s\n' "$quiet" "$quiet"
+			printf 'max_per_day = 3\nmax_per_week = 10\nmax_per_day_service = 3\nmax_per_week_service = 10\ndedup_window = 24h\n'
+			printf '[channel.bench]\ntype = outbox\nas = sms\npath = outbox.jsonl\nmax_per_day = 3\nmax_per_week = 10\n'
 		else
 			printf '[delivery]\nmax_per_day = 0\ndedup_window = 0\n'
+			printf '[channel.bench]\ntype = outbox\nas = sms\npath = outbox.jsonl\n'
 		fi
-		printf '[channel.bench]\ntype = outbox\nas = sms\npath = outbox.jsonl\n'
 	} >"$work/nudged.conf"
 }
 

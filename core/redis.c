@@ -333,8 +333,11 @@ static int script_load(struct rconn *rc, struct rscript *s)
     return 0;
 }
 
+/* EVALSHA s with numkeys keys then args, sent now and its reply read
+ * (append 0) or queued for the caller to read (append 1). */
 static redisReply *evalsha(struct rconn *rc, struct rscript *s, int numkeys,
-                           int argc, const char **argv, const size_t *argvlen)
+                           int argc, const char **argv, const size_t *argvlen,
+                           int append, int *queued)
 {
     const char *av[argc + 3];
     size_t al[argc + 3];
@@ -350,6 +353,10 @@ static redisReply *evalsha(struct rconn *rc, struct rscript *s, int numkeys,
     for (int i = 0; i < argc; i++) {
         av[i + 3] = argv[i];
         al[i + 3] = argvlen ? argvlen[i] : strlen(argv[i]);
+    }
+    if (append) {
+        *queued = rconn_appendargv(rc, argc + 3, av, al);
+        return NULL;
     }
     return rconn_cmdargv(rc, argc + 3, av, al);
 }
@@ -370,15 +377,32 @@ redisReply *rconn_script(struct rconn *rc, struct rscript *s, int numkeys,
 {
     redisReply *r;
 
+    int unused;
+
     if (!s->sha[0])
         script_sha(s);
-    r = evalsha(rc, s, numkeys, argc, argv, argvlen);
-    if (r && r->type == REDIS_REPLY_ERROR &&
-        strncmp(r->str, "NOSCRIPT", 8) == 0) {
+    r = evalsha(rc, s, numkeys, argc, argv, argvlen, 0, &unused);
+    if (r && rconn_noscript(r)) {
         freeReplyObject(r);
         if (script_load(rc, s) < 0)
             return NULL;
-        r = evalsha(rc, s, numkeys, argc, argv, argvlen);
+        r = evalsha(rc, s, numkeys, argc, argv, argvlen, 0, &unused);
     }
     return r;
+}
+
+int rconn_script_append(struct rconn *rc, struct rscript *s, int numkeys,
+                        int argc, const char **argv, const size_t *argvlen)
+{
+    int queued = -1;
+
+    if (!s->sha[0])
+        script_sha(s);
+    evalsha(rc, s, numkeys, argc, argv, argvlen, 1, &queued);
+    return queued;
+}
+
+int rconn_noscript(const redisReply *r)
+{
+    return r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
 }

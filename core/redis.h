@@ -81,5 +81,13 @@ int rconn_exec_errors(struct rconn *rc, int n);
  * the args); loads it on NOSCRIPT and tries again once. */
 redisReply *rconn_script(struct rconn *rc, struct rscript *s, int numkeys,
                          int argc, const char **argv, const size_t *argvlen);
+/* rconn_script() for a pipeline: queues the EVALSHA (0, or -1 on a
+ * connection error). Its reply may be NOSCRIPT (rconn_noscript(): Redis
+ * restarted, or never ran it): the caller then runs it with
+ * rconn_script(), which loads it. */
+int rconn_script_append(struct rconn *rc, struct rscript *s, int numkeys,
+                        int argc, const char **argv, const size_t *argvlen);
+/* 1 when r is Redis's NOSCRIPT error. */
+int rconn_noscript(const redisReply *r);
 
 #endif

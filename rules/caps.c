@@ -17,25 +17,28 @@
 
 /* Every cap, or none: KEYS the counters, ARGV each one's limit and time
  * to live (ms). 0 when all were counted, else the first full one's
- * number (from 1). */
-static const char TAKE_LUA[] =
+ * number (from 1). A counter's time to live is set when it is made. */
+#define FIRST_FULL_LUA                                                         \
+    "local n = redis.call('MGET', unpack(KEYS)) "                              \
+    "for i = 1, #KEYS do "                                                     \
+    "if tonumber(n[i] or '0') >= tonumber(ARGV[2*i-1]) then return i end "     \
+    "end "
+
+static _Thread_local struct rscript take_script = {
+    .source = FIRST_FULL_LUA
     "for i = 1, #KEYS do "
-    "if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[2*i-1]) "
-    "then return i end end "
-    "for i = 1, #KEYS do redis.call('INCR', KEYS[i]) "
-    "redis.call('PEXPIRE', KEYS[i], ARGV[2*i]) end return 0";
+    "if redis.call('INCR', KEYS[i]) == 1 then "
+    "redis.call('PEXPIRE', KEYS[i], ARGV[2*i]) end end return 0"};
 
 /* The same test, counting nothing. */
-static const char PEEK_LUA[] =
-    "for i = 1, #KEYS do "
-    "if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[2*i-1]) "
-    "then return i end end return 0";
+static _Thread_local struct rscript peek_script = {
+    .source = FIRST_FULL_LUA "return 0"};
 
 /* One count back on each counter still above 0. */
-static const char GIVE_BACK_LUA[] =
-    "for i = 1, #KEYS do "
-    "if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then "
-    "redis.call('DECR', KEYS[i]) end end return 0";
+static _Thread_local struct rscript give_back_script = {
+    .source = "for i = 1, #KEYS do "
+              "if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then "
+              "redis.call('DECR', KEYS[i]) end end return 0"};
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -109,45 +112,46 @@ int caps_same(const struct cap_set *a, const struct cap_set *b)
     return 1;
 }
 
-/* Queues EVAL of script over set's counters with their limits and times
- * to live. */
-static int eval_cmd(struct rconn *rc, const char *script,
-                    const struct cap_set *set, int64_t now_ms)
+/* The script's arguments for set: its counters, then each one's limit
+ * and time to live. Returns argc; argv points into set and nums. */
+struct caps_args {
+    const char *argv[3 * CAPS_MAX];
+    size_t len[3 * CAPS_MAX];
+    char nums[2 * CAPS_MAX][24];
+};
+
+static int caps_args(struct caps_args *a, const struct cap_set *set,
+                     int64_t now_ms)
 {
-    const char *argv[3 + 3 * CAPS_MAX];
-    size_t len[3 + 3 * CAPS_MAX];
-    char nkeys[8], nums[2 * CAPS_MAX][24];
     int argc = 0;
 
-    argv[argc++] = "EVAL";
-    argv[argc++] = script;
-    snprintf(nkeys, sizeof nkeys, "%zu", set->n);
-    argv[argc++] = nkeys;
     for (size_t i = 0; i < set->n; i++)
-        argv[argc++] = set->v[i].key;
+        a->argv[argc++] = set->v[i].key;
     for (size_t i = 0; i < set->n; i++) {
         const struct cap *c = &set->v[i];
-        snprintf(nums[2 * i], sizeof nums[0], "%d", c->limit);
-        snprintf(nums[2 * i + 1], sizeof nums[0], "%lld",
+        snprintf(a->nums[2 * i], sizeof a->nums[0], "%d", c->limit);
+        snprintf(a->nums[2 * i + 1], sizeof a->nums[0], "%lld",
                  (long long)(c->ends - now_ms + CAP_KEEP_MS));
-        argv[argc++] = nums[2 * i];
-        argv[argc++] = nums[2 * i + 1];
+        a->argv[argc++] = a->nums[2 * i];
+        a->argv[argc++] = a->nums[2 * i + 1];
     }
     for (int i = 0; i < argc; i++)
-        len[i] = strlen(argv[i]);
-    return rconn_appendargv(rc, argc, argv, len);
+        a->len[i] = strlen(a->argv[i]);
+    return argc;
 }
 
-/* The script's answer: its integer, or -1. */
-static int eval_reply(struct rconn *rc)
+/* The script's answer: its integer; -1 on an error (in rc's errstr),
+ * -2 for NOSCRIPT. Frees rep. */
+static int script_answer(struct rconn *rc, redisReply *rep)
 {
-    redisReply *rep = rconn_reply(rc);
     int got = -1;
 
     if (!rep)
         return -1;
     if (rep->type == REDIS_REPLY_INTEGER)
         got = (int)rep->integer;
+    else if (rconn_noscript(rep))
+        got = -2;
     else
         snprintf(rc->errstr, sizeof rc->errstr, "frequency caps: %s",
                  rep->type == REDIS_REPLY_ERROR ? rep->str : "bad reply");
@@ -155,41 +159,50 @@ static int eval_reply(struct rconn *rc)
     return got;
 }
 
+/* Runs script over set now. */
+static int run_script(struct rconn *rc, struct rscript *script,
+                      const struct cap_set *set, int64_t now_ms)
+{
+    struct caps_args a;
+    int argc;
+
+    if (!set->n)
+        return 0;
+    argc = caps_args(&a, set, now_ms);
+    return script_answer(rc, rconn_script(rc, script, (int)set->n, argc,
+                                          a.argv, a.len));
+}
+
 int caps_take_cmd(struct rconn *rc, const struct cap_set *set, int64_t now_ms)
 {
-    return set->n ? eval_cmd(rc, TAKE_LUA, set, now_ms) : 0;
+    struct caps_args a;
+    int argc;
+
+    if (!set->n)
+        return 0;
+    argc = caps_args(&a, set, now_ms);
+    return rconn_script_append(rc, &take_script, (int)set->n, argc, a.argv,
+                               a.len);
 }
 
 int caps_take_reply(struct rconn *rc)
 {
-    return eval_reply(rc);
+    return script_answer(rc, rconn_reply(rc));
 }
 
 int caps_take(struct rconn *rc, const struct cap_set *set, int64_t now_ms)
 {
-    if (!set->n)
-        return 0;
-    if (caps_take_cmd(rc, set, now_ms) < 0)
-        return -1;
-    return caps_take_reply(rc);
+    return run_script(rc, &take_script, set, now_ms);
 }
 
 int caps_peek(struct rconn *rc, const struct cap_set *set)
 {
-    if (!set->n)
-        return 0;
-    if (eval_cmd(rc, PEEK_LUA, set, 0) < 0)
-        return -1;
-    return eval_reply(rc);
+    return run_script(rc, &peek_script, set, 0);
 }
 
 int caps_give_back(struct rconn *rc, const struct cap_set *set)
 {
-    if (!set->n)
-        return 0;
-    if (eval_cmd(rc, GIVE_BACK_LUA, set, 0) < 0)
-        return -1;
-    return eval_reply(rc) < 0 ? -1 : 0;
+    return run_script(rc, &give_back_script, set, 0) < 0 ? -1 : 0;
 }
 
 void caps_reason(const struct cap *c, char *buf, size_t n)

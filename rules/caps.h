@@ -52,7 +52,9 @@ int caps_same(const struct cap_set *a, const struct cap_set *b);
  * full (nothing taken), -1 Redis failed. An empty set takes nothing. */
 int caps_take(struct rconn *rc, const struct cap_set *set, int64_t now_ms);
 /* caps_take() in halves, for a caller that pipelines it with other
- * commands: queue it (nothing when set is empty), then read its reply. */
+ * commands: queue it (nothing when set is empty), then read its reply:
+ * as caps_take()'s, or -2 when Redis did not know the script (it
+ * restarted): nothing was taken; take them with caps_take(). */
 int caps_take_cmd(struct rconn *rc, const struct cap_set *set,
                   int64_t now_ms);
 int caps_take_reply(struct rconn *rc);

@@ -86,9 +86,9 @@ int run_pre_reply(struct rconn *rc, struct run_pre *p)
         (p->dedup = dedup_take_reply(rc, p->dedup_prev,
                                      sizeof p->dedup_prev)) < 0)
         return -1;
-    if (p->caps >= 0 && (p->caps = caps_take_reply(rc)) < 0)
+    if (p->caps >= 0 && (p->caps = caps_take_reply(rc)) == -1)
         return -1;
-    return 0;
+    return 0; /* -2 (NOSCRIPT): not taken; the step takes them */
 }
 
 void run_pre_release(struct rconn *rc, const struct config *cfg,
