@@ -635,14 +635,14 @@ static enum step_result hold_paused(struct run *r, size_t i)
                : ST_QUEUED;
 }
 
-/* The policy says not yet (quiet hours in the student's zone): the step
- * is queued again for d->until, and the timeline says so (`deferred`,
- * with the local time it goes). */
+/* The policy says not yet (quiet hours in the student's zone, staff
+ * hours in the school's): the step is queued again for d->until, and the
+ * timeline says so (`deferred`, with the local time it goes). */
 static enum step_result defer_step(struct run *r, size_t i,
                                    const struct step *s,
                                    const struct policy_decision *d)
 {
-    const char *zone = delivery_zone(r->env->cfg, r->st);
+    const char *zone = d->zone;
     time_t t = (time_t)(tz_to_local(zone, d->until) / 1000);
     char suffix[40], why[400], when[32];
     struct tm tm;
