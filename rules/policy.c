@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/metrics.h"
@@ -137,6 +138,16 @@ enum policy_verdict policy_window(const struct config *cfg, enum msg_class cls,
         return decide(d, POLICY_DEFER, "quiet_hours");
     }
     return decide(d, POLICY_SEND, "");
+}
+
+char *policy_until_text(const struct policy_decision *d, char *buf, size_t n)
+{
+    time_t t = (time_t)(tz_to_local(d->zone, d->until) / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%d %H:%M", &tm);
+    return buf;
 }
 
 int64_t policy_staff_hold(const struct config *cfg, int64_t now_ms,

@@ -70,6 +70,10 @@ enum policy_verdict policy_window(const struct config *cfg, enum msg_class cls,
                                   const struct student *st, int64_t now_ms,
                                   struct policy_decision *d);
 
+/* d->until as local "YYYY-MM-DD HH:MM" in d->zone, for the `deferred`
+ * entry's "until ...". Returns buf. */
+char *policy_until_text(const struct policy_decision *d, char *buf, size_t n);
+
 /* For a staff message that is no rule's step (a grouped alert, the
  * digest: what names it in the log, "alert of staff 7"): 0 when it may
  * go at now_ms; else how long to wait (ms) for the staff window to end,

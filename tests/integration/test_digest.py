@@ -23,6 +23,7 @@ max_sleep = 200ms
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 timezone = Asia/Shanghai
 
 [digest]
