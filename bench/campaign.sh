@@ -129,6 +129,7 @@ listen = 127.0.0.1:$hport
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 [queue]
 max_sleep = 100ms
 workers = ${WORKERS:-8}

@@ -34,6 +34,7 @@ enum conf_type {
     CT_DURATION, /* int64_t milliseconds */
     CT_LOGLEVEL, /* int */
     CT_HOURS,    /* char *, "HH:MM-HH:MM" or "" */
+    CT_STAFF_HOURS, /* char *, CT_HOURS or "working" */
     CT_DAYS,     /* char *, weekdays: "mon-fri", "mon,wed" */
     CT_SPAN,     /* char *, "HH:MM-HH:MM" (24:00 allowed), start first */
     CT_ZONE,     /* char *, an IANA zone this machine has, or "" */
@@ -139,6 +140,8 @@ static const struct conf_key conf_keys[] = {
      "21:00-08:00", 0, 0},
     {"delivery", "quiet_hours_service", CT_HOURS,
      OFF(delivery.quiet_hours_service), "22:00-07:00", 0, 0},
+    {"delivery", "quiet_hours_staff", CT_STAFF_HOURS,
+     OFF(delivery.quiet_hours_staff), "working", 0, 0},
     {"delivery", "blackout", CT_DATES, OFF(delivery.blackout), "", 0, 0},
     {"delivery", "timezone", CT_ZONE, OFF(delivery.timezone), "Asia/Shanghai",
      0, 0},
@@ -434,6 +437,16 @@ static int conf_set(struct config *cfg, const struct conf_key *k,
             snprintf(err, errlen,
                      "invalid hours \"%s\": use HH:MM-HH:MM, e.g. "
                      "21:00-08:00",
+                     value);
+            return -1;
+        }
+        return set_string(str_field(cfg, k), value);
+    case CT_STAFF_HOURS:
+        if (strcmp(value, "working") != 0 && !valid_hours(value)) {
+            snprintf(err, errlen,
+                     "invalid hours \"%s\": use working (outside "
+                     "[worktime]), HH:MM-HH:MM, e.g. 20:00-08:00, or "
+                     "nothing for never",
                      value);
             return -1;
         }
@@ -833,7 +846,8 @@ void config_free(struct config *cfg)
     for (size_t i = 0; i < NKEYS; i++) {
         enum conf_type t = conf_keys[i].type;
         if (t == CT_STR || t == CT_PATH || t == CT_SECRET || t == CT_ADDR ||
-            t == CT_LISTEN || t == CT_HOURS || t == CT_DAYS ||
+            t == CT_LISTEN || t == CT_HOURS || t == CT_STAFF_HOURS ||
+            t == CT_DAYS ||
             t == CT_SPAN || t == CT_ZONE || t == CT_URLPAT || t == CT_HHMM ||
             t == CT_WORDS || t == CT_NAMES || t == CT_DATES) {
             char **f = str_field(cfg, &conf_keys[i]);

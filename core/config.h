@@ -110,6 +110,9 @@ struct config {
     struct {
         char *quiet_hours; /* marketing's: "21:00-08:00", "" for none */
         char *quiet_hours_service; /* service messages': "22:00-07:00" */
+        char *quiet_hours_staff; /* staff messages': "working" (outside
+                                    [worktime]), "HH:MM-HH:MM" in its
+                                    zone, "" for none */
         char *blackout;    /* dates with no marketing, the student's:
                               "2026-06-07..2026-06-10, ...", "" none */
         char *timezone;    /* default IANA zone of students */

@@ -349,6 +349,17 @@ int64_t worktime_add(const struct worktime *w, int64_t start_ms, int64_t dur_ms)
     return -1;
 }
 
+int64_t worktime_next_open(const struct worktime *w, int64_t start_ms)
+{
+    /* No time added is the first working moment at or after the start
+     * (the end of a stretch, 18:00, is not in it). An instant in working
+     * time is itself, whatever the zone's round trip does to a repeated
+     * local hour. */
+    int64_t at = worktime_add(w, start_ms, 0);
+
+    return at >= 0 && at < start_ms ? start_ms : at;
+}
+
 /* --- calendar files --------------------------------------------------------
  */
 

@@ -94,6 +94,11 @@ int64_t worktime_day_ms(const struct worktime *w);
  * without a working day (no working days at all). */
 int64_t worktime_add(const struct worktime *w, int64_t start_ms,
                      int64_t dur_ms);
+/* start_ms when it falls in working time (a working day's hours, less
+ * the lunch break), else the next instant working time starts (09:00 the
+ * next working day, 13:30 after lunch): when staff may be messaged
+ * ([delivery] quiet_hours_staff = working). -1 as above. */
+int64_t worktime_next_open(const struct worktime *w, int64_t start_ms);
 /* The end of a `wait` of ms plus days working days from start_ms (a
  * working day is worktime_day_ms() of working time). -1 as above. */
 int64_t worktime_wait_until(const struct worktime *w, int64_t start_ms,

@@ -106,6 +106,8 @@ struct queue_job {
     int64_t retry_after_ms; /* set by a handler: a transient failure is
                                retried no sooner than this (a provider's
                                Retry-After); 0: the backoff alone */
+    int64_t later_ms; /* JOB_LATER: due again this long after (set by
+                         dispatcher_later()); 0: JOB_LATER_MS */
     void *owner;            /* the dispatcher's, while it runs the job */
     void *pre; /* what the dispatcher's prefetch hook read for the job
                   (dispatcher.h): the handler's from its call on */

@@ -211,6 +211,13 @@ static void record_failure(struct worker *w, const struct queue_job *job,
                  job->attempt, reason);
 }
 
+void dispatcher_later(const struct queue_job *job, int64_t delay_ms)
+{
+    /* The job is the worker's batch's (not const): the handler borrows
+     * it, as dispatcher_hold() does, to say how long it waits. */
+    ((struct queue_job *)job)->later_ms = delay_ms;
+}
+
 /* Acks, retries or dead-letters a job by its handler's verdict; false
  * for JOB_HELD (the job is not the caller's any more). */
 int settle(struct worker *w, const struct queue_job *job,
@@ -227,7 +234,9 @@ int settle(struct worker *w, const struct queue_job *job,
     case JOB_HELD:
         return 0;
     case JOB_LATER:
-        if (queue_postpone(w->q, job, JOB_LATER_MS) < 0)
+        if (queue_postpone(w->q, job,
+                           job->later_ms > 0 ? job->later_ms : JOB_LATER_MS) <
+            0)
             log_warnx("queue: job %s: postponing: %s", job->id,
                       queue_error(w->q));
         return 1;

@@ -61,10 +61,16 @@ enum job_result {
     JOB_HELD,  /* the handler called dispatcher_hold(): the job stays
                   claimed until dispatcher_resume() settles it. After
                   returning this, the caller must not touch the hold. */
-    JOB_LATER, /* not now (its channel is paused): due again in
-                  JOB_LATER_MS, and this attempt does not count */
+    JOB_LATER, /* not now (its channel is paused, staff are off work):
+                  due again in JOB_LATER_MS, or what the handler gave
+                  dispatcher_later(), and this attempt does not count */
 };
 #define JOB_LATER_MS 1000
+
+/* Called by a handler about to return JOB_LATER: the job is due again
+ * delay_ms from now rather than JOB_LATER_MS (a staff message waiting
+ * for working time: docs/policy.md). */
+void dispatcher_later(const struct queue_job *job, int64_t delay_ms);
 
 /* Called on a worker thread, concurrently with the other workers (ctx is
  * shared: protect what it points to). job and its strings are valid until

@@ -3,7 +3,9 @@
  * one message (see alert.h): freeze the batch, leave out the leads
  * followed up since their run began, render, send at most once, and
  * write each lead's `alerted` entry. The message itself is
- * alert_message.c's.
+ * alert_message.c's. Outside the staff window ([delivery]
+ * quiet_hours_staff, rules/policy.h) the job waits in the queue until it
+ * opens, as a paused one does, and its group keeps gathering leads.
  *
  * The batch's send record (slm:alert:{G}:send:B) says what happened to
  * it, as a step's record does (rules/send.c):
@@ -31,6 +33,7 @@
 #include "core/pause.h"
 #include "core/student_store.h"
 #include "core/timeline.h"
+#include "rules/policy.h"
 #include "rules/recipient.h"
 
 static void leads_free(struct alert_send *as)
@@ -526,6 +529,31 @@ static int prepare(struct alert_send *as, struct rconn *rc)
                : 0;
 }
 
+/* Outside the staff window (policy_staff_hold()): the group's keys are
+ * kept at least until the window opens and their usual time after it (a
+ * week-long holiday outlasts alert_keys_ttl()), and the leads that come
+ * meanwhile join this batch. Returns the wait in ms, 0 to send now. */
+static int64_t staff_window_wait(struct alert_send *as, struct rconn *rc)
+{
+    char what[300], batch[KEY_MAX], binfo[KEY_MAX];
+    const char *keys[5];
+    int64_t wait;
+    redisReply *rep;
+
+    snprintf(what, sizeof what, "alert %s batch %lld", as->g.id, as->batch);
+    if ((wait = policy_staff_hold(as->cfg, clock_now_ms(), what)) <= 0)
+        return 0;
+    alert_batch_key(&as->g, as->batch, "batch", batch, sizeof batch);
+    alert_batch_key(&as->g, as->batch, "info", binfo, sizeof binfo);
+    keys[0] = as->g.meta, keys[1] = as->g.leads, keys[2] = as->g.info;
+    keys[3] = batch, keys[4] = binfo;
+    for (size_t i = 0; i < 5; i++)
+        if ((rep = rconn_cmd(rc, "PEXPIRE %s %lld GT", keys[i],
+                             (long long)(wait + alert_keys_ttl(as->cfg)))))
+            freeReplyObject(rep);
+    return wait;
+}
+
 enum job_result alert_job(const struct run_env *env,
                           const struct queue_job *job, struct rconn *rc,
                           const json_t *o, char *err, size_t n)
@@ -535,6 +563,7 @@ enum job_result alert_job(const struct run_env *env,
     struct alert_send *as;
     struct staff *who = NULL;
     enum job_result verdict = JOB_OK;
+    int64_t wait;
     int got;
 
     if (json_unpack((json_t *)o, "{s:s, s:I, s:s, s:I}", "staff", &staff,
@@ -561,6 +590,11 @@ enum job_result alert_job(const struct run_env *env,
                              n)) != 0) { /* nudgectl pause: wait */
         alert_send_free(as);
         return got < 0 ? JOB_RETRY : JOB_LATER;
+    }
+    if ((wait = staff_window_wait(as, rc)) > 0) { /* staff are off work */
+        dispatcher_later(job, wait);
+        alert_send_free(as);
+        return JOB_LATER;
     }
     alert_batch_key(&as->g, as->batch, "send", as->record, sizeof as->record);
     as->asof = alert_freeze(rc, env->cfg, &as->g, as->batch);

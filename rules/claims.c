@@ -214,6 +214,7 @@ static void defer_past_cap(struct run *r, const struct step *s,
     d->verdict = POLICY_DEFER;
     d->reason = c->week ? "weekly_cap" : "daily_cap";
     d->until = at;
+    d->zone = delivery_zone(r->env->cfg, r->st);
 }
 
 /* The frequency caps: CLAIMS_TAKEN (r->send.caps holds them),

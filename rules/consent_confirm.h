@@ -11,6 +11,13 @@
  *                  deletes it) --> render --> channel_submit --> done():
  *                  a `sent` or `failed` entry with actor "consent"
  *
+ * A service message: inside the service quiet hours ([delivery]
+ * quiet_hours_service, in the student's zone: rules/policy.h
+ * policy_window()) it is queued for their end (job
+ * run:STUDENT:consent:EVENT, a `deferred` entry) and sent then, unless
+ * the student opted back in meanwhile. The opt-out it confirms never
+ * stops it: saying so is its whole point.
+ *
  * Sent once: the key above is claimed before the message leaves, so a
  * repeated opt-out, or the event handled again, sends nothing; a failed
  * send is not retried (the opt-out itself stands either way).
@@ -24,11 +31,14 @@
 #ifndef NUDGE_RULES_CONSENT_CONFIRM_H
 #define NUDGE_RULES_CONSENT_CONFIRM_H
 
+#include <jansson.h>
+
 #include "channels/channel.h"
 #include "core/config.h"
 #include "core/event.h"
 #include "core/redis.h"
 #include "core/student.h"
+#include "queues/dispatcher.h"
 
 struct tmpl_set;
 struct consent_confirm;
@@ -48,5 +58,15 @@ int consent_confirm_wants(const struct consent_confirm *cc,
 int consent_confirm_on_event(struct consent_confirm *cc, struct rconn *rc,
                              const struct tmpl_set *tmpls,
                              const struct event *ev, const struct student *st);
+
+/* True when payload o is a deferred confirmation's job. */
+int consent_confirm_is_job(const json_t *o);
+/* Runs it (cc NULL: confirmations were turned off since; the job is
+ * dropped). Reads the student afresh; JOB_OK, JOB_RETRY (Redis) or
+ * JOB_DEAD (a bad payload), with why in err. o stays the caller's. */
+enum job_result consent_confirm_job(struct consent_confirm *cc,
+                                    struct rconn *rc,
+                                    const struct tmpl_set *tmpls,
+                                    const json_t *o, char *err, size_t n);
 
 #endif

@@ -4,7 +4,9 @@
  * its send, at most once: its record slm:digest:{STAFF}:DAY is claimed
  * before the send (rules/run.h run_record_claim(), the states of a
  * step's record), the job held while the channel works, and the outcome
- * written by the continuation.
+ * written by the continuation. Outside the staff window ([delivery]
+ * quiet_hours_staff, rules/policy.h) the job waits in the queue until it
+ * opens.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "rules/alert_int.h"
 #include "rules/alert_render.h"
 #include "rules/digest_int.h"
+#include "rules/policy.h"
 #include "rules/recipient.h"
 #include "templates/escape.h"
 #include "templates/mime.h"
@@ -254,7 +257,8 @@ enum job_result digest_send_job(const struct run_env *env,
     struct digest_send *ds;
     struct staff *who = NULL;
     enum job_result verdict = JOB_OK;
-    char suffix[160];
+    char suffix[160], what[200];
+    int64_t wait;
     int got;
 
     if (!staff || !key_valid_id(staff) || !day || strlen(day) != 10) {
@@ -273,6 +277,14 @@ enum job_result digest_send_job(const struct run_env *env,
         snprintf(err, n, "digest: no channel %s", cfg->digest.channel);
         free(ds);
         return JOB_DEAD;
+    }
+    snprintf(what, sizeof what, "digest of %s to staff %s", day, staff);
+    if ((wait = policy_staff_hold(cfg, clock_now_ms(), what)) > 0) {
+        /* outside the staff window: the job waits in the queue until it
+         * opens (a digest at 08:00 goes at 09:00), the record unclaimed */
+        dispatcher_later(job, wait);
+        free(ds);
+        return JOB_LATER;
     }
     if ((got = may_send(ds, rc)) > 0 &&
         (got = staff_load(rc, cfg->redis.prefix, staff, &who)) >= 0) {

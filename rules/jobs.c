@@ -4,7 +4,8 @@
  * scan.
  *
  * A batch of a grouped alert is rules/alert_job.c's, the daily digest
- * rules/digest.c's.
+ * rules/digest.c's, an opt-out confirmation that waited out the quiet
+ * hours rules/consent_confirm.c's.
  *
  * A step job's first round trip reads whether its run is still on, the
  * student, and for a message step claims the send's record and takes the
@@ -407,6 +408,14 @@ enum job_result engine_job(const struct queue_job *job, struct rconn *rc,
         }
         if (alert_is_job(o) || digest_is_job(o))
             return staff_message_job(e, job, rc, o, err, errlen);
+        if (consent_confirm_is_job(o)) {
+            s = snap_get(e);
+            res = consent_confirm_job(e->confirm, rc, s->tmpls, o, err,
+                                      errlen);
+            snap_put(s);
+            json_decref(o);
+            return res;
+        }
         if (parse_step_job(o, &j) < 0) {
             json_decref(o);
             return bad_job(err, errlen, "payload is not a rule step");

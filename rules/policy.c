@@ -4,7 +4,10 @@
 #include "rules/policy.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
+#include "core/log.h"
 #include "core/metrics.h"
 #include "core/tz.h"
 #include "core/worktime.h"
@@ -87,32 +90,100 @@ void policy_count(enum policy_verdict v, const char *reason,
                               labels));
 }
 
+/* The staff window ([delivery] quiet_hours_staff) at now_ms: the instant
+ * staff may be messaged again, or 0 when they may be now. */
+static int64_t staff_until(const struct config *cfg, int64_t now_ms)
+{
+    const char *hours = cfg->delivery.quiet_hours_staff;
+    int64_t open;
+
+    if (!hours || !hours[0])
+        return 0;
+    if (strcmp(hours, "working") != 0)
+        return quiet_until(hours, cfg->worktime.zone, now_ms);
+    open = worktime_next_open(&cfg->worktime, now_ms);
+    /* -1: no working day for ten years (a calendar that closes all):
+     * never held rather than never sent */
+    return open > now_ms ? open : 0;
+}
+
+enum policy_verdict policy_window(const struct config *cfg, enum msg_class cls,
+                                  const struct student *st, int64_t now_ms,
+                                  struct policy_decision *d)
+{
+    const char *hours;
+
+    d->until = 0;
+    d->why[0] = 0;
+    if (cls == MSG_STAFF) {
+        hours = cfg->delivery.quiet_hours_staff;
+        d->zone = cfg->worktime.zone;
+        if (!(d->until = staff_until(cfg, now_ms)))
+            return decide(d, POLICY_SEND, "");
+        if (strcmp(hours, "working") == 0)
+            snprintf(d->why, sizeof d->why,
+                     "staff hours: outside working time (%s %s in %s)",
+                     cfg->work.days, cfg->work.hours, d->zone);
+        else
+            snprintf(d->why, sizeof d->why, "staff hours %s in %s", hours,
+                     d->zone);
+        return decide(d, POLICY_DEFER, "staff_hours");
+    }
+    d->zone = st ? delivery_zone(cfg, st) : delivery_default_zone(cfg);
+    hours = cls == MSG_SERVICE ? cfg->delivery.quiet_hours_service
+                               : cfg->delivery.quiet_hours;
+    if ((d->until = quiet_until(hours, d->zone, now_ms))) {
+        snprintf(d->why, sizeof d->why, "quiet hours %s in %s", hours,
+                 d->zone);
+        return decide(d, POLICY_DEFER, "quiet_hours");
+    }
+    return decide(d, POLICY_SEND, "");
+}
+
+char *policy_until_text(const struct policy_decision *d, char *buf, size_t n)
+{
+    time_t t = (time_t)(tz_to_local(d->zone, d->until) / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%d %H:%M", &tm);
+    return buf;
+}
+
+int64_t policy_staff_hold(const struct config *cfg, int64_t now_ms,
+                          const char *what)
+{
+    struct policy_decision d;
+    char when[32];
+
+    if (policy_window(cfg, MSG_STAFF, NULL, now_ms, &d) != POLICY_DEFER)
+        return 0;
+    policy_count(POLICY_DEFER, d.reason, MSG_STAFF);
+    log_info("%s: %s: waits until %s", what, d.why,
+             worktime_format(&cfg->worktime, d.until, when, sizeof when));
+    return d.until - now_ms;
+}
+
 enum policy_verdict policy_check(const struct config *cfg, const struct step *s,
                                  enum msg_class cls, const char *type,
                                  const struct student *st, int64_t now_ms,
                                  struct policy_decision *d)
 {
-    const char *zone, *hours;
-
     d->until = 0;
     d->why[0] = 0;
-    if (s->kind != STEP_SEND) /* staff messages: the lead must be open */
-        return leads_closed(cfg, st, d->why, sizeof d->why)
-                   ? decide(d, POLICY_END, "closed_lead")
-                   : decide(d, POLICY_SEND, "");
-    zone = delivery_zone(cfg, st);
+    d->zone = delivery_zone(cfg, st);
+    /* staff messages: the lead must be open, then staff hours */
+    if (s->kind != STEP_SEND && leads_closed(cfg, st, d->why, sizeof d->why))
+        return decide(d, POLICY_END, "closed_lead");
     if (cls == MSG_MARKETING &&
-        (d->until = blackout_until(cfg, zone, now_ms))) {
+        (d->until = blackout_until(cfg, d->zone, now_ms))) {
         snprintf(d->why, sizeof d->why, "a blackout date for marketing in %s",
-                 zone);
+                 d->zone);
         return decide(d, POLICY_DEFER, "blackout");
     }
-    hours = cls == MSG_SERVICE ? cfg->delivery.quiet_hours_service
-                               : cfg->delivery.quiet_hours;
-    if ((d->until = quiet_until(hours, zone, now_ms))) {
-        snprintf(d->why, sizeof d->why, "quiet hours %s in %s", hours, zone);
-        return decide(d, POLICY_DEFER, "quiet_hours");
-    }
+    if (policy_window(cfg, cls, st, now_ms, d) == POLICY_DEFER ||
+        s->kind != STEP_SEND)
+        return d->verdict;
     if (student_opted_out(st, type)) {
         snprintf(d->why, sizeof d->why, "the student opted out of %s", type);
         return decide(d, POLICY_SKIP, "optout");

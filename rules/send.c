@@ -281,26 +281,23 @@ static enum step_result send_fallback(struct run *r, size_t i,
     return fb ? send_via(r, i, s, fb, 1) : ST_NEXT;
 }
 
-/* The policy says not yet (quiet hours in the student's zone, a blackout
- * date, a full frequency cap): the step is queued again for d->until,
- * and the timeline says so (`deferred`, with the local time it goes). */
+/* The policy says not yet (quiet hours in the student's zone, staff
+ * hours in the school's, a blackout date, a full frequency cap): the
+ * step is queued again for d->until, and the timeline says so
+ * (`deferred`, with the local time it goes). */
 static enum step_result defer_step(struct run *r, size_t i,
                                    const struct step *s,
                                    const struct policy_decision *d)
 {
-    const char *zone = delivery_zone(r->env->cfg, r->st);
-    time_t t = (time_t)(tz_to_local(zone, d->until) / 1000);
     char suffix[64], why[400], when[32];
-    struct tm tm;
 
     snprintf(suffix, sizeof suffix, ":%s:%lld", d->reason,
              (long long)d->until);
     if (run_schedule_step(r, i, d->until - clock_now_ms(), suffix, why,
                           sizeof why) < 0)
         return ST_ERROR;
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-    snprintf(why, sizeof why, "%s: until %s", d->why, when);
+    snprintf(why, sizeof why, "%s: until %s", d->why,
+             policy_until_text(d, when, sizeof when));
     run_record(r, i, "deferred", s, NULL, NULL, why);
     run_count("deferred");
     return ST_QUEUED;

@@ -50,6 +50,11 @@ listen = 127.0.0.1:$http
 [school]
 name = 示例大学
 phone = 010-12345678
+[delivery]
+# Staff hours off, so that the demo shows notices and escalations whenever
+# it runs (the default, working, holds them outside [worktime] working
+# time: docs/policy.md, "Staff hours").
+quiet_hours_staff =
 [channel.sms]
 type = outbox
 as = sms

@@ -26,6 +26,7 @@ retry_base = 200ms
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 
 [leads]
 closed_tag = closed
@@ -397,6 +398,7 @@ lease = 1s
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 
 [alerts]
 group_wait = 1s

@@ -21,6 +21,7 @@ EXTRA = """
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 max_per_day = 0
 
 [queue]

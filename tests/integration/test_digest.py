@@ -23,6 +23,7 @@ max_sleep = 200ms
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 timezone = Asia/Shanghai
 
 [digest]
@@ -114,6 +115,38 @@ class DigestTest(NudgeTestCase, unittest.TestCase):
                  not self.r.hlen("slm:q:{0}:jobs"), 10,
                  what="the digest job to run")
         self.assertEqual(self.outbox(), [])
+
+    def test_outside_staff_hours_the_digest_waits(self):
+        """[delivery] quiet_hours_staff holding now (Beijing time, computed
+        from now): the digest is not sent, its job waits in the queue for
+        the window's end, logged once (docs/policy.md, "Staff hours")."""
+        local = datetime.datetime.utcfromtimestamp(self.now + 8 * 3600)
+        start = (local - datetime.timedelta(minutes=1)).strftime("%H:%M")
+        end = local.replace(second=0, microsecond=0) + datetime.timedelta(
+            minutes=2)
+        end_ms = int((end - datetime.datetime(1970, 1, 1)).total_seconds()
+                     * 1000) - 8 * 3600 * 1000
+        hours = "%s-%s" % (start, end.strftime("%H:%M"))
+        with open(self.nudge.config) as f:
+            config = f.read()
+        self.nudge.write("nudged.conf", config.replace(
+            "quiet_hours_staff =", "quiet_hours_staff = " + hours))
+        self.lead("101", "r1", ("assigned", 300), ("escalated", 240))
+        self.nudge.start()
+        line = ("digest of %s to staff supA: staff hours %s in Asia/Shanghai: "
+                "waits until %s" % (self.day, hours,
+                                    end.strftime("%Y-%m-%d %H:%M")))
+        wait_for(lambda: line in self.nudge.log_text(), 15,
+                 what="the digest held")
+        time.sleep(1.5)
+        self.assertEqual(self.outbox(), [])
+        self.assertEqual(self.nudge.log_text().count(line), 1)
+        self.assertIsNone(self.r.get("slm:digest:{supA}:%s" % self.day))
+        due = [(j, s) for j, s in self.r.zrange("slm:q:{0}:due", 0, -1,
+                                                 withscores=True)
+               if "supA" in j]
+        self.assertEqual(len(due), 1, due)
+        self.assertAlmostEqual(due[0][1], end_ms, delta=2000)
 
 
 if __name__ == "__main__":

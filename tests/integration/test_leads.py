@@ -19,6 +19,7 @@ max_sleep = 200ms
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 
 [alerts]
 group_wait = 0s

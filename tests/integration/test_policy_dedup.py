@@ -36,6 +36,7 @@ DELIVERY = """
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 max_per_day = {cap}
 dedup_window = {window}
 """

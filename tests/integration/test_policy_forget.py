@@ -19,6 +19,7 @@ EXTRA = """
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 max_per_day = 5
 """
 
@@ -150,6 +151,7 @@ SMS_EXTRA = """
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 
 [channel.gen]
 type = sms

@@ -21,6 +21,7 @@ path = b.jsonl
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 max_per_day = 0
 dedup_window = 0  # ra and rb send the same template: both are meant to go
 """
@@ -131,6 +132,7 @@ ALERT_EXTRA = """
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 
 [alerts]
 group_wait = 2s

@@ -28,6 +28,7 @@ max_sleep = 200ms
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 
 [alerts]
 group_wait = 1s
@@ -312,7 +313,7 @@ class RulesEngineTest(unittest.TestCase):
     changed on a reload (made by inotify, no signal), the daily cap."""
 
     # dedup_window = 0: the cap's tests send one template again
-    EXTRA = ("[rules]\nmax_chain = 4\n[delivery]\nquiet_hours =\nquiet_hours_service =\n"
+    EXTRA = ("[rules]\nmax_chain = 4\n[delivery]\nquiet_hours =\nquiet_hours_service =\nquiet_hours_staff =\n"
              "max_per_day = 1\ndedup_window = 0\n")
 
     def setUp(self):
@@ -438,7 +439,7 @@ class ScheduleTwoDaemonsTest(unittest.TestCase):
         daemons = []
         for _ in range(2):
             n = Nudge(redis, http=False, extra="[rules]\nschedule_grace = 8d\n"
-                      "[delivery]\nquiet_hours =\nquiet_hours_service =\nmax_per_day = 0\n")
+                      "[delivery]\nquiet_hours =\nquiet_hours_service =\nquiet_hours_staff =\nmax_per_day = 0\n")
             self.addCleanup(n.cleanup)
             n.write("rules/weekly.rules", self.RULES)
             n.write("templates/hello.sms", "您好 {{name}}")

@@ -49,6 +49,7 @@ drain = 5s
 [delivery]
 quiet_hours =
 quiet_hours_service =
+quiet_hours_staff =
 max_per_day = 0
 """
 

@@ -27,6 +27,9 @@ unsubscribe_url = https://example.edu/unsub
 [school]
 name = 示例大学
 
+[delivery]
+quiet_hours_staff =
+
 [channel.mail]
 type = email
 host = 127.0.0.1

@@ -92,6 +92,9 @@ static const struct {
     {"[delivery]\nquiet_hours = 9pm-8am\n",
      "2: quiet_hours: invalid hours \"9pm-8am\": use HH:MM-HH:MM, e.g. "
      "21:00-08:00"},
+    {"[delivery]\nquiet_hours_staff = office\n",
+     "2: quiet_hours_staff: invalid hours \"office\": use working (outside "
+     "[worktime]), HH:MM-HH:MM, e.g. 20:00-08:00, or nothing for never"},
     {"[alerts]\ngroup_interval = half an hour\n",
      "2: group_interval: invalid duration \"half an hour\": use a number and "
      "ms, s, m, h, d or w"},

@@ -126,6 +126,65 @@ START_TEST(test_add)
 }
 END_TEST
 
+/* worktime_next_open(): when staff may be messaged. Each row: the
+ * instant (local), lunch and calendar on or off, the answer (local). */
+static const struct {
+    int at[5];
+    int lunch, calendar;
+    int open[5];
+} open_cases[] = {
+    /* 03:00 on a tuesday waits for 09:00 */
+    {{2026, 12, 1, 3, 0}, 0, 1, {2026, 12, 1, 9, 0}},
+    /* 10:00 on a tuesday is working time: itself */
+    {{2026, 12, 1, 10, 0}, 0, 1, {2026, 12, 1, 10, 0}},
+    /* 09:00 is open, 17:59 too, 18:00 is closed */
+    {{2026, 12, 1, 9, 0}, 0, 1, {2026, 12, 1, 9, 0}},
+    {{2026, 12, 1, 17, 59}, 0, 1, {2026, 12, 1, 17, 59}},
+    {{2026, 12, 1, 18, 0}, 0, 1, {2026, 12, 2, 9, 0}},
+    /* a saturday waits for monday 09:00 */
+    {{2026, 11, 28, 3, 0}, 0, 1, {2026, 11, 30, 9, 0}},
+    /* National Day (a calendar holiday, a thursday) waits for 10-08 */
+    {{2026, 10, 1, 10, 0}, 0, 1, {2026, 10, 8, 9, 0}},
+    /* ... and without the calendar it is a working thursday */
+    {{2026, 10, 1, 10, 0}, 0, 0, {2026, 10, 1, 10, 0}},
+    /* a make-up working saturday is open */
+    {{2026, 10, 10, 10, 0}, 0, 1, {2026, 10, 10, 10, 0}},
+    /* the lunch break waits for 13:30 */
+    {{2026, 12, 1, 12, 30}, 1, 1, {2026, 12, 1, 13, 30}},
+};
+
+#define NOPEN (sizeof open_cases / sizeof open_cases[0])
+
+START_TEST(test_next_open)
+{
+    struct worktime w;
+    char got[32], want[32];
+    int64_t at;
+
+    school(&w, open_cases[_i].lunch, open_cases[_i].calendar);
+    at = worktime_next_open(&w, sh5(open_cases[_i].at));
+    ck_assert_msg(at == sh5(open_cases[_i].open), "row %d: got %s, want %s",
+                  _i, worktime_format(&w, at, got, sizeof got),
+                  worktime_format(&w, sh5(open_cases[_i].open), want,
+                                  sizeof want));
+    /* a second within working time is itself, not rounded to a minute */
+    if (at == sh5(open_cases[_i].at))
+        ck_assert_int_eq(worktime_next_open(&w, at + 1234), at + 1234);
+    worktime_free(&w);
+}
+END_TEST
+
+START_TEST(test_next_open_never)
+{
+    struct worktime w;
+
+    school(&w, 0, 0);
+    w.days = 0;
+    ck_assert_int_eq(worktime_next_open(&w, sh(2026, 12, 1, 10, 0)), -1);
+    worktime_free(&w);
+}
+END_TEST
+
 START_TEST(test_days_of_2026)
 {
     struct worktime w;
@@ -386,6 +445,8 @@ int main(void)
     Suite *s = check_suite("worktime", &tc);
 
     tcase_add_loop_test(tc, test_add, 0, NADD);
+    tcase_add_loop_test(tc, test_next_open, 0, NOPEN);
+    tcase_add_test(tc, test_next_open_never);
     tcase_add_test(tc, test_days_of_2026);
     tcase_add_test(tc, test_long_and_never);
     tcase_add_test(tc, test_calendar_errors);
