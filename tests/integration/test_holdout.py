@@ -8,7 +8,9 @@ draw (FNV-1a 64 of "RULE\\0STUDENT" mod 10000 < 1000) names, computed
 here in Python; none of them is in either outbox; each has one
 `held_out` entry; both daemons drew. After a restart, fresh events for
 3,000 of the students hold out the same ones again. `nudgectl check` and
-`nudgectl simulate` say so.
+`nudgectl simulate` say so. Then, on a few students: one entry per
+would-be run (a waiting rule's second event, an event handled twice),
+and a schedule's scan holds out the same draw.
 """
 import json
 import unittest
@@ -210,6 +212,144 @@ class HoldoutTest(unittest.TestCase):
         self.assertIn("holdout 10%: not held out", res.stdout)
         self.assertIn("send outbox msg", res.stdout)
         self.stop_all()
+
+
+SMALL_RULES = """stages lead
+
+rule waiting {
+    on event visit
+    holdout 50%
+    wait 1h
+    send outbox msg
+}
+
+rule instant {
+    on event ping
+    holdout 50%
+    send outbox msg
+}
+
+rule weekly {
+    every monday 09:00
+    holdout 10%
+    limit 1 per 7d
+    send outbox msg
+}
+"""
+
+
+class OncePerRunTest(unittest.TestCase):
+    """One `held_out` entry per would-be run: a rule that waits keeps the
+    would-be run in progress (a second event starts none), an event
+    handled twice records it once, a fresh event is a new would-be run;
+    a schedule holds out the same draw."""
+
+    SCHEDULED = 2000
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.addCleanup(self.redis.stop)
+        self.r = self.redis.client()
+        self.nudge = Nudge(self.redis, extra=EXTRA.format(name="a") +
+                           "\n[rules]\nschedule_grace = 8d\n")
+        self.addCleanup(self.nudge.cleanup)
+        self.nudge.write("templates/msg.sms", "{{name|同学}}您好，开放日通知。")
+
+    def start(self, rules):
+        self.nudge.write("rules/small.rules", rules)
+        self.nudge.start()
+        wait_for(lambda: "nudged started" in self.nudge.log_text(), 10,
+                 what="nudged to start")
+
+    def add(self, sids):
+        pipe = self.r.pipeline(transaction=False)
+        for sid in sids:
+            pipe.hset("slm:student:{%s}" % sid, mapping={
+                "name": "学生" + sid, "phone": "+8613800%06d" % int(sid),
+                "stage": "lead"})
+        pipe.execute()
+
+    def emit(self, sid, kind):
+        return self.r.xadd("slm:events", {"type": kind, "student": sid})
+
+    def entries(self, sid, rule):
+        return [e for e in timeline(self.r, sid) if e.get("rule") == rule]
+
+    def group(self):
+        return self.r.xinfo_groups("slm:events")[0]
+
+    def pick(self, rule, share, held):
+        return next(sid for sid in ids(1000)
+                    if held_out(rule, sid, share) == held)
+
+    def test_once_per_would_be_run(self):
+        w_held = self.pick("waiting", 5000, True)
+        w_in = self.pick("waiting", 5000, False)
+        i_held = self.pick("instant", 5000, True)
+        self.add({w_held, w_in, i_held})
+        self.start(SMALL_RULES.replace("every monday 09:00",
+                                       "at 2099-01-01 09:00"))
+        for sid in (w_held, w_in):
+            self.emit(sid, "visit")
+        last = self.emit(i_held, "ping")
+        wait_for(lambda: self.entries(i_held, "instant"), 5,
+                 what="the instant rule's held_out")
+        # a second trigger while the would-be run waits: no new run, as
+        # for the student who is not held out
+        for sid in (w_held, w_in):
+            last = self.emit(sid, "visit")
+        wait_for(lambda: self.group()["last-delivered-id"] == last and
+                 self.group()["pending"] == 0, 5, what="the events handled")
+        self.assertEqual([e["type"] for e in self.entries(w_held, "waiting")],
+                         ["held_out"])
+        self.assertEqual(self.entries(w_in, "waiting"), [])  # waiting 1h
+        self.assertEqual(len(self.r.hgetall("slm:student:{%s}:runs" % w_held)),
+                         1, "the would-be run is in progress")
+        # every event handled again (a consumer that lost track): nothing
+        # is recorded twice
+        self.r.xgroup_setid("slm:events", "nudged", "0")
+        wait_for(lambda: self.group()["last-delivered-id"] == last and
+                 self.group()["pending"] == 0, 5,
+                 what="the events handled again")
+        self.assertEqual(len(self.entries(w_held, "waiting")), 1)
+        self.assertEqual(len(self.entries(i_held, "instant")), 1)
+        # a new trigger of a rule without waits is a new would-be run
+        self.emit(i_held, "ping")
+        wait_for(lambda: len(self.entries(i_held, "instant")) == 2, 5,
+                 what="the second held_out")
+        res = self.nudge.ctl("simulate", w_held, "--event", "visit")
+        self.assertIn("a run of this rule is in progress", res.stdout)
+        self.assertEqual(self.nudge.stop(), 0)
+        self.nudge.check_clean_log(self)
+
+    def test_a_schedule_holds_out_the_same_draw(self):
+        sids = ids(self.SCHEDULED)
+        expected = {sid for sid in sids if held_out("weekly", sid)}
+        self.add(sids)
+        self.start(SMALL_RULES)  # the last monday 09:00 is within grace
+        outbox = self.nudge.path("outbox.jsonl")
+
+        def sent():
+            try:
+                with open(outbox) as f:
+                    return [json.loads(l)["student"] for l in f if l.strip()]
+            except FileNotFoundError:
+                return []
+        wait_for(lambda: len(sent()) >= self.SCHEDULED - len(expected), 30,
+                 what="the scheduled messages")
+        lines = {}
+        pipe = self.r.pipeline(transaction=False)
+        for sid in sids:
+            pipe.xrange("slm:student:{%s}:timeline" % sid)
+        for sid, entries in zip(sids, pipe.execute()):
+            lines[sid] = [f["type"] for _id, f in entries
+                          if f.get("rule") == "weekly"]
+        held = {sid for sid, types in lines.items() if types == ["held_out"]}
+        self.assertEqual(held, expected)
+        self.assertFalse(held & set(sent()))
+        self.assertEqual(sorted(sent()), sorted(set(sids) - expected))
+        self.assertEqual(self.nudge.stop(), 0)
+        self.nudge.check_clean_log(self)
 
 
 if __name__ == "__main__":
