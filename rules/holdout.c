@@ -136,7 +136,8 @@ int holdout_record(struct run *r)
     if (got == 1) {
         run_entry(r, 0, "held_out", NULL, &e, actor, sizeof actor);
         e.step = -1; /* no step ran */
-        snprintf(detail, sizeof detail, "held out (%s holdout): nothing is sent",
+        snprintf(detail, sizeof detail,
+                 "held out (%s holdout): nothing is sent",
                  holdout_share_format(src->holdout, share, sizeof share));
         e.detail = detail;
         if (timeline_append(r->rc, r->env->cfg->redis.prefix, r->student_id,

@@ -44,7 +44,8 @@ START_TEST(test_share_parse)
 {
     char why[160] = "";
     int share = -7;
-    int got = holdout_share_parse(share_cases[_i].text, &share, why, sizeof why);
+    int got =
+        holdout_share_parse(share_cases[_i].text, &share, why, sizeof why);
 
     if (share_cases[_i].share < 0) {
         ck_assert_int_eq(got, -1);
@@ -159,8 +160,8 @@ END_TEST
 
 static const struct {
     const char *src;
-    int share;          /* the rule's, when it parses */
-    const char *error;  /* the first message, when it does not */
+    int share;         /* the rule's, when it parses */
+    const char *error; /* the first message, when it does not */
 } clause_cases[] = {
     {"rule r {\n    on created\n    holdout 10%\n    send sms hello\n}\n",
      1000, NULL},
