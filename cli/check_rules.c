@@ -8,6 +8,26 @@
 #include "cli/check.h"
 #include "rules/checker.h"
 #include "rules/compile.h"
+#include "rules/holdout.h"
+
+/* "holdouts: invite 10%, vlog 12.5%": the rules that keep a share of
+ * their students out (rules/holdout.h); nothing when none does. */
+static void report_holdouts(const struct ruleset *set, FILE *report)
+{
+    const char *sep = "holdouts: ";
+    char share[16];
+
+    for (size_t i = 0; i < set->nrules; i++) {
+        if (!set->rules[i].src->holdout)
+            continue;
+        fprintf(report, "%s%s %s", sep, set->rules[i].name,
+                holdout_share_format(set->rules[i].src->holdout, share,
+                                     sizeof share));
+        sep = ", ";
+    }
+    if (sep[0] == ',')
+        fputc('\n', report);
+}
 
 int check_rules(struct ctl *ctl, struct diag *d, FILE *report)
 {
@@ -32,6 +52,7 @@ int check_rules(struct ctl *ctl, struct diag *d, FILE *report)
             set->nrules, set->nrules == 1 ? "" : "s", set->nfiles,
             set->nfiles == 1 ? "" : "s", events, set->nscheduled,
             set->stages.n);
+    report_holdouts(set, report);
     check_worktime(ctl, set->uses_working, d, report);
     ruleset_free(set);
     rules_env_free(&env);

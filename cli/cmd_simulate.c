@@ -24,6 +24,7 @@
 #include "rules/policy.h"
 #include "rules/delivery.h"
 #include "rules/eval.h"
+#include "rules/holdout.h"
 #include "rules/recipient.h"
 #include "rules/run.h"
 #include "rules/schedule.h"
@@ -398,6 +399,25 @@ static int run_state(struct sim *s, const struct crule *r)
     return go;
 }
 
+/* The rule's holdout, drawn as the daemon draws it (rules/holdout.h).
+ * Returns 1 when the student is held out: no step would run. */
+static int holdout_line(const struct sim *s, const struct crule *r)
+{
+    char share[16];
+
+    if (!r->src->holdout)
+        return 0;
+    holdout_share_format(r->src->holdout, share, sizeof share);
+    if (holdout_keeps_out(r->src, s->st->id)) {
+        printf("  held out (%s holdout): the run is recorded as held_out, "
+               "nothing is sent\n",
+               share);
+        return 1;
+    }
+    printf("  holdout %s: not held out, the steps run\n", share);
+    return 0;
+}
+
 static void simulate_rule(struct sim *s, size_t idx)
 {
     const struct crule *r = &s->rules->rules[idx];
@@ -411,7 +431,7 @@ static void simulate_rule(struct sim *s, size_t idx)
         return;
     }
     printf("  when: %s\n", r->when >= 0 ? "matches" : "(none)");
-    if (!run_state(s, r))
+    if (!run_state(s, r) || holdout_line(s, r))
         return;
     print_steps(s, r);
 }

@@ -1,9 +1,9 @@
 /*
  * ast.h - a parsed .rules file: the stages line and the rules, each with
- * its trigger, its `when` condition, its `limit` and its steps, every part
- * with its place in the file for messages. The parser (parser.h) makes
- * it, the checker (checker.h) reads it, compile.h turns it into the form
- * the engine evaluates.
+ * its trigger, its `when` condition, its `limit`, its `holdout` and its
+ * steps, every part with its place in the file for messages. The parser
+ * (parser.h) makes it, the checker (checker.h) reads it, compile.h turns
+ * it into the form the engine evaluates.
  *
  * Ownership: a struct rule_file owns everything in it; rule_file_free()
  * frees it all.
@@ -123,6 +123,9 @@ struct rule {
     long limit_n;      /* 0: no limit */
     int64_t limit_ms;
     struct loc limit_at;
+    int holdout; /* share kept out, in hundredths of a percent (1000 is
+                    10%; rules/holdout.h); 0: none */
+    struct loc holdout_at;
     struct step *steps;
     size_t nsteps;
     int broken; /* had syntax errors: the checker skips its shape checks */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "rules/parser.h"
 
 struct compiler {
@@ -201,12 +202,7 @@ static size_t count_leaves(const struct cond *cd)
 
 static uint64_t hash_bytes(uint64_t h, const void *p, size_t n)
 {
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
+    return fnv1a64_more(h, p, n);
 }
 
 static uint64_t hash_str(uint64_t h, const char *s)
@@ -218,7 +214,7 @@ static uint64_t hash_str(uint64_t h, const char *s)
  * rule changed shape on reload cannot go on. */
 static uint64_t steps_version(const struct rule *r)
 {
-    uint64_t h = 14695981039346656037ull;
+    uint64_t h = FNV1A64_INIT;
 
     for (size_t i = 0; i < r->nsteps; i++) {
         const struct step *s = &r->steps[i];
@@ -307,7 +303,7 @@ static int compile_set(struct ruleset *set, struct diag *d)
     set->rules = calloc(total ? total : 1, sizeof *set->rules);
     if (!set->rules)
         return -1;
-    set->hash = 14695981039346656037ull;
+    set->hash = FNV1A64_INIT;
     for (size_t i = 0; i < set->nfiles; i++)
         for (size_t j = 0; j < set->files[i]->nrules; j++) {
             c.r = &set->rules[k];

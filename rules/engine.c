@@ -25,6 +25,7 @@
 #include "rules/defer.h"
 #include "rules/leads.h"
 #include "rules/digest.h"
+#include "rules/holdout.h"
 #include "rules/run.h"
 #include "rules/schedule.h"
 
@@ -230,7 +231,13 @@ int start_rule(const struct run_env *env, struct rconn *rc,
                       st->id, why);
         return got;
     }
-    rc_ = settle_run(&r, run_steps(&r, 0, &at, err, sizeof err), at, err);
+    if (holdout_keeps_out(rule->src, st->id)) { /* rules/holdout.h */
+        if ((rc_ = holdout_record(&r)) < 0)
+            log_warnx("rule %s, student %s: recording the holdout: %s",
+                      rule->name, st->id, rc->errstr);
+    } else {
+        rc_ = settle_run(&r, run_steps(&r, 0, &at, err, sizeof err), at, err);
+    }
     run_free(&r);
     return rc_;
 }

@@ -185,6 +185,11 @@ static void lex_number(struct lexer *lx)
         advance(lx);
     n = (size_t)(lx->s - start);
     kind = classify_number(start, n);
+    if (kind == TOK_NUMBER && lx->s < lx->end && *lx->s == '%') {
+        advance(lx); /* a share: holdout 10% */
+        push(lx, TOK_PERCENT, at, start, n + 1);
+        return;
+    }
     if (kind == TOK_EOF) {
         diag_error(lx->d, lx->file, at.line, at.col, "invalid number \"%.*s\"",
                    (int)(n > 64 ? 64 : n), start);

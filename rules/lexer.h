@@ -26,6 +26,7 @@ enum tok_kind {
     TOK_STRING,   /* "text": text holds the decoded value */
     TOK_REGEX,    /* /re/flags: text the pattern, flags in flags */
     TOK_NUMBER,   /* 600, -5, 3.5 */
+    TOK_PERCENT,  /* 10%, 2.5%: text keeps the sign */
     TOK_DURATION, /* 2h, 30s, 250ms */
     TOK_TIME,     /* 09:00 */
     TOK_DATE,     /* 2026-09-01 */

@@ -16,15 +16,16 @@
 #include <string.h>
 
 #include "rules/hint.h"
+#include "rules/holdout.h"
 #include "rules/parser_int.h"
 
 static const char *const step_words[] = {"wait",   "send",   "stop",    "tag",
                                          "assign", "notify", "escalate"};
-static const char *const header_words[] = {"on", "every", "at", "when",
-                                           "limit"};
+static const char *const header_words[] = {"on",   "every", "at",
+                                           "when", "limit", "holdout"};
 static const char *const statement_words[] = {
     "wait",     "send", "stop",  "tag", "assign", "notify",
-    "escalate", "on",   "every", "at",  "when",   "limit"};
+    "escalate", "on",   "every", "at",  "when",   "limit", "holdout"};
 static const char *const event_words[] = {"created", "stage",    "tag",
                                           "untag",   "assigned", "followup",
                                           "reply",   "optout",   "event"};
@@ -282,6 +283,40 @@ static int parse_limit(struct parser *p, struct rule *r, struct token *kw)
     }
     tok_next(p);
     return parse_duration_tok(p, "limit", &r->limit_ms);
+}
+
+/* holdout N% (rules/holdout.h) */
+static int parse_holdout(struct parser *p, struct rule *r, struct token *kw)
+{
+    struct token *t = tok_peek(p);
+    char why[160];
+
+    if (r->holdout_at.line) {
+        parse_error_at(p, kw->at,
+                       "rule \"%s\" already has a holdout (line %d): one "
+                       "holdout per rule",
+                       r->name, r->holdout_at.line);
+        return -1;
+    }
+    r->holdout_at = kw->at;
+    if (t->kind == TOK_NUMBER) {
+        parse_error_at(p, t->at,
+                       "holdout %s: a share needs its percent sign "
+                       "(holdout %s%%)",
+                       t->text, t->text);
+        return -1;
+    }
+    if (t->kind != TOK_PERCENT) {
+        parse_expected(p, "a share after \"holdout\" (holdout 10%)");
+        return -1;
+    }
+    tok_next(p);
+    if (holdout_share_parse(t->text, &r->holdout, why, sizeof why) < 0) {
+        parse_error_at(p, t->at, "invalid share \"%s\" in holdout: %s",
+                       t->text, why);
+        return -1;
+    }
+    return 0;
 }
 
 /* --- steps --------------------------------------------------------------- */
@@ -552,6 +587,8 @@ static int parse_statement(struct parser *p, struct rule *r, size_t *cap)
         }
         if (strcmp(t->text, "limit") == 0)
             return parse_limit(p, r, t);
+        if (strcmp(t->text, "holdout") == 0)
+            return parse_holdout(p, r, t);
         return parse_trigger(p, r, t);
     }
     if (t->kind == TOK_IDENT &&

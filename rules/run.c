@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -96,16 +97,6 @@ static void limit_key(char *buf, size_t n, const char *prefix,
     key_student(buf, n, prefix, student, suffix);
 }
 
-/* FNV-1a, 64 bits: a rule's name, short enough for ids and keys. */
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 0x100000001b3ULL;
-    return h;
-}
-
 /* How long a run of rule may last before it is taken as lost: its waits
  * and a day. Working waits count as the calendar has them from now, and
  * ten days more, since the same waits begun earlier may have spanned a
@@ -150,7 +141,7 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
     run_init(r, env, rc, rule, st, chain, clock_now_ms());
     if (id) /* one id per rule: two rules on one event are two runs */
         snprintf(r->id, sizeof r->id, "%s.%016llx", id,
-                 (unsigned long long)name_hash(rule->name));
+                 (unsigned long long)fnv1a64_str(rule->name));
     else
         snprintf(r->id, sizeof r->id, "%llx-%x-%x", (long long)r->started_ms,
                  (unsigned)getpid() & 0xffff, atomic_fetch_add(&run_seq, 1));
