@@ -9,10 +9,12 @@ nothing is written to Redis; the exit statuses follow DESIGN.md.
 import hashlib
 import json
 import os
+import pty
 import random
+import subprocess
 import unittest
 
-from harness import Nudge, RedisServer, add_student, wait_for
+from harness import NUDGECTL, Nudge, RedisServer, add_student, wait_for
 
 EXTRA = """
 [queue]
@@ -108,7 +110,8 @@ def make_students(seed=12):
         attrs = {"stage": rnd.choice(["lead", "contacted", "consulting",
                                       "applied", "admitted"]),
                  "score": rnd.randint(200, 700)}
-        if i % 7 == 0:
+        if i % 3 == 1:  # reached by email only: the sample shows that
+            attrs["phone"] = ""
             attrs["email"] = "student%d@example.edu" % i
         tags = [t for t in TAGS if rnd.random() < 0.35]
         out[str(i)] = (attrs, tags)
@@ -278,6 +281,39 @@ class DiffTest(unittest.TestCase):
             self.assertNotRegex(text, r"\+86138\d{8}")
             self.assertNotRegex(text, r"student\d+@example.edu")
             self.assertRegex(text, r"\+86138\*\*\*\*\d{4}")
+            self.assertRegex(text, r"s\*\*\*@example\.edu")
+
+    def on_a_terminal(self, *args):
+        """(stdout, what a terminal on stderr showed) of a diff."""
+        master, slave = pty.openpty()
+        try:
+            res = subprocess.run(
+                [NUDGECTL, "-c", self.nudge.config, "diff",
+                 self.nudge.path("old"), self.nudge.path("new")] + list(args),
+                stdout=subprocess.PIPE, stderr=slave, timeout=60, text=True)
+        finally:
+            os.close(slave)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the terminal's other side is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+        os.close(master)
+        self.assertEqual(res.returncode, 0, shown)
+        return res.stdout, shown.decode()
+
+    def test_progress_on_a_terminal_only(self):
+        out, shown = self.on_a_terminal()
+        self.assertIn("diff: %d/%d students" % (N, N), shown)
+        self.assertTrue(shown.endswith("\r\x1b[K"), repr(shown[-40:]))
+        self.assertNotIn("diff:", out)
+        out, shown = self.on_a_terminal("--json")
+        self.assertEqual(shown, "")
+        self.assertEqual(json.loads(out)["students"], N)
 
     def test_nothing_written(self):
         before = digest(self.r)
