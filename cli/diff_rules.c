@@ -112,6 +112,8 @@ static char *rule_text(const struct ruleset *set, const struct rule *r)
     return out;
 }
 
+/* A file that cannot be read again counts as differing: better a rule
+ * to look at than a change unseen. */
 static int same_text(const struct diff *d, const struct diff_rule *r)
 {
     char *a = rule_text(d->before, r->before->src);
