@@ -359,8 +359,9 @@ static void print_text(const struct diff_cmd *c)
     char when[32];
     int width = 4;
 
-    printf("old %s: %zu rules; new %s: %zu rules\n", c->dir[0],
-           c->set[0]->nrules, c->dir[1], c->set[1]->nrules);
+    printf("old %s: %zu rule%s; new %s: %zu rule%s\n", c->dir[0],
+           c->set[0]->nrules, c->set[0]->nrules == 1 ? "" : "s", c->dir[1],
+           c->set[1]->nrules, c->set[1]->nrules == 1 ? "" : "s");
     printf("%zu changed, %zu added, %zu removed, %zu unchanged\n",
            d->nstatus[DIFF_CHANGED], d->nstatus[DIFF_ADDED],
            d->nstatus[DIFF_REMOVED], d->nstatus[DIFF_SAME]);
