@@ -31,6 +31,7 @@ static const struct command {
     {"forget", cmd_forget, "forget STUDENT [--all]"},
     {"pause", cmd_pause, "pause [--channel C] [--rule R]"},
     {"resume", cmd_resume, "resume [--channel C] [--rule R]"},
+    {"diff", cmd_diff, "diff OLD_RULES_DIR NEW_RULES_DIR [--json]"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

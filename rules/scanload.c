@@ -4,6 +4,9 @@
  */
 #include "rules/scanload.h"
 
+#include <stdio.h>
+#include <string.h>
+
 #include "core/keys.h"
 #include "core/student_store.h"
 
@@ -64,5 +67,54 @@ int students_each(struct rconn *rc, const char *prefix, const char *const *ids,
         cur = end;
         end = next_end;
     }
+    return status;
+}
+
+/* The student id of a key prefix + "student:{ID}", or NULL. */
+static const char *id_of_key(const char *key, size_t plen, char *buf, size_t n)
+{
+    const char *open = key + plen + strlen("student:{");
+    size_t len;
+
+    if (strlen(key) < plen + strlen("student:{"))
+        return NULL;
+    len = strlen(open);
+    if (len < 2 || open[len - 1] != '}' || len > n)
+        return NULL;
+    memcpy(buf, open, len - 1);
+    buf[len - 1] = 0;
+    return key_valid_id(buf) ? buf : NULL;
+}
+
+int students_scan_page(struct rconn *rc, const char *prefix,
+                       char cursor[STUDENTS_CURSOR_MAX],
+                       int (*fn)(void *ctx, const char *id), void *ctx)
+{
+    char pattern[KEY_MAX], idbuf[160];
+    size_t plen = strlen(prefix);
+    redisReply *rep;
+    int status = 0;
+
+    snprintf(pattern, sizeof pattern, "%sstudent:{*}", prefix);
+    rep = rconn_cmd(rc, "SCAN %s MATCH %s COUNT 1000 TYPE hash", cursor,
+                    pattern);
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+        rep->element[0]->type != REDIS_REPLY_STRING) {
+        if (rep && rep->type == REDIS_REPLY_ERROR)
+            snprintf(rc->errstr, sizeof rc->errstr, "SCAN: %s", rep->str);
+        else if (rep)
+            snprintf(rc->errstr, sizeof rc->errstr, "SCAN: unexpected reply");
+        if (rep)
+            freeReplyObject(rep);
+        return -1;
+    }
+    snprintf(cursor, STUDENTS_CURSOR_MAX, "%s", rep->element[0]->str);
+    for (size_t i = 0; i < rep->element[1]->elements && status == 0; i++) {
+        const char *id = id_of_key(rep->element[1]->element[i]->str, plen,
+                                   idbuf, sizeof idbuf);
+        if (id)
+            status = fn(ctx, id);
+    }
+    freeReplyObject(rep);
     return status;
 }

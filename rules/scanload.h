@@ -1,8 +1,10 @@
 /*
- * scanload.h - loading many students for a schedule's scan with Redis and
- * the caller working at the same time: the reads of the next chunk are
- * queued before the replies of the current one are read, so Redis serves
- * chunk k+1 while the rules are evaluated on chunk k.
+ * scanload.h - finding and loading many students, for a schedule's scan
+ * and for nudgectl's commands over all students (diff): the ids come one
+ * SCAN page at a time; the loads overlap Redis and the caller: the reads
+ * of the next chunk are queued before the replies of the current one are
+ * read, so Redis serves chunk k+1 while the rules are evaluated on chunk
+ * k.
  */
 #ifndef NUDGE_RULES_SCANLOAD_H
 #define NUDGE_RULES_SCANLOAD_H
@@ -21,5 +23,15 @@
 int students_each(struct rconn *rc, const char *prefix, const char *const *ids,
                   size_t n, int (*fn)(void *ctx, struct student **st),
                   void *ctx);
+
+/* One SCAN page of the student hashes (prefix + "student:{ID}", TYPE
+ * hash): calls fn with each valid id (borrowed for the call). cursor is
+ * "0" to begin and is "0" again after the last page. Returns 0, fn's
+ * non-zero value (the rest of the page is skipped), or -1 on a Redis
+ * error (rc->errstr). */
+#define STUDENTS_CURSOR_MAX 32
+int students_scan_page(struct rconn *rc, const char *prefix,
+                       char cursor[STUDENTS_CURSOR_MAX],
+                       int (*fn)(void *ctx, const char *id), void *ctx);
 
 #endif
