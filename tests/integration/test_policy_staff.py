@@ -163,7 +163,7 @@ class StaffHoursTest(NudgeTestCase, unittest.TestCase):
         opens = int(datetime.datetime.strptime(tomorrow, "%Y-%m-%d %H:%M")
                     .replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
         for job, score in due:
-            self.assertIn(":quiet:%d" % opens, job)
+            self.assertIn(":staff_hours:%d" % opens, job)
             self.assertAlmostEqual(score, opens, delta=1000)
         time.sleep(1.5)  # group_wait would have sent an alert by now
         self.assertEqual(self.outbox(), [])
