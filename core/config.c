@@ -143,6 +143,8 @@ static const struct conf_key conf_keys[] = {
     {"delivery", "quiet_hours_staff", CT_STAFF_HOURS,
      OFF(delivery.quiet_hours_staff), "working", 0, 0},
     {"delivery", "blackout", CT_DATES, OFF(delivery.blackout), "", 0, 0},
+    {"delivery", "blackout_service", CT_DATES, OFF(delivery.blackout_service),
+     "", 0, 0},
     {"delivery", "timezone", CT_ZONE, OFF(delivery.timezone), "Asia/Shanghai",
      0, 0},
     {"delivery", "max_per_day", CT_INT, OFF(delivery.max_per_day), "3", 0,

@@ -113,6 +113,7 @@ struct config {
         char *quiet_hours_staff; /* staff messages': "working" (outside
                                     [worktime]), "HH:MM-HH:MM" in its
                                     zone, "" for none */
+        char *blackout_service; /* the same for service messages */
         char *blackout;    /* dates with no marketing, the student's:
                               "2026-06-07..2026-06-10, ...", "" none */
         char *timezone;    /* default IANA zone of students */

@@ -31,12 +31,13 @@ static int holds_day(int64_t first, int64_t last, void *arg)
     return 1;
 }
 
-/* A blackout date ([delivery] blackout) in zone at now_ms: the instant
- * marketing may go again, the morning after the blackout (at the end of
- * the quiet hours, else midnight), with ranges that follow one another
- * taken together; 0 when now is no blackout date. */
-static int64_t blackout_until(const struct config *cfg, const char *zone,
-                              int64_t now_ms)
+/* A blackout date (of dates, [delivery] blackout or blackout_service)
+ * in zone at now_ms: the instant the class may go again, the morning
+ * after the blackout (at the end of its quiet hours, else midnight), with
+ * ranges that follow one another taken together; 0 when now is no
+ * blackout date. */
+static int64_t blackout_until(const char *dates, const char *hours,
+                              const char *zone, int64_t now_ms)
 {
     int64_t local = tz_to_local(zone, now_ms);
     struct day_search d = {.day = (local >= 0 ? local : local - DAY_MS + 1) /
@@ -45,13 +46,12 @@ static int64_t blackout_until(const struct config *cfg, const char *zone,
     char err[128];
     int from, to;
 
-    if (!cfg->delivery.blackout || !cfg->delivery.blackout[0])
+    if (!dates || !dates[0])
         return 0;
     for (;;) {
         int64_t day = d.day;
         d.last = -1;
-        worktime_parse_ranges(cfg->delivery.blackout, holds_day, &d, err,
-                              sizeof err);
+        worktime_parse_ranges(dates, holds_day, &d, err, sizeof err);
         if (d.last < 0)
             break;
         d.day = d.last + 1;
@@ -60,7 +60,7 @@ static int64_t blackout_until(const struct config *cfg, const char *zone,
     }
     if (d.day * DAY_MS <= local)
         return 0; /* today is no blackout date */
-    if (quiet_hours_parse(cfg->delivery.quiet_hours, &from, &to) < 0)
+    if (quiet_hours_parse(hours, &from, &to) < 0)
         to = 0;
     return tz_next_local(zone, tz_from_local(zone, d.day * DAY_MS), to);
 }
@@ -175,10 +175,16 @@ enum policy_verdict policy_check(const struct config *cfg, const struct step *s,
     /* staff messages: the lead must be open, then staff hours */
     if (s->kind != STEP_SEND && leads_closed(cfg, st, d->why, sizeof d->why))
         return decide(d, POLICY_END, "closed_lead");
-    if (cls == MSG_MARKETING &&
-        (d->until = blackout_until(cfg, d->zone, now_ms))) {
-        snprintf(d->why, sizeof d->why, "a blackout date for marketing in %s",
-                 d->zone);
+    if (cls != MSG_STAFF && /* staff: [worktime]'s holidays */
+        (d->until = blackout_until(cls == MSG_MARKETING
+                                       ? cfg->delivery.blackout
+                                       : cfg->delivery.blackout_service,
+                                   cls == MSG_MARKETING
+                                       ? cfg->delivery.quiet_hours
+                                       : cfg->delivery.quiet_hours_service,
+                                   d->zone, now_ms))) {
+        snprintf(d->why, sizeof d->why, "a blackout date for %s in %s",
+                 msg_class_name(cls), d->zone);
         return decide(d, POLICY_DEFER, "blackout");
     }
     if (policy_window(cfg, cls, st, now_ms, d) == POLICY_DEFER ||

@@ -241,6 +241,34 @@ END_TEST
 
 /* Alerts and the digest ask policy_staff_hold(): how long to wait, the
  * same window as the steps'. */
+/* [delivery] blackout_service: a service message waits for the morning
+ * after its own blackout dates, at the end of its quiet hours (07:00);
+ * marketing keeps to its own list. */
+START_TEST(test_blackout_service)
+{
+    struct config cfg;
+    struct step s = {.kind = STEP_SEND};
+    struct student *st = student_new("42");
+    struct policy_decision d;
+
+    ck_assert_int_eq(config_defaults(&cfg), 0);
+    free(cfg.delivery.blackout_service);
+    cfg.delivery.blackout_service = strdup("2026-12-01");
+    ck_assert_int_eq(attrs_set(&st->attrs, "tz", "Asia/Shanghai"), 0);
+    student_seal(st);
+    ck_assert_int_eq(policy_check(&cfg, &s, MSG_SERVICE, "sms", st, NOON_12H,
+                                  &d),
+                     POLICY_DEFER);
+    ck_assert_int_eq(d.until, MORNING_7H);
+    ck_assert_str_eq(d.why, "a blackout date for service in Asia/Shanghai");
+    ck_assert_int_eq(policy_check(&cfg, &s, MSG_MARKETING, "sms", st,
+                                  NOON_12H, &d),
+                     POLICY_SEND);
+    student_free(st);
+    config_free(&cfg);
+}
+END_TEST
+
 START_TEST(test_staff_hold)
 {
     struct config cfg;
@@ -290,6 +318,7 @@ int main(void)
                         sizeof cases / sizeof cases[0]);
     tcase_add_loop_test(tc, test_staff_hours, 0, NSTAFF);
     tcase_add_test(tc, test_staff_hold);
+    tcase_add_test(tc, test_blackout_service);
     tcase_add_test(tc, test_window_service);
     return check_run(s);
 }
