@@ -72,8 +72,11 @@ campaign_nudged() {
 	(cd "$work" && exec "$build/nudged" -f -c nudged.conf) \
 		>"$work/nudged.log" 2>&1 &
 	nudged_pid=$!
+	# (the jobs sent already count: when reading took longer than WAIT,
+	# the first fell due before the last was queued; warned below)
 	until [ $(($(redis-cli -p "$rport" zcard 'slm:q:{0}:due') +
-		$(redis-cli -p "$rport" zcard 'slm:q:{0}:lease'))) -ge "$n" ]; do
+		$(redis-cli -p "$rport" zcard 'slm:q:{0}:lease') +
+		$(metric 'nudge_rule_steps_total{outcome="sent"}' 2>/dev/null || echo 0))) -ge "$n" ]; do
 		campaign_alive || return 0
 		sleep 0.02
 	done
