@@ -1,7 +1,8 @@
 /*
  * parser_int.h - what the rule parser's files share: the parser's state,
- * its token helpers (parser.c) and the conditions and values it reads in
- * `when`, `stop if` and friends (parse_cond.c). Nothing outside them
+ * its token helpers (parser.c), the conditions and values it reads in
+ * `when`, `stop if` and friends (parse_cond.c) and the steps
+ * (parse_step.c). Nothing outside them
  * includes it.
  */
 #ifndef NUDGE_RULES_PARSER_INT_H
@@ -57,5 +58,11 @@ int parse_cond_missing(struct parser *p, const char *after);
 /* A duration token (30s, 15m, 2h, 3d, 1w) in ms; after names where, for
  * messages. 0 or -1 (reported). */
 int parse_duration_tok(struct parser *p, const char *after, int64_t *ms);
+
+/* --- steps (parse_step.c) ------------------------------------------------ */
+/* The step kw begins, appended to r's steps (cap: their room). 0, or -1
+ * after an error (reported; the step is not added). */
+int parse_step(struct parser *p, struct rule *r, size_t *cap,
+               struct token *kw);
 
 #endif
