@@ -1,5 +1,7 @@
 /*
  * log.c - levels, stderr or syslog, in the manner of OpenSMTPD's log.c.
+ * Every line passes mask_log_line() (core/mask.h) on its way out: contacts
+ * masked and control characters escaped, whoever logs it.
  */
 #include "core/log.h"
 
@@ -10,6 +12,8 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+
+#include "core/mask.h"
 
 static const char *log_ident = "nudge";
 static int log_foreground = 1;
@@ -49,16 +53,18 @@ static void log_vwrite(enum log_level level, int with_errno, const char *fmt,
                        va_list ap)
 {
     static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
-    char msg[2048];
+    char raw[2048], msg[4 * sizeof raw]; /* room for escapes */
     int saved = errno;
 
     if (level > log_level)
         return;
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     if (with_errno) {
-        size_t len = strlen(msg);
-        snprintf(msg + len, sizeof msg - len, ": %s", strerror(saved));
+        size_t len = strlen(raw);
+        snprintf(raw + len, sizeof raw - len, ": %s", strerror(saved));
     }
+    /* here, not at the call sites: no caller can forget */
+    mask_log_line(raw, msg, sizeof msg);
     if (!log_foreground) {
         syslog(prio[level], "%s", msg);
         return;

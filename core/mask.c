@@ -166,3 +166,86 @@ char *mask_text(const char *in, char *out, size_t n)
     *o.p = '\0';
     return out;
 }
+
+/* --- log lines ---------------------------------------------------------------- */
+
+/* ASCII only: Chinese text runs straight into a number ("电话13912345678")
+ * and must not hide it. */
+static int is_word_char(int c)
+{
+    return c < 0x80 && (isalnum(c) || c == '_');
+}
+
+/* Length of a phone number starting at s as a log line may hold one, or
+ * 0: "+" and 7 to 15 digits (E.164), or a whole word of 11 digits (a
+ * mainland mobile, or a landline with its area code) or of 13 beginning
+ * with 86. Other digit runs stay: a log needs its stream ids, times and
+ * pids. */
+static size_t log_phone_span(const char *s)
+{
+    size_t i = s[0] == '+' ? 1 : 0, digits = 0;
+
+    while (isdigit((unsigned char)s[i])) {
+        i++;
+        digits++;
+    }
+    if (is_word_char((unsigned char)s[i]))
+        return 0;
+    if (s[0] == '+')
+        return digits >= 7 && digits <= 15 ? i : 0;
+    return digits == 11 || (digits == 13 && s[0] == '8' && s[1] == '6') ? i
+                                                                          : 0;
+}
+
+/* A control character as \n, \r, \t or \xHH: a log line is one line,
+ * and data never moves a terminal's cursor. */
+static void escape_into(struct out *o, unsigned char c)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    out_putc(o, '\\');
+    switch (c) {
+    case '\n':
+        out_putc(o, 'n');
+        return;
+    case '\r':
+        out_putc(o, 'r');
+        return;
+    case '\t':
+        out_putc(o, 't');
+        return;
+    }
+    out_putc(o, 'x');
+    out_putc(o, hex[c >> 4]);
+    out_putc(o, hex[c & 15]);
+}
+
+char *mask_log_line(const char *in, char *out, size_t n)
+{
+    struct out o = {out, n ? n - 1 : 0};
+    const char *p = in;
+
+    if (n == 0)
+        return out;
+    while (*p) {
+        int word_start = p == in || !is_word_char((unsigned char)p[-1]);
+        unsigned char c = (unsigned char)*p;
+        size_t len;
+
+        if ((p == in || !is_email_char((unsigned char)p[-1])) &&
+            (len = email_span(p)) > 0) {
+            mask_email_into(&o, p, len);
+            p += len;
+        } else if ((word_start || c == '+') && (len = log_phone_span(p)) > 0) {
+            mask_phone_into(&o, p, len);
+            p += len;
+        } else if (c < 0x20 || c == 0x7f) {
+            escape_into(&o, c);
+            p++;
+        } else {
+            out_putc(&o, *p++);
+        }
+    }
+    *o.p = '\0';
+    return out;
+}

@@ -17,4 +17,12 @@ char *mask_contact(const char *in, char *out, size_t n);
  * SMS reply, a note). Writes at most n bytes including the NUL. */
 char *mask_text(const char *in, char *out, size_t n);
 
+/* What every log line goes through (core/log.c): emails and phone
+ * numbers masked, but only runs that are plausibly phones ("+" and 7-15
+ * digits, a whole word of 11 digits, or of 13 beginning with 86), so that
+ * stream ids, times and pids stay readable; control characters written
+ * as \n, \r, \t or \xHH, so that data can neither forge a line nor
+ * reach a terminal. Writes at most n bytes including the NUL. */
+char *mask_log_line(const char *in, char *out, size_t n);
+
 #endif

@@ -67,6 +67,34 @@ class EventPipelineTest(NudgeTestCase, unittest.TestCase):
         self.assertIn("+8613812345678", unmasked)
         self.stop_clean()
 
+    def test_hostile_ids_and_types_in_the_log(self):
+        """Every log line masks contacts and escapes control characters
+        (core/log.c): a student id holding a phone and an email, and a
+        type holding a newline and an ESC sequence, as rejected events."""
+        add_student(self.r, "7")
+        n = self.nudge
+        n.start()
+        wait_for(lambda: "nudged started" in n.log_text(), 10,
+                 what="nudged to start")
+        self.r.xadd(STREAM, {"type": "stage", "to": "x",
+                             "student": "13800138000 zhang@example.cn"})
+        self.r.xadd(STREAM, {"type": "x\nnudged error: forged\x1b[2J",
+                             "student": "7"})
+        self.r.xadd(STREAM, {"type": "stage", "student": "+8613800138000",
+                             "to": "x"})
+        wait_for(lambda: n.log_text().count("rejected (") >= 3,
+                 what="three rejected events in the log")
+        self.stop_clean()
+        log = n.log_text()
+        self.assertIn('student id "138****8000 z***@example.cn"', log)
+        self.assertIn('no student "+86138****8000"', log)
+        self.assertIn('"x\\nnudged error: forged\\x1b[2J"', log)
+        self.assertNotIn("13800138000", log)
+        self.assertNotIn("zhang@example.cn", log)
+        self.assertNotIn("\x1b", log)
+        for line in log.splitlines():  # no forged line
+            self.assertRegex(line, r"^\d{4}-\d\d-\d\dT[\d:.]+Z nudged ")
+
     def test_emit_refuses_unknown_student_and_bad_usage(self):
         res = self.nudge.ctl("emit", "stage", "nobody", "to=x", check=False)
         self.assertEqual(res.returncode, 1)

@@ -58,6 +58,38 @@ START_TEST(test_mask_text)
 }
 END_TEST
 
+static const struct {
+    const char *in, *want;
+} log_cases[] = {
+    /* a student id that is a phone and an email (issue 13) */
+    {"no student \"13800138000 zhang@example.cn\" in Redis",
+     "no student \"138****8000 z***@example.cn\" in Redis"},
+    {"to +8613800138000: sent", "to +86138****8000: sent"},
+    {"id 8613800138000", "id 86138****8000"},
+    /* a newline forges no second line; an ESC sequence moves nothing */
+    {"type \"x\nnudged error: forged\"", "type \"x\\nnudged error: forged\""},
+    {"a\x1b[2Jb\r\t", "a\\x1b[2Jb\\r\\t"},
+    /* what a log needs stays readable: stream ids, ms times, pids, run
+     * ids, counts */
+    {"event 1796079681497-0 at 1796079681497 pid 17009",
+     "event 1796079681497-0 at 1796079681497 pid 17009"},
+    {"run e1796079681497-0.6c242c39bb8700e1 step 2",
+     "run e1796079681497-0.6c242c39bb8700e1 step 2"},
+    {"1234567 jobs", "1234567 jobs"},
+    /* Chinese text runs into the number: still masked */
+    {"电话13912345678。", "电话139****5678。"},
+    {"x13912345678", "x13912345678"}, /* inside an ASCII word: an id */
+};
+
+START_TEST(test_mask_log_line)
+{
+    char out[256];
+
+    ck_assert_str_eq(mask_log_line(log_cases[_i].in, out, sizeof out),
+                     log_cases[_i].want);
+}
+END_TEST
+
 START_TEST(test_mask_truncates)
 {
     char out[6];
@@ -78,6 +110,8 @@ int main(void)
                         sizeof contact_cases / sizeof contact_cases[0]);
     tcase_add_loop_test(tc, test_mask_text, 0,
                         sizeof text_cases / sizeof text_cases[0]);
+    tcase_add_loop_test(tc, test_mask_log_line, 0,
+                        sizeof log_cases / sizeof log_cases[0]);
     tcase_add_test(tc, test_mask_truncates);
     return check_run(s);
 }
