@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "channels/e164.h"
+#include "core/e164.h"
 #include "channels/httpc.h"
 #include "channels/sms_form.h"
 #include "core/clock.h"

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "channels/e164.h"
+#include "core/e164.h"
 #include "channels/sms_sign.h"
 
 struct aliyun {

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "channels/e164.h"
+#include "core/e164.h"
 #include "cli/ctl.h"
 #include "core/keys.h"
 #include "queues/delayed.h"

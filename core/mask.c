@@ -41,14 +41,18 @@ static int is_domain_char(int c)
 }
 
 /* Writes the digits of s[0..len) hiding the four before the last four (all
- * but the last two when there are fewer than eight digits). */
+ * but the last two when there are fewer than eight digits, all but the
+ * last four when there are more than E.164's fifteen). */
 static void mask_phone_into(struct out *o, const char *s, size_t len)
 {
     size_t digits = 0, seen = 0, from, to;
 
     for (size_t i = 0; i < len; i++)
         digits += isdigit((unsigned char)s[i]) != 0;
-    if (digits >= 8) {
+    if (digits > 15) { /* no phone: hide all but the last four */
+        from = 0;
+        to = digits - 4;
+    } else if (digits >= 8) {
         from = digits - 8;
         to = digits - 4;
     } else {

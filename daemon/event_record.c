@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "channels/e164.h"
+#include "core/e164.h"
 #include "core/clock.h"
 #include "core/keys.h"
 #include "core/timeline.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "channels/e164.h"
+#include "core/e164.h"
 #include "core/event.h"
 #include "core/event_write.h"
 #include "core/keys.h"

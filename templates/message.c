@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/e164.h"
+#include "core/email_addr.h"
 #include "templates/mime.h"
 #include "templates/part.h"
 #include "templates/tmpl.h"
@@ -119,6 +121,40 @@ static enum tmpl_status piece(struct render *r, const struct tmpl_prog *prog,
     return TMPL_OK;
 }
 
+/* Whether to is an address of a message of type: a plausible phone
+ * number (E.164 once normalised) for SMS, an addr-spec for email, an id
+ * with no space or control character for WeCom. Data from the CRM is
+ * checked here, where the recipient is chosen, so that no channel and no
+ * outbox gets "victim@example.cn\r\nBcc: ..." or a shell line. */
+static int recipient_valid(enum tmpl_type type, const char *to, char *err,
+                           size_t n)
+{
+    char e164[E164_MAX];
+
+    switch (type) {
+    case TMPL_SMS:
+        if (e164_normalise(to, e164) == 0)
+            return 1;
+        snprintf(err, n, "invalid phone: not an E.164 number (+ and 8 to "
+                         "15 digits) or a mainland mobile");
+        return 0;
+    case TMPL_EMAIL:
+        if (email_addr_valid(to))
+            return 1;
+        snprintf(err, n, "invalid email: not a single address "
+                         "(local@domain, no spaces or line breaks)");
+        return 0;
+    default:
+        for (const unsigned char *p = (const unsigned char *)to; *p; p++)
+            if (*p <= ' ' || *p == 0x7f) {
+                snprintf(err, n, "invalid recipient: spaces or control "
+                                 "characters in the id");
+                return 0;
+            }
+        return 1;
+    }
+}
+
 /* The recipient: ctx->to, or the student's contact for the type. */
 static enum tmpl_status recipient(struct render *r, size_t *off)
 {
@@ -139,6 +175,9 @@ static enum tmpl_status recipient(struct render *r, size_t *off)
         snprintf(r->out->err, sizeof r->out->err, "missing %s", names[0]);
         return TMPL_MISSING;
     }
+    if (!recipient_valid(r->part->type, to, r->out->err,
+                         sizeof r->out->err))
+        return TMPL_MISSING; /* skipped: nothing is sent */
     *off = r->out->buf.len;
     tmpl_esc_append(&r->out->buf, ESC_HEADER, to, strlen(to));
     tbuf_add(&r->out->buf, "", 1);

@@ -203,6 +203,26 @@ class SmsOutcomesTest(SendsTest):
         self.assertEqual(self.received_by("2"), [])
         self.stop_clean()
 
+    def test_hostile_phone_is_skipped_and_never_sent(self):
+        """A phone that is no plausible number is refused where the
+        recipient is chosen (templates/message.c): skipped, with the
+        reason, nothing reaches the gateway, and the value is in no log
+        line unmasked."""
+        add_student(self.r, "3", phone="call me maybe; rm -rf / 13800138000")
+        add_student(self.r, "4", phone="123456789012345678901234567")
+        self.start()
+        self.emit("3")
+        self.emit("4")
+        for sid in ("3", "4"):
+            steps = self.wait_outcome(sid, "skipped")
+            self.assertEqual([e["type"] for e in steps], ["skipped"], steps)
+            self.assertTrue(steps[0]["detail"].startswith("invalid phone"),
+                            steps)
+        time.sleep(0.5)
+        self.assertEqual(self.gw.call("/requests"), [])
+        self.stop_clean()
+        self.assertNotIn("13800138000", self.nudge.log_text())
+
     def test_server_error_is_retried_until_sent(self):
         add_student(self.r, "3")
         self.gw.rules({"suffix": "000003", "status": 500})
@@ -543,6 +563,18 @@ class EmailOutcomesTest(SendsTest):
         self.assertEqual([e["code"] for e in self.smtp.events("refused")],
                          [550])
         self.assertEqual(self.smtp.messages(), [])
+        self.stop_clean()
+
+    def test_injected_header_is_skipped_and_never_sent(self):
+        add_student(self.r, "2",
+                    email="victim@example.cn\r\nBcc: evil@evil.example")
+        self.start()
+        self.emit("2")
+        steps = self.wait_outcome("2", "skipped")
+        self.assertTrue(steps[0]["detail"].startswith("invalid email"), steps)
+        time.sleep(0.5)
+        self.assertEqual(self.smtp.messages(), [])
+        self.assertEqual(self.smtp.events("refused"), [])
         self.stop_clean()
 
     def test_sent_with_the_message_id_from_the_channel(self):

@@ -3,7 +3,7 @@
  */
 #include <check.h>
 
-#include "channels/e164.h"
+#include "core/e164.h"
 #include "tests/support/check_run.h"
 
 static const struct {

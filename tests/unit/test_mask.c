@@ -24,6 +24,8 @@ static const struct {
     /* a WeCom user id: a short head */
     {"zhangwei01", "zh***"},
     {"", ""},
+    /* 27 digits are no phone: it stays masked all but its tail */
+    {"123456789012345678901234567", "***********************4567"},
 };
 
 START_TEST(test_mask_contact)

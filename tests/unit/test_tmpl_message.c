@@ -410,6 +410,40 @@ START_TEST(test_email_refusals)
 }
 END_TEST
 
+/* Hostile recipients from the CRM (issue 13): the step is skipped with
+ * the reason, and no message is made. */
+static const struct {
+    const char *attr, *value, *type, *err;
+} hostile[] = {
+    {"phone", "call me maybe; rm -rf / 13800138000", "sms", "invalid phone"},
+    {"phone", "123456789012345678901234567", "sms", "invalid phone"},
+    {"email", "victim@example.cn\r\nBcc: evil@evil.example", "email",
+     "invalid email"},
+    {"email", "a b@example.cn", "email", "invalid email"},
+    {"email", "x@y.cn, z@w.cn", "email", "invalid email"},
+    {"email", "no-domain@localhost", "email", "invalid email"},
+    {"wecom_userid", "zhang\nwei", "wecom", "invalid recipient"},
+};
+
+START_TEST(test_hostile_recipients)
+{
+    struct tmpl_out out;
+
+    tmpl_out_init(&out);
+    student_free(st);
+    st = student_new("44");
+    attrs_set(&st->attrs, "name", "x");
+    attrs_set(&st->attrs, hostile[_i].attr, hostile[_i].value);
+    student_seal(st);
+    ck_assert_int_eq(render("hello", hostile[_i].type, &out, NULL),
+                     TMPL_MISSING);
+    ck_assert_ptr_nonnull(strstr(out.err, hostile[_i].err));
+    /* the value itself is not in the reason (it may be a contact) */
+    ck_assert_ptr_null(strstr(out.err, "13800138000"));
+    tmpl_out_free(&out);
+}
+END_TEST
+
 START_TEST(test_sms)
 {
     struct tmpl_out out;
@@ -497,6 +531,8 @@ int main(void)
     tcase_add_loop_test(msg, test_display_names, 0,
                         sizeof name_cases / sizeof name_cases[0]);
     tcase_add_test(msg, test_email_refusals);
+    tcase_add_loop_test(msg, test_hostile_recipients, 0,
+                        sizeof hostile / sizeof hostile[0]);
     tcase_add_test(msg, test_sms);
     tcase_add_test(msg, test_wecom_webhook);
     tcase_add_test(msg, test_needs);

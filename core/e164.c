@@ -1,7 +1,7 @@
 /*
  * e164.c - phone number checks and normalising (see e164.h).
  */
-#include "channels/e164.h"
+#include "core/e164.h"
 
 #include <ctype.h>
 #include <string.h>
