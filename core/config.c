@@ -225,13 +225,15 @@ static void strip_comment(const char *value, char *out, size_t n)
     size_t len = 0;
 
     for (const char *p = value; *p && len + 1 < n; p++) {
-        if ((*p == '#' || *p == ';') && p > value &&
-            isspace((unsigned char)p[-1]))
-            break;
+        if ((*p == '#' || *p == ';') &&
+            (p == value || isspace((unsigned char)p[-1])))
+            break; /* "key =   # why": the value is empty */
         out[len++] = *p;
     }
     while (len > 0 && isspace((unsigned char)out[len - 1]))
         len--;
+    if (len == 2 && out[0] == '"' && out[1] == '"')
+        len = 0; /* key = "": written so to show it is empty on purpose */
     out[len] = '\0';
 }
 
