@@ -2,7 +2,9 @@
  * cmd_emit.c - nudgectl emit TYPE STUDENT [key=value ...]: writes an event
  * as an integrator would, together with the student data it implies
  * (core/event_write.h), after refusing an unknown student; a stage event
- * without `from` gets the student's current stage.
+ * without `from` gets the student's current stage, and one whose `to` the
+ * rules' `stages` line does not list is refused (a typo would start no
+ * rule, silently) unless --force.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +14,15 @@
 #include "core/event.h"
 #include "core/event_write.h"
 #include "core/keys.h"
+#include "rules/checker.h"
+#include "rules/compile.h"
+#include "rules/hint.h"
 
 static void emit_usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: nudgectl -c FILE emit TYPE STUDENT [key=value ...]\n\n"
+            "usage: nudgectl -c FILE emit [--force] TYPE STUDENT "
+            "[key=value ...]\n\n"
             "Writes an event to the events stream, and the student data it\n"
             "implies, in one transaction, as a CRM integration would:\n"
             "  created  name=... phone=...   the student's attributes\n"
@@ -25,7 +31,45 @@ static void emit_usage(FILE *fp)
             "  assigned owner=s7             sets the owner\n"
             "  optout   channel=sms          adds the opt-out\n"
             "  followup staff=s7 note=...    reply channel=sms text=...\n"
-            "  any other name: a custom event with the fields given\n");
+            "  any other name: a custom event with the fields given\n"
+            "A stage the rules' `stages` line does not list is refused,\n"
+            "unless --force.\n");
+}
+
+/* Whether stage is one the rules' `stages` line lists: 1 yes (or the
+ * rules list none), 0 no (said on stderr, with the nearest name), -1 the
+ * rules cannot be read (said). */
+static int stage_known(const struct ctl *ctl, const char *stage)
+{
+    struct rules_env env = {0};
+    struct ruleset *set = NULL;
+    struct diag d = {0};
+    char msg[300];
+    int known = -1;
+
+    if (rules_env_from_config(&env, &ctl->cfg) == 0 &&
+        ruleset_load_dir(ctl->cfg.rules.dir, &env, &set, &d) == 0) {
+        known = set->stages.n == 0 || intern_find(&set->stages, stage) >= 0;
+        if (!known) {
+            snprintf(msg, sizeof msg,
+                     "nudgectl: emit: stage \"%s\" is not on the rules' "
+                     "stages line",
+                     stage);
+            hint_append(msg, sizeof msg, stage,
+                        (const char *const *)set->stages.names,
+                        set->stages.n);
+            fprintf(stderr, "%s (--force sends it anyway)\n", msg);
+        }
+    } else {
+        fprintf(stderr, "nudgectl: emit: cannot read the rules to check the "
+                        "stage (nudgectl check says why); --force sends it "
+                        "anyway\n");
+    }
+    if (set)
+        ruleset_free(set);
+    rules_env_free(&env);
+    diag_clear(&d);
+    return known;
 }
 
 /* The student's current stage, for `from` (NULL when none). Caller
@@ -49,11 +93,17 @@ int cmd_emit(struct ctl *ctl, int argc, char **argv)
     struct rconn *rc;
     char *from = NULL, key[KEY_MAX], id[64], err[256];
     char **kv;
-    int status = CTL_OK, nkv;
+    int status = CTL_OK, nkv, force = 0;
 
     if (ctl_wants_help(argc, argv)) {
         emit_usage(stdout);
         return CTL_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "--force") == 0) {
+        force = 1;
+        argv[1] = argv[0]; /* the rest reads as without it */
+        argv++;
+        argc--;
     }
     if (argc < 3) {
         emit_usage(stderr);
@@ -68,6 +118,11 @@ int cmd_emit(struct ctl *ctl, int argc, char **argv)
         fprintf(stderr, "nudgectl: emit: %s\n", rej.text);
         free(kv);
         return CTL_USAGE;
+    }
+    if (ev.kind == EV_STAGE && !force && event_get(&ev, "to") &&
+        stage_known(ctl, event_get(&ev, "to")) != 1) {
+        free(kv);
+        return CTL_FINDING;
     }
     if (!(rc = ctl_redis(ctl))) {
         free(kv);

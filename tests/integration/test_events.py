@@ -106,6 +106,22 @@ class EventPipelineTest(NudgeTestCase, unittest.TestCase):
         res = self.nudge.ctl("emit", check=False)
         self.assertEqual(res.returncode, 2)
 
+    def test_emit_refuses_a_stage_the_rules_do_not_list(self):
+        self.nudge.write("rules/stages.rules",
+                         "stages lead contacted consulting admitted\n")
+        add_student(self.r, "5")
+        res = self.nudge.ctl("emit", "stage", "5", "to=admited", check=False)
+        self.assertEqual(res.returncode, 1)
+        self.assertIn('stage "admited" is not on the rules\' stages line: '
+                      'did you mean "admitted"?', res.stderr)
+        self.assertEqual(self.r.xlen(STREAM), 0)
+        res = self.nudge.ctl("emit", "--force", "stage", "5", "to=admited",
+                             check=False)
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertEqual(self.r.hget("slm:student:{5}", "stage"), "admited")
+        res = self.nudge.ctl("emit", "stage", "5", "to=admitted")
+        self.assertEqual(self.r.xlen(STREAM), 2)
+
     def test_garbage_mixed_in_10000_events(self):
         students = 200
         for i in range(students):
