@@ -144,9 +144,7 @@ static void reload(struct nudged *nd)
     struct diag d = {0};
 
     if (config_load(nd->conf_path, &fresh, &d) < 0) {
-        for (size_t i = 0; i < d.n; i++)
-            log_warnx("reload refused, keeping the running config: %s",
-                      d.v[i].text);
+        reload_refused("config", "the running config", &d);
         diag_clear(&d);
         config_free(&fresh);
         return;

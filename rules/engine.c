@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/keys.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/student_store.h"
 #include "queues/delayed.h"
 #include "rules/defer.h"
@@ -122,15 +123,28 @@ void engine_free(struct engine *e)
     free(e);
 }
 
+void reload_refused(const char *what, const char *kept,
+                    const struct diag *d)
+{
+    char labels[64];
+
+    snprintf(labels, sizeof labels, "what=\"%s\"", what);
+    metric_inc(metric_counter("nudge_reloads_refused_total",
+                              "Reloads refused for errors (the running "
+                              "config or rules kept)",
+                              labels));
+    log_warnx("%s reload refused, keeping %s: %d error%s, the first: %s "
+              "(nudgectl check lists them)",
+              what, kept, d->errors, d->errors == 1 ? "" : "s",
+              diag_first(d));
+}
+
 int engine_reload(struct engine *e, struct diag *d)
 {
     struct snap *fresh = snap_load(e->cfg, d), *old;
 
     if (!fresh) {
-        for (size_t i = 0; i < d->n; i++)
-            if (d->v[i].kind == DIAG_ERROR)
-                log_warnx("rules reload refused, keeping the running set: %s",
-                          d->v[i].text);
+        reload_refused("rules", "the running rules", d);
         return -1;
     }
     pthread_mutex_lock(&e->lock);

@@ -48,6 +48,12 @@ void engine_free(struct engine *e);
  * when their next step comes); otherwise the old set stays and d says
  * why. Returns 0 (swapped) or -1 (kept). Logs either way. */
 int engine_reload(struct engine *e, struct diag *d);
+/* Says in one log line that a reload of what ("rules", "config") was
+ * refused for d's errors (their count and the first) and that kept goes
+ * on running; counts it in nudge_reloads_refused_total{what}. However
+ * many errors d holds, one line: 1 MB of junk does not flood the log. */
+void reload_refused(const char *what, const char *kept,
+                    const struct diag *d);
 /* Starts the engine's thread: the schedule tick (every second) and a
  * reload when a file of either folder changes (inotify). 0 or -1. */
 int engine_start(struct engine *e, volatile int *stop);

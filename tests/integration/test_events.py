@@ -348,6 +348,35 @@ class DaemonTest(NudgeTestCase, unittest.TestCase):
         self.assertFalse(os.path.exists(pidfile))
         self.nudge.check_clean_log(self)
 
+    def test_junk_rules_do_not_flood(self):
+        """1 MB of junk in a rules file: `nudgectl check` shows the first
+        20 errors and "and N more"; the daemon, seeing the file change,
+        refuses the reload in one log line and counts it."""
+        junk = ("rule {{ @@ ]] wait forever ;; }\n" * 40000)[:1 << 20]
+        self.nudge.write("rules/ok.rules", "stages lead\n")
+        self.nudge.start()
+        wait_for(lambda: "nudged started" in self.nudge.log_text(),
+                 what="nudged to start")
+        self.nudge.write("rules/junk.rules", junk)
+        res = self.nudge.ctl("check", check=False)
+        self.assertEqual(res.returncode, 1)
+        lines = res.stderr.splitlines()
+        self.assertLess(len(lines), 30, lines[:40])
+        self.assertRegex(lines[-2] + lines[-1],
+                         r"junk\.rules: and \d+ more errors or warnings")
+        wait_for(lambda: "reload refused" in self.nudge.log_text(), 10,
+                 what="the refused reload")
+        time.sleep(0.5)
+        log = self.nudge.log_text()
+        self.assertLess(len(log), 20000)
+        self.assertRegex(log, r"rules reload refused, keeping the running "
+                              r"rules: \d{3,} errors, the first: .*junk")
+        status, text = http_get(self.nudge.http_port, "/metrics")
+        self.assertGreaterEqual(
+            metric(text, 'nudge_reloads_refused_total{what="rules"}'), 1)
+        self.assertEqual(self.nudge.stop(), 0)
+        self.nudge.check_clean_log(self)
+
     def test_metrics_and_health(self):
         self.nudge.start()
         wait_for(lambda: http_get(self.nudge.http_port, "/healthz")[0] == 200,
