@@ -19,10 +19,13 @@
 struct ctl {
     struct config cfg;
     struct rconn *rc; /* NULL until ctl_redis() */
+    int redis_failed; /* ctl_redis() could not connect */
 };
 
-/* The connection, made on first call (one attempt: a tool fails fast).
- * NULL after printing why. */
+/* The connection, made on first call (one attempt: a tool fails fast;
+ * every reply awaited at most [redis] timeout). NULL after printing why.
+ * A command whose Redis failed (no connection, no answer in time) exits
+ * 2, whatever it returns. */
 struct rconn *ctl_redis(struct ctl *ctl);
 
 /* True when argv has "-h" or "--help" (then the command prints its

@@ -58,6 +58,7 @@ struct rconn *ctl_redis(struct ctl *ctl)
         fprintf(stderr, "nudgectl: %s\n", ctl->rc->errstr);
         rconn_free(ctl->rc);
         ctl->rc = NULL;
+        ctl->redis_failed = 1;
     }
     return ctl->rc;
 }
@@ -111,6 +112,10 @@ int main(int argc, char **argv)
         }
         clock_set_zone(ctl.cfg.delivery.timezone);
         status = commands[i].run(&ctl, argc, argv);
+        if (ctl.rc && ctl.rc->err) /* lost, or no answer in time */
+            fprintf(stderr, "nudgectl: giving up: %s\n", ctl.rc->errstr);
+        if (ctl.redis_failed || (ctl.rc && ctl.rc->err))
+            status = CTL_USAGE;
         rconn_free(ctl.rc);
         config_free(&ctl.cfg);
         diag_clear(&d);

@@ -31,6 +31,7 @@ static const struct conf_key conf_keys[] = {
     {"redis", "db", CT_INT, OFF(redis.db), "0", 0, 1024},
     {"redis", "connect_timeout", CT_DURATION, OFF(redis.connect_timeout_ms),
      "2s", 0, 0},
+    {"redis", "timeout", CT_DURATION, OFF(redis.timeout_ms), "5s", 0, 0},
     {"redis", "timeline_maxlen", CT_LONG, OFF(redis.timeline_maxlen), "1000",
      10, 100000000},
 
@@ -44,6 +45,8 @@ static const struct conf_key conf_keys[] = {
     {"daemon", "rejected_maxlen", CT_LONG, OFF(daemon.rejected_maxlen),
      "100000", 10, 100000000},
     {"daemon", "log_level", CT_LOGLEVEL, OFF(daemon.log_level), "info", 0, 0},
+    {"daemon", "stop_timeout", CT_DURATION, OFF(daemon.stop_timeout_ms),
+     "10s", 0, 0},
 
     {"rules", "dir", CT_PATH, OFF(rules.dir), "rules", 0, 0},
     {"rules", "schedule_grace", CT_DURATION, OFF(rules.schedule_grace_ms),
@@ -78,7 +81,7 @@ static const struct conf_key conf_keys[] = {
     {"queue", "max_attempts", CT_INT, OFF(queue.max_attempts), "8", 1, 1000},
     {"queue", "max_sleep", CT_DURATION, OFF(queue.max_sleep_ms), "1s", 0, 0},
     {"queue", "max_held", CT_INT, OFF(queue.max_held), "5000", 1, 1000000},
-    {"queue", "drain", CT_DURATION, OFF(queue.drain_ms), "30s", 0, 0},
+    {"queue", "drain", CT_DURATION, OFF(queue.drain_ms), "8s", 0, 0},
 
     {"delivery", "quiet_hours", CT_HOURS, OFF(delivery.quiet_hours),
      "21:00-08:00", 0, 0},

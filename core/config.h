@@ -50,6 +50,7 @@ struct config {
         char *password; /* resolved secret, or NULL */
         int db;
         int64_t connect_timeout_ms;
+        int64_t timeout_ms; /* a command's answer, at most; 0: none */
         long timeline_maxlen; /* XADD MAXLEN ~ for each timeline */
     } redis;
 
@@ -62,6 +63,8 @@ struct config {
         int64_t claim_idle_ms; /* pending this long: its consumer is dead */
         long rejected_maxlen;  /* the rejected-events stream's cap */
         int log_level;
+        int64_t stop_timeout_ms; /* SIGTERM: exit within this, whatever
+                                    Redis and the providers do */
     } daemon;
 
     struct {

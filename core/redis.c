@@ -5,7 +5,9 @@
 
 #include <openssl/sha.h>
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,30 @@
 
 #define RECONNECT_BASE_MS 100
 #define RECONNECT_CAP_MS 5000
+#define DEFAULT_CMD_TIMEOUT_MS 5000
+
+static _Atomic int64_t last_reply_ms;
+
+/* A reply came (or a connect succeeded): Redis is answering. */
+static void note_reply(void)
+{
+    atomic_store_explicit(&last_reply_ms, clock_mono_ms(),
+                          memory_order_relaxed);
+}
+
+int64_t rconn_last_reply_ms(void)
+{
+    return atomic_load_explicit(&last_reply_ms, memory_order_relaxed);
+}
+
+/* How long a reply is awaited on rc's socket (0: forever). */
+static void set_reply_timeout(struct rconn *rc, int64_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    if (rc->c && ms > 0)
+        redisSetTimeout(rc->c, tv);
+}
 
 struct rconn *rconn_new_addr(const char *address, const char *password,
                              int db, volatile int *stop)
@@ -29,6 +55,7 @@ struct rconn *rconn_new_addr(const char *address, const char *password,
     rc->password = password ? strdup(password) : NULL;
     rc->db = db;
     rc->timeout_ms = 2000;
+    rc->cmd_timeout_ms = DEFAULT_CMD_TIMEOUT_MS;
     rc->stop = stop;
     if (!rc->address || (password && !rc->password)) {
         rconn_free(rc);
@@ -41,8 +68,10 @@ struct rconn *rconn_new(const struct config *cfg, volatile int *stop)
 {
     struct rconn *rc = rconn_new_addr(cfg->redis.address, cfg->redis.password,
                                       cfg->redis.db, stop);
-    if (rc)
+    if (rc) {
         rc->timeout_ms = cfg->redis.connect_timeout_ms;
+        rc->cmd_timeout_ms = cfg->redis.timeout_ms;
+    }
     return rc;
 }
 
@@ -139,6 +168,9 @@ int rconn_connect(struct rconn *rc)
         rconn_close(rc);
         return -1;
     }
+    /* before AUTH: a port that accepts and never answers must not hang
+     * the handshake either */
+    set_reply_timeout(rc, rc->cmd_timeout_ms);
     if (handshake(rc) < 0) {
         rconn_close(rc);
         return -1;
@@ -149,6 +181,7 @@ int rconn_connect(struct rconn *rc)
     rc->err = 0;
     rc->errstr[0] = '\0';
     rc->attempt = 0;
+    note_reply();
     return 0;
 }
 
@@ -176,8 +209,17 @@ int rconn_ensure(struct rconn *rc)
  * remember why and drop it. */
 static void conn_failed(struct rconn *rc)
 {
-    set_err(rc, rc->c ? rc->c->err : REDIS_ERR_IO, "Redis connection lost: %s",
-            rc->c ? rc->c->errstr : "not connected");
+    int timed_out = errno == EAGAIN || errno == EWOULDBLOCK;
+
+    if (rc->c && rc->c->err == REDIS_ERR_IO && timed_out)
+        set_err(rc, REDIS_ERR_IO,
+                "Redis at %s did not answer within %lld ms ([redis] "
+                "timeout): dropping the connection",
+                rc->address, (long long)rc->cmd_timeout_ms);
+    else
+        set_err(rc, rc->c ? rc->c->err : REDIS_ERR_IO,
+                "Redis connection lost: %s",
+                rc->c ? rc->c->errstr : "not connected");
     rconn_close(rc);
 }
 
@@ -195,6 +237,32 @@ redisReply *rconn_cmd(struct rconn *rc, const char *fmt, ...)
     va_end(ap);
     if (!r)
         conn_failed(rc);
+    else
+        note_reply();
+    return r;
+}
+
+redisReply *rconn_cmd_blocking(struct rconn *rc, int64_t block_ms,
+                               const char *fmt, ...)
+{
+    va_list ap;
+    redisReply *r;
+
+    if (!rc->c) {
+        set_err(rc, REDIS_ERR_IO, "not connected to Redis");
+        return NULL;
+    }
+    set_reply_timeout(rc, rc->cmd_timeout_ms ? block_ms + rc->cmd_timeout_ms
+                                             : 0);
+    va_start(ap, fmt);
+    r = redisvCommand(rc->c, fmt, ap);
+    va_end(ap);
+    if (!r) {
+        conn_failed(rc);
+        return NULL;
+    }
+    note_reply();
+    set_reply_timeout(rc, rc->cmd_timeout_ms);
     return r;
 }
 
@@ -210,6 +278,8 @@ redisReply *rconn_cmdargv(struct rconn *rc, int argc, const char **argv,
     r = redisCommandArgv(rc->c, argc, argv, argvlen);
     if (!r)
         conn_failed(rc);
+    else
+        note_reply();
     return r;
 }
 
@@ -258,6 +328,7 @@ redisReply *rconn_reply(struct rconn *rc)
         conn_failed(rc);
         return NULL;
     }
+    note_reply();
     return r;
 }
 

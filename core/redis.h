@@ -5,7 +5,10 @@
  * while Redis is down (never a busy loop) and gives up only when asked to
  * stop. Each thread owns its own struct rconn.
  *
- * Calls that fail on the connection (I/O error, EOF) close it and return
+ * Every reply is awaited at most [redis] timeout (a frozen Redis, a port
+ * that accepts and never answers): then the call fails like a lost
+ * connection, which is dropped and made again with the backoff.
+ * Calls that fail on the connection (I/O error, EOF, timeout) close it and return
  * NULL or -1 with rc->err and rc->errstr set; the next rconn_ensure()
  * reconnects. Replies are hiredis's: the caller frees them with
  * freeReplyObject().
@@ -23,7 +26,8 @@ struct rconn {
     char *address;   /* host:port or unix:/path */
     char *password;  /* NULL for no AUTH */
     int db;
-    int64_t timeout_ms;
+    int64_t timeout_ms;     /* connecting */
+    int64_t cmd_timeout_ms; /* a reply, at most ([redis] timeout); 0 none */
     volatile int *stop; /* set by a signal handler: give up reconnecting */
 
     int err;            /* non-zero after a failure */
@@ -76,6 +80,15 @@ int rconn_discard(struct rconn *rc, int n);
  * command's QUEUED) and its EXEC: the errors among them (a command refused
  * at queueing, or failed inside EXEC), or -1 when the connection failed. */
 int rconn_exec_errors(struct rconn *rc, int n);
+
+/* rconn_cmd() for a command that blocks in Redis for up to block_ms
+ * (XREADGROUP BLOCK): its reply is awaited that long plus the timeout. */
+redisReply *rconn_cmd_blocking(struct rconn *rc, int64_t block_ms,
+                               const char *fmt, ...);
+/* The monotonic ms (clock_mono_ms()) of the latest reply any connection
+ * of this process got from Redis, or of its latest connect; 0 before
+ * any. /healthz says unhealthy when it is older than the timeout. */
+int64_t rconn_last_reply_ms(void);
 
 /* EVALSHA script with keys then args (argv holds numkeys keys followed by
  * the args); loads it on NOSCRIPT and tries again once. */

@@ -689,10 +689,11 @@ static int read_new(struct consumer *c)
     if (!r || !stream_entries(r) || stream_entries(r)->elements == 0) {
         if (r) /* the prefetch found nothing new: now wait for it */
             freeReplyObject(r);
-        r = rconn_cmd(c->rd.rc,
-                      "XREADGROUP GROUP %s %s COUNT %d BLOCK %lld STREAMS %s >",
-                      c->cfg->daemon.group, c->name, c->cfg->daemon.batch,
-                      (long long)c->cfg->daemon.block_ms, c->stream);
+        r = rconn_cmd_blocking(
+            c->rd.rc, c->cfg->daemon.block_ms,
+            "XREADGROUP GROUP %s %s COUNT %d BLOCK %lld STREAMS %s >",
+            c->cfg->daemon.group, c->name, c->cfg->daemon.batch,
+            (long long)c->cfg->daemon.block_ms, c->stream);
     }
     if (!r)
         return -1;

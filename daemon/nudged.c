@@ -96,6 +96,21 @@ static int write_pidfile(const char *path)
     return 0;
 }
 
+/* Whether some round trip to Redis succeeded lately: within [redis]
+ * timeout past the consumer's longest wait (its block). A frozen Redis
+ * keeps its connections open and answers nothing. */
+static int redis_answering(const struct config *cfg, char *why, size_t n)
+{
+    int64_t quiet = clock_mono_ms() - rconn_last_reply_ms();
+
+    if (!cfg->redis.timeout_ms ||
+        quiet <= cfg->redis.timeout_ms + cfg->daemon.block_ms)
+        return 1;
+    snprintf(why, n, "Redis has not answered for %lld s",
+             (long long)(quiet / 1000));
+    return 0;
+}
+
 static int health(void *ctx, char *why, size_t n)
 {
     struct nudged *nd = ctx;
@@ -111,6 +126,8 @@ static int health(void *ctx, char *why, size_t n)
         snprintf(why, n, "Redis unreachable or event consumer not running");
         return 0;
     }
+    if (!redis_answering(&nd->cfg, why, n))
+        return 0;
     return 1;
 }
 
@@ -204,6 +221,35 @@ static int start(struct nudged *nd)
     return 0;
 }
 
+/* SIGTERM is obeyed within [daemon] stop_timeout whatever Redis or a
+ * provider does: past it nudged exits with work in hand. Nothing is lost
+ * by that: events not acknowledged are read again, leased jobs come back
+ * when their lease ends, and a send's record decides whether it went. */
+static void *stop_watchdog(void *arg)
+{
+    struct nudged *nd = arg;
+
+    clock_sleep_ms(nd->cfg.daemon.stop_timeout_ms, NULL);
+    log_warnx("stopping took longer than %lld ms ([daemon] stop_timeout; "
+              "Redis or a provider not answering?): exiting now; what was "
+              "in hand is taken up again by the next start",
+              (long long)nd->cfg.daemon.stop_timeout_ms);
+    if (nd->pidfile)
+        unlink(nd->pidfile);
+    _exit(0);
+    return NULL;
+}
+
+static void start_stop_watchdog(struct nudged *nd)
+{
+    pthread_t t;
+
+    if (nd->cfg.daemon.stop_timeout_ms <= 0 ||
+        pthread_create(&t, NULL, stop_watchdog, nd) != 0)
+        return;
+    pthread_detach(t);
+}
+
 /* Waits for signals; returns when asked to stop. */
 static void serve(struct nudged *nd)
 {
@@ -216,6 +262,7 @@ static void serve(struct nudged *nd)
     }
     log_info("stopping: finishing the events in hand");
     stop_flag = 1;
+    start_stop_watchdog(nd);
 }
 
 static void shutdown_all(struct nudged *nd)
