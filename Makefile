@@ -60,6 +60,17 @@ PLUGIN_LDFLAGS := -Wl,--dynamic-list=channels/plugin_api.syms \
                   $(PLUGIN_API:%=-Wl,-u,%)
 FUZZ_SECONDS ?= 300
 
+# Quiet by default, a line per file made ("  CC  core/redis.o"); V=1
+# prints every command whole.
+V ?= 0
+ifeq ($(V),0)
+Q = @
+show = @printf '  %-4s %s\n' $(1) $(2)
+else
+Q =
+show = @:
+endif
+
 .PHONY: all deps deps-bench check test test-build demo bench fuzz install \
         clean format
 
@@ -67,42 +78,51 @@ all: $(BUILD)/nudged $(BUILD)/nudgectl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(call show,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libnudge.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call show,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/nudged: $(BUILD)/daemon/nudged.o $(BUILD)/libnudge.a \
                 channels/plugin_api.syms
-	$(CC) $(CFLAGS) $(PLUGIN_LDFLAGS) -o $@ $(filter %.o %.a, $^) $(LDLIBS)
+	$(call show,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(PLUGIN_LDFLAGS) -o $@ $(filter %.o %.a, $^) $(LDLIBS)
 
 $(BUILD)/nudgectl: $(BUILD)/cli/nudgectl.o $(BUILD)/libnudge.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(call show,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
+	$(call show,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
 # Test drivers the integration tests run (tests/tools/NAME.c, one program
 # each), linked like the daemon.
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(SUP_NOCK) $(BUILD)/libnudge.a \
                   channels/plugin_api.syms
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PLUGIN_LDFLAGS) -o $@ $(filter %.o %.a, $^) $(LDLIBS)
+	$(call show,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(PLUGIN_LDFLAGS) -o $@ $(filter %.o %.a, $^) $(LDLIBS)
 
 # The example plugin, and the same built for an older ABI (which nudge
 # must refuse).
 $(BUILD)/plugins/example.so: tests/plugins/example_channel.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -shared -o $@ $<
+	$(call show,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -fPIC -shared -o $@ $<
 
 $(BUILD)/plugins/oldabi.so: tests/plugins/example_channel.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC -shared -DEXAMPLE_ABI=1 -o $@ $<
+	$(call show,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -fPIC -shared -DEXAMPLE_ABI=1 -o $@ $<
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(SUP_NOCK) $(BUILD)/libnudge.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(call show,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 JOBS := $(shell nproc 2>/dev/null || echo 2)
 

@@ -21,11 +21,21 @@ static void timeline_usage(FILE *fp)
                 "masked unless --unmasked.\n");
 }
 
+/* Prints v as data from the CRM is printed to a terminal: its control
+ * characters escaped (no ESC sequence moves the cursor, no newline forges
+ * an entry), "-" when absent. */
+static void put(const char *before, const char *v)
+{
+    char buf[2048];
+
+    printf("%s%s", before, v ? escape_controls(v, buf, sizeof buf) : "-");
+}
+
 static const char *shown(const char *value, int unmasked, char *buf,
                          size_t n, int free_text)
 {
     if (!value)
-        return "-";
+        return NULL;
     if (unmasked)
         return value;
     return free_text ? mask_text(value, buf, n) : mask_contact(value, buf, n);
@@ -36,24 +46,24 @@ static void print_header(const struct student *st, int unmasked)
     char a[256], b[256];
     const char *v;
 
-    printf("student %s", st->id);
+    put("student ", st->id);
     if ((v = student_get(st, "name")))
-        printf("  %s", v);
-    printf("\n  stage %s", (v = student_get(st, "stage")) ? v : "-");
-    printf("  owner %s", (v = student_get(st, "owner")) ? v : "-");
-    printf("  phone %s  email %s\n",
-           shown(student_get(st, "phone"), unmasked, a, sizeof a, 0),
-           shown(student_get(st, "email"), unmasked, b, sizeof b, 0));
+        put("  ", v);
+    put("\n  stage ", student_get(st, "stage"));
+    put("  owner ", student_get(st, "owner"));
+    put("  phone ", shown(student_get(st, "phone"), unmasked, a, sizeof a, 0));
+    put("  email ", shown(student_get(st, "email"), unmasked, b, sizeof b, 0));
+    printf("\n");
     if (st->tags.n) {
         printf("  tags");
         for (size_t i = 0; i < st->tags.n; i++)
-            printf(" %s", st->tags.v[i]);
+            put(" ", st->tags.v[i]);
         printf("\n");
     }
     if (st->optouts.n) {
         printf("  opted out of");
         for (size_t i = 0; i < st->optouts.n; i++)
-            printf(" %s", st->optouts.v[i]);
+            put(" ", st->optouts.v[i]);
         printf("\n");
     }
 }
@@ -78,7 +88,7 @@ static void print_entry(const redisReply *e, int unmasked)
     for (size_t i = 0; i + 1 < f->elements; i += 2)
         if (strcmp(f->element[i]->str, "type") == 0)
             type = f->element[i + 1]->str;
-    printf("%s  %-10s", when, type);
+    printf("%s  %-10s", when, escape_controls(type, buf, sizeof buf));
     for (size_t i = 0; i + 1 < f->elements; i += 2) {
         const char *k = f->element[i]->str, *v = f->element[i + 1]->str;
         if (strcmp(k, "type") == 0)
@@ -87,7 +97,8 @@ static void print_entry(const redisReply *e, int unmasked)
          * ids are long digit runs that are not phone numbers. */
         if (strcmp(k, "detail") == 0)
             v = shown(v, unmasked, buf, sizeof buf, 1);
-        printf(" %s=%s", k, v);
+        put(" ", k);
+        put("=", v);
     }
     printf("\n");
 }

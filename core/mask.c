@@ -224,6 +224,21 @@ static void escape_into(struct out *o, unsigned char c)
     out_putc(o, hex[c & 15]);
 }
 
+char *escape_controls(const char *in, char *out, size_t n)
+{
+    struct out o = {out, n ? n - 1 : 0};
+
+    if (n == 0)
+        return out;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            escape_into(&o, *p);
+        else
+            out_putc(&o, (char)*p);
+    *o.p = '\0';
+    return out;
+}
+
 char *mask_log_line(const char *in, char *out, size_t n)
 {
     struct out o = {out, n ? n - 1 : 0};

@@ -17,6 +17,11 @@ char *mask_contact(const char *in, char *out, size_t n);
  * SMS reply, a note). Writes at most n bytes including the NUL. */
 char *mask_text(const char *in, char *out, size_t n);
 
+/* in with its control characters written \n, \r, \t or \xHH, nothing
+ * else changed: data from the CRM printed to a terminal. Writes at most
+ * n bytes including the NUL; returns out. */
+char *escape_controls(const char *in, char *out, size_t n);
+
 /* What every log line goes through (core/log.c): emails and phone
  * numbers masked, but only runs that are plausibly phones ("+" and 7-15
  * digits, a whole word of 11 digits, or of 13 beginning with 86), so that

@@ -80,13 +80,14 @@ sleep 0.5
 
 say "the CRM's events, as an integrator writes them (nudgectl emit)"
 ctl emit created 301 name=欧阳明远 phone=+8613911112222 \
-	email=ouyang.my@mail.example.cn subject=science score=652 province=jiangsu \
-	stage=lead >/dev/null
+	email=ouyang.my@mail.example.cn subject=science "major_intent=computer science" \
+	score=652 province=jiangsu stage=lead >/dev/null
 ctl emit created 302 "name=Aigerim Nurlanovna" phone=+77011234567 \
-	email=aigerim.n@mail.example.kz subject=science score=631 \
-	province=xinjiang stage=lead lang=en >/dev/null
-ctl emit created 303 name=韩雪 phone=+8613722223333 subject=arts score=588 \
-	province=hunan stage=lead >/dev/null
+	email=aigerim.n@mail.example.kz subject=science major_intent=physics \
+	score=631 province=xinjiang stage=lead lang=en >/dev/null
+ctl emit created 303 name=韩雪 phone=+8613722223333 subject=arts \
+	"major_intent=chinese literature" score=588 province=hunan stage=lead \
+	>/dev/null
 n=0
 for s in 2 5 16 25 33 37 40 21; do
 	ctl emit stage $s to=consulting >/dev/null && n=$((n + 1))

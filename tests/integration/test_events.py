@@ -95,6 +95,24 @@ class EventPipelineTest(NudgeTestCase, unittest.TestCase):
         for line in log.splitlines():  # no forged line
             self.assertRegex(line, r"^\d{4}-\d\d-\d\dT[\d:.]+Z nudged ")
 
+    def test_timeline_prints_no_control_characters(self):
+        """nudgectl timeline shows data from the CRM escaped: an ESC
+        sequence in a name or a note moves no cursor, a newline forges no
+        entry."""
+        add_student(self.r, "8", name="x\x1b[2Jy")
+        self.r.xadd(STREAM, {"type": "followup", "student": "8",
+                             "staff": "s1",
+                             "note": "ok\n2026-01-01 00:00:00  sent  forged"})
+        self.nudge.start()
+        wait_for(lambda: len(timeline(self.r, "8")) >= 1,
+                 what="the followup entry")
+        out = self.nudge.ctl("timeline", "8").stdout
+        self.assertNotIn("\x1b", out)
+        self.assertIn("x\\x1b[2Jy", out)
+        self.assertIn("ok\\n2026-01-01", out)
+        self.assertEqual(len(out.strip().splitlines()), 3, out)  # 2 + 1
+        self.stop_clean()
+
     def test_emit_refuses_unknown_student_and_bad_usage(self):
         res = self.nudge.ctl("emit", "stage", "nobody", "to=x", check=False)
         self.assertEqual(res.returncode, 1)
@@ -364,7 +382,8 @@ class DaemonTest(NudgeTestCase, unittest.TestCase):
         self.assertLess(len(lines), 30, lines[:40])
         self.assertRegex(lines[-2] + lines[-1],
                          r"junk\.rules: and \d+ more errors or warnings")
-        wait_for(lambda: "reload refused" in self.nudge.log_text(), 10,
+        # parsing 1 MB takes a while under ASan on a loaded machine
+        wait_for(lambda: "reload refused" in self.nudge.log_text(), 60,
                  what="the refused reload")
         time.sleep(0.5)
         log = self.nudge.log_text()
