@@ -32,6 +32,8 @@ static const struct command {
     {"pause", cmd_pause, "pause [--channel C] [--rule R]"},
     {"resume", cmd_resume, "resume [--channel C] [--rule R]"},
     {"diff", cmd_diff, "diff OLD_RULES_DIR NEW_RULES_DIR [--json]"},
+    {"forecast", cmd_forecast,
+     "forecast [--days N] [--rule R] [--rules-dir DIR] [--json]"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
