@@ -182,8 +182,6 @@ static int add_job(struct fc_cmd *c, const char *payload, size_t len,
         c->jobs_stale++;
         goto done;
     }
-    if (!wanted(c, (size_t)(r - c->set->rules)))
-        goto done;
     if (c->njobs == c->capjobs) {
         size_t cap = c->capjobs ? c->capjobs * 2 : 1024;
         struct fc_job *v = realloc(c->jobs, cap * sizeof *v);
@@ -348,16 +346,17 @@ static int walk_students(struct fc_cmd *c, struct rconn *rc)
  * stream by time in pages. */
 static int count_events(struct fc_cmd *c, struct rconn *rc, long long *count)
 {
-    char key[KEY_MAX], from[48];
+    char key[KEY_MAX], from[48], to[32];
     size_t idx[64];
     int status = 0;
 
     key_global(key, sizeof key, c->ctl->cfg.redis.prefix, "events");
     snprintf(from, sizeof from, "%lld",
              (long long)(c->now_ms - FC_EVENT_DAYS * DAY_MS));
+    snprintf(to, sizeof to, "%lld", (long long)c->now_ms);
     for (;;) {
-        redisReply *rep = rconn_cmd(rc, "XRANGE %s %s + COUNT %d", key, from,
-                                    FC_PAGE);
+        redisReply *rep = rconn_cmd(rc, "XRANGE %s %s %s COUNT %d", key, from,
+                                    to, FC_PAGE);
         size_t n;
         if (!rep)
             return -1;
@@ -381,6 +380,8 @@ static int count_events(struct fc_cmd *c, struct rconn *rc, long long *count)
     return status;
 }
 
+/* --rule R prints R alone; every rule is still walked, since the others'
+ * messages take the caps R's would. */
 static int estimate_event_rules(struct fc_cmd *c, struct rconn *rc)
 {
     long long *count = calloc(c->set->nrules + 1, sizeof *count);
@@ -413,24 +414,21 @@ static char *day_text(const struct forecast *fc, int day, char *buf, size_t n)
     return buf;
 }
 
-static double rule_total(const struct forecast *fc, size_t r)
+/* The exact messages of rule r (or every rule: r < 0) on channel ch (or
+ * every channel: ch < 0), and their estimate in *est. */
+static long long total(const struct forecast *fc, long r, long ch,
+                       double *est)
 {
-    double n = 0;
+    long long n = 0;
 
-    for (int d = 0; d < fc->days; d++)
-        for (size_t ch = 0; ch < fc->nchans; ch++)
-            n += forecast_cell(fc, r, d, ch)->messages;
-    return n;
-}
-
-static double chan_total(const struct forecast *fc, size_t ch, int exact)
-{
-    double n = 0;
-
-    for (size_t r = 0; r < fc->nrules; r++)
-        if (!exact || !fc->rules[r].estimated)
-            for (int d = 0; d < fc->days; d++)
-                n += forecast_cell(fc, r, d, ch)->messages;
+    *est = 0;
+    for (size_t i = 0; i < fc->nrules; i++)
+        for (int d = 0; (r < 0 || (size_t)r == i) && d < fc->days; d++)
+            for (size_t k = 0; k < fc->nchans; k++)
+                if (ch < 0 || (size_t)ch == k) {
+                    n += forecast_cell(fc, i, d, k)->messages;
+                    *est += forecast_cell(fc, i, d, k)->estimated;
+                }
     return n;
 }
 
@@ -439,40 +437,74 @@ static int is_sms(const struct fc_chan *c)
     return strcmp(c->ch.as, "sms") == 0;
 }
 
+static int cell_empty(const struct fc_cell *cell)
+{
+    return cell->messages == 0 && cell->estimated < 0.05;
+}
+
 static json_t *rule_json(const struct fc_cmd *c, size_t r)
 {
     const struct forecast *fc = &c->fc;
     const struct fc_rule *fr = &fc->rules[r];
-    json_t *days = json_array();
+    json_t *days = json_array(), *o;
     char day[16];
+    double est;
+    long long n = total(fc, (long)r, -1, &est);
 
     for (int d = 0; d < fc->days; d++)
         for (size_t ch = 0; ch < fc->nchans; ch++) {
             const struct fc_cell *cell = forecast_cell(fc, r, d, ch);
-            if (cell->messages <= 0)
+            if (cell_empty(cell))
                 continue;
-            json_t *o = json_pack("{s:s, s:s, s:f}", "day",
-                                  day_text(fc, d, day, sizeof day), "channel",
-                                  fc->chans[ch].ch.name, "messages",
-                                  cell->messages);
-            if (is_sms(&fc->chans[ch]) && !fr->estimated)
+            o = json_pack("{s:s, s:s, s:I}", "day",
+                          day_text(fc, d, day, sizeof day), "channel",
+                          fc->chans[ch].ch.name, "messages",
+                          (json_int_t)cell->messages);
+            if (fr->estimated)
+                json_object_set_new(o, "estimated",
+                                    json_real(cell->estimated));
+            if (is_sms(&fc->chans[ch]))
                 json_object_set_new(o, "segments",
                                     json_integer(cell->segments));
             json_array_append_new(days, o);
         }
-    return json_pack("{s:s, s:s, s:i, s:s, s:b, s:f, s:I, s:I, s:I, s:I, "
-                     "s:I, s:I, s:b, s:o}",
-                     "name", fr->rule->name, "file", fr->rule->src->file,
-                     "line", fr->rule->src->at.line, "source",
-                     fr->estimated ? "events" : "schedule_and_queue",
-                     "estimated", fr->estimated, "messages",
-                     rule_total(fc, r), "runs", (json_int_t)fr->runs,
-                     "held_out", (json_int_t)fr->held_out, "skipped",
-                     (json_int_t)fr->skipped, "deferred",
-                     (json_int_t)fr->deferred, "held_by_pause",
-                     (json_int_t)fr->held_paused, "after_horizon",
-                     (json_int_t)fr->later, "paused", fr->paused, "days",
-                     days);
+    o = json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+                  "s:b, s:b, s:o}",
+                  "name", fr->rule->name, "file", fr->rule->src->file, "line",
+                  fr->rule->src->at.line, "trigger",
+                  fr->estimated ? "events" : "schedule", "messages",
+                  (json_int_t)n, "runs", (json_int_t)fr->runs, "held_out",
+                  (json_int_t)fr->held_out, "skipped",
+                  (json_int_t)fr->skipped, "deferred",
+                  (json_int_t)fr->deferred, "held_by_pause",
+                  (json_int_t)fr->held_paused, "after_horizon",
+                  (json_int_t)fr->later, "paused", fr->paused != 0,
+                  "estimated", fr->estimated, "days", days);
+    if (fr->estimated) {
+        json_object_set_new(o, "estimated_messages", json_real(est));
+        json_object_set_new(o, "trigger_events_30d",
+                            json_integer(fr->events_30d));
+    }
+    return o;
+}
+
+static json_t *chan_json(const struct forecast *fc, size_t ch)
+{
+    const struct fc_chan *x = &fc->chans[ch];
+    double est;
+    long long seg, n = total(fc, -1, (long)ch, &est);
+    double cost = forecast_cost(fc, ch, &seg);
+    json_t *o = json_pack("{s:s, s:s, s:I, s:f, s:b}", "name", x->ch.name,
+                          "type", x->ch.as, "messages", (json_int_t)n,
+                          "estimated_messages", est, "paused", x->paused);
+
+    if (is_sms(x)) {
+        json_object_set_new(o, "segments", json_integer(seg));
+        json_object_set_new(o, "price_per_segment",
+                            json_real(x->ch.price_per_segment));
+        json_object_set_new(o, "cost", json_real(cost));
+    }
+    return o;
 }
 
 static void print_json(const struct fc_cmd *c)
@@ -481,63 +513,50 @@ static void print_json(const struct fc_cmd *c)
     json_t *rules = json_array(), *chans = json_array(), *o;
     char from[32], day[16];
     int bday, bhour;
-    double busiest = forecast_busiest_hour(fc, &bday, &bhour);
+    double est, busiest = forecast_busiest_hour(fc, &bday, &bhour);
+    long long n = total(fc, -1, -1, &est);
 
     for (size_t r = 0; r < fc->nrules; r++)
         if (wanted(c, r))
             json_array_append_new(rules, rule_json(c, r));
-    for (size_t ch = 0; ch < fc->nchans; ch++) {
-        long long seg;
-        double cost = forecast_cost(fc, ch, &seg);
-        json_t *x = json_pack("{s:s, s:s, s:f, s:f, s:b}", "name",
-                              fc->chans[ch].ch.name, "type",
-                              fc->chans[ch].ch.as, "messages",
-                              chan_total(fc, ch, 0), "messages_exact",
-                              chan_total(fc, ch, 1), "paused",
-                              fc->chans[ch].paused);
-        if (is_sms(&fc->chans[ch])) {
-            json_object_set_new(x, "segments", json_integer(seg));
-            json_object_set_new(x, "price_per_segment",
-                                json_real(fc->chans[ch].ch.price_per_segment));
-            json_object_set_new(x, "cost", json_real(cost));
-        }
-        json_array_append_new(chans, x);
-    }
-    o = json_pack("{s:s, s:s, s:i, s:I, s:{s:I, s:I}, s:o, s:o}", "from",
-                  schedule_format(c->now_ms, from, sizeof from), "timezone",
-                  c->ctl->cfg.delivery.timezone ? c->ctl->cfg.delivery.timezone
-                                                : "",
-                  "days", fc->days, "students", (json_int_t)fc->students,
+    for (size_t ch = 0; ch < fc->nchans; ch++)
+        json_array_append_new(chans, chan_json(fc, ch));
+    o = json_pack("{s:s, s:s, s:i, s:I, s:{s:I, s:I}, s:I, s:f, s:o, s:o}",
+                  "from", schedule_format(c->now_ms, from, sizeof from),
+                  "timezone", c->ctl->cfg.delivery.timezone, "days",
+                  fc->days, "students", (json_int_t)fc->students,
                   "queued_jobs", "read", (json_int_t)c->jobs_seen, "stale",
-                  (json_int_t)c->jobs_stale, "rules", rules, "channels",
+                  (json_int_t)c->jobs_stale, "messages", (json_int_t)n,
+                  "estimated_messages", est, "rules", rules, "channels",
                   chans);
     json_object_set_new(
         o, "busiest_hour",
-        busiest > 0 ? json_pack("{s:s, s:i, s:f}", "day",
+        busiest > 0 ? json_pack("{s:s, s:i, s:I}", "day",
                                 day_text(fc, bday, day, sizeof day), "hour",
-                                bhour, "messages", busiest)
+                                bhour, "messages", (json_int_t)busiest)
                     : json_null());
     json_dumpf(o, stdout, JSON_INDENT(2));
     putchar('\n');
     json_decref(o);
 }
 
-/* A count as printed: whole for exact rules, "~12.3" for estimates. */
-static char *count_text(double n, int estimated, char *buf, size_t len)
+/* "120", or "120 + ~3.4" with an estimate. */
+static char *count_text(long long n, double est, int estimated, char *buf,
+                        size_t len)
 {
     if (estimated)
-        snprintf(buf, len, "~%.1f", n);
+        snprintf(buf, len, "%lld + ~%.1f", n, est);
     else
-        snprintf(buf, len, "%.0f", n);
+        snprintf(buf, len, "%lld", n);
     return buf;
 }
 
 static void print_rules(const struct fc_cmd *c, int width)
 {
     const struct forecast *fc = &c->fc;
-    char day[16], b[32], seg[24];
+    char day[16], b[48], seg[24];
 
-    printf("%-*s  %-10s  %-12s %9s %9s\n", width, "rule", "day", "channel",
+    printf("%-*s  %-10s  %-12s %16s %9s\n", width, "rule", "day", "channel",
            "messages", "segments");
     for (size_t r = 0; r < fc->nrules; r++) {
         const struct fc_rule *fr = &fc->rules[r];
@@ -547,22 +566,20 @@ static void print_rules(const struct fc_cmd *c, int width)
         for (int d = 0; d < fc->days; d++)
             for (size_t ch = 0; ch < fc->nchans; ch++) {
                 const struct fc_cell *cell = forecast_cell(fc, r, d, ch);
-                if (cell->messages <= 0)
+                if (cell_empty(cell))
                     continue;
-                printf("%-*s  %-10s  %-12s %9s %9s\n", width,
+                snprintf(seg, sizeof seg, "%lld", cell->segments);
+                printf("%-*s  %-10s  %-12s %16s %9s\n", width,
                        fr->rule->name, day_text(fc, d, day, sizeof day),
                        fc->chans[ch].ch.name,
-                       count_text(cell->messages, fr->estimated, b, sizeof b),
-                       is_sms(&fc->chans[ch]) && !fr->estimated
-                           ? (snprintf(seg, sizeof seg, "%lld",
-                                       cell->segments),
-                              seg)
-                           : "-");
+                       count_text(cell->messages, cell->estimated,
+                                  fr->estimated, b, sizeof b),
+                       is_sms(&fc->chans[ch]) ? seg : "-");
                 printed = 1;
             }
         if (!printed)
-            printf("%-*s  %-10s  %-12s %9s %9s\n", width, fr->rule->name, "-",
-                   "-", "0", "-");
+            printf("%-*s  %-10s  %-12s %16s %9s\n", width, fr->rule->name,
+                   "-", "-", "0", "-");
     }
 }
 
@@ -575,8 +592,8 @@ static void print_notes(const struct fc_cmd *c)
         if (!wanted(c, r))
             continue;
         if (fr->estimated)
-            printf("  %s: estimated from %lld trigger event%s in the last "
-                   "%d days\n",
+            printf("  %s: ~ estimated from %lld trigger event%s in the "
+                   "last %d days (its queued runs are counted exactly)\n",
                    fr->rule->name, fr->events_30d,
                    fr->events_30d == 1 ? "" : "s", FC_EVENT_DAYS);
         if (fr->paused || fr->held_paused)
@@ -590,39 +607,40 @@ static void print_notes(const struct fc_cmd *c)
                    fr->rule->name, fr->held_out, fr->skipped, fr->deferred,
                    fr->later);
     }
+    for (size_t ch = 0; ch < fc->nchans; ch++)
+        if (fc->chans[ch].paused)
+            printf("  channel %s is paused: it sends nothing until resumed\n",
+                   fc->chans[ch].ch.name);
 }
 
 static void print_text(const struct fc_cmd *c)
 {
     const struct forecast *fc = &c->fc;
-    char from[32], day[16], b[32];
-    int width = 4, bday, bhour;
-    double busiest = forecast_busiest_hour(fc, &bday, &bhour);
+    char from[32], day[16], b[48];
+    int width = 4, bday, bhour, any_est = 0;
+    double est, busiest = forecast_busiest_hour(fc, &bday, &bhour);
 
-    printf("forecast from %s over %d day%s (%s), %lld students, %lld "
+    printf("forecast from %s over %d day%s (%s), %lld students, %zu "
            "queued step job%s\n\n",
            schedule_format(c->now_ms, from, sizeof from), fc->days,
-           fc->days == 1 ? "" : "s",
-           c->ctl->cfg.delivery.timezone && *c->ctl->cfg.delivery.timezone
-               ? c->ctl->cfg.delivery.timezone
-               : "local time",
-           fc->students, (long long)c->njobs, c->njobs == 1 ? "" : "s");
-    for (size_t r = 0; r < fc->nrules; r++)
+           fc->days == 1 ? "" : "s", c->ctl->cfg.delivery.timezone,
+           fc->students, c->njobs, c->njobs == 1 ? "" : "s");
+    for (size_t r = 0; r < fc->nrules; r++) {
         if ((int)strlen(fc->rules[r].rule->name) > width)
             width = (int)strlen(fc->rules[r].rule->name);
+        any_est |= fc->rules[r].estimated && wanted(c, r);
+    }
     print_rules(c, width);
     printf("\ntotals per channel:\n");
     for (size_t ch = 0; ch < fc->nchans; ch++) {
         const struct fc_chan *x = &fc->chans[ch];
-        double all = chan_total(fc, ch, 0), exact = chan_total(fc, ch, 1);
-        long long seg;
+        long long seg, n = total(fc, -1, (long)ch, &est);
         double cost = forecast_cost(fc, ch, &seg);
-        printf("  %-12s %s messages%s%s", x->ch.name,
-               count_text(all, all != exact, b, sizeof b),
-               all != exact ? " (with estimates)" : "",
+        printf("  %-12s %s messages%s", x->ch.name,
+               count_text(n, est, any_est, b, sizeof b),
                x->paused ? " (paused)" : "");
         if (is_sms(x))
-            printf(", %lld segments, cost %.2f (%.4g a segment)", seg, cost,
+            printf(", %lld segments, cost %.2f (%g a segment)", seg, cost,
                    x->ch.price_per_segment);
         printf("\n");
     }
@@ -634,8 +652,9 @@ static void print_text(const struct fc_cmd *c)
         printf("busiest hour: none (nothing is sent)\n");
     printf("\nnotes:\n");
     print_notes(c);
-    printf("  segments and cost count the schedule and queued-job rules; "
-           "estimates are not in them\n");
+    if (any_est)
+        printf("  ~ estimates are not in the segments, the cost or the "
+               "busiest hour\n");
 }
 
 /* --- the command ------------------------------------------------------------------- */
@@ -653,9 +672,6 @@ static int run_forecast(struct fc_cmd *c)
         fprintf(stderr, "nudgectl: out of memory\n");
         return CTL_USAGE;
     }
-    if (c->only >= 0) /* --rule: the others are not walked */
-        for (size_t i = 0; i < c->fc.nrules; i++)
-            c->fc.rules[i].ignored = (int)i != c->only;
     if (!(rc = ctl_redis(c->ctl)))
         return CTL_USAGE;
     if (read_pauses(c, rc) < 0 || read_queue(c, rc) < 0 ||

@@ -112,6 +112,13 @@ int main(int argc, char **argv)
             return CTL_USAGE;
         }
         clock_set_zone(ctl.cfg.delivery.timezone);
+        if (ctl.cfg.daemon.test_clock &&
+            clock_use_file(ctl.cfg.daemon.test_clock) < 0) {
+            fprintf(stderr, "nudgectl: [daemon] test_clock: cannot read %s\n",
+                    ctl.cfg.daemon.test_clock);
+            config_free(&ctl.cfg);
+            return CTL_USAGE;
+        }
         status = commands[i].run(&ctl, argc, argv);
         rconn_free(ctl.rc);
         config_free(&ctl.cfg);

@@ -44,6 +44,7 @@ static const struct conf_key conf_keys[] = {
     {"daemon", "rejected_maxlen", CT_LONG, OFF(daemon.rejected_maxlen),
      "100000", 10, 100000000},
     {"daemon", "log_level", CT_LOGLEVEL, OFF(daemon.log_level), "info", 0, 0},
+    {"daemon", "test_clock", CT_PATH, OFF(daemon.test_clock), NULL, 0, 0},
 
     {"rules", "dir", CT_PATH, OFF(rules.dir), "rules", 0, 0},
     {"rules", "schedule_grace", CT_DURATION, OFF(rules.schedule_grace_ms),

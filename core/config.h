@@ -62,6 +62,7 @@ struct config {
         int64_t claim_idle_ms; /* pending this long: its consumer is dead */
         long rejected_maxlen;  /* the rejected-events stream's cap */
         int log_level;
+        char *test_clock; /* integration tests: the clock's file */
     } daemon;
 
     struct {

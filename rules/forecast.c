@@ -13,6 +13,7 @@
 #include "core/msgclass.h"
 #include "core/worktime.h"
 #include "rules/caps.h"
+#include "rules/dedup.h"
 #include "rules/delivery.h"
 #include "rules/holdout.h"
 #include "rules/policy.h"
@@ -23,9 +24,12 @@
 #define SETTLE_TRIES 16 /* policy and caps moving a message on */
 #define LIMIT_KEEP 64   /* run starts kept per rule, for `limit` */
 
+/* A counter of the student's: a cap's (n messages), or a template's
+ * dedup claim (taken at `at`). */
 struct fc_caps {
     char key[KEY_MAX];
     int n;
+    int64_t at;
 };
 
 struct fc_starts {
@@ -262,26 +266,48 @@ static int caps_full(const struct forecast *fc, const struct cap_set *set)
     return -1;
 }
 
+/* The counter named key, made (at 0) when it is not there; NULL on no
+ * memory. */
+static struct fc_caps *caps_get(struct forecast *fc, const char *key)
+{
+    struct fc_caps *c = caps_slot(fc, key);
+
+    if (c)
+        return c;
+    if (fc->ncaps == fc->capcaps) {
+        size_t cap = fc->capcaps ? fc->capcaps * 2 : 16;
+        struct fc_caps *v = realloc(fc->caps, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        fc->caps = v;
+        fc->capcaps = cap;
+    }
+    c = &fc->caps[fc->ncaps++];
+    snprintf(c->key, sizeof c->key, "%s", key);
+    c->n = 0;
+    c->at = 0;
+    return c;
+}
+
 static int caps_count(struct forecast *fc, const struct cap_set *set)
 {
+    struct fc_caps *c;
+
     for (size_t i = 0; i < set->n; i++) {
-        struct fc_caps *c = caps_slot(fc, set->v[i].key);
-        if (!c) {
-            if (fc->ncaps == fc->capcaps) {
-                size_t cap = fc->capcaps ? fc->capcaps * 2 : 16;
-                struct fc_caps *v = realloc(fc->caps, cap * sizeof *v);
-                if (!v)
-                    return -1;
-                fc->caps = v;
-                fc->capcaps = cap;
-            }
-            c = &fc->caps[fc->ncaps++];
-            snprintf(c->key, sizeof c->key, "%s", set->v[i].key);
-            c->n = 0;
-        }
+        if (!(c = caps_get(fc, set->v[i].key)))
+            return -1;
         c->n++;
     }
     return 0;
+}
+
+/* [delivery] dedup_window (rules/dedup.h): 1 when the template went to
+ * the student less than the window before at (the send is skipped). */
+static int dedup_holds(const struct forecast *fc, const char *key, int64_t at)
+{
+    const struct fc_caps *c = caps_slot(fc, key);
+
+    return c && c->n && at < c->at + fc->cfg->delivery.dedup_window_ms;
 }
 
 /* --- one student -------------------------------------------------------------- */
@@ -409,6 +435,20 @@ static int walk_message(struct walker *w, size_t ri, size_t i, int64_t *t)
         fr->skipped++;
         return 1;
     }
+    if (s->kind == STEP_SEND && fc->cfg->delivery.dedup_window_ms > 0) {
+        char key[KEY_MAX];
+        struct fc_caps *claim;
+        dedup_key(key, sizeof key, "", w->st->id, s->tmpl,
+                  fc->chans[c].ch.as);
+        if (dedup_holds(fc, key, *t)) {
+            fr->skipped++;
+            return 1;
+        }
+        if (!(claim = caps_get(fc, key)))
+            return -1;
+        claim->n = 1;
+        claim->at = *t;
+    }
     if (moved)
         fr->deferred++;
     count_message(fc, ri, (size_t)c, *t, seg);
@@ -526,8 +566,6 @@ static struct fc_begin *beginnings(const struct forecast *fc,
     for (size_t j = 0; j < fc->set->nscheduled; j++) {
         size_t ri = fc->set->scheduled[j];
         const struct trigger *tr = &fc->set->rules[ri].src->trig;
-        if (fc->rules[ri].ignored)
-            continue;
         for (int64_t t = schedule_next(tr, fc->start_ms);
              t >= 0 && t < fc->end_ms; t = schedule_next(tr, t)) {
             if (k == cap) {
@@ -596,10 +634,10 @@ static void spread(struct forecast *fc, size_t ri, size_t c, double per_day,
                               : 1.0;
         int64_t d1 = e + whole, d2 = e + whole + 1;
         if (d1 < fc->days)
-            forecast_cell(fc, ri, (int)d1, c)->messages +=
+            forecast_cell(fc, ri, (int)d1, c)->estimated +=
                 per_day * share * (1 - frac);
         if (d2 < fc->days && frac > 0)
-            forecast_cell(fc, ri, (int)d2, c)->messages +=
+            forecast_cell(fc, ri, (int)d2, c)->estimated +=
                 per_day * share * frac;
     }
 }

@@ -51,16 +51,17 @@ struct fc_job {
 
 /* One rule × day × channel. */
 struct fc_cell {
-    double messages;     /* estimated rules: a rate, not whole */
-    long long segments;  /* SMS channels */
+    long long messages;  /* from the queue and the schedules: exact */
+    double estimated;    /* from the trigger events' rate: not whole */
+    long long segments;  /* SMS channels, of messages */
 };
 
 struct fc_rule {
     const struct crule *rule;
-    int estimated;          /* triggered by events: from their rate */
+    int estimated;          /* triggered by events: new runs from their
+                               rate (its queued runs are exact) */
     long long events_30d;   /* estimated: trigger events seen */
     int paused;             /* paused (the rule) at the start */
-    int ignored;            /* not forecast (nudgectl forecast --rule) */
     long long runs;         /* started within the horizon */
     long long held_out;     /* would-be runs held out */
     long long skipped;      /* messages the policy, a cap, an opt-out or
@@ -128,7 +129,7 @@ int forecast_student(struct forecast *fc, const struct student *st,
 /* Event-triggered rule i: count trigger events were seen in the last
  * span_days days; each is taken to start one run whose message steps go
  * out at their waits' offsets (no `when`, no policy, spread evenly over
- * the day). Marks the rule estimated. */
+ * the day), into the cells' `estimated`. Marks the rule estimated. */
 void forecast_estimate(struct forecast *fc, size_t rule, long long count,
                        int span_days);
 
@@ -139,7 +140,7 @@ struct fc_cell *forecast_cell(const struct forecast *fc, size_t rule, int day,
 /* The local day index of ms (0 today), or -1 outside the horizon. */
 int forecast_day_of(const struct forecast *fc, int64_t ms);
 /* The busiest hour: its day and local hour, and the messages in it (0
- * when nothing is sent). Only exact counts (not estimated rules). */
+ * when nothing is sent). Exact counts only (no estimates). */
 double forecast_busiest_hour(const struct forecast *fc, int *day, int *hour);
 /* Segments × price_per_segment of channel c over the horizon. */
 double forecast_cost(const struct forecast *fc, size_t chan,
