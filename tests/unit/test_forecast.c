@@ -85,6 +85,12 @@ static const struct {
     /* a run in progress (its wait spans two days) blocks the next firing */
     {"rule r {\n every day 10:00\n wait 30h\n send sms hi\n}\n", NULL,
      "lead", 0, 0, 0, NULL, {0, 1, 0}, 0, 0, 0, 0},
+    /* held out (the draw of "r" and "7" is 3944 of 10000): never sent */
+    {"rule r {\n every day 10:00\n holdout 50%\n send sms hi\n}\n", NULL,
+     "lead", 0, 0, 0, NULL, {0, 0, 0}, 0, 0, 3, 0},
+    /* and not when the share is below the draw */
+    {"rule r {\n every day 10:00\n holdout 30%\n send sms hi\n}\n", NULL,
+     "lead", 0, 0, 0, NULL, {1, 1, 1}, 0, 0, 0, 0},
     /* a paused rule sends nothing */
     {"rule r {\n every day 10:00\n send sms hi\n}\n", NULL, "lead", 0, 0, 0,
      "rule:r", {0, 0, 0}, 0, 0, 0, 3},
