@@ -37,12 +37,8 @@ struct fc_starts {
     size_t n;
 };
 
-/* Where a student's run begins: a queued job or a schedule's firing. */
-struct fc_begin {
-    int64_t at;
-    size_t rule, step;
-    int job;
-};
+
+static int find_firings(struct forecast *fc);
 
 /* --- setting up ------------------------------------------------------------ */
 
@@ -106,7 +102,7 @@ int forecast_init(struct forecast *fc, const struct config *cfg,
                           sizeof *fc->rendered);
     if (!fc->chans || !fc->rules || !fc->cells || !fc->hours ||
         !fc->busy_until || !fc->starts || !fc->rendered ||
-        rview_init(&fc->view, set) < 0) {
+        rview_init(&fc->view, set) < 0 || find_firings(fc) < 0) {
         forecast_free(fc);
         return -1;
     }
@@ -135,6 +131,7 @@ void forecast_free(struct forecast *fc)
     free(fc->busy_until);
     free(fc->starts);
     free(fc->rendered);
+    free(fc->firings);
     memset(fc, 0, sizeof *fc);
 }
 
@@ -549,13 +546,41 @@ static int by_time(const void *a, const void *b)
     return y->job - x->job; /* a run in progress before a new one */
 }
 
+/* The firings of the scheduled rules in the horizon, the same for every
+ * student: found once, in time order. 0 or -1. */
+static int find_firings(struct forecast *fc)
+{
+    size_t cap = 16;
+
+    if (!(fc->firings = malloc(cap * sizeof *fc->firings)))
+        return -1;
+    for (size_t j = 0; j < fc->set->nscheduled; j++) {
+        size_t ri = fc->set->scheduled[j];
+        const struct trigger *tr = &fc->set->rules[ri].src->trig;
+        for (int64_t t = schedule_next(tr, fc->start_ms);
+             t >= 0 && t < fc->end_ms; t = schedule_next(tr, t)) {
+            if (fc->nfirings == cap) {
+                struct fc_begin *v =
+                    realloc(fc->firings, 2 * cap * sizeof *v);
+                if (!v)
+                    return -1;
+                fc->firings = v;
+                cap *= 2;
+            }
+            fc->firings[fc->nfirings++] = (struct fc_begin){t, ri, 0, 0};
+        }
+    }
+    qsort(fc->firings, fc->nfirings, sizeof *fc->firings, by_time);
+    return 0;
+}
+
 /* The beginnings of st's runs in the horizon, sorted; *n of them. */
 static struct fc_begin *beginnings(const struct forecast *fc,
                                    const struct fc_job *jobs, size_t njobs,
                                    size_t *n)
 {
-    size_t cap = njobs + 8, k = 0;
-    struct fc_begin *v = malloc(cap * sizeof *v), *nv;
+    size_t k = 0;
+    struct fc_begin *v = malloc((njobs + fc->nfirings + 1) * sizeof *v);
 
     if (!v)
         return NULL;
@@ -563,23 +588,10 @@ static struct fc_begin *beginnings(const struct forecast *fc,
         v[k++] = (struct fc_begin){
             jobs[i].due_ms > fc->start_ms ? jobs[i].due_ms : fc->start_ms,
             jobs[i].rule, jobs[i].step, 1};
-    for (size_t j = 0; j < fc->set->nscheduled; j++) {
-        size_t ri = fc->set->scheduled[j];
-        const struct trigger *tr = &fc->set->rules[ri].src->trig;
-        for (int64_t t = schedule_next(tr, fc->start_ms);
-             t >= 0 && t < fc->end_ms; t = schedule_next(tr, t)) {
-            if (k == cap) {
-                cap *= 2;
-                if (!(nv = realloc(v, cap * sizeof *v))) {
-                    free(v);
-                    return NULL;
-                }
-                v = nv;
-            }
-            v[k++] = (struct fc_begin){t, ri, 0, 0};
-        }
-    }
-    qsort(v, k, sizeof *v, by_time);
+    memcpy(v + k, fc->firings, fc->nfirings * sizeof *v);
+    k += fc->nfirings;
+    if (njobs) /* the firings alone are sorted already */
+        qsort(v, k, sizeof *v, by_time);
     *n = k;
     return v;
 }

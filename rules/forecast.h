@@ -71,6 +71,13 @@ struct fc_rule {
     long long later;        /* messages pushed past the horizon */
 };
 
+/* Where a student's run begins: a queued job or a schedule's firing. */
+struct fc_begin {
+    int64_t at;
+    size_t rule, step;
+    int job;
+};
+
 struct fc_chan {
     struct channel ch; /* name, as, caps, price_per_segment (borrowed) */
     int paused;        /* the channel (or all) is paused */
@@ -91,6 +98,8 @@ struct forecast {
     struct fc_cell *cells;   /* [rule][day][chan] */
     double *hours;           /* [day * 24 + local hour]: exact rules */
     long long students;
+    struct fc_begin *firings; /* the schedules' firings, in time order */
+    size_t nfirings;
     /* per student */
     struct rview view;
     struct tmpl_out out;
