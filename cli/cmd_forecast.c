@@ -573,7 +573,7 @@ static void print_rules(const struct fc_cmd *c, int width)
                        fr->rule->name, day_text(fc, d, day, sizeof day),
                        fc->chans[ch].ch.name,
                        count_text(cell->messages, cell->estimated,
-                                  fr->estimated, b, sizeof b),
+                                  cell->estimated >= 0.05, b, sizeof b),
                        is_sms(&fc->chans[ch]) ? seg : "-");
                 printed = 1;
             }
@@ -636,8 +636,10 @@ static void print_text(const struct fc_cmd *c)
         const struct fc_chan *x = &fc->chans[ch];
         long long seg, n = total(fc, -1, (long)ch, &est);
         double cost = forecast_cost(fc, ch, &seg);
+        if (n == 0 && est < 0.05 && !x->paused)
+            continue;
         printf("  %-12s %s messages%s", x->ch.name,
-               count_text(n, est, any_est, b, sizeof b),
+               count_text(n, est, est >= 0.05, b, sizeof b),
                x->paused ? " (paused)" : "");
         if (is_sms(x))
             printf(", %lld segments, cost %.2f (%g a segment)", seg, cost,

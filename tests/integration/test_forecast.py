@@ -265,8 +265,9 @@ class ForecastTest(unittest.TestCase):
         res = self.forecast("--days", "2")
         self.assertIn("daily_tip", res.stdout)
         self.assertIn("busiest hour:", res.stdout)
-        self.assertRegex(res.stdout, r"sms2 +\d+ \+ ~[\d.]+ messages, \d+ "
+        self.assertRegex(res.stdout, r"sms2 +\d+ messages, \d+ "
                          r"segments, cost [\d.]+ \(0\.045 a segment\)")
+        self.assertNotIn("outbox ", res.stdout)  # nothing sent there
         self.assertIn("estimated from", res.stdout)
         one = self.forecast_json("--rule", "daily_tip", "--days", "2")
         self.assertEqual([r["name"] for r in one["rules"]], ["daily_tip"])
