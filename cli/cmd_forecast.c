@@ -132,6 +132,26 @@ static int wanted(const struct fc_cmd *c, size_t rule)
     return c->only < 0 || (size_t)c->only == rule;
 }
 
+/* A bad price_per_segment would price the forecast at 0: say so, as
+ * nudged says it at start. 0, or CTL_USAGE. */
+static int check_prices(const struct fc_cmd *c)
+{
+    struct diag d = {0};
+    double price;
+    int errors;
+
+    for (size_t i = 0; i < c->env.nchans; i++) {
+        struct conf_section *sec =
+            config_channel(&c->ctl->cfg, c->env.chans[i].name);
+        if (sec)
+            channel_read_price(sec, &price, &d);
+    }
+    diag_print(&d, stderr);
+    errors = d.errors;
+    diag_clear(&d);
+    return errors ? CTL_USAGE : 0;
+}
+
 /* --- pauses ------------------------------------------------------------------- */
 
 static int read_pauses(struct fc_cmd *c, struct rconn *rc)
@@ -666,7 +686,7 @@ static int run_forecast(struct fc_cmd *c)
     struct rconn *rc;
     int status;
 
-    if ((status = load_rules(c)) != 0)
+    if ((status = load_rules(c)) != 0 || (status = check_prices(c)) != 0)
         return status;
     c->now_ms = clock_now_ms();
     if (forecast_init(&c->fc, &c->ctl->cfg, &c->env, c->set, c->tmpls,

@@ -312,6 +312,19 @@ class ForecastTest(unittest.TestCase):
                      ["--rule", "nope"]):
             self.assertEqual(self.forecast(*args, check=False).returncode, 2,
                              args)
+        # a price that is no decimal: the config's error, with its line
+        with open(self.nudge.config) as f:
+            text = f.read()
+        bad_conf = self.nudge.path("bad.conf")
+        with open(bad_conf, "w") as f:
+            f.write(text.replace("price_per_segment = 0.045",
+                                 "price_per_segment = 4.5%"))
+        line = text[:text.index("price_per_segment")].count("\n") + 1
+        res = subprocess.run([NUDGECTL, "-c", bad_conf, "forecast"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(res.returncode, 2, res.stderr)
+        self.assertIn('bad.conf:%d: price_per_segment: "4.5%%" is not a '
+                      'price' % line, res.stderr)
 
 
 if __name__ == "__main__":
