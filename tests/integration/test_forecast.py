@@ -327,5 +327,51 @@ class ForecastTest(unittest.TestCase):
                       'price' % line, res.stderr)
 
 
+class ForecastEstimateTest(unittest.TestCase):
+    """An event rule's estimate: the events of the last 30 days that fire
+    it, as a daily rate, shifted by its wait."""
+
+    def test_rate_of_trigger_events(self):
+        server = RedisServer().start()
+        nudge = Nudge(server, extra=EXTRA)
+        try:
+            r = server.client()
+            with open(nudge.path("clock.txt"), "w") as f:
+                f.write("%d\n" % ms(T0))
+            nudge.write("rules/main.rules", "stages lead\n"
+                        "rule brochure {\n    on event brochure\n"
+                        "    wait 1d\n    send sms2 tip\n}\n")
+            nudge.write("templates/tip.sms", "{{name}}，资料已寄出。\n")
+            add_student(r, "1")
+            day = 86400 * 1000
+            # 10 too old, 60 within the 30 days (2 a day), 20 that fire
+            # nothing, then 5 after the forecast's now
+            ids = ([(ms(T0) - 40 * day + i, "brochure") for i in range(10)] +
+                   [(ms(T0) - 30 * day + day // 4 + i * day // 2, "brochure")
+                    for i in range(60)] +
+                   [(ms(T0) - 2 * day + i, "other") for i in range(20)] +
+                   [(ms(T0) + 1000 + i, "brochure") for i in range(5)])
+            for seq, (t, kind) in enumerate(sorted(ids)):
+                r.xadd("slm:events", {"type": kind, "student": "1"},
+                       id="%d-%d" % (t, seq))
+            out = json.loads(nudge.ctl("forecast", "--days", "3",
+                                       "--json").stdout)
+            rule = out["rules"][0]
+            self.assertTrue(rule["estimated"])
+            self.assertEqual(rule["trigger_events_30d"], 60)
+            est = {row["day"]: row["estimated"] for row in rule["days"]}
+            days = [(T0 + datetime.timedelta(days=d)).strftime("%Y-%m-%d")
+                    for d in range(3)]
+            # today's events (from 07:00: 17 of 24 hours) land tomorrow
+            self.assertNotIn(days[0], est)
+            self.assertAlmostEqual(est[days[1]], 2 * 17 / 24, 6)
+            self.assertAlmostEqual(est[days[2]], 2, 6)
+            self.assertEqual(rule["messages"], 0)  # nothing exact
+            self.assertIsNone(out["busiest_hour"])
+        finally:
+            nudge.cleanup()
+            server.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
