@@ -282,7 +282,8 @@ static int read_queue(struct fc_cmd *c, struct rconn *rc)
             if (got < FC_PAGE)
                 break;
         }
-    qsort(c->jobs, c->njobs, sizeof *c->jobs, by_student);
+    if (c->njobs)
+        qsort(c->jobs, c->njobs, sizeof *c->jobs, by_student);
     return 0;
 }
 
@@ -292,6 +293,9 @@ static const struct fc_job *jobs_of(const struct fc_cmd *c, const char *id,
 {
     size_t lo = 0, hi = c->njobs, at;
 
+    *n = 0;
+    if (!c->njobs)
+        return NULL;
     while (lo < hi) { /* the first job whose student is >= id */
         size_t mid = lo + (hi - lo) / 2;
         if (strcmp(c->jobs[mid].student, id) < 0)
