@@ -150,6 +150,8 @@ struct channel {
     int retry_unknown; /* on_unknown = retry (1) | skip (0) */
     int max_per_day, max_per_week; /* messages to a student on this
                                       channel (rules/caps.h), 0: none */
+    double price_per_segment; /* [channel.NAME] price_per_segment: the
+                                 cost of an SMS segment, 0: not set */
     char *from;        /* `from` (email): the From the templates write;
                           NULL for none */
     const struct chan_driver *drv;
@@ -185,6 +187,11 @@ void channels_close(struct channel_set *set);
  * a bad value is an error in d. channels_open() reads them so; a tool
  * that opens no channel (`nudgectl simulate`) can too. */
 void channel_read_caps(struct conf_section *sec, struct channel *ch,
+                       struct diag *d);
+/* [channel.NAME] price_per_segment (a decimal in the school's currency,
+ * what one SMS segment costs; nudgectl forecast prices with it) into
+ * *price: 1 read, 0 absent (*price = 0), -1 bad (an error in d). */
+int channel_read_price(struct conf_section *sec, double *price,
                        struct diag *d);
 /* The channel named name, or NULL. */
 struct channel *channels_find(const struct channel_set *set,

@@ -152,6 +152,35 @@ void channel_read_caps(struct conf_section *sec, struct channel *ch,
     read_count(sec, "max_per_week", 0, 10000, &ch->max_per_week, d);
 }
 
+/* A price in the school's currency: a decimal from 0 to 1000, at most
+ * six places ("0.045"). */
+int channel_read_price(struct conf_section *sec, double *price,
+                       struct diag *d)
+{
+    const char *v = conf_section_get(sec, "price_per_segment");
+    const char *dot;
+    char *end;
+    double x;
+
+    *price = 0;
+    if (!v)
+        return 0;
+    x = strtod(v, &end);
+    dot = strchr(v, '.');
+    if (end == v || *end || !(x >= 0 && x <= 1000) || strchr(v, 'e') ||
+        strchr(v, 'E') || (dot && strlen(dot + 1) > 6) || v[0] == '-' ||
+        v[0] == '+') {
+        diag_error(d, sec->file, conf_section_line(sec, "price_per_segment"),
+                   0,
+                   "price_per_segment: \"%s\" is not a price: write a "
+                   "decimal from 0 to 1000, e.g. 0.045",
+                   v);
+        return -1;
+    }
+    *price = x;
+    return 1;
+}
+
 static void read_common(const struct config *cfg, struct conf_section *sec,
                         struct common *c, struct diag *d)
 {
@@ -237,6 +266,7 @@ static int open_one(const struct config *cfg, struct conf_section *sec,
     if (d->errors == errors)
         ch->self = ch->drv->init(&c.cc, sec, cfg, d);
     channel_read_caps(sec, ch, d);
+    channel_read_price(sec, &ch->price_per_segment, d);
     ch->retry_unknown = c.retry_unknown >= 0
                             ? c.retry_unknown
                             : (ch->drv->caps & CHAN_CAP_DEDUP) != 0;

@@ -32,6 +32,8 @@ static const struct command {
     {"pause", cmd_pause, "pause [--channel C] [--rule R]"},
     {"resume", cmd_resume, "resume [--channel C] [--rule R]"},
     {"diff", cmd_diff, "diff OLD_RULES_DIR NEW_RULES_DIR [--json]"},
+    {"forecast", cmd_forecast,
+     "forecast [--days N] [--rule R] [--rules-dir DIR] [--json]"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -111,6 +113,13 @@ int main(int argc, char **argv)
             return CTL_USAGE;
         }
         clock_set_zone(ctl.cfg.delivery.timezone);
+        if (ctl.cfg.daemon.test_clock &&
+            clock_use_file(ctl.cfg.daemon.test_clock) < 0) {
+            fprintf(stderr, "nudgectl: [daemon] test_clock: cannot read %s\n",
+                    ctl.cfg.daemon.test_clock);
+            config_free(&ctl.cfg);
+            return CTL_USAGE;
+        }
         status = commands[i].run(&ctl, argc, argv);
         if (ctl.rc && ctl.rc->err) /* lost, or no answer in time */
             fprintf(stderr, "nudgectl: giving up: %s\n", ctl.rc->errstr);

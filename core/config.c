@@ -47,6 +47,7 @@ static const struct conf_key conf_keys[] = {
     {"daemon", "log_level", CT_LOGLEVEL, OFF(daemon.log_level), "info", 0, 0},
     {"daemon", "stop_timeout", CT_DURATION, OFF(daemon.stop_timeout_ms),
      "10s", 0, 0},
+    {"daemon", "test_clock", CT_PATH, OFF(daemon.test_clock), NULL, 0, 0},
 
     {"rules", "dir", CT_PATH, OFF(rules.dir), "rules", 0, 0},
     {"rules", "schedule_grace", CT_DURATION, OFF(rules.schedule_grace_ms),

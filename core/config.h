@@ -65,6 +65,7 @@ struct config {
         int log_level;
         int64_t stop_timeout_ms; /* SIGTERM: exit within this, whatever
                                     Redis and the providers do */
+        char *test_clock; /* integration tests: the clock's file */
     } daemon;
 
     struct {

@@ -323,6 +323,8 @@ int main(int argc, char **argv)
         return 2;
     }
     clock_set_zone(nd.cfg.delivery.timezone); /* schedules' local time */
+    if (nd.cfg.daemon.test_clock && clock_use_file(nd.cfg.daemon.test_clock) < 0)
+        fatalx("[daemon] test_clock: cannot read %s", nd.cfg.daemon.test_clock);
     if (!nd.pidfile)
         nd.pidfile = nd.cfg.daemon.pidfile;
     else if (nd.pidfile[0] != '/' && getcwd(nd.pidpath, 2048)) {

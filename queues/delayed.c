@@ -151,6 +151,8 @@ struct queue *queue_open(const struct config *cfg, struct rconn *rc)
     if (!q)
         return NULL;
     q->rc = rc;
+    /* a test clock ([daemon] test_clock) is the queue's clock too */
+    q->now = clock_from_file() ? clock_now_ms : NULL;
     q->prefix = strdup(cfg->redis.prefix);
     if (!q->prefix) {
         free(q);
