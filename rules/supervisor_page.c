@@ -121,6 +121,7 @@ static void owners_chart(struct page *p, const struct lead_list *l,
     struct owner_sum *s = calloc(l->n ? l->n : 1, sizeof *s);
     struct page_bar *bars = calloc(CHART_OWNERS, sizeof *bars);
     size_t n = 0;
+    int minutes;
 
     if (!s || !bars) {
         page_para(p, "warn", "Out of memory drawing the chart.");
@@ -138,14 +139,18 @@ static void owners_chart(struct page *p, const struct lead_list *l,
     qsort(s, n, sizeof *s, by_hours);
     if (n > CHART_OWNERS)
         n = CHART_OWNERS;
+    /* under an hour at most: minutes, else 0.0 h everywhere */
+    minutes = n && s[0].hours < 1;
     for (size_t i = 0; i < n; i++) {
         snprintf(s[i].label, sizeof s[i].label, "%s (%zu)", s[i].owner,
                  s[i].leads);
         bars[i].label = s[i].label;
-        bars[i].value = round(s[i].hours * 10) / 10;
+        bars[i].value = round(s[i].hours * (minutes ? 600 : 10)) / 10;
     }
-    page_bar_chart(p, "Overdue hours per owner (number of leads)", bars, n,
-                   " h");
+    page_bar_chart(p,
+                   minutes ? "Overdue minutes per owner (number of leads)"
+                           : "Overdue hours per owner (number of leads)",
+                   bars, n, minutes ? " min" : " h");
 done:
     free(s);
     free(bars);

@@ -14,8 +14,9 @@
 
 #include "templates/escape.h"
 
-/* System fonts only (nothing to fetch); one column by default, two from
- * 600px up; tables scroll inside their box rather than widen the page. */
+/* System fonts only (nothing to fetch); one column, as wide as the
+ * screen up to a desktop's reading width; tables scroll inside their box
+ * rather than widen the page; a phone gets slimmer margins. */
 static const char css[] =
     "*{box-sizing:border-box}"
     "body{margin:0 auto;max-width:1100px;padding:10px;background:#f4f5f7;"
@@ -23,13 +24,14 @@ static const char css[] =
     "Roboto,\"Noto Sans\",\"PingFang SC\",\"Microsoft YaHei\",sans-serif}"
     "h1{font-size:1.35em;margin:.3em 0}"
     "h2{font-size:1.1em;margin:0 0 .5em}"
-    "main{display:grid;grid-template-columns:1fr;gap:12px}"
-    "@media (min-width:600px){main{grid-template-columns:1fr 1fr}"
-    "section.wide{grid-column:1/-1}}"
+    "main{display:grid;grid-template-columns:minmax(0,1fr);gap:12px}"
+    "@media (max-width:600px){body{padding:6px}section{padding:10px}}"
     "section{background:#fff;border:1px solid #d8dbe2;border-radius:8px;"
     "padding:12px;min-width:0}"
     ".sub,.note{color:#5b6475;font-size:.9em}"
     ".warn{color:#a33}"
+    "code{font-family:ui-monospace,monospace;font-size:.92em;"
+    "background:#f0f2f5;padding:0 .2em;border-radius:3px}"
     ".scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}"
     "table{border-collapse:collapse;width:100%;font-size:.92em}"
     "th,td{padding:5px 8px;border-bottom:1px solid #eceef2;"
@@ -40,7 +42,9 @@ static const char css[] =
     "padding:6px 10px;min-width:7em}"
     "dl.figs dt{font-size:.8em;color:#5b6475}"
     "dl.figs dd{margin:0;font-size:1.2em;font-weight:600}"
-    "svg.bars{width:100%;height:auto;display:block;margin:.4em 0}"
+    "figure{margin:.4em 0 .8em}"
+    "figcaption{font-size:.85em;color:#5b6475}"
+    "svg.bars{width:100%;max-width:440px;height:auto;display:block}"
     "svg.bars text{font:13px system-ui,sans-serif;fill:#1d2330}"
     "svg.bars rect{fill:#3d6fd6}";
 
@@ -77,7 +81,12 @@ void page_begin(struct page *p, const char *title, const char *subtitle)
     raw(p, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
            "<meta name=\"viewport\" content=\"width=device-width, "
            "initial-scale=1\">\n<meta name=\"referrer\" "
-           "content=\"no-referrer\">\n<title>");
+           "content=\"no-referrer\">\n"
+           /* the same rules as nudged's header, for a copy opened as a
+            * file: nothing in it may run or fetch anything */
+           "<meta http-equiv=\"Content-Security-Policy\" "
+           "content=\"default-src 'none'; style-src 'unsafe-inline'; "
+           "img-src data:\">\n<title>");
     text(p, title);
     raw(p, "</title>\n<style>");
     raw(p, css);
@@ -106,7 +115,7 @@ static void close_section(struct page *p)
 void page_section(struct page *p, const char *id, const char *title)
 {
     close_section(p);
-    raw(p, "<section class=\"wide\" id=\"");
+    raw(p, "<section id=\"");
     text(p, id);
     raw(p, "\"><h2>");
     text(p, title);
@@ -116,14 +125,21 @@ void page_section(struct page *p, const char *id, const char *title)
 
 void page_para(struct page *p, const char *cls, const char *s)
 {
+    int code = 0;
+
     if (cls) {
         raw(p, "<p class=\"");
         text(p, cls);
         raw(p, "\">");
     } else
         raw(p, "<p>");
+    for (const char *tick; s && (tick = strchr(s, '`')); s = tick + 1) {
+        tmpl_esc_append(&p->b, ESC_HTML, s, (size_t)(tick - s));
+        raw(p, code ? "</code>" : "<code>");
+        code = !code;
+    }
     text(p, s);
-    raw(p, "</p>\n");
+    raw(p, code ? "</code></p>\n" : "</p>\n");
 }
 
 void page_figures_begin(struct page *p)
@@ -178,11 +194,12 @@ void page_table_end(struct page *p)
 
 /* --- bar charts ------------------------------------------------------- */
 
-#define LABEL_COLS 22 /* a label's width, in columns (CJK counts 2) */
-#define BAR_X 190     /* where the bars start */
-#define ROW_H 26
-#define BAR_H 18
-#define CHART_W (BAR_X + PAGE_BAR_MAX + 110) /* room for the value */
+/* Sized for a phone: drawn about 1:1 in a 360px wide section. */
+#define LABEL_COLS 17 /* a label's width, in columns (CJK counts 2) */
+#define BAR_X 132     /* where the bars start */
+#define ROW_H 24
+#define BAR_H 16
+#define CHART_W (BAR_X + PAGE_BAR_MAX + 76) /* room for the value */
 
 /* The bytes of s that fit in cols columns, UTF-8 aware: *cut is set when
  * some did not fit. */
@@ -246,6 +263,9 @@ void page_bar_chart(struct page *p, const char *caption,
     for (size_t i = 0; i < n; i++)
         if (bar_value(bars[i].value) > max)
             max = bar_value(bars[i].value);
+    raw(p, "<figure><figcaption>");
+    text(p, caption);
+    raw(p, "</figcaption>\n");
     /* Inline SVG in HTML needs no xmlns: the page names no address. */
     rawf(p, "<svg class=\"bars\" viewBox=\"0 0 %d %zu\" role=\"img\" "
             "aria-label=\"",
@@ -258,17 +278,17 @@ void page_bar_chart(struct page *p, const char *caption,
         double v = bar_value(bars[i].value);
         long w = max > 0 ? lround(v / max * PAGE_BAR_MAX) : 0;
         size_t y = i * ROW_H + 2;
-        rawf(p, "<text x=\"0\" y=\"%zu\">", y + 14);
+        rawf(p, "<text x=\"0\" y=\"%zu\">", y + 13);
         label(p, bars[i].label);
         rawf(p, "</text><rect x=\"%d\" y=\"%zu\" width=\"%ld\" "
                 "height=\"%d\" rx=\"2\"/>",
              BAR_X, y, w, BAR_H);
         number(num, sizeof num, v);
-        rawf(p, "<text x=\"%ld\" y=\"%zu\">%s", BAR_X + w + 6, y + 14, num);
+        rawf(p, "<text x=\"%ld\" y=\"%zu\">%s", BAR_X + w + 5, y + 13, num);
         text(p, unit);
         raw(p, "</text>\n");
     }
-    raw(p, "</svg>\n");
+    raw(p, "</svg></figure>\n");
 }
 
 char *page_end(struct page *p)

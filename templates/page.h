@@ -34,7 +34,8 @@ void page_begin(struct page *p, const char *title, const char *subtitle);
  * the anchor) and its heading. */
 void page_section(struct page *p, const char *id, const char *title);
 
-/* A paragraph of text; cls NULL, or "note" (greyed), or "warn". */
+/* A paragraph of text; cls NULL, or "note" (greyed), or "warn". Text
+ * between backticks is set as code (`nudgectl overdue`). */
 void page_para(struct page *p, const char *cls, const char *text);
 
 /* Key figures, shown as boxes side by side: page_figures_begin(), one
@@ -71,6 +72,6 @@ char *page_end(struct page *p);
 void page_free(struct page *p);
 
 /* The drawing width (SVG user units) of the longest bar. */
-#define PAGE_BAR_MAX 300
+#define PAGE_BAR_MAX 200
 
 #endif
