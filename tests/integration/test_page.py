@@ -288,7 +288,6 @@ class PageTest(unittest.TestCase):
         self.assertGreater(len(set(pixels)), 50)
         self.assertGreater(os.path.getsize(shot), 8000)
         self.assertEqual(console_lines(err), [])
-        shutil.copy(shot, "/tmp/pagetry/page.png") if os.environ.get("KEEP_PAGE") else None
 
     def test_browser_without_the_token(self):
         for query in ("", "?token=wrong"):
@@ -317,7 +316,6 @@ class PageTest(unittest.TestCase):
         self.assertIn("139****5678", dom)
         self.assert_nothing_unmasked(dom)
         self.assertEqual(console_lines(err), [])
-        shutil.copy(out, "/tmp/pagetry/page.html") if os.environ.get("KEEP_PAGE") else None
         self.assertEqual(self.nudge.ctl("page", check=False, env=self.env)
                          .returncode, 2)
         self.assertIn("page --html FILE", self.nudge.ctl("-h").stdout)
