@@ -126,8 +126,8 @@ static int collect_open(struct rconn *rc, const char *prefix, const char *team,
             freeReplyObject(members);
         return -1;
     }
-    for (size_t k = 0; r->type == REDIS_REPLY_ARRAY && k + 1 < r->elements &&
-                       got == 0;
+    for (size_t k = 0;
+         r->type == REDIS_REPLY_ARRAY && k + 1 < r->elements && got == 0;
          k += 2) {
         const char *id = r->element[k]->str, *holder = r->element[k + 1]->str;
         if (owner && strcmp(holder, owner) != 0)

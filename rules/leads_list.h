@@ -25,9 +25,9 @@
 struct lead {
     char id[160], name[200], stage[64], owner[160];
     char phone[64], email[160]; /* masked (core/mask.h); "" when none */
-    int64_t assigned_ms; /* -1 unknown */
-    int64_t followup_ms; /* first followup that counts, -1 none */
-    int64_t deadline_ms; /* -1 unknown */
+    int64_t assigned_ms;        /* -1 unknown */
+    int64_t followup_ms;        /* first followup that counts, -1 none */
+    int64_t deadline_ms;        /* -1 unknown */
 };
 
 /* A growable array of leads; the list owns v (leads_list_free()). */

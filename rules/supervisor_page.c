@@ -46,11 +46,11 @@ static void section_forecast(struct page *p,
 
 /* The page, in order. A new section is one function and one line here. */
 static const supervisor_section_fn sections[] = {
-    section_report,
-    supervisor_section_overdue,
-    supervisor_section_queue,
-    supervisor_section_channels,
-    section_forecast,
+    section_report,              /* `nudgectl report`'s, once built */
+    supervisor_section_overdue,  /* the leads past their deadline */
+    supervisor_section_queue,    /* the delayed queue */
+    supervisor_section_channels, /* this daemon's channel metrics */
+    section_forecast,            /* `nudgectl forecast`'s, once built */
 };
 
 /* "2026-11-30 18:05 Asia/Shanghai" in the students' default zone. */
@@ -73,8 +73,7 @@ char *supervisor_page_build(const struct supervisor_page_src *src)
 
     local_stamp(stamp, sizeof stamp, src->cfg, src->now_ms);
     snprintf(sub, sizeof sub,
-             "As of %s. Phone numbers and email addresses are masked.",
-             stamp);
+             "As of %s. Phone numbers and email addresses are masked.", stamp);
     page_begin(&p, "nudge: the supervisors' page", sub);
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         sections[i](&p, src);
@@ -100,7 +99,6 @@ static int no_redis(struct page *p, const struct supervisor_page_src *src)
 
 /* The hours of lateness each owner's overdue leads add up to. */
 struct owner_sum {
-    char label[200];
     const char *owner;
     double hours;
     size_t leads;
@@ -114,18 +112,19 @@ static int by_hours(const void *a, const void *b)
 
 #define CHART_OWNERS 15
 
-/* The chart of overdue hours per owner (the CHART_OWNERS latest). */
-static void owners_chart(struct page *p, const struct lead_list *l,
-                         int64_t now)
+/* The chart of overdue hours per owner (the CHART_OWNERS furthest
+ * behind). */
+static void owners_chart(struct page *p, const struct lead_list *l, int64_t now)
 {
     struct owner_sum *s = calloc(l->n ? l->n : 1, sizeof *s);
-    struct page_bar *bars = calloc(CHART_OWNERS, sizeof *bars);
+    struct page_bar bars[CHART_OWNERS];
+    char labels[CHART_OWNERS][200];
     size_t n = 0;
     int minutes;
 
-    if (!s || !bars) {
+    if (!s) {
         page_para(p, "warn", "Out of memory drawing the chart.");
-        goto done;
+        return;
     }
     for (size_t k = 0; k < l->n; k++) {
         size_t i = 0;
@@ -142,28 +141,26 @@ static void owners_chart(struct page *p, const struct lead_list *l,
     /* under an hour at most: minutes, else 0.0 h everywhere */
     minutes = n && s[0].hours < 1;
     for (size_t i = 0; i < n; i++) {
-        snprintf(s[i].label, sizeof s[i].label, "%s (%zu)", s[i].owner,
+        snprintf(labels[i], sizeof labels[i], "%s (%zu)", s[i].owner,
                  s[i].leads);
-        bars[i].label = s[i].label;
+        bars[i].label = labels[i];
         bars[i].value = round(s[i].hours * (minutes ? 600 : 10)) / 10;
     }
     page_bar_chart(p,
                    minutes ? "Overdue minutes per owner (number of leads)"
                            : "Overdue hours per owner (number of leads)",
                    bars, n, minutes ? " min" : " h");
-done:
     free(s);
-    free(bars);
 }
 
 void supervisor_overdue_write(struct page *p, const struct lead_list *l,
                               int64_t now)
 {
-    static const char *const head[] = {"Overdue by", "Student", "Name",
-                                       "Stage", "Owner", "Phone", "Email"};
+    static const char *const head[] = {"Overdue by", "Student", "Name", "Stage",
+                                       "Owner",      "Phone",   "Email"};
     char n[32], late[32], most[32];
-    size_t shown = l->n < SUPERVISOR_PAGE_MAX_LEADS ? l->n
-                                                    : SUPERVISOR_PAGE_MAX_LEADS;
+    size_t shown =
+        l->n < SUPERVISOR_PAGE_MAX_LEADS ? l->n : SUPERVISOR_PAGE_MAX_LEADS;
 
     snprintf(n, sizeof n, "%zu", l->n);
     page_figures_begin(p);
@@ -180,11 +177,14 @@ void supervisor_overdue_write(struct page *p, const struct lead_list *l,
     page_table_begin(p, head, sizeof head / sizeof head[0]);
     for (size_t k = 0; k < shown; k++) {
         const struct lead *x = &l->v[k];
-        const char *row[] = {leads_span(now - x->deadline_ms, late,
-                                        sizeof late),
-                             x->id, x->name, x->stage, x->owner,
-                             x->phone[0] ? x->phone : "-",
-                             x->email[0] ? x->email : "-"};
+        const char *row[] = {
+            leads_span(now - x->deadline_ms, late, sizeof late),
+            x->id,
+            x->name,
+            x->stage,
+            x->owner,
+            x->phone[0] ? x->phone : "-",
+            x->email[0] ? x->email : "-"};
         page_table_row(p, row, sizeof row / sizeof row[0]);
     }
     page_table_end(p);
@@ -318,10 +318,8 @@ static void channel_row(struct page *p, const char *ch)
     const char *row[8];
     long long figures[6] = {
         channel_value("nudge_channel_sent_total", ch, NULL),
-        channel_value("nudge_channel_failed_total", ch,
-                      "class=\"transient\""),
-        channel_value("nudge_channel_failed_total", ch,
-                      "class=\"permanent\""),
+        channel_value("nudge_channel_failed_total", ch, "class=\"transient\""),
+        channel_value("nudge_channel_failed_total", ch, "class=\"permanent\""),
         channel_value("nudge_channel_unknown_total", ch, NULL),
         channel_value("nudge_channel_in_flight", ch, NULL),
         channel_value("nudge_channel_waiting", ch, NULL),
@@ -341,8 +339,8 @@ void supervisor_section_channels(struct page *p,
                                  const struct supervisor_page_src *src)
 {
     static const char *const head[] = {
-        "Channel", "Sent", "Failed (retried)", "Failed (permanent)",
-        "No answer", "In flight", "Waiting", "Latency mean / p95"};
+        "Channel",   "Sent",      "Failed (retried)", "Failed (permanent)",
+        "No answer", "In flight", "Waiting",          "Latency mean / p95"};
     const struct config *cfg = src->cfg;
     struct page_bar *bars;
 
@@ -372,8 +370,7 @@ void supervisor_section_channels(struct page *p,
         bars[i].value = (double)channel_value("nudge_channel_sent_total",
                                               cfg->channels[i].name, NULL);
     }
-    page_bar_chart(p, "Messages sent per channel", bars, cfg->nchannels,
-                   "");
+    page_bar_chart(p, "Messages sent per channel", bars, cfg->nchannels, "");
     free(bars);
     page_table_begin(p, head, sizeof head / sizeof head[0]);
     for (size_t i = 0; i < cfg->nchannels; i++)

@@ -267,8 +267,9 @@ void page_bar_chart(struct page *p, const char *caption,
     text(p, caption);
     raw(p, "</figcaption>\n");
     /* Inline SVG in HTML needs no xmlns: the page names no address. */
-    rawf(p, "<svg class=\"bars\" viewBox=\"0 0 %d %zu\" role=\"img\" "
-            "aria-label=\"",
+    rawf(p,
+         "<svg class=\"bars\" viewBox=\"0 0 %d %zu\" role=\"img\" "
+         "aria-label=\"",
          CHART_W, n * ROW_H + 4);
     text(p, caption);
     raw(p, "\"><title>");
@@ -280,8 +281,9 @@ void page_bar_chart(struct page *p, const char *caption,
         size_t y = i * ROW_H + 2;
         rawf(p, "<text x=\"0\" y=\"%zu\">", y + 13);
         label(p, bars[i].label);
-        rawf(p, "</text><rect x=\"%d\" y=\"%zu\" width=\"%ld\" "
-                "height=\"%d\" rx=\"2\"/>",
+        rawf(p,
+             "</text><rect x=\"%d\" y=\"%zu\" width=\"%ld\" "
+             "height=\"%d\" rx=\"2\"/>",
              BAR_X, y, w, BAR_H);
         number(num, sizeof num, v);
         rawf(p, "<text x=\"%ld\" y=\"%zu\">%s", BAR_X + w + 5, y + 13, num);

@@ -18,7 +18,8 @@ import urllib.error
 import urllib.request
 import zlib
 
-from harness import Nudge, RedisServer, add_student, wait_for
+from harness import (SANITIZER_MARKS, Nudge, RedisServer, add_student,
+                     wait_for)
 
 TOKEN = "page-token-Zq81x"
 
@@ -156,6 +157,8 @@ class PageTest(unittest.TestCase):
         log = cls.nudge.log_text()
         cls.nudge.cleanup()
         cls.redis.stop()
+        for mark in SANITIZER_MARKS:
+            assert mark not in log, "sanitizer report:\n" + log[-4000:]
         assert status == 0, log[-3000:]
         assert TOKEN not in log, "the token reached the log"
 

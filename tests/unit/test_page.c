@@ -62,8 +62,8 @@ static size_t bar_widths(const char *html, long *w, size_t max)
 
 START_TEST(test_chart_scales_bars)
 {
-    const struct page_bar bars[] = {
-        {"a", 10}, {"b", 5}, {"c", 0}, {"d", -3}, {"e", NAN}, {"f", 2.5}};
+    const struct page_bar bars[] = {{"a", 10}, {"b", 5},   {"c", 0},
+                                    {"d", -3}, {"e", NAN}, {"f", 2.5}};
     struct chart c = {bars, 6};
     char *html = one_section(fill_chart, &c);
     long w[8];
@@ -189,11 +189,18 @@ static void fill_overdue(struct page *p, void *arg)
 
 START_TEST(test_overdue_section_escapes_names)
 {
-    struct lead v[2] = {{.id = "s1", .name = EVIL, .stage = "lead",
-                         .owner = "o<1>", .phone = "138****5678",
-                         .deadline_ms = 3600000, .followup_ms = -1},
-                        {.id = "s2", .name = "李华", .stage = "lead",
-                         .owner = "o<1>", .deadline_ms = 7200000,
+    struct lead v[2] = {{.id = "s1",
+                         .name = EVIL,
+                         .stage = "lead",
+                         .owner = "o<1>",
+                         .phone = "138****5678",
+                         .deadline_ms = 3600000,
+                         .followup_ms = -1},
+                        {.id = "s2",
+                         .name = "李华",
+                         .stage = "lead",
+                         .owner = "o<1>",
+                         .deadline_ms = 7200000,
                          .followup_ms = -1}};
     struct lead_list l = {v, 2, 2};
     char *html = one_section(fill_overdue, &l);
@@ -225,8 +232,8 @@ static void server_down(void)
     test_redis_stop(&server);
 }
 
-static void cmd(struct rconn *rc, const char *fmt, const char *a,
-                const char *b, const char *c)
+static void cmd(struct rconn *rc, const char *fmt, const char *a, const char *b,
+                const char *c)
 {
     redisReply *r = rconn_cmd(rc, fmt, a, b, c);
     ck_assert_ptr_nonnull(r);
