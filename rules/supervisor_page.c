@@ -1,10 +1,10 @@
 /*
  * supervisor_page.c - the sections of the supervisors' page (see
  * supervisor_page.h): the table of sections, the overdue leads
- * (rules/leads_list.h, as `nudgectl overdue`), the queue's health
- * (queues/delayed.h, as `nudgectl queue stats`), the channels' health
- * (the metrics nudged keeps, core/metrics.h), and the placeholders of the
- * report and the forecast.
+ * (rules/leads_list.h, as `nudgectl overdue`), the queue's health and
+ * what is paused (queues/delayed.h and core/pause.h, as `nudgectl queue
+ * stats`), the channels' health (the metrics nudged keeps,
+ * core/metrics.h), and the placeholders of the report and the forecast.
  */
 #include "rules/supervisor_page.h"
 
@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/metrics.h"
+#include "core/pause.h"
 #include "core/tz.h"
 #include "queues/delayed.h"
 #include "rules/leads_list.h"
@@ -231,6 +232,37 @@ static void figure_ll(struct page *p, const char *name, long long v)
     page_figure(p, name, buf);
 }
 
+/* What `nudgectl pause` stopped: messages wait in the queue meanwhile. */
+static void paused_table(struct page *p, const struct supervisor_page_src *src)
+{
+    static const char *const head[] = {"Paused", "Since", "By"};
+    struct pause_entry *v;
+    size_t n;
+    char since[96], msg[320];
+
+    if (pause_list(src->rc, src->cfg->redis.prefix, &v, &n) < 0) {
+        snprintf(msg, sizeof msg, "Could not read the pauses: %s",
+                 src->rc->errstr);
+        page_para(p, "warn", msg);
+        return;
+    }
+    if (n == 0) {
+        page_para(p, "note", "Nothing is paused.");
+        return;
+    }
+    page_para(p, "warn",
+              "Paused: their messages wait in the queue until `nudgectl "
+              "resume` lifts the pause.");
+    page_table_begin(p, head, 3);
+    for (size_t i = 0; i < n; i++) {
+        const char *row[] = {v[i].field, since, v[i].actor};
+        local_stamp(since, sizeof since, src->cfg, v[i].since_ms);
+        page_table_row(p, row, 3);
+    }
+    page_table_end(p);
+    free(v);
+}
+
 void supervisor_section_queue(struct page *p,
                               const struct supervisor_page_src *src)
 {
@@ -276,6 +308,7 @@ void supervisor_section_queue(struct page *p,
                   "The oldest due job waits for more than a minute: the "
                   "workers are behind, or nudged is not running.");
     queue_close(q);
+    paused_table(p, src);
 }
 
 /* --- channels ----------------------------------------------------------- */

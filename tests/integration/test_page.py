@@ -190,6 +190,7 @@ class PageTest(unittest.TestCase):
         r.xadd("slm:events", {"type": "created", "student": "9100"})
         wait_for(lambda: os.path.exists(cls.nudge.path("outbox.jsonl")), 10,
                  what="the message sent now")
+        cls.nudge.ctl("pause", "--channel", "outbox", env=cls.env)
         time.sleep(1.2)  # followup_within = 1s: 8001 and 8003 are overdue
 
     def url(self, query=""):
@@ -234,6 +235,7 @@ class PageTest(unittest.TestCase):
         queue = html[html.index('id="queue"'):html.index('id="channels"')]
         self.assertRegex(queue, r"<dt>Due later</dt><dd>3</dd>")
         self.assertRegex(queue, r"<dt>Dead letters</dt><dd>0</dd>")
+        self.assertIn("<td>channel:outbox</td>", queue)  # nudgectl pause
         channels = html[html.index('id="channels"'):]
         self.assertRegex(channels, r"<td>outbox</td><td>1</td>")
         # the placeholders name where the figures will come from

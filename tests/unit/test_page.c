@@ -275,6 +275,7 @@ START_TEST(test_page_from_redis_masks_contacts)
          "zhang.wei@example.edu");
     lead(rc, "200", "w2", "432000000", "13987654321", "li.hua@school.cn");
     lead(rc, "300", "w1", "863000000", "13711112222", "ok@school.cn");
+    cmd(rc, "HSET slm:pause %s %s", "rule:r<1>", "0 alice", NULL);
     src = (struct supervisor_page_src){&cfg, rc, now, 0};
     html = supervisor_page_build(&src);
     ck_assert_ptr_nonnull(html);
@@ -300,6 +301,10 @@ START_TEST(test_page_from_redis_masks_contacts)
         a = b;
     }
     ck_assert_ptr_nonnull(strstr(html, "only on the live page"));
+    /* what is paused, by whom, since when (the epoch, in Shanghai) */
+    ck_assert_ptr_nonnull(strstr(html, "<tr><td>rule:r&lt;1&gt;</td><td>"
+                                       "1970-01-01 08:00 Asia/Shanghai</td>"
+                                       "<td>alice</td></tr>"));
     ck_assert_ptr_nonnull(strstr(html, "<dt>Dead letters</dt><dd>0</dd>"));
     free(html);
     rconn_free(rc);
@@ -318,6 +323,7 @@ START_TEST(test_page_without_redis)
     html = supervisor_page_build(&src);
     ck_assert_ptr_nonnull(html);
     /* each section that reads Redis says it could not; the page is whole */
+    ck_assert_ptr_null(strstr(html, "Nothing is paused"));
     ck_assert_ptr_nonnull(strstr(html, "Could not read Redis"));
     ck_assert_ptr_nonnull(strstr(html, "<h2>Forecast</h2>"));
     ck_assert_ptr_nonnull(strstr(html, "</html>\n"));
