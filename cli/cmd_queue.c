@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "cli/ctl.h"
-#include "core/keys.h"
+#include "core/pause.h"
 #include "queues/delayed.h"
 
 #define DEAD_LIMIT 100 /* dead letters listed per shard by default */
@@ -43,24 +43,21 @@ static void print_time(int64_t ms)
 /* What `nudgectl pause` stopped (core/pause.h): one line per pause. */
 static int show_paused(struct rconn *rc, const char *prefix)
 {
-    char key[KEY_MAX];
-    redisReply *rep;
+    struct pause_entry *v;
+    size_t n;
 
-    key_global(key, sizeof key, prefix, "pause");
-    if (!(rep = rconn_cmd(rc, "HGETALL %s", key))) {
+    if (pause_list(rc, prefix, &v, &n) < 0) {
         fprintf(stderr, "nudgectl: queue stats: %s\n", rc->errstr);
         return CTL_USAGE;
     }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0)
+    if (n == 0)
         printf("paused      nothing\n");
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements;
-         i += 2) {
-        const char *v = rep->element[i + 1]->str, *by = strchr(v, ' ');
-        printf("paused      %s  since ", rep->element[i]->str);
-        print_time(atoll(v));
-        printf("  by %s\n", by ? by + 1 : "?");
+    for (size_t i = 0; i < n; i++) {
+        printf("paused      %s  since ", v[i].field);
+        print_time(v[i].since_ms);
+        printf("  by %s\n", v[i].actor);
     }
-    freeReplyObject(rep);
+    free(v);
     return CTL_OK;
 }
 

@@ -69,6 +69,7 @@ static const struct conf_key conf_keys[] = {
     {"http", "listen", CT_LISTEN, OFF(http.listen), "127.0.0.1:9464", 0, 0},
     {"http", "receipts_token", CT_SECRET, OFF(http.receipts_token), NULL, 0,
      0},
+    {"http", "report_token", CT_SECRET, OFF(http.report_token), NULL, 0, 0},
 
     {"channels", "plugin_dir", CT_PATH, OFF(plugin_dir), NULL, 0, 0},
 

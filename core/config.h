@@ -89,6 +89,8 @@ struct config {
         char *listen; /* host:port, "" to disable */
         char *receipts_token; /* resolved secret for /receipts/sms, or
                                  NULL: no token asked */
+        char *report_token;   /* resolved secret for /report (the
+                                 supervisors' page); NULL or "": off */
     } http;
 
     /* [channels] plugin_dir (a top-level field: `channels` below is the

@@ -6,6 +6,7 @@
  */
 #include "core/metrics.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +119,48 @@ void metric_observe(struct metric *m, double v)
 int64_t metric_value(const struct metric *m)
 {
     return m ? __atomic_load_n(&m->value, __ATOMIC_RELAXED) : 0;
+}
+
+struct metric *metric_find(const char *name, const char *labels)
+{
+    struct metric *m;
+
+    pthread_mutex_lock(&registry_lock);
+    for (m = registry; m; m = m->next)
+        if (strcmp(m->name, name) == 0 && same(m->labels, labels))
+            break;
+    pthread_mutex_unlock(&registry_lock);
+    return m;
+}
+
+void metric_histogram_read(const struct metric *m, uint64_t *count,
+                           double *sum)
+{
+    *count = 0;
+    *sum = 0;
+    if (!m || m->kind != M_HISTOGRAM)
+        return;
+    for (size_t i = 0; i <= m->nbounds; i++)
+        *count += __atomic_load_n(&m->counts[i], __ATOMIC_RELAXED);
+    *sum = (double)__atomic_load_n(&m->sum_micros, __ATOMIC_RELAXED) / 1e6;
+}
+
+double metric_histogram_quantile(const struct metric *m, double q)
+{
+    uint64_t counts[MAX_BUCKETS + 1], total = 0, cum = 0;
+
+    if (!m || m->kind != M_HISTOGRAM)
+        return -1;
+    for (size_t i = 0; i <= m->nbounds; i++)
+        total += counts[i] = __atomic_load_n(&m->counts[i], __ATOMIC_RELAXED);
+    if (total == 0)
+        return -1;
+    for (size_t i = 0; i < m->nbounds; i++) {
+        cum += counts[i];
+        if ((double)cum >= q * (double)total)
+            return m->bounds[i];
+    }
+    return INFINITY;
 }
 
 /* Writes "name{labels,extra} " (braces only when there are labels). */

@@ -35,6 +35,19 @@ void metric_observe(struct metric *m, double v); /* histograms */
 /* The current value of a counter or gauge (for tests and /healthz). */
 int64_t metric_value(const struct metric *m);
 
+/* The series registered as name with labels (NULL: none), or NULL when
+ * nobody registered it: a reader's look-up, which registers nothing
+ * (the supervisors' page, rules/supervisor_page.h). */
+struct metric *metric_find(const char *name, const char *labels);
+/* A histogram's count of observations and their sum; 0 and 0 for NULL. */
+void metric_histogram_read(const struct metric *m, uint64_t *count,
+                           double *sum);
+/* The upper bound of the bucket holding the q-th quantile (0 < q <= 1)
+ * of a histogram's observations: an estimate from above, as Prometheus's
+ * histogram_quantile() without the interpolation. -1 when there is no
+ * observation, INFINITY when it is past the last bound. */
+double metric_histogram_quantile(const struct metric *m, double q);
+
 /* Every metric in the text format; the caller frees. NULL on no memory. */
 char *metrics_render(void);
 

@@ -63,6 +63,39 @@ int pause_set(struct rconn *rc, const char *prefix, const char *field,
     return 0;
 }
 
+int pause_list(struct rconn *rc, const char *prefix, struct pause_entry **out,
+               size_t *n)
+{
+    char key[KEY_MAX];
+    redisReply *rep;
+    struct pause_entry *v = NULL;
+    size_t count = 0;
+
+    *out = NULL;
+    *n = 0;
+    pause_key(key, sizeof key, prefix);
+    if (!(rep = rconn_cmd(rc, "HGETALL %s", key)))
+        return -1;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 &&
+        !(v = calloc(rep->elements / 2, sizeof *v))) {
+        freeReplyObject(rep);
+        return -1;
+    }
+    for (size_t i = 0; v && i + 1 < rep->elements; i += 2) {
+        const char *value = rep->element[i + 1]->str,
+                   *by = value ? strchr(value, ' ') : NULL;
+        struct pause_entry *e = &v[count++];
+        snprintf(e->field, sizeof e->field, "%s",
+                 rep->element[i]->str ? rep->element[i]->str : "?");
+        e->since_ms = value ? atoll(value) : 0;
+        snprintf(e->actor, sizeof e->actor, "%s", by ? by + 1 : "?");
+    }
+    freeReplyObject(rep);
+    *out = v;
+    *n = count;
+    return 0;
+}
+
 long long pause_clear(struct rconn *rc, const char *prefix, const char *field)
 {
     char key[KEY_MAX];

@@ -42,6 +42,18 @@ long long pause_clear(struct rconn *rc, const char *prefix, const char *field);
  * -1 Redis failed. Cached for PAUSE_CACHE_MS. */
 int pause_blocked(struct rconn *rc, const char *prefix, const char *channel,
                   const char *rule, char *why, size_t n);
+/* One pause as read back: what (its field), since when, by whom. */
+struct pause_entry {
+    char field[200];
+    int64_t since_ms;
+    char actor[128];
+};
+/* Every pause now (one HGETALL, no cache): *out is an array of *n (the
+ * caller frees it; NULL when none). 0, or -1 on a Redis error or no
+ * memory. For `nudgectl queue stats` and the supervisors' page. */
+int pause_list(struct rconn *rc, const char *prefix, struct pause_entry **out,
+               size_t *n);
+
 /* Forgets the cache (tests). */
 void pause_cache_reset(void);
 

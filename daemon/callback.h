@@ -14,7 +14,9 @@
 /* The form a body came in, and the answer goes in. */
 enum callback_form { FORM_GENERIC, FORM_ALIYUN };
 
-/* 1 when want is unset or empty, or when "Authorization: Bearer TOKEN"
+/* (Also GET /report's check, daemon/report_page.h, which is off
+ * without a token rather than open.)
+ * 1 when want is unset or empty, or when "Authorization: Bearer TOKEN"
  * (authorization) or else ?token= (token) carries it, compared in
  * constant time; 0 otherwise. Either given value may be NULL. */
 int http_token_ok(const char *want, const char *authorization,

@@ -1,7 +1,6 @@
 /*
- * http.c - /healthz, /metrics, /unsubscribe, /receipts/sms and
- * /replies/sms over
- * libmicrohttpd (see http.h).
+ * http.c - /healthz, /metrics, /unsubscribe, /receipts/sms,
+ * /replies/sms and /report over libmicrohttpd (see http.h).
  */
 #include "daemon/http.h"
 
@@ -23,6 +22,7 @@ struct http {
     struct unsub *unsub;       /* NULL: no /unsubscribe */
     struct receipts *receipts; /* NULL: no /receipts/sms */
     struct replies *replies;   /* NULL: no /replies/sms */
+    struct report_page *report; /* NULL: no /report */
 };
 
 /* What a request keeps in libmicrohttpd's per-request *state between the
@@ -124,6 +124,60 @@ static enum MHD_Result serve_unsubscribe(struct http *h,
     if (!(page = unsub_page(msg, !post && status == MHD_HTTP_OK)))
         return MHD_NO;
     return reply(conn, (unsigned)status, "text/html; charset=utf-8", page, 1);
+}
+
+/* --- /report ---------------------------------------------------------- */
+
+/* The supervisors' page, with headers that keep it out of caches and let
+ * it run nothing: no script at all, only its own inline CSS, images only
+ * as data: (it has none; its charts are inline SVG). */
+static enum MHD_Result reply_page(struct MHD_Connection *conn,
+                                  unsigned status, char *page)
+{
+    struct MHD_Response *res = MHD_create_response_from_buffer(
+        strlen(page), page, MHD_RESPMEM_MUST_FREE);
+    enum MHD_Result ret;
+
+    if (!res) {
+        free(page);
+        return MHD_NO;
+    }
+    MHD_add_response_header(res, "Content-Type", "text/html; charset=utf-8");
+    MHD_add_response_header(res, "Cache-Control", "no-store");
+    MHD_add_response_header(res, "Content-Security-Policy",
+                            "default-src 'none'; style-src 'unsafe-inline'; "
+                            "img-src data:");
+    MHD_add_response_header(res, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(res, "Referrer-Policy", "no-referrer");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(res, "WWW-Authenticate",
+                                "Bearer realm=\"nudge report\"");
+    ret = MHD_queue_response(conn, status, res);
+    MHD_destroy_response(res);
+    return ret;
+}
+
+static enum MHD_Result serve_report(struct http *h,
+                                    struct MHD_Connection *conn,
+                                    const char *method)
+{
+    char *page;
+    int status;
+
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain",
+                     "method not allowed: GET the page\n", 0);
+    if (!h->report)
+        return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
+                     "not found: the supervisors' page is off; set [http] "
+                     "report_token in nudged.conf and restart nudged to "
+                     "turn it on (docs/insight.md)\n", 0);
+    status = report_page_handle(
+        h->report,
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                    MHD_HTTP_HEADER_AUTHORIZATION),
+        query(conn, "token"), &page);
+    return page ? reply_page(conn, (unsigned)status, page) : MHD_NO;
 }
 
 /* --- /receipts/sms and /replies/sms ---------------------------------- */
@@ -243,6 +297,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 
     if (strcmp(url, "/unsubscribe") == 0)
         return serve_unsubscribe(h, conn, method, upload_size, state);
+    if (strcmp(url, "/report") == 0)
+        return serve_report(h, conn, method);
     if (strcmp(url, "/receipts/sms") == 0) {
         const struct post_endpoint ep = {"delivery reports", RECEIPTS_MAX_BODY,
                                          receipts_handle_cb,
@@ -274,7 +330,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
     }
     return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain",
                  "not found: try /healthz, /metrics, /unsubscribe, "
-                 "/receipts/sms or /replies/sms\n", 0);
+                 "/receipts/sms, /replies/sms or /report\n", 0);
 }
 
 static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err,
@@ -305,7 +361,8 @@ static int parse_listen(const char *listen, struct sockaddr_in *sa, char *err,
 
 struct http *http_start(const char *listen, http_health_fn health, void *ctx,
                         struct unsub *unsub, struct receipts *receipts,
-                        struct replies *replies, char *err, size_t errlen)
+                        struct replies *replies, struct report_page *report,
+                        char *err, size_t errlen)
 {
     struct sockaddr_in sa;
     struct http *h;
@@ -319,6 +376,7 @@ struct http *http_start(const char *listen, http_health_fn health, void *ctx,
     h->unsub = unsub;
     h->receipts = receipts;
     h->replies = replies;
+    h->report = report;
     h->mhd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
                                   MHD_USE_ERROR_LOG,
                               ntohs(sa.sin_port), NULL, NULL, handle, h,

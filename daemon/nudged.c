@@ -41,6 +41,7 @@ struct nudged {
     struct unsub *unsub;       /* NULL without an unsubscribe_secret */
     struct receipts *receipts; /* /receipts/sms */
     struct replies *replies;   /* /replies/sms */
+    struct report_page *report; /* /report; NULL without a report_token */
     pthread_t consumer_thread;
     int consumer_started;
     struct engine *engine;         /* rule engine (issue 5) */
@@ -183,16 +184,19 @@ static int start(struct nudged *nd)
         nd->unsub = unsub_new(&nd->cfg);
         nd->receipts = receipts_new(&nd->cfg);
         nd->replies = replies_new(&nd->cfg);
+        nd->report = report_page_new(&nd->cfg);
         nd->http = http_start(nd->cfg.http.listen, health, nd, nd->unsub,
-                              nd->receipts, nd->replies, err, sizeof err);
+                              nd->receipts, nd->replies, nd->report, err,
+                              sizeof err);
         if (!nd->http) {
             log_errorx("%s", err);
             return -1;
         }
-        log_info("HTTP on %s: /healthz, /metrics%s%s%s", nd->cfg.http.listen,
-                 nd->unsub ? ", /unsubscribe" : "",
+        log_info("HTTP on %s: /healthz, /metrics%s%s%s%s",
+                 nd->cfg.http.listen, nd->unsub ? ", /unsubscribe" : "",
                  nd->receipts ? ", /receipts/sms" : "",
-                 nd->replies ? ", /replies/sms" : "");
+                 nd->replies ? ", /replies/sms" : "",
+                 nd->report ? ", /report" : "");
     }
     struct consumer *c = consumer_new(&nd->cfg, &stop_flag);
 
@@ -283,6 +287,7 @@ static void shutdown_all(struct nudged *nd)
     unsub_free(nd->unsub);
     receipts_free(nd->receipts);
     replies_free(nd->replies);
+    report_page_free(nd->report);
     channels_close(&nd->channels);
     if (nd->pidfile)
         unlink(nd->pidfile);

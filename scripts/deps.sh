@@ -2,12 +2,15 @@
 # Installs the Debian packages nudge needs when they are missing, so that
 # `make check` and `make demo` are one command on a fresh Debian 12 machine.
 # Usage: scripts/deps.sh build|bench|fuzz
+# (chromium: the supervisors' page test loads /report in a real headless
+# browser, tests/integration/test_page.py.)
 set -eu
 
 build="build-essential pkg-config libhiredis-dev libjansson-dev libpcre2-dev
 libcurl4-openssl-dev libesmtp-dev check libsubunit-dev libmicrohttpd-dev
 libinih-dev libssl-dev redis-server redis-tools python3 python3-redis python3-aiosmtpd
-ca-certificates openssl procps tzdata"
+ca-certificates openssl procps tzdata
+chromium fonts-dejavu-core"
 bench="nodejs npm curl"
 fuzz="clang libclang-rt-14-dev"
 
