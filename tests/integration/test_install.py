@@ -53,7 +53,7 @@ class InstallTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="nudge-install-")
         cls.dest = os.path.join(cls.tmp, "root")
-        make_install(cls.dest)
+        cls.install_output = make_install(cls.dest).stdout
 
     @classmethod
     def tearDownClass(cls):
@@ -61,6 +61,12 @@ class InstallTest(unittest.TestCase):
 
     def path(self, rel):
         return os.path.join(self.dest, rel)
+
+    def test_nothing_was_rebuilt(self):
+        # what the suite tests is what gets installed
+        self.assertNotIn(" -c -o ", self.install_output,
+                         "make install compiled: build first (make "
+                         "test-build)")
 
     def test_files_and_modes(self):
         for rel, want in PROGRAMS.items():
