@@ -5,7 +5,8 @@
 #                 them again built with AddressSanitizer and UBSan
 #   make bench    the benchmarks of bench/ (figures go to docs/performance.md)
 #   make fuzz     the libFuzzer targets (FUZZ_SECONDS each)
-#   make install  PREFIX=/usr/local DESTDIR=
+#   make install  PREFIX=/usr/local SYSCONFDIR=/etc DESTDIR= (docs/operations.md,
+#                 "Installing"); make uninstall
 #
 # Sources are found by folder, so adding a module is adding its .c/.h pair:
 # every core/ rules/ templates/ queues/ channels/ daemon/ file goes into
@@ -13,6 +14,16 @@
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+SYSCONFDIR ?= /etc
+BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/nudge
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+CONFDIR  := $(SYSCONFDIR)/nudge
+# The one version of both programs (--version, the man pages' footer).
+VERSION  := $(shell cat VERSION)
+MANPAGES := man/nudgectl.1 man/nudged.conf.5 man/nudge.rules.5 man/nudged.8
 BUILD    ?= build
 CC       := gcc
 PKGS     := hiredis jansson libpcre2-8 libcurl libesmtp-1.0 libmicrohttpd inih \
@@ -72,7 +83,7 @@ show = @:
 endif
 
 .PHONY: all deps deps-bench check test test-build demo bench fuzz install \
-        clean format
+        uninstall clean format
 
 all: $(BUILD)/nudged $(BUILD)/nudgectl
 
@@ -80,6 +91,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(call show,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/daemon/nudged.o $(BUILD)/cli/nudgectl.o: VERSION
+$(BUILD)/daemon/nudged.o $(BUILD)/cli/nudgectl.o: \
+    CFLAGS += -DNUDGE_VERSION='"$(VERSION)"'
 
 $(BUILD)/libnudge.a: $(LIB_OBJ)
 	@rm -f $@
@@ -161,12 +176,40 @@ fuzz:
 	@scripts/deps.sh fuzz
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_SRC)
 
+# Installs what was built in $(BUILD) (it builds only what is missing or
+# out of date). The config, rules, templates and calendars go to
+# $(CONFDIR) only where absent: an operator's files are never overwritten
+# (and new example rules never start sending by themselves); the examples
+# are always in $(DOCDIR)/examples. The unit's paths follow SBINDIR and
+# SYSCONFDIR. Users and folders outside these: docs/operations.md.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/nudge/etc
-	install -m 755 $(BUILD)/nudged $(BUILD)/nudgectl $(DESTDIR)$(PREFIX)/bin/
-	cp -R etc/. $(DESTDIR)$(PREFIX)/share/nudge/etc/
-	sed 's|/usr/local|$(PREFIX)|g' etc/nudged.service \
-		>$(DESTDIR)$(PREFIX)/share/nudge/etc/nudged.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(CONFDIR)
+	install -m 755 $(BUILD)/nudgectl $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BUILD)/nudged $(DESTDIR)$(SBINDIR)/
+	for m in $(MANPAGES); do \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@CONFDIR@|$(CONFDIR)|g' \
+		etc/nudged.service.in >$(DESTDIR)$(UNITDIR)/nudged.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/nudged.service
+	scripts/install-tree.sh etc $(DESTDIR)$(DOCDIR)/examples always \
+		nudged.conf rules templates calendars
+	scripts/install-tree.sh etc $(DESTDIR)$(CONFDIR) if-absent \
+		nudged.conf rules templates
+	scripts/install-tree.sh etc $(DESTDIR)$(CONFDIR) each calendars
+
+# Leaves $(CONFDIR): the operator's config, rules and secrets.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nudgectl $(DESTDIR)$(SBINDIR)/nudged \
+		$(DESTDIR)$(UNITDIR)/nudged.service
+	for m in $(MANPAGES); do \
+		rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; \
+	done
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@echo "uninstall: $(DESTDIR)$(CONFDIR) kept (your config and rules)"
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

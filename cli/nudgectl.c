@@ -3,6 +3,7 @@
  * operators: nudgectl -c FILE COMMAND [ARGS]. It loads the config, then
  * hands over to the command's cmd_*() function (cli/cmd_*.c).
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,8 +45,10 @@ static void usage(FILE *fp)
     fprintf(fp, "usage: nudgectl [-c FILE] COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(fp, "  %s\n", commands[i].usage);
-    fprintf(fp, "\n-c FILE   the config (default /etc/nudge/nudged.conf)\n"
-                "COMMAND --help describes each command.\n");
+    fprintf(fp, "\n-c FILE     the config (default /etc/nudge/nudged.conf)\n"
+                "-h, --help  this text\n"
+                "--version   the version\n"
+                "COMMAND --help describes each command; see nudgectl(1).\n");
 }
 
 struct rconn *ctl_redis(struct ctl *ctl)
@@ -79,15 +82,23 @@ int main(int argc, char **argv)
     const char *conf = "/etc/nudge/nudged.conf";
     struct ctl ctl;
     struct diag d = {0};
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
     int ch, status;
 
-    while ((ch = getopt(argc, argv, "+c:h")) != -1) {
+    while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             conf = optarg;
             break;
         case 'h':
             usage(stdout);
+            return CTL_OK;
+        case 'V':
+            printf("nudgectl %s\n", NUDGE_VERSION);
             return CTL_OK;
         default:
             usage(stderr);

@@ -6,10 +6,11 @@
  *   SIGHUP           reload what can be reloaded; a broken file keeps the
  *                    old settings and logs why.
  *
- * usage: nudged [-c FILE] [-f] [-p PIDFILE]
+ * usage: nudged [-c FILE] [-f] [-p PIDFILE] | --help | --version
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,7 +57,10 @@ static void usage(FILE *fp)
                 "  -c FILE     the config (default /etc/nudge/nudged.conf)\n"
                 "  -f          stay in the foreground and log to stderr\n"
                 "  -p PIDFILE  write the process id there (overrides "
-                "[daemon] pidfile)\n");
+                "[daemon] pidfile)\n"
+                "  -h, --help  this text\n"
+                "  --version   the version\n"
+                "See nudged(8) and nudged.conf(5).\n");
 }
 
 static void on_signal(int sig)
@@ -297,9 +301,14 @@ static void shutdown_all(struct nudged *nd)
 int main(int argc, char **argv)
 {
     struct nudged nd = {.conf_path = "/etc/nudge/nudged.conf"};
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
     int ch;
 
-    while ((ch = getopt(argc, argv, "c:fp:h")) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:fp:h", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             nd.conf_path = optarg;
@@ -312,6 +321,9 @@ int main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("nudged %s\n", NUDGE_VERSION);
             return 0;
         default:
             usage(stderr);
