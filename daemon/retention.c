@@ -90,20 +90,24 @@ static void trim_events(struct retention *rt)
         log_debug("retention: %lld acknowledged events trimmed", n);
 }
 
+/* [retention] interval; 0 would spin on Redis: 10 ms at least. */
+static int64_t interval_ms(const struct config *cfg)
+{
+    return cfg->retention.interval_ms > 10 ? cfg->retention.interval_ms : 10;
+}
+
 static void *retention_main(void *arg)
 {
     struct retention *rt = arg;
 
-    while (!*rt->stop) {
+    /* The first step waits an interval too: by then the consumer has
+     * made its group, and the stream is not found "with no group". */
+    while (clock_sleep_ms(interval_ms(rt->cfg), rt->stop) == 0 &&
+           !*rt->stop) {
         if (rconn_ensure(rt->rc) == 0) {
             trim_timelines(rt);
             trim_events(rt); /* its connection may have gone: checked */
         }
-        /* interval = 0 would spin on Redis: 10 ms at least */
-        clock_sleep_ms(rt->cfg->retention.interval_ms > 10
-                           ? rt->cfg->retention.interval_ms
-                           : 10,
-                       rt->stop);
     }
     return NULL;
 }
@@ -117,12 +121,15 @@ static void log_started(const struct config *cfg)
                  duration_format(cfg->retention.timeline_ms, span,
                                  sizeof span));
     if (cfg->retention.events_ms > 0)
-        duration_format(cfg->retention.events_ms, span, sizeof span);
-    log_info("retention: %sevents entries every consumer group has "
-             "acknowledged are trimmed, %s%s",
-             cfg->redis.prefix,
-             cfg->retention.events_ms > 0 ? "those older than " : "all of them",
-             cfg->retention.events_ms > 0 ? span : "");
+        log_info("retention: %sevents entries are trimmed once older than "
+                 "%s and acknowledged by every consumer group",
+                 cfg->redis.prefix,
+                 duration_format(cfg->retention.events_ms, span,
+                                 sizeof span));
+    else
+        log_info("retention: %sevents entries are trimmed once every "
+                 "consumer group has acknowledged them",
+                 cfg->redis.prefix);
 }
 
 struct retention *retention_start(const struct config *cfg,
