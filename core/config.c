@@ -128,6 +128,8 @@ static const struct conf_key conf_keys[] = {
      0, 0},
     {"retention", "students_per_tick", CT_INT,
      OFF(retention.students_per_tick), "100", 1, 100000},
+    {"retention", "events", CT_DURATION, OFF(retention.events_ms), "7d", 0,
+     0},
     {"retention", "interval", CT_DURATION, OFF(retention.interval_ms), "1s",
      0, 0},
     {"alerts", "group_wait", CT_DURATION, OFF(alerts.group_wait_ms), "5m", 0,

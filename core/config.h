@@ -167,6 +167,8 @@ struct config {
     struct {
         int64_t timeline_ms;   /* timeline entries older are trimmed; 0 keep */
         int students_per_tick; /* timelines trimmed per tick (SCAN COUNT) */
+        int64_t events_ms;     /* slm:events span kept; 0: only what some
+                                  group still needs (daemon/stream_trim.h) */
         int64_t interval_ms;   /* between two ticks */
     } retention; /* [retention]: daemon/retention.h */
 

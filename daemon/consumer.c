@@ -115,6 +115,10 @@ struct consumer *consumer_new(const struct config *cfg, volatile int *stop)
         snprintf(c->name, sizeof c->name, "%s", cfg->daemon.consumer);
     else if (gethostname(c->name, sizeof c->name) < 0)
         snprintf(c->name, sizeof c->name, "nudged");
+    if (!(c->lease = name_lease_new(cfg, c->name))) {
+        consumer_free(c);
+        return NULL;
+    }
     register_metrics(&c->m);
     return c;
 }
@@ -130,6 +134,7 @@ void consumer_free(struct consumer *c)
     pthread_mutex_destroy(&c->ho.mu);
     pthread_cond_destroy(&c->ho.changed);
     consent_clear(&c->consent);
+    name_lease_free(c->lease);
     free(c);
 }
 
@@ -665,7 +670,8 @@ static int recover(struct consumer *c)
     if (rconn_ensure(c->rd.rc) < 0)
         return -1;
     count_reconnects(c, &c->rd);
-    if (ensure_group(c) < 0 || drain_own_pending(c) < 0 || claim_idle(c) < 0) {
+    if (ensure_group(c) < 0 || name_lease_renew(c->lease, c->rd.rc) < 0 ||
+        drain_own_pending(c) < 0 || claim_idle(c) < 0) {
         rconn_close(c->rd.rc);
         return -1;
     }
@@ -759,6 +765,10 @@ void consumer_run(struct consumer *c)
                 continue;
             }
         }
+        if (name_lease_tick(c->lease, c->rd.rc) < 0) {
+            need_recover = 1;
+            continue;
+        }
         if (read_new(c) < 0) {
             if (c->rd.rc->c && !writer_failed(c))
                 clock_sleep_ms(100, c->stop); /* an error reply, not I/O */
@@ -768,6 +778,7 @@ void consumer_run(struct consumer *c)
     }
     drop_prefetched(c); /* its entries stay pending for the next start */
     stop_writer(c);     /* finishes the batches in hand */
+    name_lease_release(c->lease, c->rd.rc); /* a restart finds it free */
     __atomic_store_n(&c->running, 0, __ATOMIC_RELAXED);
     log_info("event consumer stopped");
 }

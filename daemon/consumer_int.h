@@ -18,6 +18,7 @@
 #include "core/resp.h"
 #include "core/student.h"
 #include "daemon/consumer.h"
+#include "daemon/consumer_name.h"
 
 /* The reasons an event is rejected, as metrics labels (consumer.c's
  * reject_codes). */
@@ -89,6 +90,7 @@ struct consumer {
     redisReply *prefetched; /* the next batch, read with the lookups */
     char stream[KEY_MAX], rejected[KEY_MAX];
     char name[256];
+    struct name_lease *lease; /* warns of a twin with our name */
     struct consumer_hook hook;
     struct consent consent;          /* [consent]: what replies mean */
     struct metric *optouts, *optins; /* from replies */
