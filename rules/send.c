@@ -42,6 +42,7 @@
 #include "rules/recipient.h"
 #include "rules/policy.h"
 #include "rules/run.h"
+#include "rules/variant.h"
 
 #define SEND_RECORD_TTL_MS RUN_SEND_RECORD_TTL_MS /* run.h */
 
@@ -468,10 +469,14 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
 {
     struct channel *ch = channels_find(r->env->chans, s->channel);
     struct policy_decision d;
+    struct step drawn;
     enum msg_class cls;
     char why[256];
     int paused;
 
+    /* A variant send is, from here on, a send of the student's variant
+     * (rules/variant.h): dedup, caps and policy see that template. */
+    s = variant_step(s, r->rule->name, i, r->student_id, &drawn);
     if (!ch) {
         run_record(r, i, "failed", s, NULL, NULL, "no such channel");
         return ST_NEXT;
@@ -535,7 +540,10 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
                                size_t *at, char *err, size_t n)
 {
     struct run_send *sd = &r->send;
-    const struct step *s = r->rule->steps[sd->step].src;
+    struct step drawn;
+    const struct step *s = variant_step(r->rule->steps[sd->step].src,
+                                        r->rule->name, sd->step,
+                                        r->student_id, &drawn);
     size_t i = sd->step;
     struct tl_entry e;
     char actor[160], detail[600], then[200], state[200];
