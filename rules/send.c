@@ -40,6 +40,7 @@
 #include "rules/claims.h"
 #include "rules/delivery.h"
 #include "rules/recipient.h"
+#include "rules/report.h"
 #include "rules/policy.h"
 #include "rules/run.h"
 #include "rules/variant.h"
@@ -173,6 +174,7 @@ static int write_outcome(struct run *r, const char *state,
     const struct config *cfg = r->env->cfg;
     char skey[KEY_MAX];
     int n = 3, errors; /* MULTI, SET, XADD */
+    int counted = 0;   /* the report's counters, after EXEC (report.h) */
 
     key_student(skey, sizeof skey, cfg->redis.prefix, r->student_id, NULL);
     if (rconn_append(r->rc, "MULTI") < 0 ||
@@ -199,9 +201,12 @@ static int write_outcome(struct run *r, const char *state,
                          r->student_id, r->send.ch->name, r->rule->name,
                          e->step, e->template_name) == 0)
         n++; /* an id no receipt can name is simply not noted */
-    if (rconn_append(r->rc, "EXEC") < 0)
+    if (rconn_append(r->rc, "EXEC") < 0 ||
+        (touch && (counted = report_run_reached_cmd(r, r->send.step)) < 0))
         return -1;
     errors = rconn_exec_errors(r->rc, n);
+    if (counted > 0 && rconn_discard(r->rc, counted) < 0)
+        return -1;
     if (errors != 0) {
         if (errors > 0)
             snprintf(r->rc->errstr, sizeof r->rc->errstr,
