@@ -44,5 +44,6 @@ int cmd_forget(struct ctl *ctl, int argc, char **argv);
 int cmd_pause(struct ctl *ctl, int argc, char **argv);
 int cmd_resume(struct ctl *ctl, int argc, char **argv);
 int cmd_diff(struct ctl *ctl, int argc, char **argv);
+int cmd_report(struct ctl *ctl, int argc, char **argv);
 
 #endif

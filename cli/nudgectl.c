@@ -32,6 +32,7 @@ static const struct command {
     {"pause", cmd_pause, "pause [--channel C] [--rule R]"},
     {"resume", cmd_resume, "resume [--channel C] [--rule R]"},
     {"diff", cmd_diff, "diff OLD_RULES_DIR NEW_RULES_DIR [--json]"},
+    {"report", cmd_report, "report [RULE] [--since DATE] [--json]"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
