@@ -8,7 +8,7 @@ moves a chosen set of treated and held-out students to a later stage
 opt out, and moves students who never started the rule. `nudgectl report
 --json` gives exactly the counts the test knows, and the lift and its
 interval equal Newcombe's hybrid score interval computed here with
-Python's standard library. Below [report] min_students it says "not
+Python's standard library; `nudgectl forget` takes a student out of them. Below [report] min_students it says "not
 enough students yet"; --since after today counts nothing.
 
 Variants: 2,000 students and `send outbox variant inv_a 70%, inv_b 30%`:
@@ -237,6 +237,18 @@ class ReportTest(Base, unittest.TestCase):
         rep = self.report(n, "--since", "2999-01-01")
         self.assertEqual(rep["rules"][0]["arms"]["treated"]["started"], 0)
         self.assertFalse(rep["rules"][0]["lift"][0]["enough"])
+        # forget: the student's exp hash goes, and the student leaves the
+        # counts (their sets), the indexes stay
+        gone = min(conv_t, key=int)
+        self.assertTrue(self.r.exists("slm:student:{%s}:exp" % gone))
+        n.ctl("forget", gone)
+        self.assertFalse(self.r.exists("slm:student:{%s}:exp" % gone))
+        for key in self.r.keys("slm:report:invite:*"):
+            if self.r.type(key) == "set" and not key.endswith((":days", ":arms")):
+                self.assertFalse(self.r.sismember(key, gone), key)
+        arms = self.report(n)["rules"][0]["arms"]
+        self.assertEqual(arms["treated"]["started"], len(treated) - 1)
+        self.assertEqual(arms["treated"]["converted"], len(conv_t) - 1)
         res = n.ctl("report", "nosuchrule", check=False)
         self.assertEqual(res.returncode, 1)
         res = n.ctl("report", "--since", "yesterday", check=False)
