@@ -4,11 +4,14 @@
  */
 #include "rules/report.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
+#include "core/hash.h"
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/student.h"
@@ -81,21 +84,65 @@ static int add_to(struct resp *out, const struct config *cfg,
     return 1;
 }
 
-/* A start in arm: the indexes, the count, and the student's exp entry
- * (field RULE, or "RULE variant" for a variant's arm). 6 replies. */
+/*
+ * The indexes (rules, days, arms) are the same for every start of a rule
+ * and arm on a day: each daemon writes them once a minute at most, which
+ * halves what a start costs Redis. A slot remembers the last triple
+ * written to it; a triple that shares a slot with another is written
+ * again, which is harmless.
+ */
+#define INDEX_SLOTS 256
+#define INDEX_REFRESH_MS 60000
+
+static struct {
+    uint64_t h;
+    int64_t at;
+} index_seen[INDEX_SLOTS];
+static pthread_mutex_t index_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* 1 when this daemon wrote the indexes of (rule, day, arm) within the
+ * last minute; else 0, and they count as written now. */
+static int index_fresh(const char *rule, const char *day, const char *arm)
+{
+    uint64_t h = fnv1a64_more(FNV1A64_INIT, rule, strlen(rule) + 1);
+    int64_t now = clock_now_ms();
+    size_t slot;
+    int fresh;
+
+    h = fnv1a64_more(h, day, strlen(day) + 1);
+    h = fnv1a64_more(h, arm, strlen(arm));
+    slot = (size_t)(h % INDEX_SLOTS);
+    pthread_mutex_lock(&index_lock);
+    fresh = index_seen[slot].h == h && now >= index_seen[slot].at &&
+            now - index_seen[slot].at < INDEX_REFRESH_MS;
+    if (!fresh) {
+        index_seen[slot].h = h;
+        index_seen[slot].at = now;
+    }
+    pthread_mutex_unlock(&index_lock);
+    return fresh;
+}
+
+/* A start in arm: the indexes (when not fresh), the count, and the
+ * student's exp entry (field RULE, or "RULE variant" for a variant's
+ * arm). Returns the replies queued. */
 static int start_fmt(struct resp *out, const struct config *cfg,
                      const char *rule, const char *arm, const char *student,
                      int64_t started_ms, const char *stage)
 {
     char key[KEY_MAX], day[16], field[200], value[300];
+    int k = 3;
 
     report_day(cfg, started_ms, day, sizeof day);
-    report_rules_key(key, sizeof key, cfg->redis.prefix);
-    cmd3(out, "SADD", key, rule);
-    report_index_key(key, sizeof key, cfg->redis.prefix, rule, "days");
-    cmd3(out, "SADD", key, day);
-    report_index_key(key, sizeof key, cfg->redis.prefix, rule, "arms");
-    cmd3(out, "SADD", key, arm);
+    if (!index_fresh(rule, day, arm)) {
+        report_rules_key(key, sizeof key, cfg->redis.prefix);
+        cmd3(out, "SADD", key, rule);
+        report_index_key(key, sizeof key, cfg->redis.prefix, rule, "days");
+        cmd3(out, "SADD", key, day);
+        report_index_key(key, sizeof key, cfg->redis.prefix, rule, "arms");
+        cmd3(out, "SADD", key, arm);
+        k += 3;
+    }
     add_to(out, cfg, rule, arm, started_ms, REPORT_STARTED, student);
     snprintf(field, sizeof field, "%s%s", rule,
              strncmp(arm, REPORT_VARIANT, strlen(REPORT_VARIANT)) == 0
@@ -114,7 +161,7 @@ static int start_fmt(struct resp *out, const struct config *cfg,
     resp_str(out, "PEXPIRE");
     resp_str(out, key);
     resp_long(out, cfg->report.window_ms + DAY_MS);
-    return 6;
+    return k;
 }
 
 /* --- the engine -------------------------------------------------------------- */
