@@ -118,7 +118,8 @@ static int members(struct rconn *rc, const char *key, char ***out, size_t *n)
             ((*out)[*n] = strdup(rep->element[i]->str)))
             (*n)++;
     freeReplyObject(rep);
-    qsort(*out, *n, sizeof **out, cmp_str);
+    if (*n > 1)
+        qsort(*out, *n, sizeof **out, cmp_str);
     return 0;
 }
 
@@ -210,7 +211,8 @@ static int read_rule(struct report_cmd *c, const char *name,
         goto done;
     for (size_t a = 0; a < narms; a++, r->narms++)
         r->arms[a].name = arms[a], arms[a] = NULL;
-    qsort(r->arms, r->narms, sizeof *r->arms, cmp_arm);
+    if (r->narms > 1)
+        qsort(r->arms, r->narms, sizeof *r->arms, cmp_arm);
     step = r->narms ? REPORT_CHUNK / (r->narms * REPORT_NMETRICS) + 1 : 1;
     for (d = first_day(c, days, ndays); d < ndays; d += step)
         if (count_days(c, r, days, d, d + step < ndays ? d + step : ndays) < 0)

@@ -157,6 +157,20 @@ class Base:
         except FileNotFoundError:
             return []
 
+    def sent(self, sids):
+        """student -> the `sent` entries of their timeline."""
+        pipe = self.r.pipeline(transaction=False)
+        for sid in sids:
+            pipe.xrange("slm:student:{%s}:timeline" % sid)
+        return {sid: [f for _id, f in entries if f["type"] == "sent"]
+                for sid, entries in zip(sids, pipe.execute())}
+
+    def wait_sent(self, sids, k):
+        """Until k `sent` entries are written over sids' timelines (the
+        outbox has a message before its outcome is written)."""
+        wait_for(lambda: sum(map(len, self.sent(sids).values())) >= k, 30,
+                 interval=0.2, what="%d sent entries" % k)
+
     def report(self, n, *args):
         return json.loads(n.ctl("report", "--json", *args).stdout)
 
@@ -171,8 +185,7 @@ class ReportTest(Base, unittest.TestCase):
         self.handled(self.emit([("campaign", s, {}) for s in sids]))
         held = {s for s in sids if held_out("invite", s, 2000)}
         treated = set(sids) - held
-        wait_for(lambda: len(self.outbox(n)) == len(treated), 20,
-                 what="the treated students' messages")
+        self.wait_sent(sorted(treated), len(treated))
 
         # the known outcome: 25% of treated, 10% of held-out convert
         conv_t = {s for s in treated if int(s) % 4 == 0}
@@ -286,21 +299,13 @@ class ReportTest(Base, unittest.TestCase):
 class VariantTest(Base, unittest.TestCase):
     WEIGHTS = [("inv_a", 7000), ("inv_b", 3000)]
 
-    def sent(self, sids):
-        pipe = self.r.pipeline(transaction=False)
-        for sid in sids:
-            pipe.xrange("slm:student:{%s}:timeline" % sid)
-        return {sid: [f for _id, f in entries if f["type"] == "sent"]
-                for sid, entries in zip(sids, pipe.execute())}
-
     def test_each_student_gets_the_drawn_variant_again_after_a_restart(self):
         n = self.make(VARIANT_RULES)
         sids = ids(STUDENTS)
         self.add(sids)
         self.start(n)
         self.handled(self.emit([("campaign", s, {}) for s in sids]))
-        wait_for(lambda: len(self.outbox(n)) == STUDENTS, 20,
-                 what="every student's message")
+        self.wait_sent(sids, STUDENTS)
         want = {s: variant("pick", 1, s, self.WEIGHTS) for s in sids}
         sent = self.sent(sids)
         for s in sids:
@@ -320,8 +325,7 @@ class VariantTest(Base, unittest.TestCase):
         self.start(n)
         again = ids(300)
         self.handled(self.emit([("campaign", s, {}) for s in again]))
-        wait_for(lambda: len(self.outbox(n)) == STUDENTS + len(again), 20,
-                 what="the second messages")
+        self.wait_sent(again, 2 * len(again))
         for s, entries in self.sent(again).items():
             self.assertEqual([e["variant"] for e in entries], [want[s]] * 2)
 
