@@ -45,16 +45,15 @@ struct report_cmd {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: nudgectl -c FILE report [RULE] [--since YYYY-MM-DD] "
-            "[--json]\n"
-            "Per rule and arm (treated, holdout, variant:NAME): students "
-            "started, reached,\nreplied, opted out and moved to a later "
-            "stage within [report] window of\ntheir start, and the lift "
-            "over the holdout with its 95%% interval (Newcombe's\nhybrid "
-            "score). --since counts the students started on that day "
-            "(in [delivery]\ntimezone) or later. Reads Redis, writes "
-            "nothing.\n");
+    fprintf(fp, "usage: nudgectl -c FILE report [RULE] [--since YYYY-MM-DD] "
+                "[--json]\n"
+                "Per rule and arm (treated, holdout, variant:NAME): students "
+                "started, reached,\nreplied, opted out and moved to a later "
+                "stage within [report] window of\ntheir start, and the lift "
+                "over the holdout with its 95%% interval (Newcombe's\nhybrid "
+                "score). --since counts the students started on that day "
+                "(in [delivery]\ntimezone) or later. Reads Redis, writes "
+                "nothing.\n");
 }
 
 static int valid_date(const char *s)
@@ -90,7 +89,8 @@ static int parse_args(struct report_cmd *c, int argc, char **argv)
     return 0;
 }
 
-/* --- reading ------------------------------------------------------------------ */
+/* --- reading
+ * ------------------------------------------------------------------ */
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -112,8 +112,7 @@ static int members(struct rconn *rc, const char *key, char ***out, size_t *n)
         freeReplyObject(rep);
         return -1;
     }
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements;
-         i++)
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
         if (rep->element[i]->type == REDIS_REPLY_STRING &&
             ((*out)[*n] = strdup(rep->element[i]->str)))
             (*n)++;
@@ -190,8 +189,7 @@ static size_t first_day(const struct report_cmd *c, char **days, size_t n)
 }
 
 /* Reads rule name's arms and counts into r. 0 or -1. */
-static int read_rule(struct report_cmd *c, const char *name,
-                     struct rule_rep *r)
+static int read_rule(struct report_cmd *c, const char *name, struct rule_rep *r)
 {
     const char *prefix = c->ctl->cfg.redis.prefix;
     char key[KEY_MAX], **days = NULL, **arms = NULL;
@@ -266,10 +264,9 @@ static int read_all(struct report_cmd *c)
         free_strs(names, n);
         return -1;
     }
-    progress_start(&c->prog, stderr, progress_wanted(stderr, c->json),
-                   "report", "counters",
-                   count_keys(c, c->rule ? one : names, c->rule ? 1 : n),
-                   NULL);
+    progress_start(&c->prog, stderr, progress_wanted(stderr, c->json), "report",
+                   "counters",
+                   count_keys(c, c->rule ? one : names, c->rule ? 1 : n), NULL);
     for (size_t i = 0; i < (c->rule ? 1 : n) && ret == 0; i++, c->nrules++)
         ret = read_rule(c, c->rule ? c->rule : names[i], &c->rules[i]);
     progress_end(&c->prog);
@@ -277,7 +274,8 @@ static int read_all(struct report_cmd *c)
     return ret;
 }
 
-/* --- the figures ----------------------------------------------------------------- */
+/* --- the figures
+ * ----------------------------------------------------------------- */
 
 static const struct arm *find_arm(const struct rule_rep *r, const char *name)
 {
@@ -289,9 +287,9 @@ static const struct arm *find_arm(const struct rule_rep *r, const char *name)
 
 static double rate(const struct arm *a)
 {
-    return a->n[REPORT_STARTED] > 0 ? (double)a->n[REPORT_CONVERTED] /
-                                          (double)a->n[REPORT_STARTED]
-                                    : 0;
+    return a->n[REPORT_STARTED] > 0
+               ? (double)a->n[REPORT_CONVERTED] / (double)a->n[REPORT_STARTED]
+               : 0;
 }
 
 /* Both arms have [report] min_students started. */
@@ -310,7 +308,8 @@ static void lift_of(const struct arm *a, const struct arm *h, struct lift *l)
                   LIFT_Z95, l);
 }
 
-/* --- text ------------------------------------------------------------------------ */
+/* --- text
+ * ------------------------------------------------------------------------ */
 
 static void print_lift(const struct report_cmd *c, const struct arm *a,
                        const struct arm *h)
@@ -374,7 +373,8 @@ static void print_text(const struct report_cmd *c)
         print_rule(c, &c->rules[i]);
 }
 
-/* --- JSON ------------------------------------------------------------------------ */
+/* --- JSON
+ * ------------------------------------------------------------------------ */
 
 static json_t *arm_json(const struct arm *a)
 {

@@ -273,9 +273,8 @@ static void print_steps(struct sim *s, const struct crule *r)
             struct step drawn; /* a variant send: the student's template */
             if (st->nvariants) {
                 st = variant_step(st, r->name, i, s->st->id, &drawn);
-                printf(" %s variant %s (of %zu) at %s\n", st->channel,
-                       st->tmpl, st->nvariants,
-                       schedule_format(at, when, sizeof when));
+                printf(" %s variant %s (of %zu) at %s\n", st->channel, st->tmpl,
+                       st->nvariants, schedule_format(at, when, sizeof when));
                 render_step(s, st, at);
                 continue;
             }

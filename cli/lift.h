@@ -21,10 +21,10 @@
 void lift_wilson(long x, long n, double z, double *lo, double *hi);
 
 struct lift {
-    double p1, p2;   /* the rates: arm, and the one it is compared with */
-    double diff;     /* p1 - p2 (a share: 0.05 is 5 points) */
-    double lo, hi;   /* the 95% interval of diff */
-    double relative; /* diff / p2; only when has_relative */
+    double p1, p2;    /* the rates: arm, and the one it is compared with */
+    double diff;      /* p1 - p2 (a share: 0.05 is 5 points) */
+    double lo, hi;    /* the 95% interval of diff */
+    double relative;  /* diff / p2; only when has_relative */
     int has_relative; /* p2 > 0 */
 };
 

@@ -334,9 +334,9 @@ static int queue_record(struct consumer *c, struct link *l,
         event_record_consent(&l->out, c->cfg, &c->consent, &it->ev, &v,
                              replies, entries) < 0)
         return -1;
-    *replies += report_attribute(&l->out, c->cfg, it->exp, &it->ev,
-                                 v == CONSENT_OPTOUT, c->hook.stage_rank,
-                                 c->hook.ctx, clock_now_ms());
+    *replies +=
+        report_attribute(&l->out, c->cfg, it->exp, &it->ev, v == CONSENT_OPTOUT,
+                         c->hook.stage_rank, c->hook.ctx, clock_now_ms());
     if (v != CONSENT_NONE) {
         metric_inc(v == CONSENT_OPTOUT ? c->optouts : c->optins);
         log_info("student %s %s by reply on %s", it->ev.student,

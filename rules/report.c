@@ -26,7 +26,8 @@
 const char *const report_metric_names[REPORT_NMETRICS] = {
     "started", "reached", "replied", "opted_out", "converted"};
 
-/* --- keys ------------------------------------------------------------------ */
+/* --- keys ------------------------------------------------------------------
+ */
 
 void report_day(const struct config *cfg, int64_t ms, char *buf, size_t n)
 {
@@ -42,8 +43,8 @@ void report_rules_key(char *buf, size_t n, const char *prefix)
     snprintf(buf, n, "%sreport:rules", prefix);
 }
 
-void report_index_key(char *buf, size_t n, const char *prefix,
-                      const char *rule, const char *what)
+void report_index_key(char *buf, size_t n, const char *prefix, const char *rule,
+                      const char *what)
 {
     snprintf(buf, n, "%sreport:%s:%s", prefix, rule, what);
 }
@@ -61,7 +62,8 @@ static void exp_key(char *buf, size_t n, const char *prefix,
     key_student(buf, n, prefix, student, "exp");
 }
 
-/* --- the commands ------------------------------------------------------------ */
+/* --- the commands ------------------------------------------------------------
+ */
 
 static void cmd3(struct resp *out, const char *a, const char *b, const char *c)
 {
@@ -72,9 +74,9 @@ static void cmd3(struct resp *out, const char *a, const char *b, const char *c)
 }
 
 /* SADD of student to a count of the arm's start day. 1 reply. */
-static int add_to(struct resp *out, const struct config *cfg,
-                  const char *rule, const char *arm, int64_t started_ms,
-                  enum report_metric m, const char *student)
+static int add_to(struct resp *out, const struct config *cfg, const char *rule,
+                  const char *arm, int64_t started_ms, enum report_metric m,
+                  const char *student)
 {
     char key[KEY_MAX], day[16];
 
@@ -164,7 +166,8 @@ static int start_fmt(struct resp *out, const struct config *cfg,
     return k;
 }
 
-/* --- the engine -------------------------------------------------------------- */
+/* --- the engine --------------------------------------------------------------
+ */
 
 int report_run_started(struct run *r, const char *arm)
 {
@@ -181,8 +184,7 @@ int report_run_started(struct run *r, const char *arm)
         run_defer_more(r->env->defer, k);
         return 0;
     }
-    errors = rconn_append_resp(r->rc, &own) < 0 ? -1
-                                                : rconn_discard(r->rc, k);
+    errors = rconn_append_resp(r->rc, &own) < 0 ? -1 : rconn_discard(r->rc, k);
     resp_free(&own);
     return errors == 0 ? 0 : -1;
 }
@@ -213,7 +215,8 @@ int report_run_reached_cmd(struct run *r, size_t step)
     return k;
 }
 
-/* --- the events consumer ----------------------------------------------------- */
+/* --- the events consumer -----------------------------------------------------
+ */
 
 int report_wants_event(const struct config *cfg, const struct event *ev)
 {
@@ -222,8 +225,7 @@ int report_wants_event(const struct config *cfg, const struct event *ev)
             ev->kind == EV_STAGE);
 }
 
-void report_exp_read(struct resp *out, const char *prefix,
-                     const char *student)
+void report_exp_read(struct resp *out, const char *prefix, const char *student)
 {
     char key[KEY_MAX];
 
@@ -322,8 +324,8 @@ int report_attribute(struct resp *out, const struct config *cfg,
                  (int)(sp ? (size_t)(sp - f->str) : strlen(f->str)), f->str);
         for (int m = 0; m < REPORT_NMETRICS; m++)
             if (bits & 1u << m)
-                k += add_to(out, cfg, rule, arm, started,
-                            (enum report_metric)m, ev->student);
+                k += add_to(out, cfg, rule, arm, started, (enum report_metric)m,
+                            ev->student);
     }
     return k;
 }

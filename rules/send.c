@@ -546,9 +546,9 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
 {
     struct run_send *sd = &r->send;
     struct step drawn;
-    const struct step *s = variant_step(r->rule->steps[sd->step].src,
-                                        r->rule->name, sd->step,
-                                        r->student_id, &drawn);
+    const struct step *s =
+        variant_step(r->rule->steps[sd->step].src, r->rule->name, sd->step,
+                     r->student_id, &drawn);
     size_t i = sd->step;
     struct tl_entry e;
     char actor[160], detail[600], then[200], state[200];

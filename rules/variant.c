@@ -36,8 +36,8 @@ const char *variant_template(const struct step *s, const char *rule,
 {
     if (!s->nvariants)
         return s->tmpl;
-    return s->variants[variant_pick(rule, step, student, s->variants,
-                                    s->nvariants)]
+    return s
+        ->variants[variant_pick(rule, step, student, s->variants, s->nvariants)]
         .tmpl;
 }
 

@@ -16,7 +16,8 @@
 #include "rules/report.h"
 #include "tests/support/check_run.h"
 
-/* --- the interval ------------------------------------------------------------- */
+/* --- the interval
+ * ------------------------------------------------------------- */
 
 static const struct {
     long x1, n1, x2, n2;
@@ -61,7 +62,8 @@ START_TEST(test_wilson_and_relative)
 }
 END_TEST
 
-/* --- attribution ---------------------------------------------------------------- */
+/* --- attribution
+ * ---------------------------------------------------------------- */
 
 static const char *const stages[] = {"lead", "contacted", "consulting",
                                      "applied"};
@@ -88,7 +90,8 @@ static redisReply str_reply(const char *s)
 static int attribute(struct config *cfg, const char *type, const char *to,
                      int opted_out, int64_t t_ms, struct resp *out)
 {
-    redisReply f = str_reply("invite"), v = str_reply("treated 1000000 contacted");
+    redisReply f = str_reply("invite"),
+               v = str_reply("treated 1000000 contacted");
     redisReply *el[2] = {&f, &v};
     redisReply exp = {.type = REDIS_REPLY_ARRAY, .elements = 2, .element = el};
     char id[32];
@@ -119,11 +122,12 @@ START_TEST(test_attribution)
 
     ck_assert_int_eq(config_defaults(&cfg), 0);
     /* a later stage, within the window: converted */
-    ck_assert_int_eq(attribute(&cfg, "stage", "applied", 0, 1000000 + day, &out),
-                     1);
+    ck_assert_int_eq(
+        attribute(&cfg, "stage", "applied", 0, 1000000 + day, &out), 1);
     ck_assert(queued(&out, "converted"));
     /* the same stage, or an earlier one: nothing */
-    ck_assert_int_eq(attribute(&cfg, "stage", "contacted", 0, 2000000, &out), 0);
+    ck_assert_int_eq(attribute(&cfg, "stage", "contacted", 0, 2000000, &out),
+                     0);
     ck_assert_int_eq(attribute(&cfg, "stage", "lead", 0, 2000000, &out), 0);
     ck_assert_int_eq(attribute(&cfg, "stage", "nosuch", 0, 2000000, &out), 0);
     /* after the window (14 days), or before the start: nothing */

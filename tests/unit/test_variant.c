@@ -28,8 +28,8 @@ START_TEST(test_shares)
     }
     for (int k = 0; k < 3; k++)
         ck_assert_msg(labs((long)count[k] - three[k].weight) <= 100,
-                      "variant %s: %zu of 10000 for a weight of %d", three[k].tmpl,
-                      count[k], three[k].weight);
+                      "variant %s: %zu of 10000 for a weight of %d",
+                      three[k].tmpl, count[k], three[k].weight);
 }
 END_TEST
 
@@ -82,21 +82,22 @@ END_TEST
 START_TEST(test_step_as_sent)
 {
     struct step plain = {.kind = STEP_SEND, .tmpl = "hello"}, buf;
-    struct step var = {.kind = STEP_SEND, .tmpl = "a", .variants = three,
-                       .nvariants = 3};
+    struct step var = {
+        .kind = STEP_SEND, .tmpl = "a", .variants = three, .nvariants = 3};
     const struct step *s;
 
     ck_assert_ptr_eq(variant_step(&plain, "r", 0, "1", &buf), &plain);
     ck_assert_str_eq(variant_template(&plain, "r", 0, "1"), "hello");
     s = variant_step(&var, "invite", 2, "42", &buf);
     ck_assert_ptr_eq(s, &buf);
-    ck_assert_str_eq(
-        s->tmpl, three[variant_pick("invite", 2, "42", three, 3)].tmpl);
+    ck_assert_str_eq(s->tmpl,
+                     three[variant_pick("invite", 2, "42", three, 3)].tmpl);
     ck_assert_str_eq(variant_template(&var, "invite", 2, "42"), s->tmpl);
 }
 END_TEST
 
-/* --- the list --------------------------------------------------------------- */
+/* --- the list ---------------------------------------------------------------
+ */
 
 #define RULE_WITH(step) "rule r {\n    on created\n    " step "\n}\n"
 
