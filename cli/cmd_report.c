@@ -3,9 +3,9 @@
  * and arm (treated, holdout, each variant), the students started, reached,
  * replied, opted out and converted, summed over the start days kept by
  * the daemons' counters (rules/report.h), and the lift of the treated
- * students and of each variant over the holdout with its 95% interval
- * (cli/lift.h). Reads Redis (SMEMBERS of the indexes, then one pipelined
- * SCARD per day, arm and count), writes nothing.
+ * students and of each variant over the holdout, and of each variant over
+ * the first, with its 95% interval (cli/lift.h). Reads Redis (SMEMBERS of the
+ * indexes, then one pipelined SCARD per day, arm and count), writes nothing.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -20,6 +20,7 @@
 #include "rules/report.h"
 
 #define REPORT_CHUNK 1000 /* SCARDs sent at a time */
+#define MAX_PAIRS 64      /* comparisons shown per rule */
 
 struct arm {
     char *name;
@@ -89,8 +90,7 @@ static int parse_args(struct report_cmd *c, int argc, char **argv)
     return 0;
 }
 
-/* --- reading
- * ------------------------------------------------------------------ */
+/* --- reading -------------------------------------------------------------- */
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -274,8 +274,7 @@ static int read_all(struct report_cmd *c)
     return ret;
 }
 
-/* --- the figures
- * ----------------------------------------------------------------- */
+/* --- the figures ---------------------------------------------------------- */
 
 static const struct arm *find_arm(const struct rule_rep *r, const char *name)
 {
@@ -308,15 +307,40 @@ static void lift_of(const struct arm *a, const struct arm *h, struct lift *l)
                   LIFT_Z95, l);
 }
 
-/* --- text
- * ------------------------------------------------------------------------ */
+/* The comparisons of a rule, each an arm over a base: every arm over
+ * the holdout, and each variant but the first over the first (the
+ * variants in name order). Returns how many went into pairs (of room
+ * max). */
+static size_t comparisons(const struct rule_rep *r, const struct arm **pairs,
+                          size_t max)
+{
+    const struct arm *h = find_arm(r, REPORT_HOLDOUT), *first = NULL;
+    size_t n = 0, vlen = strlen(REPORT_VARIANT);
+
+    for (size_t a = 0; a < r->narms && n + 2 <= max; a++) {
+        const struct arm *x = &r->arms[a];
+        if (x == h)
+            continue;
+        if (h)
+            pairs[n++] = x, pairs[n++] = h;
+        if (strncmp(x->name, REPORT_VARIANT, vlen) != 0)
+            continue;
+        if (!first)
+            first = x;
+        else if (n + 2 <= max)
+            pairs[n++] = x, pairs[n++] = first;
+    }
+    return n / 2;
+}
+
+/* --- text ----------------------------------------------------------------- */
 
 static void print_lift(const struct report_cmd *c, const struct arm *a,
                        const struct arm *h)
 {
     struct lift l;
 
-    printf("  lift of %s over holdout: ", a->name);
+    printf("  lift of %s over %s: ", a->name, h->name);
     if (!enough(c, a, h)) {
         printf("not enough students yet (%lld and %lld started; [report] "
                "min_students = %d in each)\n",
@@ -334,7 +358,8 @@ static void print_lift(const struct report_cmd *c, const struct arm *a,
 
 static void print_rule(const struct report_cmd *c, const struct rule_rep *r)
 {
-    const struct arm *h = find_arm(r, REPORT_HOLDOUT);
+    const struct arm *pairs[2 * MAX_PAIRS];
+    size_t n = comparisons(r, pairs, 2 * MAX_PAIRS);
 
     printf("%s\n", r->name);
     if (!r->narms) {
@@ -350,14 +375,11 @@ static void print_rule(const struct report_cmd *c, const struct rule_rep *r)
             printf(" %9lld", x->n[m]);
         printf(" %8.1f%%\n", rate(x) * 100);
     }
-    if (!h) {
+    if (!find_arm(r, REPORT_HOLDOUT))
         printf("  no holdout: no lift (`holdout 10%%` in the rule keeps a "
                "share out to compare with)\n");
-        return;
-    }
-    for (size_t a = 0; a < r->narms; a++)
-        if (&r->arms[a] != h)
-            print_lift(c, &r->arms[a], h);
+    for (size_t i = 0; i < n; i++)
+        print_lift(c, pairs[2 * i], pairs[2 * i + 1]);
 }
 
 static void print_text(const struct report_cmd *c)
@@ -373,8 +395,7 @@ static void print_text(const struct report_cmd *c)
         print_rule(c, &c->rules[i]);
 }
 
-/* --- JSON
- * ------------------------------------------------------------------------ */
+/* --- JSON ----------------------------------------------------------------- */
 
 static json_t *arm_json(const struct arm *a)
 {
@@ -407,15 +428,16 @@ static json_t *lift_json(const struct report_cmd *c, const struct arm *a,
 
 static json_t *rule_json(const struct report_cmd *c, const struct rule_rep *r)
 {
-    const struct arm *h = find_arm(r, REPORT_HOLDOUT);
+    const struct arm *pairs[2 * MAX_PAIRS];
+    size_t n = comparisons(r, pairs, 2 * MAX_PAIRS);
     json_t *o = json_pack("{s:s}", "rule", r->name), *arms = json_object(),
            *lifts = json_array();
 
-    for (size_t a = 0; a < r->narms; a++) {
+    for (size_t a = 0; a < r->narms; a++)
         json_object_set_new(arms, r->arms[a].name, arm_json(&r->arms[a]));
-        if (h && &r->arms[a] != h)
-            json_array_append_new(lifts, lift_json(c, &r->arms[a], h));
-    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(lifts,
+                              lift_json(c, pairs[2 * i], pairs[2 * i + 1]));
     json_object_set_new(o, "arms", arms);
     json_object_set_new(o, "lift", lifts);
     return o;

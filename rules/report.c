@@ -26,8 +26,7 @@
 const char *const report_metric_names[REPORT_NMETRICS] = {
     "started", "reached", "replied", "opted_out", "converted"};
 
-/* --- keys ------------------------------------------------------------------
- */
+/* --- keys ----------------------------------------------------------------- */
 
 void report_day(const struct config *cfg, int64_t ms, char *buf, size_t n)
 {
@@ -62,8 +61,7 @@ static void exp_key(char *buf, size_t n, const char *prefix,
     key_student(buf, n, prefix, student, "exp");
 }
 
-/* --- the commands ------------------------------------------------------------
- */
+/* --- the commands --------------------------------------------------------- */
 
 static void cmd3(struct resp *out, const char *a, const char *b, const char *c)
 {
@@ -166,8 +164,7 @@ static int start_fmt(struct resp *out, const struct config *cfg,
     return k;
 }
 
-/* --- the engine --------------------------------------------------------------
- */
+/* --- the engine ----------------------------------------------------------- */
 
 int report_run_started(struct run *r, const char *arm)
 {
@@ -215,8 +212,7 @@ int report_run_reached_cmd(struct run *r, size_t step)
     return k;
 }
 
-/* --- the events consumer -----------------------------------------------------
- */
+/* --- the events consumer -------------------------------------------------- */
 
 int report_wants_event(const struct config *cfg, const struct event *ev)
 {

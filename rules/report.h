@@ -67,8 +67,7 @@ extern const char *const report_metric_names[REPORT_NMETRICS];
 #define REPORT_HOLDOUT "holdout"
 #define REPORT_VARIANT "variant:" /* + the template's name */
 
-/* --- keys ------------------------------------------------------------------
- */
+/* --- keys ----------------------------------------------------------------- */
 
 /* The day (YYYY-MM-DD, [delivery] timezone) of ms, the bucket of a start. */
 void report_day(const struct config *cfg, int64_t ms, char *buf, size_t n);
@@ -81,8 +80,7 @@ void report_index_key(char *buf, size_t n, const char *prefix, const char *rule,
 void report_set_key(char *buf, size_t n, const char *prefix, const char *rule,
                     const char *day, const char *arm, enum report_metric m);
 
-/* --- the engine ------------------------------------------------------------
- */
+/* --- the engine ----------------------------------------------------------- */
 
 /* Run r has started in arm (REPORT_TREATED or REPORT_HOLDOUT): counted
  * with the batch's other writes (r->env->defer), or at once when there
@@ -94,8 +92,7 @@ int report_run_started(struct run *r, const char *arm);
  * (read them with rconn_discard), or -1. */
 int report_run_reached_cmd(struct run *r, size_t step);
 
-/* --- the events consumer ---------------------------------------------------
- */
+/* --- the events consumer -------------------------------------------------- */
 
 /* 1 when ev may count (a reply, an opt-out or a stage) and the counters
  * are on: the consumer then reads the student's exp hash with its

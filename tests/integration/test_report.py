@@ -15,7 +15,8 @@ Variants: 2,000 students and `send outbox variant inv_a 70%, inv_b 30%`:
 every sent entry names the variant the documented draw picks (FNV-1a 64
 of "RULE\\0STEP\\0STUDENT" mod 10000 on the weights in order), the shares
 are within 2 points, the outbox got that template, a restarted daemon
-picks the same for fresh events, and the report counts each variant.
+picks the same for fresh events, and the report counts each variant and
+compares the second with the first as the test computes it.
 """
 import json
 import math
@@ -333,13 +334,35 @@ class VariantTest(Base, unittest.TestCase):
         res = n.ctl("simulate", "7", "--event", "campaign")
         self.assertIn("send outbox variant %s (of 2)" % want["7"], res.stdout)
 
-        # the report counts each variant's students
-        arms = self.report(n)["rules"][0]["arms"]
+        # the report counts each variant's students and compares the
+        # second variant with the first (no holdout here)
+        conv = {s for s in sids if int(s) % 3 == 0 or
+                (want[s] == "inv_b" and int(s) % 5 == 0)}
+        self.handled(self.emit([("stage", s, {"to": "applied"})
+                                for s in sorted(conv, key=int)]))
+        rep = self.report(n)["rules"][0]
+        arms = rep["arms"]
+        k, c = {}, {}
         for name in ("inv_a", "inv_b"):
-            k = sum(1 for v in want.values() if v == name)
-            self.assertEqual(arms["variant:" + name]["started"], k)
-            self.assertEqual(arms["variant:" + name]["reached"], k)
+            k[name] = sum(1 for v in want.values() if v == name)
+            c[name] = sum(1 for s in conv if want[s] == name)
+            self.assertEqual(arms["variant:" + name]["started"], k[name])
+            self.assertEqual(arms["variant:" + name]["reached"], k[name])
+            self.assertEqual(arms["variant:" + name]["converted"], c[name])
         self.assertEqual(arms["treated"]["started"], STUDENTS)
+        self.assertEqual(arms["treated"]["converted"], len(conv))
+        self.assertEqual(len(rep["lift"]), 1, rep["lift"])
+        lift = rep["lift"][0]
+        self.assertEqual((lift["arm"], lift["over"]),
+                         ("variant:inv_b", "variant:inv_a"))
+        d, lo, hi = newcombe(c["inv_b"], k["inv_b"], c["inv_a"], k["inv_a"])
+        self.assertAlmostEqual(lift["difference"], d, places=9)
+        self.assertAlmostEqual(lift["low"], lo, places=9)
+        self.assertAlmostEqual(lift["high"], hi, places=9)
+        text = n.ctl("report").stdout
+        self.assertIn("lift of variant:inv_b over variant:inv_a: %+.1f points"
+                      % (d * 100), text)
+        self.assertIn("no holdout", text)
         self.assertEqual(n.stop(), 0)
         n.check_clean_log(self)
 

@@ -16,8 +16,7 @@
 #include "rules/report.h"
 #include "tests/support/check_run.h"
 
-/* --- the interval
- * ------------------------------------------------------------- */
+/* --- the interval --------------------------------------------------------- */
 
 static const struct {
     long x1, n1, x2, n2;
@@ -62,8 +61,7 @@ START_TEST(test_wilson_and_relative)
 }
 END_TEST
 
-/* --- attribution
- * ---------------------------------------------------------------- */
+/* --- attribution ---------------------------------------------------------- */
 
 static const char *const stages[] = {"lead", "contacted", "consulting",
                                      "applied"};

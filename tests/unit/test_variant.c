@@ -96,8 +96,7 @@ START_TEST(test_step_as_sent)
 }
 END_TEST
 
-/* --- the list ---------------------------------------------------------------
- */
+/* --- the list ------------------------------------------------------------- */
 
 #define RULE_WITH(step) "rule r {\n    on created\n    " step "\n}\n"
 
