@@ -330,7 +330,9 @@ class VariantTest(Base, unittest.TestCase):
         for s, entries in self.sent(again).items():
             self.assertEqual([e["variant"] for e in entries], [want[s]] * 2)
 
-        # simulate names the same variant
+        # check lists the variants; simulate names the same variant
+        self.assertIn("variants: pick step 1 (inv_a 70%, inv_b 30%)",
+                      n.ctl("check").stdout)
         res = n.ctl("simulate", "7", "--event", "campaign")
         self.assertIn("send outbox variant %s (of 2)" % want["7"], res.stdout)
 
