@@ -51,10 +51,10 @@ static void usage(FILE *fp)
                 "Per rule and arm (treated, holdout, variant:NAME): students "
                 "started, reached,\nreplied, opted out and moved to a later "
                 "stage within [report] window of\ntheir start, and the lift "
-                "over the holdout with its 95%% interval (Newcombe's\nhybrid "
-                "score). --since counts the students started on that day "
-                "(in [delivery]\ntimezone) or later. Reads Redis, writes "
-                "nothing.\n");
+                "over the holdout (and of each variant over the first)\nwith "
+                "its 95%% interval (Newcombe's hybrid score). --since counts "
+                "the students\nstarted on that day (in [delivery] timezone) "
+                "or later. Reads Redis, writes\nnothing.\n");
 }
 
 static int valid_date(const char *s)
