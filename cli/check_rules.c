@@ -29,6 +29,30 @@ static void report_holdouts(const struct ruleset *set, FILE *report)
         fputc('\n', report);
 }
 
+/* "variants: pick step 1 (inv_a 70%, inv_b 30%)": the sends with
+ * weighted variants (rules/variant.h); nothing when there are none. */
+static void report_variants(const struct ruleset *set, FILE *report)
+{
+    const char *sep = "variants: ";
+    char share[16];
+
+    for (size_t i = 0; i < set->nrules; i++)
+        for (size_t k = 0; k < set->rules[i].nsteps; k++) {
+            const struct step *s = set->rules[i].steps[k].src;
+            if (!s->nvariants)
+                continue;
+            fprintf(report, "%s%s step %zu (", sep, set->rules[i].name, k + 1);
+            for (size_t v = 0; v < s->nvariants; v++)
+                fprintf(report, "%s%s %s", v ? ", " : "", s->variants[v].tmpl,
+                        holdout_share_format(s->variants[v].weight, share,
+                                             sizeof share));
+            fputc(')', report);
+            sep = ", ";
+        }
+    if (sep[0] == ',')
+        fputc('\n', report);
+}
+
 int check_rules(struct ctl *ctl, struct diag *d, FILE *report)
 {
     struct rules_env env;
@@ -53,6 +77,7 @@ int check_rules(struct ctl *ctl, struct diag *d, FILE *report)
             set->nfiles == 1 ? "" : "s", events, set->nscheduled,
             set->stages.n);
     report_holdouts(set, report);
+    report_variants(set, report);
     check_worktime(ctl, set->uses_working, d, report);
     ruleset_free(set);
     rules_env_free(&env);

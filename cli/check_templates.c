@@ -76,7 +76,10 @@ static void templates_sent(const struct config *cfg, struct strset *to_staff,
                 if (run_step_to_staff(s))
                     strset_put(to_staff, s->tmpl);
                 else if (s->kind == STEP_SEND)
-                    strset_put(to_students, s->tmpl);
+                    for (size_t v = 0; v <= s->nvariants; v++)
+                        strset_put(to_students, v < s->nvariants
+                                                    ? s->variants[v].tmpl
+                                                    : s->tmpl);
             }
         ruleset_free(set);
     }

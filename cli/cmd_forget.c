@@ -9,8 +9,8 @@
  *   2. the student's queued jobs (ids run:ID:...) are cancelled in every
  *      shard: due, in flight (their ack is then refused), dead;
  *   3. what points at the student from shared keys: open-lead books, alert
- *      groups, delivery receipts (found through the send records' and the
- *      timeline's provider ids);
+ *      groups, the report's counts, delivery receipts (found through the
+ *      send records' and the timeline's provider ids);
  *   4. every key with the student's hash tag, SCANned, except :optout
  *      unless --all (a student who refused messages and is imported again
  *      must stay refused).
@@ -29,6 +29,7 @@
 #include "core/keys.h"
 #include "queues/delayed.h"
 #include "rules/leads.h"
+#include "rules/report.h"
 
 #define SCAN_COUNT "500"
 #define MAX_PIDS 4096    /* provider ids looked up for receipts */
@@ -281,6 +282,26 @@ static int drop_alert_member(struct rconn *rc, const char *key, void *arg)
     return 0;
 }
 
+/* A count of the report (rules/report.h: slm:report:RULE:DAY:ARM:METRIC,
+ * sets of student ids): the student out of it. The indexes (rules, days,
+ * arms) hold no ids and are left alone. */
+static int drop_report_member(struct rconn *rc, const char *key, void *arg)
+{
+    struct member_arg *m = arg;
+    const char *metric = strrchr(key, ':');
+    redisReply *rep;
+    int counted = 0;
+
+    for (int i = 0; metric && i < REPORT_NMETRICS; i++)
+        counted |= strcmp(metric + 1, report_metric_names[i]) == 0;
+    if (!counted)
+        return 0;
+    if (!(rep = rconn_cmd(rc, "SREM %s %s", key, m->id)))
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
 /* --- the queue ---------------------------------------------------------- */
 
 /* Cancels every job of one shard's set or hash whose id is run:ID:... */
@@ -435,6 +456,9 @@ static int sweep(struct ctl *ctl, struct rconn *rc, const char *id, int all,
         return -1;
     snprintf(pattern, sizeof pattern, "%salert:*", prefix);
     if (scan_keys(rc, pattern, drop_alert_member, &m) < 0)
+        return -1;
+    snprintf(pattern, sizeof pattern, "%sreport:*", prefix);
+    if (scan_keys(rc, pattern, drop_report_member, &m) < 0)
         return -1;
     key_student(optout, sizeof optout, prefix, id, KEY_OPTOUT);
     key_student(key, sizeof key, prefix, id, NULL);

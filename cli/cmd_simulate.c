@@ -25,6 +25,7 @@
 #include "rules/delivery.h"
 #include "rules/eval.h"
 #include "rules/holdout.h"
+#include "rules/variant.h"
 #include "rules/recipient.h"
 #include "rules/run.h"
 #include "rules/schedule.h"
@@ -268,7 +269,15 @@ static void print_steps(struct sim *s, const struct crule *r)
         }
         case STEP_SEND:
         case STEP_NOTIFY:
-        case STEP_ESCALATE:
+        case STEP_ESCALATE: {
+            struct step drawn; /* a variant send: the student's template */
+            if (st->nvariants) {
+                st = variant_step(st, r->name, i, s->st->id, &drawn);
+                printf(" %s variant %s (of %zu) at %s\n", st->channel, st->tmpl,
+                       st->nvariants, schedule_format(at, when, sizeof when));
+                render_step(s, st, at);
+                continue;
+            }
             if (st->kind == STEP_ESCALATE)
                 printf(" level %ld via", st->level);
             else if (st->kind == STEP_NOTIFY)
@@ -277,6 +286,7 @@ static void print_steps(struct sim *s, const struct crule *r)
                    schedule_format(at, when, sizeof when));
             render_step(s, st, at);
             continue;
+        }
         case STEP_ASSIGN:
             printf(" team %s%s\n", st->arg, st->by_load ? " by load" : "");
             continue;

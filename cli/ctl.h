@@ -49,5 +49,6 @@ int cmd_resume(struct ctl *ctl, int argc, char **argv);
 int cmd_diff(struct ctl *ctl, int argc, char **argv);
 int cmd_forecast(struct ctl *ctl, int argc, char **argv);
 int cmd_page(struct ctl *ctl, int argc, char **argv);
+int cmd_report(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -36,6 +36,7 @@ static const struct command {
     {"forecast", cmd_forecast,
      "forecast [--days N] [--rule R] [--rules-dir DIR] [--json]"},
     {"page", cmd_page, "page --html FILE            the supervisors' page"},
+    {"report", cmd_report, "report [RULE] [--since DATE] [--json]"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -151,6 +151,10 @@ static const struct conf_key conf_keys[] = {
      0, 0},
     {"consent", "confirm_template", CT_STR, OFF(consent.confirm_template), "",
      0, 0},
+    {"report", "counters", CT_CHOICE, OFF(report.counters), "yes", 0, 0},
+    {"report", "window", CT_DURATION, OFF(report.window_ms), "14d", 0, 0},
+    {"report", "min_students", CT_INT, OFF(report.min_students), "100", 1,
+     1000000000},
 };
 
 #define NKEYS (sizeof conf_keys / sizeof conf_keys[0])

@@ -184,6 +184,13 @@ struct config {
         char *confirm_template;  /* "" for no confirmation */
     } consent; /* [consent]: replies that opt out or in (core/consent.h) */
 
+    struct {
+        int counters;      /* keep the report's counters (1) or not (0) */
+        int64_t window_ms; /* a start's reply, opt-out or later stage counts
+                              this long after it */
+        int min_students;  /* per arm, before a lift is given */
+    } report; /* [report]: nudgectl report (rules/report.h) */
+
     struct attrs school; /* [school]: constants the templates can use */
 
     struct conf_section *channels;

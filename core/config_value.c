@@ -30,6 +30,8 @@ static const struct conf_choice over_cap_choices[] = {
     {"skip", 0, "the message is not sent"},
     {"defer", 1, "it waits until the cap's day or week is over"},
     {NULL, 0, NULL}};
+static const struct conf_choice yes_no_choices[] = {
+    {"yes", 1, "on"}, {"no", 0, "off"}, {NULL, 0, NULL}};
 
 int conf_type_is_string(enum conf_type t)
 {
@@ -97,6 +99,7 @@ static const struct {
     {OFF(leads.followup_by), followup_by_choices},
     {OFF(consent.scope_all), optout_scope_choices},
     {OFF(delivery.over_cap_defer), over_cap_choices},
+    {OFF(report.counters), yes_no_choices},
 };
 
 static const struct conf_choice *choices_of(const struct conf_key *k)

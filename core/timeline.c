@@ -51,6 +51,7 @@ int timeline_format(struct resp *r, const char *prefix, const char *student,
     }
     push_field(&a, "channel", e->channel);
     push_field(&a, "template", e->template_name);
+    push_field(&a, "variant", e->variant);
     if (e->to)
         push_field(&a, "to", mask_contact(e->to, masked, sizeof masked));
     push_field(&a, "provider_id", e->provider_id);

@@ -18,6 +18,7 @@ struct tl_entry {
     int step;
     const char *channel;
     const char *template_name;
+    const char *variant; /* the template a variant send chose */
     const char *to; /* the contact, masked before writing */
     const char *provider_id;
     const char *detail;

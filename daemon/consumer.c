@@ -36,6 +36,7 @@
 #include "core/resp.h"
 #include "core/student_store.h"
 #include "daemon/event_record.h"
+#include "rules/report.h"
 
 /* Reasons an event is rejected, as metrics labels; event.c names all but
  * the last. NREJECT (consumer_int.h) counts them. */
@@ -225,6 +226,24 @@ static int queue_lookups(struct consumer *c, struct link *l,
             return -1;
     }
     *exists = queue_exists(c, l, items, n, 0);
+    /* the report's attribution (rules/report.h), read after the EXISTS */
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &items[i];
+        if (it->accepted && it->ev.student && key_valid_id(it->ev.student) &&
+            report_wants_event(c->cfg, &it->ev)) {
+            it->exp_wanted = 1;
+            report_exp_read(&l->out, c->cfg->redis.prefix, it->ev.student);
+        }
+    }
+    return 0;
+}
+
+/* Reads the exp hashes queue_lookups() asked for. 0 or -1. */
+static int read_exps(struct link *l, struct item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i].exp_wanted && !(items[i].exp = rconn_reply(l->rc)))
+            return -1;
     return 0;
 }
 
@@ -263,14 +282,14 @@ static int read_lookups(struct consumer *c, struct link *l,
     }
     *all_exist = 1;
     if (exists == 0)
-        return 0;
+        return read_exps(l, items, n);
     if ((found = read_exists(l)) < 0)
         return -1;
     *all_exist = found == (long long)exists;
     for (size_t i = 0; i < n; i++)
         if (items[i].lookup == LOOKUP_EXISTS)
             items[i].known = *all_exist;
-    return 0;
+    return read_exps(l, items, n);
 }
 
 /* Some student of the batch is not in Redis: which ones? */
@@ -320,6 +339,9 @@ static int queue_record(struct consumer *c, struct link *l,
         event_record_consent(&l->out, c->cfg, &c->consent, &it->ev, &v,
                              replies, entries) < 0)
         return -1;
+    *replies +=
+        report_attribute(&l->out, c->cfg, it->exp, &it->ev, v == CONSENT_OPTOUT,
+                         c->hook.stage_rank, c->hook.ctx, clock_now_ms());
     if (v != CONSENT_NONE) {
         metric_inc(v == CONSENT_OPTOUT ? c->optouts : c->optins);
         log_info("student %s %s by reply on %s", it->ev.student,
@@ -432,8 +454,11 @@ static void count_batch(struct consumer *c, const struct item *items,
  * its item array. */
 void batch_clear(struct batch *b)
 {
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
         student_free(b->items[i].st);
+        if (b->items[i].exp)
+            freeReplyObject(b->items[i].exp);
+    }
     if (b->reply)
         freeReplyObject(b->reply);
     b->reply = NULL;

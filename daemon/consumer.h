@@ -33,6 +33,9 @@ struct consumer_hook {
                   const struct student *st);
     int (*flush)(void *ctx, struct rconn *rc);
     void *ctx;
+    /* A stage's place in the `stages` line, or -1 (may be NULL): what
+     * the report's `converted` compares (rules/report.h). */
+    int (*stage_rank)(void *ctx, const char *stage);
 };
 
 struct consumer;

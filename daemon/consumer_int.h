@@ -38,6 +38,8 @@ struct item {
     int known;    /* the student exists */
     enum { LOOKUP_NONE, LOOKUP_EXISTS, LOOKUP_LOAD } lookup;
     struct student *st; /* loaded when the hook wants it */
+    int exp_wanted;     /* its exp hash is read (rules/report.h) */
+    redisReply *exp;    /* that HGETALL's reply, or NULL */
 };
 
 /* A Redis connection and the buffer its commands are built in; one per

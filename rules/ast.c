@@ -23,12 +23,15 @@ void cond_free(struct cond *c)
     free(c);
 }
 
-static void step_clear(struct step *s)
+void step_clear(struct step *s)
 {
     free(s->channel);
     free(s->tmpl);
     free(s->arg);
     cond_free(s->cond);
+    for (size_t i = 0; i < s->nvariants; i++)
+        free(s->variants[i].tmpl);
+    free(s->variants);
 }
 
 static void rule_clear(struct rule *r)

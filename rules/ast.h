@@ -82,6 +82,14 @@ enum step_kind {
     STEP_ESCALATE, /* escalate level N via CHANNEL TEMPLATE */
 };
 
+/* One weighted template of `send CHANNEL variant A 50%, B 50%`
+ * (rules/variant.h). */
+struct variant {
+    char *tmpl;
+    int weight; /* hundredths of a percent: 5000 is 50% */
+    struct loc at;
+};
+
 struct step {
     enum step_kind kind;
     struct loc at;
@@ -98,6 +106,11 @@ struct step {
     struct loc level_at;
     struct cond *cond; /* stop if/unless; NULL: unconditional */
     int unless;
+    /* send ... variant: the templates and their weights; tmpl is then the
+     * first one's name (a copy), for what reads a step's template only
+     * to show it. nvariants 0: a plain send. */
+    struct variant *variants;
+    size_t nvariants;
 };
 
 enum trig_kind { TRIG_NONE, TRIG_EVENT, TRIG_EVERY, TRIG_AT };
@@ -146,6 +159,8 @@ struct rule_file {
 };
 
 void cond_free(struct cond *c);
+/* Frees what a step owns (not the step itself). */
+void step_clear(struct step *s);
 void rule_file_free(struct rule_file *f);
 
 /* Writes c back as rule text ("score >= 600 and tag \"x\"") into buf of

@@ -198,12 +198,32 @@ static const struct rule_chan *find_chan(const struct checker *c,
     return NULL;
 }
 
+/* Template name (at `at`) exists, with a part for channel ch (NULL: an
+ * unknown channel, already reported). */
+static void check_template(struct checker *c, const char *file,
+                           const struct rule_chan *ch, const char *name,
+                           struct loc at)
+{
+    const struct rule_tmpl *t;
+    char msg[256];
+
+    if (!(t = env_tmpl(c->env, name))) {
+        snprintf(msg, sizeof msg, "unknown template \"%s\"", name);
+        hint_append(msg, sizeof msg, name, c->tmpl_names, c->env->ntmpls);
+        ERR(c, file, at, "%s", msg);
+        return;
+    }
+    if (ch && !(t->parts & rules_part_bit(ch->as)))
+        ERR(c, file, at,
+            "template \"%s\" has no %s part for channel \"%s\": add %s.%s",
+            name, ch->as, ch->name, name, ch->as);
+}
+
 /* The channel and template of a send, notify or escalate step. */
 static void check_channel_template(struct checker *c, const char *file,
                                    const struct step *s)
 {
     const struct rule_chan *ch = find_chan(c, s->channel);
-    const struct rule_tmpl *t;
     char msg[256];
 
     if (!ch) {
@@ -215,16 +235,10 @@ static void check_channel_template(struct checker *c, const char *file,
     }
     if (!c->env->check_templates)
         return;
-    if (!(t = env_tmpl(c->env, s->tmpl))) {
-        snprintf(msg, sizeof msg, "unknown template \"%s\"", s->tmpl);
-        hint_append(msg, sizeof msg, s->tmpl, c->tmpl_names, c->env->ntmpls);
-        ERR(c, file, s->tmpl_at, "%s", msg);
-        return;
-    }
-    if (ch && !(t->parts & rules_part_bit(ch->as)))
-        ERR(c, file, s->tmpl_at,
-            "template \"%s\" has no %s part for channel \"%s\": add %s.%s",
-            s->tmpl, ch->as, ch->name, s->tmpl, ch->as);
+    if (!s->nvariants)
+        check_template(c, file, ch, s->tmpl, s->tmpl_at);
+    for (size_t i = 0; i < s->nvariants; i++) /* each as a plain send's */
+        check_template(c, file, ch, s->variants[i].tmpl, s->variants[i].at);
 }
 
 /* --- conditions ------------------------------------------------------------

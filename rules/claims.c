@@ -13,6 +13,7 @@
 #include "rules/caps.h"
 #include "rules/dedup.h"
 #include "rules/delivery.h"
+#include "rules/variant.h"
 
 #define SEND_RECORD_TTL_MS RUN_SEND_RECORD_TTL_MS /* run.h */
 /* How many times a deferral past a full cap asks the policy again (the
@@ -34,6 +35,7 @@ int run_pre_cmd(struct rconn *rc, const struct config *cfg,
 {
     char key[KEY_MAX], holder[DEDUP_HOLDER_MAX];
     const struct step *s;
+    struct step drawn;
     const struct channel *ch;
     enum msg_class cls;
     int64_t now = clock_now_ms();
@@ -53,6 +55,7 @@ int run_pre_cmd(struct rconn *rc, const struct config *cfg,
     if ((s = rule->steps[i].src)->kind != STEP_SEND ||
         !(ch = channels_find(chans, s->channel)))
         return 0;
+    s = variant_step(s, rule->name, i, student, &drawn); /* variant.h */
     if (cfg->delivery.dedup_window_ms > 0) {
         dedup_key(p->dedup_key, sizeof p->dedup_key, cfg->redis.prefix,
                   student, s->tmpl, ch->as);

@@ -226,6 +226,10 @@ static uint64_t steps_version(const struct rule *r)
         h = hash_bytes(h, &s->unless, sizeof s->unless);
         h = hash_str(h, s->channel);
         h = hash_str(h, s->tmpl);
+        for (size_t v = 0; v < s->nvariants; v++) /* none: as before */
+            h = hash_bytes(hash_str(h, s->variants[v].tmpl),
+                           &s->variants[v].weight,
+                           sizeof s->variants[v].weight);
         h = hash_str(h, s->arg);
         if (s->by_load) /* only then: older rules keep their versions */
             h = hash_bytes(h, &s->by_load, sizeof s->by_load);

@@ -17,6 +17,8 @@ struct deferred {
 struct run_defer {
     struct deferred *v;
     size_t n, cap;
+    struct resp more; /* commands sent with the runs' state */
+    int more_replies;
 };
 
 struct run_defer *run_defer_new(void)
@@ -26,6 +28,8 @@ struct run_defer *run_defer_new(void)
 
 static void clear(struct run_defer *d)
 {
+    resp_reset(&d->more);
+    d->more_replies = 0;
     for (size_t i = 0; i < d->n; i++) {
         free(d->v[i].runs_key);
         free(d->v[i].rule);
@@ -41,13 +45,20 @@ void run_defer_free(struct run_defer *d)
     if (!d)
         return;
     clear(d);
+    resp_free(&d->more);
     free(d->v);
     free(d);
 }
 
 size_t run_defer_count(const struct run_defer *d)
 {
-    return d->n;
+    return d->n + (d->more_replies > 0);
+}
+
+struct resp *run_defer_more(struct run_defer *d, int replies)
+{
+    d->more_replies += replies;
+    return &d->more;
 }
 
 static char *dup_or_null(const char *s, int *oom)
@@ -89,8 +100,10 @@ int run_defer_add(struct run_defer *d, const char *runs_key, const char *rule,
 static int write_runs(struct run_defer *d, struct rconn *rc, char *err,
                       size_t n)
 {
-    int queued = 0, errors;
+    int queued = d->more_replies, errors;
 
+    if (queued && rconn_append_resp(rc, &d->more) < 0)
+        goto fail;
     for (size_t i = 0; i < d->n; i++) {
         if (!d->v[i].runs_key)
             continue;
@@ -116,9 +129,9 @@ int run_defer_flush(struct run_defer *d, struct rconn *rc, struct queue *q,
     size_t added;
     int ret = -1;
 
-    if (d->n == 0)
+    if (d->n == 0 && d->more_replies == 0)
         return 0;
-    if (!(jobs = calloc(d->n, sizeof *jobs))) {
+    if (!(jobs = calloc(d->n ? d->n : 1, sizeof *jobs))) {
         snprintf(err, n, "out of memory");
         goto done;
     }
@@ -128,7 +141,7 @@ int run_defer_flush(struct run_defer *d, struct rconn *rc, struct queue *q,
                                      0};
     if (write_runs(d, rc, err, n) < 0)
         goto done;
-    if (queue_schedule_many(q, jobs, d->n, &added) < 0) {
+    if (d->n && queue_schedule_many(q, jobs, d->n, &added) < 0) {
         snprintf(err, n, "queue: %s", queue_error(q));
         goto done;
     }

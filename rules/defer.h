@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/redis.h"
+#include "core/resp.h"
 #include "queues/delayed.h"
 
 struct run_defer;
@@ -37,6 +38,11 @@ int run_defer_add(struct run_defer *d, const char *runs_key, const char *rule,
  * either way. */
 int run_defer_flush(struct run_defer *d, struct rconn *rc, struct queue *q,
                     char *err, size_t n);
+/* Jobs and other commands waiting (0: nothing to flush). */
 size_t run_defer_count(const struct run_defer *d);
+/* Where a caller queues other commands to send with the runs' state (the
+ * report's counters, rules/report.h), adding replies to the replies they
+ * will have; the flush reads them (an error reply fails it). */
+struct resp *run_defer_more(struct run_defer *d, int replies);
 
 #endif

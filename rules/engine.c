@@ -27,6 +27,7 @@
 #include "rules/leads.h"
 #include "rules/digest.h"
 #include "rules/holdout.h"
+#include "rules/report.h"
 #include "rules/run.h"
 #include "rules/scanload.h"
 #include "rules/schedule.h"
@@ -250,6 +251,9 @@ int start_rule(const struct run_env *env, struct rconn *rc,
         if ((rc_ = holdout_record(&r)) < 0)
             log_warnx("rule %s, student %s: recording the holdout: %s",
                       rule->name, st->id, rc->errstr);
+    } else if ((rc_ = report_run_started(&r, REPORT_TREATED)) < 0) {
+        log_warnx("rule %s, student %s: counting the start: %s", rule->name,
+                  st->id, rc->errstr); /* rules/report.h */
     } else {
         rc_ = settle_run(&r, run_steps(&r, 0, &at, err, sizeof err), at, err);
     }
@@ -348,6 +352,15 @@ int engine_flush(struct engine *e, struct rconn *rc)
 int engine_hook_flush(void *ctx, struct rconn *rc)
 {
     return engine_flush(ctx, rc);
+}
+
+int engine_stage_rank(void *ctx, const char *stage)
+{
+    struct snap *s = snap_get(ctx);
+    int rank = report_stage_rank(s->rules, stage);
+
+    snap_put(s);
+    return rank;
 }
 
 int engine_hook_wants(void *ctx, const struct event *ev)

@@ -80,6 +80,9 @@ int engine_hook_wants(void *ctx, const struct event *ev);
 int engine_hook_handle(void *ctx, struct rconn *rc, const struct event *ev,
                        const struct student *st);
 int engine_hook_flush(void *ctx, struct rconn *rc);
+/* The consumer's stage_rank (rules/report.h): a stage's place in the
+ * loaded rules' `stages` line, or -1. */
+int engine_stage_rank(void *ctx, const char *stage);
 
 /* --- queue jobs ------------------------------------------------------------
  */

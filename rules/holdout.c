@@ -14,6 +14,7 @@
 #include "core/metrics.h"
 #include "core/timeline.h"
 #include "rules/ast.h"
+#include "rules/report.h"
 #include "rules/run.h"
 
 /* --- the draw ------------------------------------------------------------- */
@@ -146,6 +147,8 @@ int holdout_record(struct run *r)
             return -1;
         }
         count_held_out(r->rule->name);
+        if (report_run_started(r, REPORT_HOLDOUT) < 0) /* rules/report.h */
+            return -1;
         log_debug("rule %s, student %s: held out (%s holdout)", r->rule->name,
                   r->student_id, share);
     }

@@ -8,7 +8,9 @@
 #include <string.h>
 
 #include "rules/hint.h"
+#include "rules/holdout.h"
 #include "rules/parser_int.h"
+#include "rules/variant.h"
 
 /* CHANNEL TEMPLATE */
 static int parse_channel_template(struct parser *p, struct step *s,
@@ -36,6 +38,122 @@ static int parse_channel_template(struct parser *p, struct step *s,
     s->tmpl = parse_dup(p, t->text);
     s->tmpl_at = t->at;
     return s->channel && s->tmpl ? 0 : -1;
+}
+
+/* `variant` starts a list of weighted templates when a template name
+ * follows it on the line (else it is a template called "variant"). */
+static int at_variant_list(struct parser *p)
+{
+    const struct token *t = tok_peek(p), *next;
+
+    if (!tok_is(t, "variant") || t->bol || p->i + 1 >= p->n)
+        return 0;
+    next = &p->t[p->i + 1];
+    return !next->bol && next->kind == TOK_IDENT;
+}
+
+/* TEMPLATE WEIGHT% of a variant list, appended to s->variants. */
+static int parse_variant(struct parser *p, struct step *s, size_t *cap)
+{
+    struct token *t = tok_peek(p), *w;
+    struct variant *v;
+    int weight;
+    char why[160];
+
+    if (t->kind != TOK_IDENT) {
+        parse_expected(p, "a template name in the variant list (variant "
+                          "invite_a 50%, invite_b 50%)");
+        return -1;
+    }
+    tok_next(p);
+    w = tok_peek(p);
+    if (w->kind != TOK_PERCENT || w->bol) {
+        parse_error_at(p, w->bol ? t->at : w->at,
+                       "variant %s needs its weight (%s 50%%)", t->text,
+                       t->text);
+        return -1;
+    }
+    tok_next(p);
+    if (holdout_share_parse(w->text, &weight, why, sizeof why) < 0) {
+        parse_error_at(p, w->at,
+                       "invalid weight \"%s\" for variant %s: a weight is "
+                       "more than 0%% and less than 100%%, with at most one "
+                       "decimal (%s 50%%)",
+                       w->text, t->text, t->text);
+        return -1;
+    }
+    for (size_t i = 0; i < s->nvariants; i++)
+        if (strcmp(s->variants[i].tmpl, t->text) == 0) {
+            parse_error_at(p, t->at,
+                           "variant %s is listed twice (line %d): one "
+                           "weight per template",
+                           t->text, s->variants[i].at.line);
+            return -1;
+        }
+    if (parse_grow(p, (void **)&s->variants, cap, s->nvariants,
+                   sizeof *s->variants) < 0)
+        return -1;
+    v = &s->variants[s->nvariants];
+    if (!(v->tmpl = parse_dup(p, t->text)))
+        return -1;
+    v->weight = weight;
+    v->at = t->at;
+    s->nvariants++;
+    return 0;
+}
+
+/* variant A 50%, B 30%, C 20% (rules/variant.h): two or more templates
+ * whose weights add up to 100%. s->tmpl is the first one's. */
+static int parse_variants(struct parser *p, struct step *s)
+{
+    struct token *kw = tok_next(p);
+    size_t cap = 0;
+    int sum = 0;
+    char total[16];
+
+    do {
+        if (parse_variant(p, s, &cap) < 0)
+            return -1;
+    } while (tok_peek(p)->kind == TOK_COMMA && tok_next(p));
+    for (size_t i = 0; i < s->nvariants; i++)
+        sum += s->variants[i].weight;
+    if (s->nvariants < 2) {
+        parse_error_at(p, kw->at,
+                       "a variant send names two templates or more "
+                       "(variant %s 50%%, other 50%%); for one, write "
+                       "\"send %s %s\"",
+                       s->variants[0].tmpl, s->channel, s->variants[0].tmpl);
+        return -1;
+    }
+    if (sum != VARIANT_SCALE) {
+        parse_error_at(p, kw->at,
+                       "the variants' weights add up to %s, not 100%%",
+                       holdout_share_format(sum, total, sizeof total));
+        return -1;
+    }
+    s->tmpl = parse_dup(p, s->variants[0].tmpl);
+    s->tmpl_at = s->variants[0].at;
+    return s->tmpl ? 0 : -1;
+}
+
+/* send CHANNEL TEMPLATE, or send CHANNEL variant A 50%, B 50% */
+static int parse_send(struct parser *p, struct step *s)
+{
+    struct token *c = tok_peek(p);
+
+    if (c->kind != TOK_IDENT) {
+        parse_expected(p, "a channel name after \"send\"");
+        return -1;
+    }
+    tok_next(p);
+    if (!at_variant_list(p)) {
+        p->i--; /* back to the channel: the usual CHANNEL TEMPLATE */
+        return parse_channel_template(p, s, "send");
+    }
+    if (!(s->channel = parse_dup(p, c->text)))
+        return -1;
+    s->chan_at = c->at;
+    return parse_variants(p, s);
 }
 
 /* Expects the word w next. */
@@ -160,7 +278,7 @@ static int parse_step_body(struct parser *p, struct step *s, struct token *kw)
     }
     if (strcmp(w, "send") == 0) {
         s->kind = STEP_SEND;
-        return parse_channel_template(p, s, "send");
+        return parse_send(p, s);
     }
     if (strcmp(w, "stop") == 0) {
         s->kind = STEP_STOP;
@@ -216,10 +334,7 @@ int parse_step(struct parser *p, struct rule *r, size_t *cap,
     memset(s, 0, sizeof *s);
     s->at = kw->at;
     if (parse_step_body(p, s, kw) < 0) {
-        free(s->channel);
-        free(s->tmpl);
-        free(s->arg);
-        cond_free(s->cond);
+        step_clear(s);
         memset(s, 0, sizeof *s);
         return -1;
     }

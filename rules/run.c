@@ -2,6 +2,7 @@
  * run.c - a run's state in Redis and its steps (see run.h).
  */
 #include "rules/run.h"
+#include "rules/variant.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
@@ -389,6 +390,9 @@ void run_entry(const struct run *r, size_t step, const char *type,
     e->step = (int)step + 1; /* a recruiter counts from 1 (docs/redis.md) */
     e->channel = s ? s->channel : NULL;
     e->template_name = s ? s->tmpl : NULL;
+    if (s && s->nvariants) /* rules/variant.h: the student's draw */
+        e->template_name = e->variant = variant_template(
+            s, r->rule->name, step, r->student_id);
     e->actor = actor;
 }
 

@@ -40,8 +40,10 @@
 #include "rules/claims.h"
 #include "rules/delivery.h"
 #include "rules/recipient.h"
+#include "rules/report.h"
 #include "rules/policy.h"
 #include "rules/run.h"
+#include "rules/variant.h"
 
 #define SEND_RECORD_TTL_MS RUN_SEND_RECORD_TTL_MS /* run.h */
 
@@ -172,6 +174,7 @@ static int write_outcome(struct run *r, const char *state,
     const struct config *cfg = r->env->cfg;
     char skey[KEY_MAX];
     int n = 3, errors; /* MULTI, SET, XADD */
+    int counted = 0;   /* the report's counters, after EXEC (report.h) */
 
     key_student(skey, sizeof skey, cfg->redis.prefix, r->student_id, NULL);
     if (rconn_append(r->rc, "MULTI") < 0 ||
@@ -198,9 +201,12 @@ static int write_outcome(struct run *r, const char *state,
                          r->student_id, r->send.ch->name, r->rule->name,
                          e->step, e->template_name) == 0)
         n++; /* an id no receipt can name is simply not noted */
-    if (rconn_append(r->rc, "EXEC") < 0)
+    if (rconn_append(r->rc, "EXEC") < 0 ||
+        (touch && (counted = report_run_reached_cmd(r, r->send.step)) < 0))
         return -1;
     errors = rconn_exec_errors(r->rc, n);
+    if (counted > 0 && rconn_discard(r->rc, counted) < 0)
+        return -1;
     if (errors != 0) {
         if (errors > 0)
             snprintf(r->rc->errstr, sizeof r->rc->errstr,
@@ -468,10 +474,14 @@ enum step_result run_message(struct run *r, size_t i, const struct step *s)
 {
     struct channel *ch = channels_find(r->env->chans, s->channel);
     struct policy_decision d;
+    struct step drawn;
     enum msg_class cls;
     char why[256];
     int paused;
 
+    /* A variant send is, from here on, a send of the student's variant
+     * (rules/variant.h): dedup, caps and policy see that template. */
+    s = variant_step(s, r->rule->name, i, r->student_id, &drawn);
     if (!ch) {
         run_record(r, i, "failed", s, NULL, NULL, "no such channel");
         return ST_NEXT;
@@ -535,7 +545,10 @@ enum run_status run_after_send(struct run *r, struct queue_job *job,
                                size_t *at, char *err, size_t n)
 {
     struct run_send *sd = &r->send;
-    const struct step *s = r->rule->steps[sd->step].src;
+    struct step drawn;
+    const struct step *s =
+        variant_step(r->rule->steps[sd->step].src, r->rule->name, sd->step,
+                     r->student_id, &drawn);
     size_t i = sd->step;
     struct tl_entry e;
     char actor[160], detail[600], then[200], state[200];
