@@ -16,10 +16,11 @@
 
 #include "core/clock.h"
 
+static unsigned long outbox_seq; /* provider ids: outbox-<pid>-<seq> */
+
 struct outbox {
     int fd;
     char *path;
-    unsigned long seq; /* provider ids: outbox-<pid>-<seq> */
 };
 
 static void *outbox_init(const struct chan_conf *cc, struct conf_section *sec,
@@ -107,8 +108,10 @@ static void outbox_submit(void *self, const struct chan_msg *m,
     json_t *obj;
     size_t len;
 
+    /* one sequence for the process: channels sharing a file (or not)
+     * never give two messages one id */
     snprintf(id, sizeof id, "outbox-%ld-%lu", (long)getpid(),
-             __atomic_add_fetch(&o->seq, 1, __ATOMIC_RELAXED));
+             __atomic_add_fetch(&outbox_seq, 1, __ATOMIC_RELAXED));
     obj = message_json(m, id);
     line = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);

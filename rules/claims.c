@@ -157,8 +157,6 @@ static int take_dedup(struct run *r, size_t i, const struct step *s)
         return 1;
     }
     dedup_reason(why, sizeof why, s->tmpl, prev, delivery_zone(cfg, r->st));
-    log_info("student %s rule %s step %zu: %s", r->student_id, r->rule->name,
-             i + 1, why);
     run_record(r, i, "skipped", s, NULL, NULL, why);
     run_count("skipped");
     policy_count(POLICY_SKIP, "dedup", claims_send_class(r, s));

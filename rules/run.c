@@ -2,7 +2,6 @@
  * run.c - a run's state in Redis and its steps (see run.h).
  */
 #include "rules/run.h"
-#include "rules/variant.h"
 
 #include <jansson.h>
 #include <stdatomic.h>
@@ -15,6 +14,7 @@
 #include "core/hash.h"
 #include "core/keys.h"
 #include "core/log.h"
+#include "core/mask.h"
 #include "core/metrics.h"
 #include "core/student_store.h"
 #include "core/timeline.h"
@@ -22,6 +22,7 @@
 #include "queues/delayed.h"
 #include "rules/claims.h"
 #include "rules/defer.h"
+#include "rules/variant.h"
 #include "rules/delivery.h"
 #include "rules/leads.h"
 #include "rules/recipient.h"
@@ -396,6 +397,23 @@ void run_entry(const struct run *r, size_t step, const char *type,
     e->actor = actor;
 }
 
+void run_log_entry(const struct run *r, const struct tl_entry *e)
+{
+    char to[160];
+
+    /* the timeline's `to` is masked when written; so is every log line
+     * (core/log.c), and this one masks it itself too */
+    if (e->to)
+        mask_contact(e->to, to, sizeof to);
+    log_info("student %s rule %s step %d: %s%s%s%s%s%s%s%s%s", r->student_id,
+             e->rule ? e->rule : "-", e->step, e->type,
+             e->channel ? " via " : "", e->channel ? e->channel : "",
+             e->to ? " to " : "", e->to ? to : "",
+             e->template_name ? " template " : "",
+             e->template_name ? e->template_name : "",
+             e->detail ? ": " : "", e->detail ? e->detail : "");
+}
+
 void run_record(struct run *r, size_t step, const char *type,
                 const struct step *s, const char *to, const char *provider_id,
                 const char *detail)
@@ -407,6 +425,7 @@ void run_record(struct run *r, size_t step, const char *type,
     e.to = to;
     e.provider_id = provider_id;
     e.detail = detail;
+    run_log_entry(r, &e);
     if (timeline_append(r->rc, r->env->cfg->redis.prefix, r->student_id,
                         r->env->cfg->redis.timeline_maxlen, &e) < 0)
         log_warnx("timeline of %s: %s", r->student_id, r->rc->errstr);

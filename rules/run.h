@@ -241,6 +241,10 @@ void run_entry(const struct run *r, size_t step, const char *type,
                const struct step *s, struct tl_entry *e, char *actor,
                size_t n);
 /* Writes one (a failure to write is logged). */
+/* Logs an entry of r's timeline at info: student, rule, step, what
+ * happened, channel, masked recipient, template, detail. Every step
+ * outcome written (run_record(), a send's outcome) is logged so. */
+void run_log_entry(const struct run *r, const struct tl_entry *e);
 void run_record(struct run *r, size_t step, const char *type,
                 const struct step *s, const char *to, const char *provider_id,
                 const char *detail);

@@ -177,6 +177,7 @@ static int write_outcome(struct run *r, const char *state,
     int counted = 0;   /* the report's counters, after EXEC (report.h) */
 
     key_student(skey, sizeof skey, cfg->redis.prefix, r->student_id, NULL);
+    run_log_entry(r, e);
     if (rconn_append(r->rc, "MULTI") < 0 ||
         rconn_append(r->rc, "SET %s %s PX %lld", r->send.key, state,
                      (long long)SEND_RECORD_TTL_MS) < 0 ||

@@ -282,3 +282,6 @@ class TwoDaemonsCapTest(DedupCase):
                 if e["type"] == "skipped":
                     self.assertEqual(e["detail"],
                                      "daily cap of 2 messages reached")
+        # two outbox channels write one file: every message its own id
+        ids = [m["id"] for n in self.nudges for m in outbox(n)]
+        self.assertEqual(len(ids), len(set(ids)), ids)

@@ -184,6 +184,9 @@ class SmsOutcomesTest(SendsTest):
                           steps[0]["provider_id"], steps[0]["to"]),
                          ("sms", "campaign", msgs[0]["id"], "+86138****0001"))
         self.stop_clean()
+        # each send is logged at info, recipient masked (issue 13)
+        self.assertIn("student 1 rule campaign step 1: sent via sms to "
+                      "+86138****0001 template msg", self.nudge.log_text())
 
     def test_bad_number_fails_for_good(self):
         add_student(self.r, "2")
