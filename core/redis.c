@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #define RECONNECT_BASE_MS 100
 #define RECONNECT_CAP_MS 5000
@@ -28,6 +29,14 @@ static void note_reply(void)
 {
     atomic_store_explicit(&last_reply_ms, clock_mono_ms(),
                           memory_order_relaxed);
+}
+
+struct metric *rconn_reconnects_metric(void)
+{
+    return metric_counter("nudge_redis_reconnects_total",
+                          "Reconnections to Redis, by every connection of "
+                          "the process (each is logged)",
+                          NULL);
 }
 
 int64_t rconn_last_reply_ms(void)
@@ -175,8 +184,11 @@ int rconn_connect(struct rconn *rc)
         rconn_close(rc);
         return -1;
     }
-    if (rc->ever_connected)
+    if (rc->ever_connected) { /* logged and counted here, once each */
         rc->reconnects++;
+        metric_inc(rconn_reconnects_metric());
+        log_info("reconnected to Redis at %s", rc->address);
+    }
     rc->ever_connected = 1;
     rc->err = 0;
     rc->errstr[0] = '\0';
@@ -190,11 +202,8 @@ int rconn_ensure(struct rconn *rc)
     while (!rc->c) {
         if (rc->stop && *rc->stop)
             return -1;
-        if (rconn_connect(rc) == 0) {
-            if (rc->reconnects > 0)
-                log_info("reconnected to Redis at %s", rc->address);
+        if (rconn_connect(rc) == 0)
             return 0;
-        }
         int64_t wait = backoff_equal_jitter(RECONNECT_BASE_MS, RECONNECT_CAP_MS,
                                             rc->attempt++, backoff_random());
         if (rc->attempt == 1 || rc->attempt % 10 == 0)

@@ -89,6 +89,9 @@ redisReply *rconn_cmd_blocking(struct rconn *rc, int64_t block_ms,
  * of this process got from Redis, or of its latest connect; 0 before
  * any. /healthz says unhealthy when it is older than the timeout. */
 int64_t rconn_last_reply_ms(void);
+/* nudge_redis_reconnects_total: every connection of the process counts
+ * each reconnect there, as it logs it. */
+struct metric *rconn_reconnects_metric(void);
 
 /* EVALSHA script with keys then args (argv holds numkeys keys followed by
  * the args); loads it on NOSCRIPT and tries again once. */

@@ -62,8 +62,7 @@ static void register_metrics(struct consumer_metrics *m)
         m->rejected[r] = metric_counter("nudge_events_rejected_total",
                                         "Events rejected, by reason.", labels);
     }
-    m->reconnects = metric_counter("nudge_redis_reconnects_total",
-                                   "Reconnections to Redis.", NULL);
+    rconn_reconnects_metric(); /* listed from the start */
     m->timeline_writes = metric_counter("nudge_timeline_writes_total",
                                         "Timeline entries written.", NULL);
     m->reclaimed = metric_counter(
@@ -147,15 +146,6 @@ void consumer_set_hook(struct consumer *c, const struct consumer_hook *hook)
 int consumer_healthy(const struct consumer *c)
 {
     return __atomic_load_n(&c->running, __ATOMIC_RELAXED) && c->rd.rc->c != NULL;
-}
-
-/* Adds the link's new reconnections to the metric (on its own thread). */
-void count_reconnects(struct consumer *c, struct link *l)
-{
-    if (l->rc->reconnects != l->reconnects_seen) {
-        metric_add(c->m.reconnects, l->rc->reconnects - l->reconnects_seen);
-        l->reconnects_seen = l->rc->reconnects;
-    }
 }
 
 /* --- prepare: who are these students? --------------------------------- */
@@ -694,7 +684,6 @@ static int recover(struct consumer *c)
 {
     if (rconn_ensure(c->rd.rc) < 0)
         return -1;
-    count_reconnects(c, &c->rd);
     if (ensure_group(c) < 0 || name_lease_renew(c->lease, c->rd.rc) < 0 ||
         drain_own_pending(c) < 0 || claim_idle(c) < 0) {
         rconn_close(c->rd.rc);

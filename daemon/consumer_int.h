@@ -27,7 +27,7 @@
 struct consumer_metrics {
     struct metric *handled[EV_CUSTOM + 1];
     struct metric *rejected[NREJECT];
-    struct metric *reconnects, *timeline_writes, *reclaimed, *batches;
+    struct metric *timeline_writes, *reclaimed, *batches;
 };
 
 /* One entry of a batch while it is handled. */
@@ -47,7 +47,6 @@ struct item {
 struct link {
     struct rconn *rc;
     struct resp out;
-    unsigned long reconnects_seen; /* rc->reconnects already counted */
 };
 
 /* One XREADGROUP reply's worth of events, between prepare and commit. */
@@ -102,7 +101,6 @@ struct consumer {
 };
 
 /* consumer.c: */
-void count_reconnects(struct consumer *c, struct link *l);
 void batch_clear(struct batch *b);
 void batch_free(struct batch *b);
 /* Sends b's writes on l (commit_send), then reads their replies, runs

@@ -64,7 +64,6 @@ static int writer_send(struct consumer *c, struct batch *b, int holding)
     if (!holding) {
         if (rconn_ensure(c->wr.rc) < 0)
             return -1;
-        count_reconnects(c, &c->wr);
     }
     return commit_send(c, &c->wr, b);
 }
