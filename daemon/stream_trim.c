@@ -247,6 +247,51 @@ static long long trim_and_count(struct stream_trim *t, struct rconn *rc,
     return removed;
 }
 
+/* nudge_events_lag_seconds{group}, for every consumer group (nudged's
+ * and the integrators'): the age of the first entry at or after the
+ * group's safe point (its oldest pending entry, else the first it has not
+ * read), 0 when it is caught up. XINFO GROUPS's own `lag` is not used:
+ * after Redis 7.0 reloads its AOF it can stay high forever with nothing
+ * pending. One round trip for all groups. 0, or -1 when Redis failed. */
+static int measure_lag(struct stream_trim *t, struct rconn *rc,
+                       const redisReply *info, const struct trim_group *g)
+{
+    int64_t now = clock_now_ms();
+    char id[48], labels[200];
+
+    for (size_t i = 0; i < info->elements; i++)
+        if (rconn_append(rc, "XRANGE %s %s + COUNT 1", t->stream,
+                         stream_id_format(safe_point(&g[i]), id,
+                                          sizeof id)) < 0)
+            return -1;
+    for (size_t i = 0; i < info->elements; i++) {
+        const redisReply *name = field(info->element[i], "name");
+        redisReply *r = rconn_reply(rc);
+        struct stream_id first;
+        int64_t lag_ms = 0;
+
+        if (!r)
+            return -1;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+            r->element[0]->type == REDIS_REPLY_ARRAY &&
+            r->element[0]->elements >= 1 &&
+            is_text(r->element[0]->element[0]) &&
+            stream_id_parse(r->element[0]->element[0]->str, &first) == 0)
+            lag_ms = now - (int64_t)first.ms;
+        freeReplyObject(r);
+        snprintf(labels, sizeof labels, "group=\"%.*s\"",
+                 (int)(name->len < 150 ? name->len : 150), name->str);
+        metric_set(metric_gauge("nudge_events_lag_seconds",
+                                "Age of the oldest event a consumer group "
+                                "has not acknowledged (pending or not yet "
+                                "read), 0 when caught up; from XPENDING "
+                                "and last-delivered-id, not XINFO's lag",
+                                labels),
+                   lag_ms > 0 ? lag_ms / 1000 : 0);
+    }
+    return 0;
+}
+
 /* The cut from the groups XINFO GROUPS listed: 1 with *cut, 0 for none
  * (noted why), -1 when Redis failed. */
 static int find_cut(struct stream_trim *t, struct rconn *rc,
@@ -272,8 +317,11 @@ static int find_cut(struct stream_trim *t, struct rconn *rc,
              t->stream);
         ret = 0;
     } else if (ret == 0) {
-        ret = stream_trim_cut(g, info->elements, clock_now_ms(),
-                              t->cfg->retention.events_ms, cut);
+        if (measure_lag(t, rc, info, g) < 0)
+            ret = -1;
+        else
+            ret = stream_trim_cut(g, info->elements, clock_now_ms(),
+                                  t->cfg->retention.events_ms, cut);
     }
     free(g);
     return ret;

@@ -87,6 +87,12 @@ class EventsTrimTest(unittest.TestCase):
         time.sleep(1.0)  # five passes
         self.assertEqual(self.ids(), everything,
                          "audit has read nothing: all must stay")
+        # the lag nudged computes itself: audit's oldest unread entry is
+        # three hours old; nudged's own group is caught up
+        lag = 'nudge_events_lag_seconds{group="%s"}'
+        wait_for(lambda: abs(metric(self.metrics(), lag % "audit") -
+                             3 * 3600) <= 5, 3, what="audit's lag ~3h")
+        self.assertEqual(metric(self.metrics(), lag % "nudged"), 0)
 
         # audit reads three and acknowledges the first: the other two
         # are pending, so they stay, and everything after them
@@ -115,6 +121,8 @@ class EventsTrimTest(unittest.TestCase):
         wait_for(lambda: metric(self.metrics(),
                                 "nudge_events_trimmed_total") == len(old), 3,
                  what="nudge_events_trimmed_total = 6")
+        wait_for(lambda: metric(self.metrics(), lag % "audit") == 0, 3,
+                 what="audit caught up: lag 0")
 
     def test_span_zero_trims_everything_acknowledged(self):
         self.add(["*"] * 4)
