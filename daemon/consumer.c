@@ -766,7 +766,10 @@ void consumer_run(struct consumer *c)
             handoff_drain(c);
             if (recover(c) < 0) {
                 if (!*c->stop) {
-                    log_warnx("%s", c->rd.rc->errstr);
+                    /* a refusal (LOADING, say) was logged where it came;
+                     * a lost connection is said here */
+                    if (c->rd.rc->errstr[0])
+                        log_warnx("event consumer: %s", c->rd.rc->errstr);
                     clock_sleep_ms(1000, c->stop); /* never spin */
                 }
                 continue;

@@ -46,6 +46,51 @@ class SilentListener:
             c.close()
 
 
+class LoadingRedis(SilentListener):
+    """A "Redis" still loading its data: every command gets -LOADING."""
+
+    def _accept(self):
+        while not self.done:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,),
+                             daemon=True).start()
+
+    def _serve(self, c):
+        while True:
+            try:
+                data = c.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            commands = data.count(b"\r\n*") + data.startswith(b"*")
+            try:
+                c.sendall(b"-LOADING Redis is loading the dataset in "
+                          b"memory\r\n" * commands)
+            except OSError:
+                return
+
+
+class LoadingRedisTest(unittest.TestCase):
+    def test_no_empty_log_line(self):
+        fake = LoadingRedis()
+        self.addCleanup(fake.stop)
+        nudge = Nudge(fake, extra=FAST, redis_extra=REDIS_TIMEOUT)
+        self.addCleanup(nudge.cleanup)
+        nudge.start()
+        wait_for(lambda: "LOADING" in nudge.log_text(), 10,
+                 what="the LOADING refusal in the log")
+        time.sleep(1.5)
+        self.assertEqual(nudge.stop(timeout=10), 0)
+        for line in nudge.log_text().splitlines():
+            self.assertNotRegex(line, r"(warn|info|error): *$", line)
+        nudge.check_clean_log(self)
+
+
 class FrozenRedisTest(unittest.TestCase):
     def setUp(self):
         self.redis = RedisServer().start()
