@@ -8,7 +8,7 @@ set -eu
 
 build="build-essential pkg-config libhiredis-dev libjansson-dev libpcre2-dev
 libcurl4-openssl-dev libesmtp-dev check libsubunit-dev libmicrohttpd-dev
-libinih-dev libssl-dev redis-server redis-tools python3 python3-redis python3-aiosmtpd
+libinih-dev libssl-dev redis-server redis-tools python3 python3-redis python3-aiosmtpd python3-yaml
 ca-certificates openssl procps tzdata mandoc
 chromium fonts-dejavu-core"
 bench="nodejs npm curl"
