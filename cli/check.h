@@ -26,4 +26,12 @@ int check_rules(struct ctl *ctl, struct diag *d, FILE *report);
 void check_worktime(struct ctl *ctl, int uses_working, struct diag *d,
                     FILE *report);
 
+/* Within check_templates(): warnings for a placeholder written with
+ * single braces, and for a student attribute no student has (the
+ * contract's fields and a sample of students in Redis, when
+ * [templates] allowed_attributes is not set). (cli/check_placeholders.c) */
+struct tmpl_set;
+void check_placeholders(const struct config *cfg,
+                        const struct tmpl_set *set, struct diag *d);
+
 #endif

@@ -220,6 +220,7 @@ int check_templates(struct ctl *ctl, struct diag *d, FILE *report)
                      "[templates] has no unsubscribe_secret: emails cannot "
                      "be rendered without a signed unsubscribe link");
     check_confirm_template(cfg, set, d);
+    check_placeholders(cfg, set, d);
     fprintf(report, "templates: %zu in %s\n", tmpl_set_count(set),
             cfg->templates.dir);
     for (size_t i = 0; i < tmpl_set_count(set); i++)

@@ -152,10 +152,16 @@ static enum tok_kind classify_number(const char *w, size_t n)
     if (i == n)
         return TOK_NUMBER;
     if (w[i] == '.' && i + 1 < n) {
-        size_t j = i + 1;
+        size_t j = i + 1, k;
         while (j < n && isdigit((unsigned char)w[j]))
             j++;
-        return j == n && j > i + 1 ? TOK_NUMBER : TOK_EOF;
+        if (j == n && j > i + 1)
+            return TOK_NUMBER;
+        for (k = j; k < n && isalpha((unsigned char)w[k]); k++)
+            ;
+        /* "1.5d": a duration the parser refuses, with the whole one to
+         * write (one error, not two) */
+        return j > i + 1 && j < n && k == n ? TOK_DURATION : TOK_EOF;
     }
     if (w[0] == '-')
         return TOK_EOF;

@@ -114,15 +114,74 @@ static int parse_op(struct parser *p, enum cmp_op *op)
     return -1;
 }
 
+/* The unit a word after a bare number means ("days", "天" -> 'd'), or
+ * 0: `wait 3 days` is written `wait 3d`. */
+static char unit_word(const char *w)
+{
+    static const struct {
+        char unit;
+        const char *words[8];
+    } units[] = {
+        {'d', {"d", "day", "days", "天", "日", NULL}},
+        {'h', {"h", "hour", "hours", "hr", "hrs", "小时", "时", NULL}},
+        {'m', {"m", "min", "mins", "minute", "minutes", "分钟", "分", NULL}},
+        {'s', {"s", "sec", "secs", "second", "seconds", "秒", NULL}},
+        {'w', {"w", "week", "weeks", "周", "星期", NULL}},
+    };
+
+    for (size_t i = 0; i < NELEM(units); i++)
+        for (size_t j = 0; units[i].words[j]; j++)
+            if (strcmp(w, units[i].words[j]) == 0)
+                return units[i].unit;
+    return 0;
+}
+
+/* "36h" for "1.5d": the same span as a whole number of a smaller unit,
+ * or "" when there is none. */
+static void whole_duration(const char *text, char *buf, size_t n)
+{
+    static const struct {
+        char unit;
+        double secs;
+    } units[] = {{'w', 604800}, {'d', 86400}, {'h', 3600}, {'m', 60},
+                 {'s', 1}};
+    char *end;
+    double v = strtod(text, &end), secs = -1;
+
+    buf[0] = 0;
+    for (size_t i = 0; i < NELEM(units); i++)
+        if (*end == units[i].unit && end[1] == 0)
+            secs = v * units[i].secs;
+    for (size_t i = 0; secs > 0 && i < NELEM(units); i++) {
+        double k = secs / units[i].secs;
+        if (k >= 1 && k == (double)(long long)k) {
+            snprintf(buf, n, "%lld%c", (long long)k, units[i].unit);
+            return;
+        }
+    }
+}
+
 int parse_duration_tok(struct parser *p, const char *after, int64_t *ms)
 {
-    struct token *t = tok_peek(p);
+    struct token *t = tok_peek(p), *next;
+    char unit = 0, whole[32];
 
     if (t->kind == TOK_NUMBER) {
-        parse_error_at(p, t->at,
-                       "duration \"%s\" in %s needs a unit: s, m, h, d or w "
-                       "(\"%sh\")",
-                       t->text, after, t->text);
+        next = p->i + 1 < p->n ? &p->t[p->i + 1] : NULL;
+        if (next && next->kind == TOK_IDENT && next->at.line == t->at.line)
+            unit = unit_word(next->text);
+        if (unit) {
+            parse_error_at(p, t->at,
+                           "\"%s\" and \"%s\" in %s: write the number and "
+                           "its unit together: \"%s%c\"",
+                           t->text, next->text, after, t->text, unit);
+            tok_next(p); /* the unit word too: one error */
+        } else {
+            parse_error_at(p, t->at,
+                           "duration \"%s\" in %s needs a unit: s, m, h, d "
+                           "or w (\"%sh\" for hours, \"%sd\" for days)",
+                           t->text, after, t->text, t->text);
+        }
         tok_next(p);
         return -1;
     }
@@ -135,9 +194,17 @@ int parse_duration_tok(struct parser *p, const char *after, int64_t *ms)
     }
     tok_next(p);
     if (duration_parse(t->text, ms) < 0 || *ms <= 0) {
-        parse_error_at(p, t->at,
-                       "invalid duration \"%s\" in %s: use s, m, h, d or w",
-                       t->text, after);
+        whole_duration(t->text, whole, sizeof whole);
+        if (strchr(t->text, '.') && whole[0])
+            parse_error_at(p, t->at,
+                           "duration \"%s\" in %s: a duration is a whole "
+                           "number and a unit: write \"%s\"",
+                           t->text, after, whole);
+        else
+            parse_error_at(p, t->at,
+                           "invalid duration \"%s\" in %s: use s, m, h, d "
+                           "or w",
+                           t->text, after);
         return -1;
     }
     return 0;

@@ -169,7 +169,19 @@ static int parse_on(struct parser *p, struct trigger *tr)
     tr->ev = strcmp(t->text, "event") == 0 ? EV_CUSTOM : event_kind_of(t->text);
     if (tr->ev == EV_STAGE || tr->ev == EV_CUSTOM) {
         struct token *a = tok_peek(p);
-        if (a->kind != TOK_IDENT) {
+        if (a->kind != TOK_IDENT || a->at.line != t->at.line) {
+            /* on the next line is the next statement, not the name:
+             * say so on this line */
+            if (a->at.line != t->at.line) {
+                parse_error_at(p, t->at,
+                               "\"on %s\" needs %s on the same line (%s)",
+                               t->text,
+                               tr->ev == EV_STAGE ? "a stage name"
+                                                  : "an event name",
+                               tr->ev == EV_STAGE ? "on stage consulting"
+                                                  : "on event visited");
+                return -1;
+            }
             parse_expected(p, tr->ev == EV_STAGE ? "a stage name after \"on stage\""
                                            : "an event name after \"on "
                                              "event\"");
@@ -321,17 +333,39 @@ static int parse_holdout(struct parser *p, struct rule *r, struct token *kw)
 
 /* --- rules and files ----------------------------------------------------- */
 
+/* The keyword a word from another language of rules means: too far
+ * from it to be a typo ("upon" is not near "on"), too common to leave
+ * without a hint. NULL for none. */
+static const char *statement_alias(const char *w)
+{
+    static const char *const aliases[][2] = {
+        {"upon", "on"},   {"whenever", "on"}, {"trigger", "on"},
+        {"if", "when"},   {"only", "when"},   {"delay", "wait"},
+        {"sleep", "wait"}, {"after", "wait"},  {"message", "send"},
+    };
+
+    for (size_t i = 0; i < NELEM(aliases); i++)
+        if (strcmp(w, aliases[i][0]) == 0)
+            return aliases[i][1];
+    return NULL;
+}
+
 static void unknown_statement(struct parser *p, struct token *t)
 {
     char msg[200], buf[96];
+    const char *alias;
 
     if (t->kind != TOK_IDENT) {
         snprintf(msg, sizeof msg, "expected a step or \"}\", found %s",
                  tok_describe(t, buf, sizeof buf));
     } else {
         snprintf(msg, sizeof msg, "unknown step \"%.40s\"", t->text);
-        hint_append(msg, sizeof msg, t->text, statement_words,
-                    NELEM(statement_words));
+        if ((alias = statement_alias(t->text)))
+            snprintf(msg + strlen(msg), sizeof msg - strlen(msg),
+                     ": did you mean \"%s\"?", alias);
+        else
+            hint_append(msg, sizeof msg, t->text, statement_words,
+                        NELEM(statement_words));
     }
     parse_error_at(p, t->at, "%s", msg);
 }

@@ -1,0 +1,48 @@
+"""What recruiters get wrong in templates, found by `nudgectl check`
+(issue 13): single braces, and an attribute no student has, compared with
+the contract's fields and a sample of students in Redis."""
+import unittest
+
+from harness import Nudge, RedisServer, add_student
+
+
+class TemplateHintsTest(unittest.TestCase):
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.addCleanup(self.redis.stop)
+        self.r = self.redis.client()
+        self.nudge = Nudge(self.redis, http=False)
+        self.addCleanup(self.nudge.cleanup)
+        self.nudge.write("rules/none.rules", "stages lead\n")
+
+    def check(self):
+        return self.nudge.ctl("check", check=False)
+
+    def test_single_braces(self):
+        self.nudge.write("templates/fee.sms", "Kind: service\n\n"
+                         "{{name}}您好，请在{date deposit_due}前缴费。\n")
+        res = self.check()
+        self.assertEqual(res.returncode, 0, res.stderr)  # a warning
+        self.assertIn('fee.sms:3:', res.stderr)
+        self.assertIn('"{date deposit_due}" looks like a placeholder: a '
+                      'value goes between double braces', res.stderr)
+
+    def test_misspelt_attribute_against_students_in_redis(self):
+        for sid in ("1", "2", "3"):
+            add_student(self.r, sid, major_intent="law")
+        self.nudge.write("templates/a.sms", "Kind: service\n\n"
+                         "{{nmae}}同学，您的意向专业{{majr_intent}}。\n")
+        self.nudge.write("templates/b.sms", "Kind: service\n\n"
+                         "{{name}}同学，您的意向专业{{major_intent}}。\n")
+        res = self.check()
+        self.assertEqual(res.returncode, 0, res.stderr)
+        self.assertIn('"nmae" is an attribute no student has', res.stderr)
+        self.assertIn('did you mean "name"?', res.stderr)
+        self.assertIn('"majr_intent" is an attribute no student has', res.stderr)
+        self.assertIn('did you mean "major_intent"?', res.stderr)
+        self.assertNotIn('"major_intent" is an attribute', res.stderr)
+        self.assertNotIn("b.sms", res.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
