@@ -106,9 +106,12 @@ $(BUILD)/nudged: $(BUILD)/daemon/nudged.o $(BUILD)/libnudge.a \
 	$(call show,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(PLUGIN_LDFLAGS) -o $@ $(filter %.o %.a, $^) $(LDLIBS)
 
-$(BUILD)/nudgectl: $(BUILD)/cli/nudgectl.o $(BUILD)/libnudge.a
+# nudgectl check opens the channels as nudged does, plugins included:
+# it exports the plugin API too.
+$(BUILD)/nudgectl: $(BUILD)/cli/nudgectl.o $(BUILD)/libnudge.a \
+                   channels/plugin_api.syms
 	$(call show,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(PLUGIN_LDFLAGS) -o $@ $(filter %.o %.a, $^) $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SUP_OBJ) $(BUILD)/libnudge.a
 	@mkdir -p $(dir $@)

@@ -12,6 +12,12 @@
 #include "cli/ctl.h"
 #include "core/diag.h"
 
+/* The [channel.NAME] sections, opened and closed with the daemon's own
+ * channels_open() (cli/check_channels.c): what stops nudged stops check
+ * (a driver's keys, a plugin's ABI, an outbox path in a missing folder,
+ * a secret not set). Returns 0, or -1 when it found errors. */
+int check_channels(struct ctl *ctl, struct diag *d, FILE *report);
+
 /* The templates folder: every part compiles; per template, the names it
  * needs. Returns 0, or -1 when it found errors. */
 int check_templates(struct ctl *ctl, struct diag *d, FILE *report);

@@ -13,6 +13,7 @@ static const struct checker {
     const char *what;
     int (*run)(struct ctl *ctl, struct diag *d, FILE *report);
 } checkers[] = {
+    {"channels", check_channels},
     {"templates", check_templates},
     {"rules", check_rules}, /* rules/checker.h, cli/check_rules.c */
 };

@@ -68,15 +68,9 @@ static struct snap *snap_load(const struct config *cfg, struct diag *d)
     atomic_init(&s->refs, 1);
     if (rules_env_from_config(&s->env, cfg) < 0)
         goto fail;
-    if (access(cfg->rules.dir, F_OK) < 0 && errno == ENOENT) {
-        /* no rules folder: a daemon that only records events */
-        struct rule_file **none = calloc(1, sizeof *none);
-        log_warnx("rules folder %s does not exist: no rules run",
-                  cfg->rules.dir);
-        if (!none || ruleset_build(none, 0, &s->env, &s->rules, d) < 0)
-            goto fail;
-        return s;
-    }
+    /* a missing rules folder is an error, here as in `nudgectl check`
+     * (ruleset_load_dir() says so): a daemon that only records events
+     * has an empty one */
     s->tmpls = tmpl_set_load(cfg->templates.dir, cfg, d);
     if (ruleset_load_dir(cfg->rules.dir, &s->env, &s->rules, d) < 0 ||
         !s->tmpls)

@@ -294,3 +294,19 @@ def metric(text, name):
         if line.startswith(name):
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def sample_secrets(text, tmpdir):
+    """The sample config's text with its file: secret (the WeCom app's,
+    under /etc/nudge) pointed at a file in tmpdir, and an environment
+    that sets every env:NAME it reads, as an operator's unit would: a
+    config `nudgectl check` and nudged both accept."""
+    import re as _re
+    path = os.path.join(tmpdir, "wecom.secret")
+    with open(path, "w") as f:
+        f.write("test-secret\n")
+    text = text.replace("file:/etc/nudge/wecom.secret", "file:" + path)
+    env = dict(os.environ)
+    for name in _re.findall(r"env:([A-Z0-9_]+)", text):
+        env[name] = "test-" + name.lower()
+    return text, env
