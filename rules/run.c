@@ -282,7 +282,9 @@ int run_note_touch(struct rconn *rc, const char *prefix, const char *student,
 
 void run_job_id(const struct run *r, size_t step, char *buf, size_t n)
 {
-    snprintf(buf, n, "run:%s:%s:%zu", r->student_id, r->id, step);
+    /* steps counted from 1, as the timeline, the logs and simulate count
+     * them (a recruiter's count); the payload's `step` is the index */
+    snprintf(buf, n, "run:%s:%s:%zu", r->student_id, r->id, step + 1);
 }
 
 char *run_job_payload(const struct run *r, size_t step)

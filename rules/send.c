@@ -21,8 +21,8 @@
  *                     fallback's own record (...:STEP:fb) decides
  *   sent, unknown, failed permanent    nothing: the step is done
  *
- * The records count steps from 0, as the timeline does; the
- * idempotency key given to the provider is RUN:N with N counted from 1
+ * Steps are counted from 1 in the records' keys, as on the timeline, in
+ * job ids and logs; the idempotency key given to the provider is RUN:N
  * (+ ":fb" for the fallback), the same on every attempt.
  */
 #include <stdio.h>
@@ -70,8 +70,8 @@ void run_send_record_key(const char *prefix, const char *student,
 {
     char suffix[160];
 
-    snprintf(suffix, sizeof suffix, "send:%s:%zu%s", run, i,
-             fallback ? ":fb" : "");
+    snprintf(suffix, sizeof suffix, "send:%s:%zu%s", run, i + 1,
+             fallback ? ":fb" : ""); /* from 1, as everywhere */
     key_student(buf, n, prefix, student, suffix);
 }
 

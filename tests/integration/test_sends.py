@@ -339,7 +339,7 @@ class GiveUpTest(SendsTest):
         self.assertIn("gave up after 3 attempts", dead)
         # the operator puts it back once the gateway works: it goes out
         self.gw.rules()
-        self.nudge.ctl("queue", "retry", "run:1:%s:0" % run_id(eid))
+        self.nudge.ctl("queue", "retry", "run:1:%s:1" % run_id(eid))
         steps = self.wait_outcome("1", "sent")
         self.assertEqual(len(steps), 4, steps)
         self.assertEqual(len(self.received_by("1")), 1)
