@@ -2,7 +2,9 @@
  * cmd_render.c - nudgectl render TEMPLATE STUDENT [CHANNEL]: the exact
  * message a student would get, read from Redis as the daemon would (the
  * student, their owner and the owner's supervisor), without sending it.
- * Email prints the whole MIME message; SMS its encoding and segments.
+ * Email prints as a person reads it (To, Subject, the text, the HTML part
+ * summarised; --raw: the whole MIME message as sent); SMS its encoding
+ * and segments.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +19,19 @@
 struct target {
     int type;         /* enum tmpl_type, or -1 for every part */
     const char *from; /* the email channel's `from`, or NULL */
+    int raw;          /* --raw: email as MIME */
 };
 
 static void usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: nudgectl -c FILE render TEMPLATE STUDENT [CHANNEL]\n"
+            "usage: nudgectl -c FILE render [--raw] TEMPLATE STUDENT "
+            "[CHANNEL]\n"
             "Prints the message TEMPLATE makes for STUDENT: for CHANNEL (a\n"
             "configured channel's name, or a type: sms, email, wecom,\n"
-            "webhook), or every part of the template. Nothing is sent.\n");
+            "webhook), or every part of the template. Nothing is sent.\n"
+            "An email shows as it reads (subject and text; the HTML part\n"
+            "summarised); --raw prints the MIME message as sent.\n");
 }
 
 /* The type a configured channel renders: its `as`, else its `type`. */
@@ -121,11 +127,37 @@ static void free_people(struct people *p)
 
 /* --- printing -------------------------------------------------------------- */
 
-static void print_msg(const struct tmpl_msg *m, enum tmpl_type type)
+/* An email as its reader sees it: the headers a person reads, the text,
+ * and what the HTML part holds (its size and links), not its markup. */
+static void print_email(const struct tmpl_msg *m)
+{
+    size_t links = 0;
+
+    printf("To: %s\nSubject: %s\n", m->to ? m->to : "-",
+           m->subject ? m->subject : "");
+    if (m->unsubscribe_url)
+        printf("Unsubscribe: %s\n", m->unsubscribe_url);
+    printf("\n%s%s", m->body ? m->body : "",
+           m->body && *m->body && m->body[strlen(m->body) - 1] != '\n'
+               ? "\n"
+               : "");
+    if (!m->html)
+        return;
+    for (const char *p = m->html; (p = strstr(p, "href=")); p += 5)
+        links++;
+    printf("\n[an HTML part too: %zu bytes, %zu link%s; --raw shows the "
+           "MIME message]\n",
+           strlen(m->html), links, links == 1 ? "" : "s");
+}
+
+static void print_msg(const struct tmpl_msg *m, enum tmpl_type type, int raw)
 {
     switch (type) {
     case TMPL_EMAIL:
-        fputs(m->mime, stdout);
+        if (raw)
+            fputs(m->mime, stdout);
+        else
+            print_email(m);
         return;
     case TMPL_SMS:
         printf("To: %s\n", m->to);
@@ -147,7 +179,7 @@ static void print_msg(const struct tmpl_msg *m, enum tmpl_type type)
 
 /* Renders one part; 0, or 1 when it cannot be rendered. */
 static int render_one(const struct tmpl_part *part, const struct tmpl_ctx *ctx,
-                      struct tmpl_out *out, int banner)
+                      struct tmpl_out *out, int banner, int raw)
 {
     enum tmpl_status st = tmpl_render(part, ctx, out);
 
@@ -159,7 +191,7 @@ static int render_one(const struct tmpl_part *part, const struct tmpl_ctx *ctx,
                 tmpl_part_file(part), ctx->student->id, out->err);
         return 1;
     }
-    print_msg(&out->msg, tmpl_part_type(part));
+    print_msg(&out->msg, tmpl_part_type(part), raw);
     return 0;
 }
 
@@ -177,7 +209,7 @@ static int render_parts(const struct tmpl_set *set, const char *name,
             continue;
         if (found++ && t->type < 0)
             printf("\n");
-        failed |= render_one(part, ctx, &out, t->type < 0);
+        failed |= render_one(part, ctx, &out, t->type < 0, t->raw);
     }
     tmpl_out_free(&out);
     if (!found)
@@ -193,11 +225,17 @@ int cmd_render(struct ctl *ctl, int argc, char **argv)
     struct target t;
     struct people p = {0};
     struct tmpl_set *set;
-    int status = CTL_FINDING, rc;
+    int status = CTL_FINDING, rc, raw = 0;
 
     if (ctl_wants_help(argc, argv)) {
         usage(stdout);
         return CTL_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "--raw") == 0) {
+        raw = 1;
+        argv[1] = argv[0]; /* the rest reads as without it */
+        argv++;
+        argc--;
     }
     if (argc < 3 || argc > 4) {
         usage(stderr);
@@ -205,6 +243,7 @@ int cmd_render(struct ctl *ctl, int argc, char **argv)
     }
     if (resolve_target(&ctl->cfg, argc == 4 ? argv[3] : NULL, &t) < 0)
         return CTL_USAGE;
+    t.raw = raw;
     set = tmpl_set_load(ctl->cfg.templates.dir, &ctl->cfg, &d);
     diag_print(&d, stderr);
     diag_clear(&d);

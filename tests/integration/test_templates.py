@@ -75,9 +75,11 @@ class TemplatesTest(NudgeTestCase, unittest.TestCase):
         return self.nudge.ctl("render", *args, check=check)
 
     def render_bytes(self, *args):
-        """The exact bytes (ctl() reads text, which turns CRLF into LF)."""
-        res = subprocess.run([NUDGECTL, "-c", self.nudge.config, "render"] +
-                             list(args), capture_output=True, timeout=60)
+        """The exact bytes of the message as sent (--raw; ctl() reads
+        text, which turns CRLF into LF)."""
+        res = subprocess.run([NUDGECTL, "-c", self.nudge.config, "render",
+                              "--raw"] + list(args), capture_output=True,
+                             timeout=60)
         err = res.stderr.decode(errors="replace")
         for mark in SANITIZER_MARKS:
             self.assertNotIn(mark, err)
@@ -216,6 +218,26 @@ class TemplatesTest(NudgeTestCase, unittest.TestCase):
         self.assertEqual(out, "==> %s <==\nTo: zhaoliu\nFormat: markdown\n\n"
                          "**赵\\*六** 由 李\\_老师 负责，主管 王主任\n" %
                          self.nudge.path("templates/overdue.wecom"))
+
+    def test_email_as_read_and_raw(self):
+        """render shows an email as a person reads it (the subject decoded,
+        the text, the HTML part summarised); --raw the MIME message."""
+        self.template("welcome.email", "Subject: 欢迎 {{name}}\n\n"
+                      "{{name}}同学：欢迎加入！\n")
+        self.template("welcome.email.html",
+                      "<p>{{name}}同学：<a href=\"https://example.edu\">"
+                      "欢迎</a></p>\n")
+        add_student(self.r, "7", name="钱七", email="qian@example.edu")
+        out = self.render("welcome", "7", "email").stdout
+        self.assertIn("Subject: 欢迎 钱七\n", out)
+        self.assertIn("\n钱七同学：欢迎加入！\n", out)
+        self.assertRegex(out, r"\[an HTML part too: \d+ bytes, 1 link; "
+                              r"--raw shows the MIME message\]")
+        self.assertNotIn("Content-Transfer-Encoding", out)
+        self.assertNotIn("=?UTF-8?", out)
+        raw = self.render("--raw", "welcome", "7", "email").stdout
+        self.assertIn("MIME-Version: 1.0", raw)
+        self.assertIn("=?UTF-8?", raw)  # the subject as sent, encoded
 
     def test_webhook(self):
         self.template("hook.webhook", '{"student": "{{msg.student_id}}", '

@@ -48,7 +48,7 @@ class UnsubscribeTest(NudgeTestCase, unittest.TestCase):
     def link_path(self, sid):
         """The path and query of the student's List-Unsubscribe link, as a
         proxy in front of nudged would forward it."""
-        raw = self.nudge.ctl("render", "note", sid, "mailbox").stdout
+        raw = self.nudge.ctl("render", "--raw", "note", sid, "mailbox").stdout
         msg = email.message_from_string(raw, policy=email.policy.default)
         self.assertEqual(msg["list-unsubscribe-post"], ONE_CLICK.decode())
         url = urllib.parse.urlparse(msg["list-unsubscribe"].strip("<>"))
