@@ -156,5 +156,20 @@ double forecast_cost(const struct forecast *fc, size_t chan,
                      long long *segments);
 /* The channel named name, or -1. */
 int forecast_chan_find(const struct forecast *fc, const char *name);
+/* The exact messages of rule (or every rule: -1) on local day (or every
+ * day: -1) and channel chan (or every channel: -1); their estimate in
+ * *est. */
+long long forecast_sum(const struct forecast *fc, long rule, int day,
+                       long chan, double *est);
+/* The channel sends SMS (as = sms): it has segments and a cost. */
+int forecast_is_sms(const struct fc_chan *c);
+/* "2026-12-01": day `day` of the horizon, local. Returns buf. */
+char *forecast_day_text(const struct forecast *fc, int day, char *buf,
+                        size_t n);
+/* An estimate below this is shown as none. */
+#define FORECAST_EST_SHOWN 0.05
+/* "120", or "120 + ~3.4" with an estimate (est >= FORECAST_EST_SHOWN).
+ * Returns buf. */
+char *forecast_count_text(long long n, double est, char *buf, size_t len);
 
 #endif

@@ -276,7 +276,7 @@ START_TEST(test_page_from_redis_masks_contacts)
     lead(rc, "200", "w2", "432000000", "13987654321", "li.hua@school.cn");
     lead(rc, "300", "w1", "863000000", "13711112222", "ok@school.cn");
     cmd(rc, "HSET slm:pause %s %s", "rule:r<1>", "0 alice", NULL);
-    src = (struct supervisor_page_src){&cfg, rc, now, 0};
+    src = (struct supervisor_page_src){&cfg, rc, now, 0, NULL};
     html = supervisor_page_build(&src);
     ck_assert_ptr_nonnull(html);
     /* masked, and never in the clear */
@@ -319,7 +319,7 @@ START_TEST(test_page_without_redis)
     char *html;
 
     ck_assert_int_eq(config_defaults(&cfg), 0);
-    src = (struct supervisor_page_src){&cfg, NULL, 0, 0};
+    src = (struct supervisor_page_src){&cfg, NULL, 0, 0, NULL};
     html = supervisor_page_build(&src);
     ck_assert_ptr_nonnull(html);
     /* each section that reads Redis says it could not; the page is whole */
