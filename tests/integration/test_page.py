@@ -521,6 +521,7 @@ class PageTest(unittest.TestCase):
         self.assertEqual(self.nudge.ctl("page", check=False, env=self.env)
                          .returncode, 2)
         self.assertIn("page --html FILE", self.nudge.ctl("-h").stdout)
+        self.assertIn("report --html FILE", self.nudge.ctl("-h").stdout)
 
 
 class PageFirstForecastTest(unittest.TestCase):
