@@ -1,6 +1,7 @@
 /*
  * forecast.h - what the rules will send over the next days
- * (`nudgectl forecast`, cli/cmd_forecast.c): for each student, the runs
+ * (`nudgectl forecast` and the supervisors' page, through
+ * rules/forecast_read.h): for each student, the runs
  * already waiting in the queue and the firings of the scheduled rules are
  * walked step by step through the daemon's own code (rules/eval.h for
  * `when` and `stop`, rules/policy.h for quiet hours, staff hours,
@@ -15,7 +16,7 @@
  *                  ── forecast_estimate (each event rule)
  *                  ── the cells, totals, busiest hour ── forecast_free
  *
- * Nothing here reads or writes Redis: the command reads the students,
+ * Nothing here reads or writes Redis: rules/forecast_read.c reads the students,
  * the queued jobs, the pauses and the events and hands them in, so that
  * the counts are a function of what is given (and a unit test can give
  * it).
