@@ -35,19 +35,20 @@ struct report_cmd {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "usage: nudgectl -c FILE report [RULE] [--since YYYY-MM-DD] "
-                "[--json]\n"
-                "       nudgectl -c FILE report --html FILE\n"
-                "Per rule and arm (treated, holdout, variant:NAME): students "
-                "started, reached,\nreplied, opted out and moved to a later "
-                "stage within [report] window of\ntheir start, and the lift "
-                "over the holdout (and of each variant over the first)\nwith "
-                "its 95%% interval (Newcombe's hybrid score). --since counts "
-                "the students\nstarted on that day (in [delivery] timezone) "
-                "or later. Reads Redis, writes\nnothing. --html FILE writes the "
-                "supervisors' page instead (the report,\noverdue leads, "
-                "queue and forecast, as nudged's /report) to FILE, \"-\" "
-                "for\nstdout.\n");
+    fprintf(fp,
+            "usage: nudgectl -c FILE report [RULE] [--since YYYY-MM-DD] "
+            "[--json]\n"
+            "       nudgectl -c FILE report --html FILE\n"
+            "Per rule and arm (treated, holdout, variant:NAME): students "
+            "started, reached,\nreplied, opted out and moved to a later "
+            "stage within [report] window of\ntheir start, and the lift "
+            "over the holdout (and of each variant over the first)\nwith "
+            "its 95%% interval (Newcombe's hybrid score). --since counts "
+            "the students\nstarted on that day (in [delivery] timezone) "
+            "or later. Reads Redis, writes\nnothing. --html FILE writes the "
+            "supervisors' page instead (the report,\noverdue leads, "
+            "queue and forecast, as nudged's /report) to FILE, \"-\" "
+            "for\nstdout.\n");
 }
 
 static int valid_date(const char *s)
@@ -179,7 +180,8 @@ static json_t *lift_json(const struct report_cmd *c, const struct report_arm *a,
     return o;
 }
 
-static json_t *rule_json(const struct report_cmd *c, const struct report_rule *r)
+static json_t *rule_json(const struct report_cmd *c,
+                         const struct report_rule *r)
 {
     const struct report_arm *pairs[2 * REPORT_MAX_PAIRS];
     size_t n = report_comparisons(r, pairs, 2 * REPORT_MAX_PAIRS);
@@ -236,9 +238,9 @@ static void on_progress(void *ctx, size_t done, size_t total)
 static int read_all(struct report_cmd *c)
 {
     struct report_progress pr = {on_progress, c};
-    int ret = report_read(c->rc, &c->ctl->cfg, c->rule, c->since,
-                          progress_wanted(stderr, c->json) ? &pr : NULL,
-                          &c->data);
+    int ret =
+        report_read(c->rc, &c->ctl->cfg, c->rule, c->since,
+                    progress_wanted(stderr, c->json) ? &pr : NULL, &c->data);
 
     if (c->prog_started)
         progress_end(&c->prog);

@@ -28,7 +28,7 @@ struct page_forecast {
     int stop;
     struct forecast_read *fr; /* the latest result, or NULL */
     int64_t at_ms;
-    char error[400];          /* the last attempt's failure, or "" */
+    char error[400]; /* the last attempt's failure, or "" */
 };
 
 struct report_page {
@@ -212,14 +212,13 @@ static char *build(struct report_page *rp)
 {
     struct page_forecast *f = &rp->fc;
     struct supervisor_forecast sf = {.state = SUPERVISOR_FORECAST_OFF};
-    struct supervisor_page_src src = {rp->cfg, rp->rc, clock_now_ms(), 1,
-                                      &sf};
+    struct supervisor_page_src src = {rp->cfg, rp->rc, clock_now_ms(), 1, &sf};
     char *html;
 
     pthread_mutex_lock(&f->lock);
     if (f->started) {
-        sf.state = f->fr ? SUPERVISOR_FORECAST_READY
-                         : SUPERVISOR_FORECAST_PENDING;
+        sf.state =
+            f->fr ? SUPERVISOR_FORECAST_READY : SUPERVISOR_FORECAST_PENDING;
         sf.fr = f->fr;
         sf.at_ms = f->at_ms;
         sf.every_ms = rp->cfg->http.report_forecast_every_ms;

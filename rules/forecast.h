@@ -16,10 +16,10 @@
  *                  ── forecast_estimate (each event rule)
  *                  ── the cells, totals, busiest hour ── forecast_free
  *
- * Nothing here reads or writes Redis: rules/forecast_read.c reads the students,
- * the queued jobs, the pauses and the events and hands them in, so that
- * the counts are a function of what is given (and a unit test can give
- * it).
+ * Nothing here reads or writes Redis: rules/forecast_read.c reads the
+ * students, the queued jobs, the pauses and the events and hands them
+ * in, so that the counts are a function of what is given (and a unit
+ * test can give it).
  *
  * Ownership: forecast_init() borrows cfg, set, tmpls and chans (they
  * must outlive the forecast) and allocates; forecast_free() frees.

@@ -15,11 +15,11 @@
 #include "core/keys.h"
 #include "rules/scanload.h"
 
-#define FC_CHUNK 500     /* students read and walked at a time */
-#define FC_PAGE 1000     /* queue ids and events read at a time */
+#define FC_CHUNK 500 /* students read and walked at a time */
+#define FC_PAGE 1000 /* queue ids and events read at a time */
 #define DAY_MS (86400LL * 1000)
 
-/* --- loading ---------------------------------------------------------------- */
+/* --- loading -------------------------------------------------------------- */
 
 int forecast_read_wanted(const struct forecast_read *c, size_t rule)
 {
@@ -76,11 +76,10 @@ enum forecast_read_status forecast_read_load(struct forecast_read *c,
 /* Tells the caller how far the walk is; non-zero: stop. */
 static int tell(struct forecast_read *c, size_t done)
 {
-    return c->progress.fn ? c->progress.fn(c->progress.ctx, done, c->nids)
-                          : 0;
+    return c->progress.fn ? c->progress.fn(c->progress.ctx, done, c->nids) : 0;
 }
 
-/* --- pauses ------------------------------------------------------------------- */
+/* --- pauses --------------------------------------------------------------- */
 
 static int read_pauses(struct forecast_read *c, struct rconn *rc)
 {
@@ -100,7 +99,7 @@ static int read_pauses(struct forecast_read *c, struct rconn *rc)
     return status;
 }
 
-/* --- the queue: step jobs ------------------------------------------------------- */
+/* --- the queue: step jobs ------------------------------------------------- */
 
 /* A step job's payload (rules/run.c run_job_payload()): kept when its
  * rule is in the set at the same version; other jobs (scan batches,
@@ -156,8 +155,8 @@ done:
 
 /* One page of a shard's due set: ids with their due times, then their
  * payloads in one HMGET. Returns how many ids the page had, or -1. */
-static long read_queue_page(struct forecast_read *c, struct rconn *rc, int shard,
-                            long from)
+static long read_queue_page(struct forecast_read *c, struct rconn *rc,
+                            int shard, long from)
 {
     const char *prefix = c->cfg->redis.prefix;
     char due[KEY_MAX], jobs[KEY_MAX];
@@ -179,8 +178,8 @@ static long read_queue_page(struct forecast_read *c, struct rconn *rc, int shard
         pay = rconn_cmdargv(rc, (int)n + 2, argv, NULL);
         free(argv);
     }
-    if (n && (!pay || pay->type != REDIS_REPLY_ARRAY ||
-              pay->elements != (size_t)n))
+    if (n &&
+        (!pay || pay->type != REDIS_REPLY_ARRAY || pay->elements != (size_t)n))
         n = -1;
     for (long i = 0; n > 0 && i < n; i++)
         if (pay->element[i]->type == REDIS_REPLY_STRING &&
@@ -216,8 +215,8 @@ static int read_queue(struct forecast_read *c, struct rconn *rc)
 }
 
 /* The jobs of student id: *n of them from the returned one. */
-static const struct fc_job *jobs_of(const struct forecast_read *c, const char *id,
-                                    size_t *n)
+static const struct fc_job *jobs_of(const struct forecast_read *c,
+                                    const char *id, size_t *n)
 {
     size_t lo = 0, hi = c->njobs, at;
 
@@ -237,7 +236,7 @@ static const struct fc_job *jobs_of(const struct forecast_read *c, const char *i
     return c->jobs + lo;
 }
 
-/* --- the students --------------------------------------------------------------- */
+/* --- the students --------------------------------------------------------- */
 
 static int add_id(void *ctx, const char *id)
 {
@@ -282,20 +281,21 @@ static int walk_students(struct forecast_read *c, struct rconn *rc)
         return -2;
     for (size_t at = 0; at < c->nids && status == 0; at += FC_CHUNK) {
         size_t n = c->nids - at < FC_CHUNK ? c->nids - at : FC_CHUNK;
-        status = students_each(rc, prefix, (const char *const *)c->ids + at,
-                               n, walk_student, c);
+        status = students_each(rc, prefix, (const char *const *)c->ids + at, n,
+                               walk_student, c);
         if (status == 0 && tell(c, at + n))
             return -2;
     }
     return status;
 }
 
-/* --- event-triggered rules: their trigger's rate ------------------------------------ */
+/* --- event-triggered rules: their trigger's rate -------------------------- */
 
 /* Counts, per rule, the events of the last FORECAST_EVENT_DAYS days that fire
  * it (ruleset_triggered(), the consumer's own matching), reading the
  * stream by time in pages. */
-static int count_events(struct forecast_read *c, struct rconn *rc, long long *count)
+static int count_events(struct forecast_read *c, struct rconn *rc,
+                        long long *count)
 {
     char key[KEY_MAX], from[48], to[32];
     size_t idx[64];
@@ -306,8 +306,8 @@ static int count_events(struct forecast_read *c, struct rconn *rc, long long *co
              (long long)(c->now_ms - FORECAST_EVENT_DAYS * DAY_MS));
     snprintf(to, sizeof to, "%lld", (long long)c->now_ms);
     for (;;) {
-        redisReply *rep = rconn_cmd(rc, "XRANGE %s %s %s COUNT %d", key, from,
-                                    to, FC_PAGE);
+        redisReply *rep =
+            rconn_cmd(rc, "XRANGE %s %s %s COUNT %d", key, from, to, FC_PAGE);
         size_t n;
         if (!rep)
             return -1;
@@ -341,23 +341,25 @@ static int estimate_event_rules(struct forecast_read *c, struct rconn *rc)
     if (!count)
         return -1;
     for (size_t i = 0; i < c->set->nrules; i++)
-        if (c->set->rules[i].src->trig.kind == TRIG_EVENT && forecast_read_wanted(c, i))
+        if (c->set->rules[i].src->trig.kind == TRIG_EVENT &&
+            forecast_read_wanted(c, i))
             any = 1;
     if (any && count_events(c, rc, count) < 0) {
         free(count);
         return -1;
     }
     for (size_t i = 0; i < c->set->nrules; i++)
-        if (c->set->rules[i].src->trig.kind == TRIG_EVENT && forecast_read_wanted(c, i))
+        if (c->set->rules[i].src->trig.kind == TRIG_EVENT &&
+            forecast_read_wanted(c, i))
             forecast_estimate(&c->fc, i, count[i], FORECAST_EVENT_DAYS);
     free(count);
     return 0;
 }
 
-/* --- the run ------------------------------------------------------------------ */
+/* --- the run -------------------------------------------------------------- */
 
-int forecast_read_run(struct forecast_read *c, struct rconn *rc,
-                      int64_t now_ms, char *err, size_t errlen)
+int forecast_read_run(struct forecast_read *c, struct rconn *rc, int64_t now_ms,
+                      char *err, size_t errlen)
 {
     int status = 0;
 
@@ -372,9 +374,9 @@ int forecast_read_run(struct forecast_read *c, struct rconn *rc,
         (status = walk_students(c, rc)) < 0 ||
         estimate_event_rules(c, rc) < 0) {
         snprintf(err, errlen, "%s",
-                 status == -2         ? "stopped"
-                 : rc->errstr[0]      ? rc->errstr
-                                      : "out of memory");
+                 status == -2    ? "stopped"
+                 : rc->errstr[0] ? rc->errstr
+                                 : "out of memory");
         return -1;
     }
     return 0;

@@ -40,23 +40,23 @@ struct forecast_progress {
 
 struct forecast_read {
     const struct config *cfg;
-    int days;                 /* 1 .. FORECAST_DAYS_MAX */
-    const char *rule;         /* NULL, or the one rule shown (borrowed) */
-    const char *dir;          /* NULL: [rules] dir (borrowed) */
+    int days;         /* 1 .. FORECAST_DAYS_MAX */
+    const char *rule; /* NULL, or the one rule shown (borrowed) */
+    const char *dir;  /* NULL: [rules] dir (borrowed) */
     struct forecast_progress progress; /* fn NULL: none */
     /* filled */
     struct rules_env env;
     struct ruleset *set;
     struct tmpl_set *tmpls;
-    struct forecast fc;       /* the figures, after forecast_read_run() */
-    int only;                 /* index of `rule` in the set, else -1 */
+    struct forecast fc; /* the figures, after forecast_read_run() */
+    int only;           /* index of `rule` in the set, else -1 */
     struct fc_job *jobs;
     size_t njobs, capjobs;
     long long jobs_seen, jobs_stale;
     char **ids;
     size_t nids, capids;
     int64_t now_ms;
-    int inited;               /* fc is set up (forecast_free() it) */
+    int inited; /* fc is set up (forecast_free() it) */
 };
 
 /* What forecast_read_load() found wrong. */

@@ -23,9 +23,9 @@
 
 static void arms_table(struct page *p, const struct report_rule *r)
 {
-    static const char *const head[] = {"Arm",     "Started",   "Reached",
-                                       "Replied", "Opted out", "Converted",
-                                       "Conversion rate"};
+    static const char *const head[] = {
+        "Arm",       "Started",   "Reached",        "Replied",
+        "Opted out", "Converted", "Conversion rate"};
     char v[REPORT_NMETRICS + 1][32];
     const char *row[REPORT_NMETRICS + 2];
 
@@ -102,8 +102,8 @@ static void lift_row(struct page *p, const struct config *cfg,
 static void report_rule_write(struct page *p, const struct config *cfg,
                               const struct report_rule *r)
 {
-    static const char *const head[] = {"Arm", "Over", "Lift",
-                                       "95% interval", "Relative"};
+    static const char *const head[] = {"Arm", "Over", "Lift", "95% interval",
+                                       "Relative"};
     const struct report_arm *pairs[2 * REPORT_MAX_PAIRS];
     size_t n = report_comparisons(r, pairs, 2 * REPORT_MAX_PAIRS);
 
@@ -217,8 +217,9 @@ static void days_chart(struct page *p, const struct forecast *fc)
         bars[d] = (struct page_bar){
             forecast_day_text(fc, d, labels[d], sizeof labels[d]),
             (double)forecast_sum(fc, -1, d, -1, &est)};
-    page_bar_chart(p, "Messages per day (exact; the ~ estimates are in the "
-                      "table)",
+    page_bar_chart(p,
+                   "Messages per day (exact; the ~ estimates are in the "
+                   "table)",
                    bars, (size_t)n, "");
 }
 
@@ -226,9 +227,8 @@ static void days_chart(struct page *p, const struct forecast *fc)
 static void days_table(struct page *p, const struct forecast *fc)
 {
     size_t cols = fc->nchans + 2;
-    const char **head = calloc(cols, sizeof *head), **row =
-                                                        calloc(cols,
-                                                               sizeof *row);
+    const char **head = calloc(cols, sizeof *head),
+               **row = calloc(cols, sizeof *row);
     char(*cell)[48] = calloc(cols, sizeof *cell);
     double est;
 
@@ -262,8 +262,8 @@ done:
 /* Per channel: messages, and for SMS the segments and their cost. */
 static void chans_table(struct page *p, const struct forecast *fc)
 {
-    static const char *const head[] = {"Channel",  "Type",
-                                       "Messages", "SMS segments",
+    static const char *const head[] = {"Channel",         "Type",
+                                       "Messages",        "SMS segments",
                                        "Price a segment", "Cost"};
     char v[4][48];
 
@@ -333,8 +333,7 @@ static void forecast_write(struct page *p,
     const struct forecast *fc = &f->fr->fc;
     char v[64], day[16], at[16], every[32], msg[400];
     int bday, bhour;
-    double est, busiest = forecast_busiest_hour(fc, &bday, &bhour),
-                cost = 0;
+    double est, busiest = forecast_busiest_hour(fc, &bday, &bhour), cost = 0;
     long long seg, n = forecast_sum(fc, -1, -1, -1, &est);
 
     supervisor_local_time(at, sizeof at, src->cfg, f->at_ms, "%H:%M");
@@ -358,8 +357,7 @@ static void forecast_write(struct page *p,
     page_figure(p, "SMS cost", v);
     if (busiest > 0)
         snprintf(v, sizeof v, "%s %02d:00 (%.0f)",
-                 forecast_day_text(fc, bday, day, sizeof day), bhour,
-                 busiest);
+                 forecast_day_text(fc, bday, day, sizeof day), bhour, busiest);
     else
         snprintf(v, sizeof v, "none");
     page_figure(p, "Busiest hour", v);

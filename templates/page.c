@@ -351,8 +351,7 @@ void page_bar_chart_ranges(struct page *p, const char *caption,
             end = top > w ? top : w;
         }
         number(num, sizeof num, v);
-        rawf(p, "<text x=\"%ld\" y=\"%zu\">%s", BAR_X + end + 5, y + 13,
-             num);
+        rawf(p, "<text x=\"%ld\" y=\"%zu\">%s", BAR_X + end + 5, y + 13, num);
         text(p, unit);
         raw(p, "</text>\n");
     }

@@ -1,9 +1,9 @@
 /*
  * test_page.c - the supervisors' page builder: the inline SVG bar chart
  * (bars in proportion, labels escaped and cut, nothing drawn for no
- * data, interval whiskers on the bars' scale), every caller's text escaped (a student named
- * <script>alert(1)</script>), and contacts masked on the page built from
- * a throwaway redis-server, with the leads most overdue first.
+ * data, interval whiskers on the bars' scale), every caller's text escaped (a
+ * student named <script>alert(1)</script>), and contacts masked on the page
+ * built from a throwaway redis-server, with the leads most overdue first.
  */
 #include <check.h>
 #include <math.h>
