@@ -14,7 +14,7 @@ as `nudgectl report --json`; the forecast section the same messages per
 day as `nudgectl forecast --json`, on the live page once nudged's
 background pass ([http] report_forecast_every = 1s) has run, and in the
 file nudgectl writes. Before the first pass the live page says the
-forecast is being computed (a second nudged on 30,000 students).
+forecast is being computed (a second nudged on 50,000 students).
 """
 import os
 import re
@@ -526,7 +526,7 @@ class PageTest(unittest.TestCase):
 
 class PageFirstForecastTest(unittest.TestCase):
     """Before nudged's first forecast pass is through, the live page says
-    it is being computed; then it shows it. 30,000 students make the
+    it is being computed; then it shows it. 50,000 students make the
     first pass take long enough for the first request to come before it;
     with report_forecast_every = 0 the section says it is off."""
 
@@ -556,7 +556,7 @@ class PageFirstForecastTest(unittest.TestCase):
             return None  # not listening yet
 
     def test_being_computed_then_shown(self):
-        nudge = self.start("1h", 30000)
+        nudge = self.start("1h", 50000)
         first = wait_for(lambda: self.page(nudge), 10, interval=0.01,
                          what="the page")
         self.assertIn("The first forecast is being computed",
