@@ -1,9 +1,11 @@
 /*
- * cmd_page.c - nudgectl page --html FILE: writes the supervisors' page
+ * cmd_page.c - nudgectl report --html FILE (and its older name, nudgectl
+ * page --html FILE): writes the supervisors' page
  * (rules/supervisor_page.h) to a file, the same page nudged serves at
- * /report, built by the same function, for mailing or archiving. It has
- * no channel figures: those live in the daemon's memory. (`nudgectl
- * report --html FILE` will write it too, through the same function.)
+ * /report, built by the same function, for mailing or archiving. Its
+ * forecast is computed here, once, before the page is built (nudged
+ * computes it in the background instead). It has no channel figures:
+ * those live in the daemon's memory.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,10 +21,11 @@ static void usage(FILE *fp)
     fprintf(fp,
             "usage: nudgectl -c FILE page --html FILE\n"
             "\n"
-            "Writes the supervisors' page (what nudged serves at /report:\n"
-            "overdue leads, the queue's health; the channels' figures are\n"
-            "only on the live page) to FILE, \"-\" for stdout. One HTML file\n"
-            "with nothing to fetch; contacts are masked.\n"
+            "The same as `nudgectl report --html FILE`: writes the\n"
+            "supervisors' page (what nudged serves at /report: the report,\n"
+            "overdue leads, the queue's health, the forecast; the channels'\n"
+            "figures are only on the live page) to FILE, \"-\" for stdout.\n"
+            "One HTML file with nothing to fetch; contacts are masked.\n"
             "exit status: 0 written, 1 Redis unreachable or FILE not\n"
             "written, 2 usage\n");
 }
@@ -43,12 +46,41 @@ static int write_file(const char *path, const char *s, size_t n)
     return bad ? -1 : 0;
 }
 
+int ctl_write_page(struct ctl *ctl, const char *out)
+{
+    struct supervisor_forecast f = {.state = SUPERVISOR_FORECAST_PENDING};
+    struct supervisor_page_src src = {&ctl->cfg, NULL, clock_now_ms(), 0, &f};
+    struct forecast_read fr;
+    char *html, err[400];
+    int status = CTL_OK;
+
+    if (!(src.rc = ctl_redis(ctl)))
+        return CTL_FINDING;
+    if (supervisor_forecast_compute(&fr, &ctl->cfg, src.rc, src.now_ms, NULL,
+                                    err, sizeof err) == 0) {
+        f.state = SUPERVISOR_FORECAST_READY;
+        f.fr = &fr;
+        f.at_ms = src.now_ms;
+    } else {
+        f.error = err;
+    }
+    html = supervisor_page_build(&src);
+    forecast_read_free(&fr);
+    if (!html) {
+        fprintf(stderr, "nudgectl: out of memory\n");
+        return CTL_FINDING;
+    }
+    if (write_file(out, html, strlen(html)) < 0) {
+        fprintf(stderr, "nudgectl: %s: %s\n", out, strerror(errno));
+        status = CTL_FINDING;
+    }
+    free(html);
+    return status;
+}
+
 int cmd_page(struct ctl *ctl, int argc, char **argv)
 {
-    struct supervisor_page_src src = {&ctl->cfg, NULL, clock_now_ms(), 0};
     const char *out = NULL;
-    char *html;
-    int status = CTL_OK;
 
     if (ctl_wants_help(argc, argv)) {
         usage(stdout);
@@ -60,16 +92,5 @@ int cmd_page(struct ctl *ctl, int argc, char **argv)
         usage(stderr);
         return CTL_USAGE;
     }
-    if (!(src.rc = ctl_redis(ctl)))
-        return CTL_FINDING;
-    if (!(html = supervisor_page_build(&src))) {
-        fprintf(stderr, "nudgectl: out of memory\n");
-        return CTL_FINDING;
-    }
-    if (write_file(out, html, strlen(html)) < 0) {
-        fprintf(stderr, "nudgectl: %s: %s\n", out, strerror(errno));
-        status = CTL_FINDING;
-    }
-    free(html);
-    return status;
+    return ctl_write_page(ctl, out);
 }

@@ -51,4 +51,10 @@ int cmd_forecast(struct ctl *ctl, int argc, char **argv);
 int cmd_page(struct ctl *ctl, int argc, char **argv);
 int cmd_report(struct ctl *ctl, int argc, char **argv);
 
+/* Writes the supervisors' page to path ("-": stdout), its forecast
+ * computed once here (cmd_page.c): what `report --html` and `page --html`
+ * do. Returns the exit status (CTL_OK, or CTL_FINDING with the reason on
+ * stderr). */
+int ctl_write_page(struct ctl *ctl, const char *path);
+
 #endif

@@ -35,8 +35,10 @@ static const struct command {
     {"diff", cmd_diff, "diff OLD_RULES_DIR NEW_RULES_DIR [--json]"},
     {"forecast", cmd_forecast,
      "forecast [--days N] [--rule R] [--rules-dir DIR] [--json]"},
-    {"page", cmd_page, "page --html FILE            the supervisors' page"},
-    {"report", cmd_report, "report [RULE] [--since DATE] [--json]"},
+    {"page", cmd_page, "page --html FILE            as report --html FILE"},
+    {"report", cmd_report,
+     "report [RULE] [--since DATE] [--json] | report --html FILE (the "
+     "supervisors' page)"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -70,6 +70,8 @@ static const struct conf_key conf_keys[] = {
     {"http", "receipts_token", CT_SECRET, OFF(http.receipts_token), NULL, 0,
      0},
     {"http", "report_token", CT_SECRET, OFF(http.report_token), NULL, 0, 0},
+    {"http", "report_forecast_every", CT_DURATION,
+     OFF(http.report_forecast_every_ms), "15m", 0, 0},
 
     {"channels", "plugin_dir", CT_PATH, OFF(plugin_dir), NULL, 0, 0},
 

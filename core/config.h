@@ -91,6 +91,9 @@ struct config {
                                  NULL: no token asked */
         char *report_token;   /* resolved secret for /report (the
                                  supervisors' page); NULL or "": off */
+        int64_t report_forecast_every_ms; /* the page's forecast is
+                                             computed in the background
+                                             this often; 0: off */
     } http;
 
     /* [channels] plugin_dir (a top-level field: `channels` below is the

@@ -13,6 +13,13 @@
  * http.c calls it on the listener's one thread, so one Redis connection
  * serves it; while Redis is down the page still answers, its sections
  * saying they could not read it.
+ *
+ * The forecast reads every student (seconds at 100,000), so no request
+ * computes it: a thread of this module does, on its own Redis
+ * connection, at start and then every [http] report_forecast_every
+ * (0: never, and the section says it is off), and keeps the latest
+ * result with its time; a request shows it under the lock that swaps
+ * it. Before the first result the section says it is being computed.
  */
 #ifndef NUDGE_REPORT_PAGE_H
 #define NUDGE_REPORT_PAGE_H
@@ -22,8 +29,9 @@
 struct report_page;
 
 /* The handler for cfg (borrowed; must outlive it), or NULL when the page
- * is off (no report_token) or out of memory. Free with
- * report_page_free(). */
+ * is off (no report_token) or out of memory; its forecast thread is
+ * started. Free with report_page_free(), which stops the thread (a
+ * forecast under way stops at its next 500 students). */
 struct report_page *report_page_new(const struct config *cfg);
 void report_page_free(struct report_page *rp);
 

@@ -6,6 +6,7 @@
  */
 #include "rules/forecast.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -674,4 +675,44 @@ void forecast_estimate(struct forecast *fc, size_t ri, long long count,
                  !paused(fc, ri, (size_t)c))
             spread(fc, ri, (size_t)c, per_day, offset);
     }
+}
+
+long long forecast_sum(const struct forecast *fc, long rule, int day,
+                       long chan, double *est)
+{
+    long long n = 0;
+
+    *est = 0;
+    for (size_t r = 0; r < fc->nrules; r++)
+        for (int d = 0; (rule < 0 || (size_t)rule == r) && d < fc->days; d++)
+            for (size_t k = 0; (day < 0 || day == d) && k < fc->nchans; k++)
+                if (chan < 0 || (size_t)chan == k) {
+                    n += forecast_cell(fc, r, d, k)->messages;
+                    *est += forecast_cell(fc, r, d, k)->estimated;
+                }
+    return n;
+}
+
+int forecast_is_sms(const struct fc_chan *c)
+{
+    return strcmp(c->ch.as, "sms") == 0;
+}
+
+char *forecast_day_text(const struct forecast *fc, int day, char *buf,
+                        size_t n)
+{
+    char t[32];
+
+    schedule_format(fc->day_start[day] + 12 * 3600 * 1000LL, t, sizeof t);
+    snprintf(buf, n, "%.10s", t);
+    return buf;
+}
+
+char *forecast_count_text(long long n, double est, char *buf, size_t len)
+{
+    if (est >= FORECAST_EST_SHOWN)
+        snprintf(buf, len, "%lld + ~%.1f", n, est);
+    else
+        snprintf(buf, len, "%lld", n);
+    return buf;
 }

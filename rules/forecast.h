@@ -1,6 +1,7 @@
 /*
  * forecast.h - what the rules will send over the next days
- * (`nudgectl forecast`, cli/cmd_forecast.c): for each student, the runs
+ * (`nudgectl forecast` and the supervisors' page, through
+ * rules/forecast_read.h): for each student, the runs
  * already waiting in the queue and the firings of the scheduled rules are
  * walked step by step through the daemon's own code (rules/eval.h for
  * `when` and `stop`, rules/policy.h for quiet hours, staff hours,
@@ -15,10 +16,10 @@
  *                  ── forecast_estimate (each event rule)
  *                  ── the cells, totals, busiest hour ── forecast_free
  *
- * Nothing here reads or writes Redis: the command reads the students,
- * the queued jobs, the pauses and the events and hands them in, so that
- * the counts are a function of what is given (and a unit test can give
- * it).
+ * Nothing here reads or writes Redis: rules/forecast_read.c reads the
+ * students, the queued jobs, the pauses and the events and hands them
+ * in, so that the counts are a function of what is given (and a unit
+ * test can give it).
  *
  * Ownership: forecast_init() borrows cfg, set, tmpls and chans (they
  * must outlive the forecast) and allocates; forecast_free() frees.
@@ -156,5 +157,20 @@ double forecast_cost(const struct forecast *fc, size_t chan,
                      long long *segments);
 /* The channel named name, or -1. */
 int forecast_chan_find(const struct forecast *fc, const char *name);
+/* The exact messages of rule (or every rule: -1) on local day (or every
+ * day: -1) and channel chan (or every channel: -1); their estimate in
+ * *est. */
+long long forecast_sum(const struct forecast *fc, long rule, int day,
+                       long chan, double *est);
+/* The channel sends SMS (as = sms): it has segments and a cost. */
+int forecast_is_sms(const struct fc_chan *c);
+/* "2026-12-01": day `day` of the horizon, local. Returns buf. */
+char *forecast_day_text(const struct forecast *fc, int day, char *buf,
+                        size_t n);
+/* An estimate below this is shown as none. */
+#define FORECAST_EST_SHOWN 0.05
+/* "120", or "120 + ~3.4" with an estimate (est >= FORECAST_EST_SHOWN).
+ * Returns buf. */
+char *forecast_count_text(long long n, double est, char *buf, size_t len);
 
 #endif

@@ -35,7 +35,8 @@
  * the send path when a message goes (rules/send.c), and the events
  * consumer for replies, opt-outs and stages (daemon/consumer.c), each in
  * a pipeline it already sends. [report] counters = no turns all of it
- * off. Readers: cli/cmd_report.c.
+ * off. Readers: rules/report_read.h (for `nudgectl report` and the
+ * supervisors' page).
  */
 #ifndef NUDGE_RULES_REPORT_H
 #define NUDGE_RULES_REPORT_H

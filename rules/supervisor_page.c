@@ -4,7 +4,7 @@
  * (rules/leads_list.h, as `nudgectl overdue`), the queue's health and
  * what is paused (queues/delayed.h and core/pause.h, as `nudgectl queue
  * stats`), the channels' health (the metrics nudged keeps,
- * core/metrics.h), and the placeholders of the report and the forecast.
+ * core/metrics.h); the report and the forecast are supervisor_insight.c's.
  */
 #include "rules/supervisor_page.h"
 
@@ -20,50 +20,33 @@
 #include "queues/delayed.h"
 #include "rules/leads_list.h"
 
-/* The report and the forecast, until `nudgectl report` and `nudgectl
- * forecast` bring their own section functions: they say where the
- * figures are, and show none (a made-up figure is worse than a gap). */
-static void section_report(struct page *p,
-                           const struct supervisor_page_src *src)
-{
-    page_section(p, "report", "Report");
-    page_para(p, "note",
-              "What each rule did (students started, reached, replied, "
-              "opted out and moved on, and the lift over its holdout) will "
-              "show here once `nudgectl report` is built (issue 12); this "
-              "page shows no such figure until then.");
-}
-
-static void section_forecast(struct page *p,
-                             const struct supervisor_page_src *src)
-{
-    page_section(p, "forecast", "Forecast");
-    page_para(p, "note",
-              "What the rules will send over the coming days, per rule, day "
-              "and channel, and its cost, will show here once `nudgectl "
-              "forecast` is built (issue 12); this page shows no such figure "
-              "until then.");
-}
-
 /* The page, in order. A new section is one function and one line here. */
 static const supervisor_section_fn sections[] = {
-    section_report,              /* `nudgectl report`'s, once built */
+    supervisor_section_report,   /* `nudgectl report`'s figures */
     supervisor_section_overdue,  /* the leads past their deadline */
     supervisor_section_queue,    /* the delayed queue */
     supervisor_section_channels, /* this daemon's channel metrics */
-    section_forecast,            /* `nudgectl forecast`'s, once built */
+    supervisor_section_forecast, /* `nudgectl forecast`'s figures */
 };
+
+void supervisor_local_time(char *buf, size_t n, const struct config *cfg,
+                           int64_t ms, const char *fmt)
+{
+    time_t t = (time_t)(tz_to_local(cfg->delivery.timezone, ms) / 1000);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    if (!strftime(buf, n, fmt, &tm) && n)
+        buf[0] = '\0';
+}
 
 /* "2026-11-30 18:05 Asia/Shanghai" in the students' default zone. */
 static void local_stamp(char *buf, size_t n, const struct config *cfg,
                         int64_t ms)
 {
-    time_t t = (time_t)(tz_to_local(cfg->delivery.timezone, ms) / 1000);
-    struct tm tm;
     char when[32];
 
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    supervisor_local_time(when, sizeof when, cfg, ms, "%Y-%m-%d %H:%M");
     snprintf(buf, n, "%s %s", when, cfg->delivery.timezone);
 }
 
@@ -81,9 +64,7 @@ char *supervisor_page_build(const struct supervisor_page_src *src)
     return page_end(&p);
 }
 
-/* A section that needs Redis and has none: says so. 1 when it cannot go
- * on. */
-static int no_redis(struct page *p, const struct supervisor_page_src *src)
+int supervisor_no_redis(struct page *p, const struct supervisor_page_src *src)
 {
     char msg[320];
 
@@ -209,7 +190,7 @@ void supervisor_section_overdue(struct page *p,
               "Open leads past their follow-up deadline (assignment + "
               "[leads] followup_within) with no followup that counts, most "
               "overdue first: the same list as `nudgectl overdue`.");
-    if (no_redis(p, src))
+    if (supervisor_no_redis(p, src))
         return;
     if (leads_list_open(src->rc, src->cfg, NULL, NULL, &l) < 0) {
         snprintf(msg, sizeof msg, "Could not read the leads: %s",
@@ -275,7 +256,7 @@ void supervisor_section_queue(struct page *p,
               "The delayed queue of rule steps and messages, as `nudgectl "
               "queue stats` shows it: due now, due later, leased by a "
               "worker, and dead letters (given up after their retries).");
-    if (no_redis(p, src))
+    if (supervisor_no_redis(p, src))
         return;
     if (!(q = queue_open(src->cfg, src->rc))) {
         page_para(p, "warn", "Out of memory.");

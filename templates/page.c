@@ -46,7 +46,9 @@ static const char css[] =
     "figcaption{font-size:.85em;color:#5b6475}"
     "svg.bars{width:100%;max-width:440px;height:auto;display:block}"
     "svg.bars text{font:13px system-ui,sans-serif;fill:#1d2330}"
-    "svg.bars rect{fill:#3d6fd6}";
+    "svg.bars rect{fill:#3d6fd6}"
+    "svg.bars line{stroke:#1d2330;stroke-width:1.5}"
+    "h3{font-size:1em;margin:.8em 0 .3em}";
 
 /* Caller's text, escaped for HTML (element content and attribute values
  * alike: the escaping covers both quotes). */
@@ -121,6 +123,17 @@ void page_section(struct page *p, const char *id, const char *title)
     text(p, title);
     raw(p, "</h2>\n");
     p->in_section = 1;
+}
+
+void page_heading(struct page *p, const char *title)
+{
+    if (p->in_table)
+        page_table_end(p);
+    if (p->in_figures)
+        page_figures_end(p);
+    raw(p, "<h3>");
+    text(p, title);
+    raw(p, "</h3>\n");
 }
 
 void page_para(struct page *p, const char *cls, const char *s)
@@ -250,8 +263,55 @@ static double bar_value(double v)
     return isfinite(v) && v > 0 ? v : 0;
 }
 
+/* The range of bar i, or NULL when it has none. */
+static const struct page_range *range_of(const struct page_range *ranges,
+                                         size_t i)
+{
+    return ranges && ranges[i].lo <= ranges[i].hi ? &ranges[i] : NULL;
+}
+
+/* The largest end of a bar: its value, or its whisker's top. */
+static double bar_top(const struct page_bar *b, const struct page_range *r)
+{
+    double v = bar_value(b->value);
+
+    return r && bar_value(r->hi) > v ? bar_value(r->hi) : v;
+}
+
+/* x of value v (from BAR_X) on a chart whose longest bar is max. */
+static long scaled(double v, double max)
+{
+    return max > 0 ? lround(bar_value(v) / max * PAGE_BAR_MAX) : 0;
+}
+
+/* The whisker of a bar at y: from lo to hi, a tick at each end. Returns
+ * its right end (from BAR_X). */
+static long whisker(struct page *p, const struct page_range *r, size_t y,
+                    double max)
+{
+    long lo = scaled(r->lo, max), hi = scaled(r->hi, max);
+    size_t mid = y + BAR_H / 2;
+
+    rawf(p,
+         "<line class=\"whisker\" x1=\"%ld\" y1=\"%zu\" x2=\"%ld\" "
+         "y2=\"%zu\"/><line x1=\"%ld\" y1=\"%zu\" x2=\"%ld\" "
+         "y2=\"%zu\"/><line x1=\"%ld\" y1=\"%zu\" x2=\"%ld\" "
+         "y2=\"%zu\"/>",
+         BAR_X + lo, mid, BAR_X + hi, mid, BAR_X + lo, y + 3, BAR_X + lo,
+         y + BAR_H - 3, BAR_X + hi, y + 3, BAR_X + hi, y + BAR_H - 3);
+    return hi;
+}
+
 void page_bar_chart(struct page *p, const char *caption,
                     const struct page_bar *bars, size_t n, const char *unit)
+{
+    page_bar_chart_ranges(p, caption, bars, NULL, n, unit);
+}
+
+void page_bar_chart_ranges(struct page *p, const char *caption,
+                           const struct page_bar *bars,
+                           const struct page_range *ranges, size_t n,
+                           const char *unit)
 {
     double max = 0;
     char num[64];
@@ -261,8 +321,8 @@ void page_bar_chart(struct page *p, const char *caption,
         return;
     }
     for (size_t i = 0; i < n; i++)
-        if (bar_value(bars[i].value) > max)
-            max = bar_value(bars[i].value);
+        if (bar_top(&bars[i], range_of(ranges, i)) > max)
+            max = bar_top(&bars[i], range_of(ranges, i));
     raw(p, "<figure><figcaption>");
     text(p, caption);
     raw(p, "</figcaption>\n");
@@ -276,8 +336,9 @@ void page_bar_chart(struct page *p, const char *caption,
     text(p, caption);
     raw(p, "</title>\n");
     for (size_t i = 0; i < n; i++) {
+        const struct page_range *r = range_of(ranges, i);
         double v = bar_value(bars[i].value);
-        long w = max > 0 ? lround(v / max * PAGE_BAR_MAX) : 0;
+        long w = scaled(v, max), end = w;
         size_t y = i * ROW_H + 2;
         rawf(p, "<text x=\"0\" y=\"%zu\">", y + 13);
         label(p, bars[i].label);
@@ -285,8 +346,12 @@ void page_bar_chart(struct page *p, const char *caption,
              "</text><rect x=\"%d\" y=\"%zu\" width=\"%ld\" "
              "height=\"%d\" rx=\"2\"/>",
              BAR_X, y, w, BAR_H);
+        if (r) {
+            long top = whisker(p, r, y, max);
+            end = top > w ? top : w;
+        }
         number(num, sizeof num, v);
-        rawf(p, "<text x=\"%ld\" y=\"%zu\">%s", BAR_X + w + 5, y + 13, num);
+        rawf(p, "<text x=\"%ld\" y=\"%zu\">%s", BAR_X + end + 5, y + 13, num);
         text(p, unit);
         raw(p, "</text>\n");
     }

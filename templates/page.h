@@ -34,6 +34,9 @@ void page_begin(struct page *p, const char *title, const char *subtitle);
  * the anchor) and its heading. */
 void page_section(struct page *p, const char *id, const char *title);
 
+/* A heading inside a section (a rule's name in the report). */
+void page_heading(struct page *p, const char *title);
+
 /* A paragraph of text; cls NULL, or "note" (greyed), or "warn". Text
  * between backticks is set as code (`nudgectl overdue`). */
 void page_para(struct page *p, const char *cls, const char *text);
@@ -56,13 +59,27 @@ struct page_bar {
     double value;
 };
 
+/* An interval around a bar's value (a confidence interval), drawn as a
+ * whisker: a line across the bar from lo to hi with a tick at each end.
+ * lo > hi (or NaN): none for that bar. */
+struct page_range {
+    double lo, hi;
+};
+
 /* A horizontal bar chart as inline SVG: one bar per item, each with its
- * label on the left and its value (printed "%.4g" then unit) at its end;
- * the longest bar is the largest value, the others in proportion. With
- * no bars, a line saying there is nothing to draw instead. caption names
+ * label on the left and its value (printed "%.4g" then unit) past its end
+ * (past its whisker's); the longest bar or whisker is the largest value,
+ * the others in proportion, bars and whiskers on one scale. With no
+ * bars, a line saying there is nothing to draw instead. caption names
  * the chart (its <title>, for screen readers). */
 void page_bar_chart(struct page *p, const char *caption,
                     const struct page_bar *bars, size_t n, const char *unit);
+/* The same with a whisker per bar: ranges[i] around bars[i] (ranges
+ * NULL: none, as page_bar_chart()). */
+void page_bar_chart_ranges(struct page *p, const char *caption,
+                           const struct page_bar *bars,
+                           const struct page_range *ranges, size_t n,
+                           const char *unit);
 
 /* Closes the document and returns it (NUL-terminated; the caller frees),
  * or NULL when memory ran out. The page is empty again afterwards. */

@@ -1,9 +1,9 @@
 /*
  * test_page.c - the supervisors' page builder: the inline SVG bar chart
  * (bars in proportion, labels escaped and cut, nothing drawn for no
- * data), every caller's text escaped (a student named
- * <script>alert(1)</script>), and contacts masked on the page built from
- * a throwaway redis-server, with the leads most overdue first.
+ * data, interval whiskers on the bars' scale), every caller's text escaped (a
+ * student named <script>alert(1)</script>), and contacts masked on the page
+ * built from a throwaway redis-server, with the leads most overdue first.
  */
 #include <check.h>
 #include <math.h>
@@ -125,6 +125,79 @@ START_TEST(test_chart_cuts_long_labels)
     t = strchr(t, '>') + 1;
     ck_assert_ptr_nonnull(strstr(t, "张伟张伟张伟张伟\xe2\x80\xa6</text>"));
     ck_assert_ptr_null(strstr(html, name));
+    free(html);
+}
+END_TEST
+
+struct ranged {
+    const struct page_bar *bars;
+    const struct page_range *ranges;
+    size_t n;
+};
+
+static void fill_ranged(struct page *p, void *arg)
+{
+    const struct ranged *c = arg;
+    page_bar_chart_ranges(p, "rates", c->bars, c->ranges, c->n, "%");
+}
+
+/* The whiskers' (x1, x2), in order; returns how many. */
+static size_t whiskers(const char *html, long (*x)[2], size_t max)
+{
+    size_t n = 0;
+
+    for (const char *r = html;
+         n < max && (r = strstr(r, "<line class=\"whisker\" x1=\"")); r++) {
+        x[n][0] = atol(r + strlen("<line class=\"whisker\" x1=\""));
+        x[n][1] = atol(strstr(r, "x2=\"") + 4);
+        n++;
+    }
+    return n;
+}
+
+START_TEST(test_chart_whiskers_scale_with_the_bars)
+{
+    /* c has no interval (lo > hi); a's top end is the chart's largest */
+    const struct page_bar bars[] = {{"a", 10}, {"b", 5}, {EVIL, 2}};
+    const struct page_range ranges[] = {{8, 12}, {4, 6}, {1, 0}};
+    struct ranged c = {bars, ranges, 3};
+    char *html = one_section(fill_ranged, &c);
+    const char *rect = strstr(html, "<rect x=\"");
+    long w[4], x[4][2], bar_x, end;
+    char want[64];
+
+    ck_assert_ptr_nonnull(rect);
+    bar_x = atol(rect + strlen("<rect x=\""));
+    ck_assert_uint_eq(bar_widths(html, w, 4), 3);
+    ck_assert_uint_eq(whiskers(html, x, 4), 2);
+    /* one scale for bars and whiskers: 12 is PAGE_BAR_MAX */
+    ck_assert_int_eq(w[0], lround(10.0 / 12 * PAGE_BAR_MAX));
+    ck_assert_int_eq(w[1], lround(5.0 / 12 * PAGE_BAR_MAX));
+    ck_assert_int_eq(x[0][0], bar_x + lround(8.0 / 12 * PAGE_BAR_MAX));
+    ck_assert_int_eq(x[0][1], bar_x + PAGE_BAR_MAX);
+    ck_assert_int_eq(x[1][0], bar_x + lround(4.0 / 12 * PAGE_BAR_MAX));
+    ck_assert_int_eq(x[1][1], bar_x + lround(6.0 / 12 * PAGE_BAR_MAX));
+    /* a's value is written past its whisker, not over it */
+    end = bar_x + PAGE_BAR_MAX + 5;
+    snprintf(want, sizeof want, "<text x=\"%ld\" y=\"15\">10%%</text>", end);
+    ck_assert_msg(strstr(html, want), "%s not in %s", want, html);
+    /* labels escaped (and cut) as in any chart */
+    ck_assert_ptr_nonnull(strstr(html, ">&lt;script&gt;alert("));
+    ck_assert_ptr_null(strstr(html, "<script"));
+    free(html);
+}
+END_TEST
+
+START_TEST(test_chart_without_ranges_has_no_whiskers)
+{
+    const struct page_bar bars[] = {{"a", 10}, {"b", 5}};
+    struct ranged c = {bars, NULL, 2};
+    char *html = one_section(fill_ranged, &c);
+    long w[4];
+
+    ck_assert_uint_eq(bar_widths(html, w, 4), 2);
+    ck_assert_int_eq(w[0], PAGE_BAR_MAX);
+    ck_assert_ptr_null(strstr(html, "<line"));
     free(html);
 }
 END_TEST
@@ -276,7 +349,7 @@ START_TEST(test_page_from_redis_masks_contacts)
     lead(rc, "200", "w2", "432000000", "13987654321", "li.hua@school.cn");
     lead(rc, "300", "w1", "863000000", "13711112222", "ok@school.cn");
     cmd(rc, "HSET slm:pause %s %s", "rule:r<1>", "0 alice", NULL);
-    src = (struct supervisor_page_src){&cfg, rc, now, 0};
+    src = (struct supervisor_page_src){&cfg, rc, now, 0, NULL};
     html = supervisor_page_build(&src);
     ck_assert_ptr_nonnull(html);
     /* masked, and never in the clear */
@@ -319,7 +392,7 @@ START_TEST(test_page_without_redis)
     char *html;
 
     ck_assert_int_eq(config_defaults(&cfg), 0);
-    src = (struct supervisor_page_src){&cfg, NULL, 0, 0};
+    src = (struct supervisor_page_src){&cfg, NULL, 0, 0, NULL};
     html = supervisor_page_build(&src);
     ck_assert_ptr_nonnull(html);
     /* each section that reads Redis says it could not; the page is whole */
@@ -367,6 +440,8 @@ int main(void)
     tcase_add_test(tc, test_chart_escapes_labels);
     tcase_add_test(tc, test_chart_cuts_long_labels);
     tcase_add_test(tc, test_chart_empty);
+    tcase_add_test(tc, test_chart_whiskers_scale_with_the_bars);
+    tcase_add_test(tc, test_chart_without_ranges_has_no_whiskers);
     tcase_add_test(tc, test_page_escapes_everything);
     tcase_add_test(tc, test_overdue_section_escapes_names);
     tcase_add_test(tc, test_page_without_redis);

@@ -1,6 +1,6 @@
 /*
  * test_report.c - the report's arithmetic and attribution: the Wilson
- * and Newcombe hybrid score intervals (cli/lift.h) against the values
+ * and Newcombe hybrid score intervals (rules/lift.h) against the values
  * Newcombe published (Statistics in Medicine 17, 1998, table II, method
  * 10), and which counts an event adds for a student's starts
  * (rules/report.h): within the window only, a later stage only, a reply
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/lift.h"
+#include "rules/lift.h"
 #include "core/config.h"
 #include "rules/report.h"
 #include "tests/support/check_run.h"

@@ -1,5 +1,6 @@
 /*
- * lift.h - the arithmetic of `nudgectl report`: an arm's rate, and the
+ * lift.h - the arithmetic of the report (`nudgectl report`, the
+ * supervisors' page, rules/report_read.h): an arm's rate, and the
  * lift of one arm over another (the holdout) with its 95% confidence
  * interval by Newcombe's hybrid score method ("method 10" of Newcombe,
  * Statistics in Medicine 17, 1998): the Wilson score interval of each
@@ -10,8 +11,8 @@
  * Pure functions, for the unit tests and for docs/insight.md's worked
  * example; the tests recompute them in Python's standard library.
  */
-#ifndef NUDGE_CLI_LIFT_H
-#define NUDGE_CLI_LIFT_H
+#ifndef NUDGE_RULES_LIFT_H
+#define NUDGE_RULES_LIFT_H
 
 /* z for a two-sided 95% interval (the normal quantile 0.975). */
 #define LIFT_Z95 1.959963984540054

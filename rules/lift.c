@@ -2,7 +2,7 @@
  * lift.c - rates, Wilson intervals and Newcombe's interval of a
  * difference (see lift.h).
  */
-#include "cli/lift.h"
+#include "rules/lift.h"
 
 #include <math.h>
 
