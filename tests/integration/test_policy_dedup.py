@@ -265,11 +265,11 @@ class TwoDaemonsCapTest(DedupCase):
         students = [str(i) for i in range(1, 21)]
         for sid in students:
             add_student(self.r, sid, email="s%s@example.edu" % sid)
-        for _ in range(2):  # two bursts of three messages each
+        for count in (3, 6):  # two bursts of three messages each; the
+            for sid in students:  # rule's second run starts only once
+                self.emit(sid, "burst")  # its first has ended
             for sid in students:
-                self.emit(sid, "burst")
-        for sid in students:
-            self.wait_steps(sid, 6)
+                self.wait_steps(sid, count)
         time.sleep(0.5)
         for sid in students:
             got = [m for n in self.nudges for m in outbox(n)
