@@ -13,9 +13,12 @@ BATCH=500
 root=$(cd "$(dirname "$0")/.." && pwd)
 tool="$root/$build/bench/events_tool"
 tmp=$(mktemp -d /tmp/nudge-bench-events-XXXXXX)
+mkdir "$tmp/rules" "$tmp/templates" # none: the events path alone
 out="$root/bench/out/events.txt"
 redis_pid=""
-trap 'kill $redis_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+# `|| true`: under set -e a failed kill (Redis already stopped) would end
+# the trap before the rm, leaving the folder behind on every run
+trap 'kill $redis_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 . "$root/scripts/throwaway_redis.sh"
 port=$(free_port)
