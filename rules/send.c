@@ -21,9 +21,10 @@
  *                     fallback's own record (...:STEP:fb) decides
  *   sent, unknown, failed permanent    nothing: the step is done
  *
- * Steps are counted from 1 in the records' keys, as on the timeline, in
- * job ids and logs; the idempotency key given to the provider is RUN:N
- * (+ ":fb" for the fallback), the same on every attempt.
+ * Steps are counted from 1 on the timeline, in job ids, logs and the
+ * idempotency key given to the provider (RUN:N, + ":fb" for the
+ * fallback, the same on every attempt); the records' keys hold the step's
+ * index (from 0), an internal key that must not change across upgrades.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +71,11 @@ void run_send_record_key(const char *prefix, const char *student,
 {
     char suffix[160];
 
-    snprintf(suffix, sizeof suffix, "send:%s:%zu%s", run, i + 1,
-             fallback ? ":fb" : ""); /* from 1, as everywhere */
+    /* the step's index (from 0): an internal key, kept as it was so
+     * that a record written before an upgrade is still found (a step
+     * in flight must not be sent twice) */
+    snprintf(suffix, sizeof suffix, "send:%s:%zu%s", run, i,
+             fallback ? ":fb" : "");
     key_student(buf, n, prefix, student, suffix);
 }
 
