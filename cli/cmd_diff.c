@@ -34,8 +34,7 @@ struct diff_cmd {
     struct rules_env env;
     struct ruleset *set[2];
     struct diff d;
-    char **ids;
-    size_t nids, capids;
+    struct strset ids; /* every student id (rules/scanload.h) */
     int scanned;
     int64_t now_ms;
 };
@@ -105,37 +104,6 @@ static int load_sets(struct diff_cmd *c)
 }
 
 /* --- reading the students ---------------------------------------------------- */
-
-static int add_id(void *ctx, const char *id)
-{
-    struct diff_cmd *c = ctx;
-
-    if (c->nids == c->capids) {
-        size_t cap = c->capids ? c->capids * 2 : 1024;
-        char **v = realloc(c->ids, cap * sizeof *v);
-        if (!v)
-            return -1;
-        c->ids = v;
-        c->capids = cap;
-    }
-    if (!(c->ids[c->nids] = strdup(id)))
-        return -1;
-    c->nids++;
-    return 0;
-}
-
-/* Every student id, first: the total the progress line counts to. */
-static int list_students(struct diff_cmd *c, struct rconn *rc)
-{
-    char cursor[STUDENTS_CURSOR_MAX] = "0";
-
-    do {
-        if (students_scan_page(rc, c->ctl->cfg.redis.prefix, cursor, add_id,
-                               c) != 0)
-            return -1;
-    } while (strcmp(cursor, "0") != 0);
-    return 0;
-}
 
 struct chunk {
     struct student *st[DIFF_CHUNK];
@@ -228,11 +196,11 @@ static int count_students(struct diff_cmd *c, struct rconn *rc)
         if (diff_wants_runs(&c->d, i))
             fields[nfields++] = i;
     progress_start(&p, stderr, progress_wanted(stderr, c->json), "diff",
-                   "students", c->nids, NULL);
-    for (size_t at = 0; at < c->nids; at += DIFF_CHUNK) {
-        size_t n = c->nids - at < DIFF_CHUNK ? c->nids - at : DIFF_CHUNK;
+                   "students", c->ids.n, NULL);
+    for (size_t at = 0; at < c->ids.n; at += DIFF_CHUNK) {
+        size_t n = c->ids.n - at < DIFF_CHUNK ? c->ids.n - at : DIFF_CHUNK;
         int got = students_each(rc, c->ctl->cfg.redis.prefix,
-                                (const char *const *)c->ids + at, n,
+                                (const char *const *)c->ids.v + at, n,
                                 keep_student, k);
         if (got < 0 || count_chunk(c, rc, k, fields, nfields, runs) < 0) {
             chunk_clear(k);
@@ -406,7 +374,9 @@ static int run_diff(struct diff_cmd *c)
     if (c->d.nstatus[DIFF_SAME] < c->d.nrules) {
         if (!(rc = ctl_redis(c->ctl)))
             return CTL_USAGE;
-        if (list_students(c, rc) < 0 || count_students(c, rc) < 0) {
+        /* every id first: the total the progress line counts to */
+        if (students_list_all(rc, c->ctl->cfg.redis.prefix, &c->ids) < 0 ||
+            count_students(c, rc) < 0) {
             fprintf(stderr, "nudgectl: diff: reading students: %s\n",
                     rc->errstr[0] ? rc->errstr : "out of memory");
             return CTL_USAGE;
@@ -435,9 +405,7 @@ int cmd_diff(struct ctl *ctl, int argc, char **argv)
     }
     status = run_diff(&c);
     diff_free(&c.d);
-    for (size_t i = 0; i < c.nids; i++)
-        free(c.ids[i]);
-    free(c.ids);
+    strset_clear(&c.ids);
     ruleset_free(c.set[0]);
     ruleset_free(c.set[1]);
     rules_env_free(&c.env);

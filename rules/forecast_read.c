@@ -76,7 +76,7 @@ enum forecast_read_status forecast_read_load(struct forecast_read *c,
 /* Tells the caller how far the walk is; non-zero: stop. */
 static int tell(struct forecast_read *c, size_t done)
 {
-    return c->progress.fn ? c->progress.fn(c->progress.ctx, done, c->nids) : 0;
+    return c->progress.fn ? c->progress.fn(c->progress.ctx, done, c->ids.n) : 0;
 }
 
 /* --- pauses --------------------------------------------------------------- */
@@ -238,24 +238,6 @@ static const struct fc_job *jobs_of(const struct forecast_read *c,
 
 /* --- the students --------------------------------------------------------- */
 
-static int add_id(void *ctx, const char *id)
-{
-    struct forecast_read *c = ctx;
-
-    if (c->nids == c->capids) {
-        size_t cap = c->capids ? c->capids * 2 : 1024;
-        char **v = realloc(c->ids, cap * sizeof *v);
-        if (!v)
-            return -1;
-        c->ids = v;
-        c->capids = cap;
-    }
-    if (!(c->ids[c->nids] = strdup(id)))
-        return -1;
-    c->nids++;
-    return 0;
-}
-
 static int walk_student(void *ctx, struct student **st)
 {
     struct forecast_read *c = ctx;
@@ -270,18 +252,15 @@ static int walk_student(void *ctx, struct student **st)
 static int walk_students(struct forecast_read *c, struct rconn *rc)
 {
     const char *prefix = c->cfg->redis.prefix;
-    char cursor[STUDENTS_CURSOR_MAX] = "0";
     int status = 0;
 
-    do {
-        if (students_scan_page(rc, prefix, cursor, add_id, c) != 0)
-            return -1;
-    } while (strcmp(cursor, "0") != 0);
+    if (students_list_all(rc, prefix, &c->ids) < 0)
+        return -1;
     if (tell(c, 0))
         return -2;
-    for (size_t at = 0; at < c->nids && status == 0; at += FC_CHUNK) {
-        size_t n = c->nids - at < FC_CHUNK ? c->nids - at : FC_CHUNK;
-        status = students_each(rc, prefix, (const char *const *)c->ids + at, n,
+    for (size_t at = 0; at < c->ids.n && status == 0; at += FC_CHUNK) {
+        size_t n = c->ids.n - at < FC_CHUNK ? c->ids.n - at : FC_CHUNK;
+        status = students_each(rc, prefix, (const char *const *)c->ids.v + at, n,
                                walk_student, c);
         if (status == 0 && tell(c, at + n))
             return -2;
@@ -389,14 +368,12 @@ void forecast_read_free(struct forecast_read *c)
     for (size_t i = 0; i < c->njobs; i++)
         free((char *)c->jobs[i].student);
     free(c->jobs);
-    for (size_t i = 0; i < c->nids; i++)
-        free(c->ids[i]);
-    free(c->ids);
+    strset_clear(&c->ids);
     if (c->tmpls)
         tmpl_set_unref(c->tmpls);
     ruleset_free(c->set);
     rules_env_free(&c->env);
     c->inited = 0;
-    c->jobs = NULL, c->ids = NULL, c->tmpls = NULL, c->set = NULL;
-    c->njobs = c->nids = 0;
+    c->jobs = NULL, c->tmpls = NULL, c->set = NULL;
+    c->njobs = 0;
 }

@@ -53,8 +53,7 @@ struct forecast_read {
     struct fc_job *jobs;
     size_t njobs, capjobs;
     long long jobs_seen, jobs_stale;
-    char **ids;
-    size_t nids, capids;
+    struct strset ids; /* every student id (rules/scanload.h) */
     int64_t now_ms;
     int inited; /* fc is set up (forecast_free() it) */
 };

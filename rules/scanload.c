@@ -118,3 +118,20 @@ int students_scan_page(struct rconn *rc, const char *prefix,
     freeReplyObject(rep);
     return status;
 }
+
+static int add_id(void *ctx, const char *id)
+{
+    return strset_add(ctx, id);
+}
+
+int students_list_all(struct rconn *rc, const char *prefix,
+                      struct strset *ids)
+{
+    char cursor[STUDENTS_CURSOR_MAX] = "0";
+
+    do {
+        if (students_scan_page(rc, prefix, cursor, add_id, ids) != 0)
+            return -1;
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}

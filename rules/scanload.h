@@ -33,5 +33,10 @@ int students_each(struct rconn *rc, const char *prefix, const char *const *ids,
 int students_scan_page(struct rconn *rc, const char *prefix,
                        char cursor[STUDENTS_CURSOR_MAX],
                        int (*fn)(void *ctx, const char *id), void *ctx);
+/* Every student id, all pages, appended to ids (the caller
+ * strset_clear()s it): for a tool that first counts what it will read.
+ * 0, or -1 on a Redis error (rc->errstr) or no memory. */
+int students_list_all(struct rconn *rc, const char *prefix,
+                      struct strset *ids);
 
 #endif
