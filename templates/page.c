@@ -176,14 +176,21 @@ void page_figures_end(struct page *p)
     p->in_figures = 0;
 }
 
+/* n cells, each escaped: <th> in a header row, else <td>. */
+static void cells_of(struct page *p, int header, const char *const *cells,
+                     size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        raw(p, header ? "<th>" : "<td>");
+        text(p, cells[i]);
+        raw(p, header ? "</th>" : "</td>");
+    }
+}
+
 void page_table_begin(struct page *p, const char *const *headers, size_t n)
 {
     raw(p, "<div class=\"scroll\"><table><thead><tr>");
-    for (size_t i = 0; i < n; i++) {
-        raw(p, "<th>");
-        text(p, headers[i]);
-        raw(p, "</th>");
-    }
+    cells_of(p, 1, headers, n);
     raw(p, "</tr></thead><tbody>\n");
     p->in_table = 1;
 }
@@ -191,11 +198,7 @@ void page_table_begin(struct page *p, const char *const *headers, size_t n)
 void page_table_row(struct page *p, const char *const *cells, size_t n)
 {
     raw(p, "<tr>");
-    for (size_t i = 0; i < n; i++) {
-        raw(p, "<td>");
-        text(p, cells[i]);
-        raw(p, "</td>");
-    }
+    cells_of(p, 0, cells, n);
     raw(p, "</tr>\n");
 }
 
