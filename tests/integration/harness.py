@@ -5,6 +5,7 @@ temporary folder and stops it; nothing here touches a Redis it did not
 start. NUDGE_BUILD names the build folder (build or build/san) whose
 nudged and nudgectl are run.
 """
+import json
 import os
 import shutil
 import signal
@@ -40,6 +41,19 @@ def wait_for(predicate, timeout=10.0, interval=0.02, what="condition"):
             return value
         time.sleep(interval)
     raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+
+
+def read_jsonl(path):
+    """The whole lines of a JSON-lines file a daemon may be writing now:
+    a reader can see half of an append, so a last line without its
+    newline is left for the next read. A missing file is no lines."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    done = text[:text.rfind("\n") + 1]
+    return [json.loads(line) for line in done.splitlines() if line.strip()]
 
 
 class RedisServer:
@@ -154,6 +168,10 @@ class Nudge:
 
     def path(self, name):
         return os.path.join(self.dir, name)
+
+    def outbox(self, name="outbox.jsonl"):
+        """The messages an outbox channel has written so far."""
+        return read_jsonl(self.path(name))
 
     def write(self, name, text):
         with open(self.path(name), "w") as f:

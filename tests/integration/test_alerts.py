@@ -115,11 +115,7 @@ class AlertsTest(NudgeTestCase, unittest.TestCase):
     # --- helpers ----------------------------------------------------------
 
     def outbox(self):
-        try:
-            with open(self.nudge.path("outbox.jsonl")) as f:
-                return [json.loads(line) for line in f if line.strip()]
-        except FileNotFoundError:
-            return []
+        return self.nudge.outbox()
 
     def alerts(self, to=None):
         return [m for m in self.outbox() if m.get("template") == "lead_overdue"

@@ -103,12 +103,7 @@ class ConsentTest(NudgeTestCase, unittest.TestCase):
         return self.r.smembers("slm:student:{%s}:optout" % sid)
 
     def outbox(self, sid, template):
-        try:
-            with open(self.nudge.path("outbox.jsonl")) as f:
-                msgs = [json.loads(l) for l in f if l.strip()]
-        except FileNotFoundError:
-            return []
-        return [m for m in msgs if m.get("student") == sid and
+        return [m for m in self.nudge.outbox() if m.get("student") == sid and
                 m.get("template") == template]
 
     def reply_events(self):

@@ -1,7 +1,6 @@
 """The event pipeline end to end: nudgectl emit -> slm:events -> nudged ->
 timelines, against a throwaway Redis; garbage, crashes and a Redis outage."""
 import os
-import re
 import signal
 import subprocess
 import time
@@ -349,7 +348,6 @@ class DaemonTest(NudgeTestCase, unittest.TestCase):
         self.assertIn("missing.conf: cannot read the config", res.stderr)
 
     def nudge_bin(self):
-        from harness import NUDGED
         return NUDGED
 
     def test_sighup_reload_and_pidfile(self):

@@ -18,7 +18,6 @@ import os
 import pty
 import random
 import subprocess
-import time
 import unittest
 
 from harness import NUDGECTL, Nudge, RedisServer, add_student, wait_for
@@ -154,12 +153,8 @@ class ForecastTest(unittest.TestCase):
 
     def sent(self):
         counts = {}
-        path = self.nudge.path("sms2.jsonl")
-        if os.path.exists(path):
-            with open(path) as f:
-                for line in f:
-                    rule = json.loads(line)["rule"]
-                    counts[rule] = counts.get(rule, 0) + 1
+        for m in self.nudge.outbox("sms2.jsonl"):
+            counts[m["rule"]] = counts.get(m["rule"], 0) + 1
         return counts
 
     def advance_to(self, now):

@@ -12,7 +12,6 @@ here in Python; none of them is in either outbox; each has one
 would-be run (a waiting rule's second event, an event handled twice),
 and a schedule's scan holds out the same draw.
 """
-import json
 import unittest
 
 from harness import (Nudge, RedisServer, http_get, metric, timeline,
@@ -111,14 +110,8 @@ class HoldoutTest(unittest.TestCase):
         """student id -> messages, over both daemons' outboxes."""
         got = {}
         for n in self.daemons:
-            try:
-                with open(n.path("outbox.jsonl")) as f:
-                    for line in f:
-                        if line.strip():
-                            sid = json.loads(line)["student"]
-                            got[sid] = got.get(sid, 0) + 1
-            except FileNotFoundError:
-                pass
+            for m in n.outbox():
+                got[m["student"]] = got.get(m["student"], 0) + 1
         return got
 
     def held_metric(self, n):
@@ -332,14 +325,8 @@ class OncePerRunTest(unittest.TestCase):
         expected = {sid for sid in sids if held_out("weekly", sid)}
         self.add(sids)
         self.start(SMALL_RULES)  # the last monday 09:00 is within grace
-        outbox = self.nudge.path("outbox.jsonl")
-
         def sent():
-            try:
-                with open(outbox) as f:
-                    return [json.loads(l)["student"] for l in f if l.strip()]
-            except FileNotFoundError:
-                return []
+            return [m["student"] for m in self.nudge.outbox()]
         wait_for(lambda: len(sent()) >= self.SCHEDULED - len(expected), 30,
                  what="the scheduled messages")
         lines = {}

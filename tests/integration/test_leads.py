@@ -77,11 +77,7 @@ def rules_text():
 
 
 def outbox(nudge):
-    try:
-        with open(nudge.path("outbox.jsonl")) as f:
-            return [json.loads(line) for line in f if line.strip()]
-    except FileNotFoundError:
-        return []
+    return nudge.outbox()
 
 
 def staff(r, sid, **fields):

@@ -4,7 +4,6 @@ once within the window, across rules and daemons (docs/policy.md,
 reason; two daemons racing send one message; a retried send is not
 skipped by its own claim; after the window it goes again; a capped send
 gives the claim back; `nudgectl simulate` says so."""
-import json
 import re
 import time
 import unittest
@@ -76,11 +75,7 @@ STEP_TYPES = ("sent", "skipped", "failed")
 
 
 def outbox(nudge):
-    try:
-        with open(nudge.path("outbox.jsonl")) as f:
-            return [json.loads(l) for l in f if l.strip()]
-    except FileNotFoundError:
-        return []
+    return nudge.outbox()
 
 
 class DedupCase(unittest.TestCase):

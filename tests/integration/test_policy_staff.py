@@ -126,11 +126,7 @@ class StaffHoursTest(NudgeTestCase, unittest.TestCase):
                  what="nudged to start")
 
     def outbox(self):
-        try:
-            with open(self.nudge.path("outbox.jsonl")) as f:
-                return [json.loads(l) for l in f if l.strip()]
-        except FileNotFoundError:
-            return []
+        return self.nudge.outbox()
 
     def entries(self, sid, type_):
         return [e for e in timeline(self.r, sid) if e["type"] == type_]
@@ -277,12 +273,7 @@ class ConfirmationHoursTest(NudgeTestCase, unittest.TestCase):
         self.r.set("slm:phone:+8613800%06d" % int(sid), sid)
 
     def confirmations(self, sid):
-        try:
-            with open(self.nudge.path("outbox.jsonl")) as f:
-                msgs = [json.loads(l) for l in f if l.strip()]
-        except FileNotFoundError:
-            return []
-        return [m for m in msgs if m.get("student") == sid
+        return [m for m in self.nudge.outbox() if m.get("student") == sid
                 and m.get("template") == "optout_confirm"]
 
     def entries(self, sid, type_):

@@ -23,7 +23,7 @@ import math
 import statistics
 import unittest
 
-from harness import Nudge, RedisServer, timeline, wait_for
+from harness import Nudge, RedisServer, wait_for
 
 STUDENTS = 2000
 
@@ -156,11 +156,7 @@ class Base:
         wait_for(done, 30, interval=0.1, what="the events handled")
 
     def outbox(self, n):
-        try:
-            with open(n.path("outbox.jsonl")) as f:
-                return [json.loads(l) for l in f if l.strip()]
-        except FileNotFoundError:
-            return []
+        return n.outbox()
 
     def sent(self, sids):
         """student -> the `sent` entries of their timeline."""

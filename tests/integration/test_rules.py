@@ -4,7 +4,6 @@ behaving as its comment says, with every wait shortened to 2s. Plus
 `nudgectl check` and `simulate` on the same files, and a reload that keeps
 the old set when the new one is broken.
 """
-import json
 import os
 import re
 import shutil
@@ -64,11 +63,7 @@ def install_examples(nudge):
 
 
 def outbox(nudge):
-    try:
-        with open(nudge.path("outbox.jsonl")) as f:
-            return [json.loads(line) for line in f if line.strip()]
-    except FileNotFoundError:
-        return []
+    return nudge.outbox()
 
 
 def sent(nudge, student, template=None):

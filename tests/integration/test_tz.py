@@ -11,6 +11,7 @@ them (not UTC), logs each unknown name once with a student's id and
 counts it; `nudgectl doctor` lists them.
 """
 import datetime
+import json
 import os
 import subprocess
 import time
@@ -86,14 +87,6 @@ class TestZoneOffsets(unittest.TestCase):
                          ["unknown"] * 4)
 
 
-def outbox_lines(nudge):
-    try:
-        with open(nudge.path("outbox.jsonl")) as f:
-            return f.read().splitlines()
-    except FileNotFoundError:
-        return []
-
-
 class UnknownZoneTest(unittest.TestCase):
     def setUp(self):
         self.redis = RedisServer().start()
@@ -123,13 +116,13 @@ class UnknownZoneTest(unittest.TestCase):
         for sid in ("7", "8", "9"):
             nudge.ctl("emit", "hi", sid)
         # the UTC student is outside the quiet hours and gets the message
-        wait_for(lambda: len(outbox_lines(nudge)) >= 1, 5,
+        wait_for(lambda: len(nudge.outbox()) >= 1, 5,
                  what="the UTC student's message")
         for sid in ("7", "8"):
             wait_for(lambda: self.r.hget("slm:student:{%s}:runs" % sid, "hi"),
                      5, what="the run")
         time.sleep(0.5)
-        self.assertEqual(len(outbox_lines(nudge)), 1)
+        self.assertEqual(len(nudge.outbox()), 1)
         # the timeline says until when, in the zone used
         until = time.strftime("%Y-%m-%d %H:%M",
                               time.gmtime(t0 + 8 * 3600 + 7200))
@@ -231,7 +224,8 @@ class BlackoutTest(unittest.TestCase):
         for e in entries("deferred"):
             if e["template"] == "result":
                 self.assertTrue(e["detail"].startswith("quiet hours "), e)
-        self.assertEqual([m for m in outbox_lines(nudge) if "开放日" in m], [])
+        self.assertEqual([m for m in nudge.outbox()
+                          if "开放日" in json.dumps(m, ensure_ascii=False)], [])
         _, text = http_get(nudge.http_port, "/metrics")
         self.assertEqual(metric(text, 'nudge_policy_total{verdict="deferred",'
                                 'reason="blackout",class="marketing"}'), 1)
