@@ -45,6 +45,14 @@ struct event {
     const char *values[EVENT_MAX_FIELDS];
 };
 
+/* An accepted event and its student as loaded for it (NULL: unknown),
+ * as the consumer hands a batch's events to the rule engine; both
+ * borrowed. */
+struct event_student {
+    const struct event *ev;
+    const struct student *st;
+};
+
 /* Why an event was rejected: code is a metrics label ("no_student"),
  * text a sentence for the log and the rejected-events stream. */
 struct event_reject {

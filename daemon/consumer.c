@@ -9,8 +9,11 @@
  *      EXISTS for the batch, or a full load when the hook wants the
  *      event), and in the same round trip read the next batch;
  *   commit (the writer thread, writer.c): write what each event leaves
- *      (event_record.c: timeline entries, rejected records), run the hook
- *      for each accepted event, XACK. The writer sends one batch's
+ *      (event_record.c: timeline entries, rejected records) with the
+ *      hook's commands for the batch behind them (the rule engine's
+ *      leads and run-start scripts: rules/engine_batch.c), then let the
+ *      hook finish (the runs that started take their first steps), XACK.
+ *      The writer sends one batch's
  *      commands before it reads the replies of the one before, so that
  *      Redis always has work from it.
  * At most HANDOFF_DEPTH prepared batches wait between the two. A Redis
@@ -358,28 +361,54 @@ static int queue_records(struct consumer *c, struct link *l,
 /* The hook gets the accepted events whose student it had loaded. */
 static int for_hook(const struct consumer *c, const struct item *it)
 {
-    return c->hook.handle && it->accepted && it->st;
+    return c->hook.send && it->accepted && it->st;
 }
 
-static int has_hook_work(const struct consumer *c, const struct item *items,
-                         size_t n)
+/* Lists in b->hooked what the hook gets. 0, or -1 on no memory. */
+static int list_hooked(struct consumer *c, struct batch *b)
 {
-    for (size_t i = 0; i < n; i++)
-        if (for_hook(c, &items[i]))
-            return 1;
+    b->nhooked = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (!for_hook(c, &b->items[i]))
+            continue;
+        if (b->nhooked == b->hooked_cap) {
+            size_t cap = b->hooked_cap ? 2 * b->hooked_cap : 64;
+            struct event_student *grown =
+                realloc(b->hooked, cap * sizeof *grown);
+            if (!grown)
+                return -1;
+            b->hooked = grown;
+            b->hooked_cap = cap;
+        }
+        b->hooked[b->nhooked].ev = &b->items[i].ev;
+        b->hooked[b->nhooked].st = b->items[i].st;
+        b->nhooked++;
+    }
     return 0;
 }
 
-static int run_hooks(struct consumer *c, struct link *l,
-                     struct item *items, size_t n)
+/* Queues the hook's commands for b behind its writes (already on l). */
+static int send_hooks(struct consumer *c, struct link *l, struct batch *b)
 {
-    for (size_t i = 0; i < n; i++) {
-        struct item *it = &items[i];
-        if (for_hook(c, it) &&
-            c->hook.handle(c->hook.ctx, l->rc, &it->ev, it->st) < 0)
-            return -1;
-    }
+    return c->hook.send(c->hook.ctx, l->rc, b->hooked, b->nhooked,
+                        &b->hook_state);
+}
+
+static int finish_hooks(struct consumer *c, struct link *l, struct batch *b)
+{
+    void *state = b->hook_state;
+
+    b->hook_state = NULL;
+    if (c->hook.finish(c->hook.ctx, state) < 0)
+        return -1;
     return c->hook.flush ? c->hook.flush(c->hook.ctx, l->rc) : 0;
+}
+
+void batch_drop_hook(struct consumer *c, struct batch *b)
+{
+    if (b->hook_state && c->hook.drop)
+        c->hook.drop(c->hook.ctx, b->hook_state);
+    b->hook_state = NULL;
 }
 
 /* --- commit: acknowledge ----------------------------------------------- */
@@ -460,6 +489,7 @@ void batch_free(struct batch *b)
 {
     batch_clear(b);
     free(b->items);
+    free(b->hooked);
     free(b);
 }
 
@@ -533,12 +563,13 @@ static int batch_prepare(struct consumer *c, struct link *l,
 int commit_send(struct consumer *c, struct link *l, struct batch *b)
 {
     b->replies = queue_records(c, l, b->items, b->n, &b->entries_written);
-    b->hooks = has_hook_work(c, b->items, b->n);
-    if (b->replies < 0)
+    if (b->replies < 0 || list_hooked(c, b) < 0)
         return -1;
+    b->hooks = b->nhooked > 0;
     if (!b->hooks)
         b->replies += queue_ack(c, l, b->entries);
-    if (rconn_append_resp(l->rc, &l->out) < 0)
+    if (rconn_append_resp(l->rc, &l->out) < 0 ||
+        (b->hooks && send_hooks(c, l, b) < 0))
         return -1;
     return rconn_send(l->rc);
 }
@@ -548,7 +579,7 @@ int commit_finish(struct consumer *c, struct link *l, struct batch *b)
     if (rconn_discard(l->rc, b->replies) < 0)
         return -1;
     metric_add(c->m.timeline_writes, (uint64_t)b->entries_written);
-    if (b->hooks && (run_hooks(c, l, b->items, b->n) < 0 ||
+    if (b->hooks && (finish_hooks(c, l, b) < 0 ||
                      send_queued(l, queue_ack(c, l, b->entries)) < 0))
         return -1;
     count_batch(c, b->items, b->n);
@@ -577,6 +608,7 @@ static int handle_entries(struct consumer *c, const redisReply *entries)
                   batch_commit(c, &c->rd, b) == 0
               ? 0
               : -1;
+    batch_drop_hook(c, b);
     batch_free(b);
     return ret;
 }

@@ -21,16 +21,24 @@
 #include "core/student.h"
 
 /* The rule engine's place. wants() is asked first, so that the student is
- * loaded only for events some rule listens to; handle() then gets the
- * event and the loaded student; flush() (may be NULL) is called once the
- * batch's events were all handled, to write what handle() kept for the
- * batch (the jobs its runs queued). handle() and flush() return 0, or -1
- * when the batch must be handled again later (Redis went away): it is
- * then not acknowledged. */
+ * loaded only for events some rule listens to; send() and finish() then
+ * get the batch's events and their loaded students; flush() (may be
+ * NULL) is called once the batch's events were all handled, to write
+ * what finish() kept for the batch (the jobs its runs queued). finish()
+ * and flush() return 0, or -1 when the batch must be handled again later
+ * (Redis went away): it is then not acknowledged. */
 struct consumer_hook {
     int (*wants)(void *ctx, const struct event *ev);
-    int (*handle)(void *ctx, struct rconn *rc, const struct event *ev,
-                  const struct student *st);
+    /* A batch's accepted events whose students were loaded, in stream
+     * order, in two halves around the round trip that writes the batch's
+     * records: send queues the hook's commands on rc behind those and
+     * sets *state (0, or -1 having freed it); finish reads their replies,
+     * does the rest and frees the state (0 or -1); drop frees a state
+     * whose finish will not come. evs stay valid until then. */
+    int (*send)(void *ctx, struct rconn *rc, const struct event_student *evs,
+                size_t n, void **state);
+    int (*finish)(void *ctx, void *state);
+    void (*drop)(void *ctx, void *state);
     int (*flush)(void *ctx, struct rconn *rc);
     void *ctx;
     /* A stage's place in the `stages` line, or -1 (may be NULL): what

@@ -58,7 +58,10 @@ struct batch {
     int replies;         /* commit_send() sent commands with these replies */
     int entries_written; /* timeline entries among them */
     int hooks;           /* the hooks have work in it */
-    struct batch *next;  /* in the handoff's spare list */
+    struct event_student *hooked; /* what the hook gets, and its state */
+    size_t nhooked, hooked_cap;
+    void *hook_state;
+    struct batch *next; /* in the handoff's spare list */
 };
 
 #define HANDOFF_DEPTH 1
@@ -103,6 +106,8 @@ struct consumer {
 /* consumer.c: */
 void batch_clear(struct batch *b);
 void batch_free(struct batch *b);
+/* Frees the hook's state of a batch whose commit failed half way. */
+void batch_drop_hook(struct consumer *c, struct batch *b);
 /* Sends b's writes on l (commit_send), then reads their replies, runs
  * the hooks and acknowledges (commit_finish). 0 or -1. */
 int commit_send(struct consumer *c, struct link *l, struct batch *b);

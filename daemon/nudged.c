@@ -208,9 +208,10 @@ static int start(struct nudged *nd)
         return -1;
     __atomic_store_n(&nd->consumer, c, __ATOMIC_RELEASE);
     { /* rule engine (issue 5): events in, queued steps, schedules */
-        struct consumer_hook hook = {engine_hook_wants, engine_hook_handle,
-                                     engine_hook_flush, nd->engine,
-                                     engine_stage_rank};
+        struct consumer_hook hook = {
+            engine_hook_wants, engine_hook_send,  engine_hook_finish,
+            engine_hook_drop,  engine_hook_flush, nd->engine,
+            engine_stage_rank};
         consumer_set_hook(nd->consumer, &hook);
         struct job_hooks jobs = {engine_job, engine_prefetch, engine_drop};
         nd->dispatcher = dispatcher_start_hooks(&nd->cfg, &jobs, nd->engine,

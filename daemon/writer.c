@@ -43,6 +43,7 @@ static void handoff_release(struct consumer *c, struct batch *b, int ok)
     struct handoff *ho = &c->ho;
     int newly_failed;
 
+    batch_drop_hook(c, b); /* a commit that failed half way */
     pthread_mutex_lock(&ho->mu);
     newly_failed = !ok && !ho->failed;
     b->next = ho->spare;

@@ -33,7 +33,6 @@
 #include "rules/schedule.h"
 
 #define SCAN_BATCH 500
-#define MAX_TRIGGERED 256
 
 /* --- rule sets ------------------------------------------------------------ */
 
@@ -218,41 +217,57 @@ int settle_run(struct run *r, enum run_status st, size_t at, const char *err)
     }
 }
 
+int begin_run(struct run *r)
+{
+    struct rconn *rc = r->rc;
+    char err[256];
+    size_t at = 0;
+    int ret;
+
+    if (holdout_keeps_out(r->rule->src, r->student_id)) { /* rules/holdout.h */
+        if ((ret = holdout_record(r)) < 0)
+            log_warnx("rule %s, student %s: recording the holdout: %s",
+                      r->rule->name, r->student_id, rc->errstr);
+    } else if ((ret = report_run_started(r, REPORT_TREATED)) < 0) {
+        log_warnx("rule %s, student %s: counting the start: %s", r->rule->name,
+                  r->student_id, rc->errstr); /* rules/report.h */
+    } else {
+        ret = settle_run(r, run_steps(r, 0, &at, err, sizeof err), at, err);
+    }
+    return ret;
+}
+
+void log_not_started(const struct run *r, int got, const char *why)
+{
+    if (got < 0)
+        log_warnx("rule %s, student %s: %s", r->rule->name, r->student_id,
+                  why);
+    else
+        log_debug("rule %s, student %s: not started: %s", r->rule->name,
+                  r->student_id, why);
+}
+
 /* Starts rule for st if `when` holds (the view is loaded), as run id
  * (derived from what started it). Steps up to the first wait or message
  * step run here; those go to the queue. 0 or -1. */
 int start_rule(const struct run_env *env, struct rconn *rc,
-                      const struct crule *rule, const struct student *st,
-                      struct rview *view, int chain, const char *id)
+               const struct crule *rule, const struct student *st,
+               struct rview *view, int chain, const char *id)
 {
     struct run r;
-    char why[256], err[256];
-    size_t at = 0;
-    int got, rc_ = 0;
+    char why[256];
+    int got, ret;
 
     if (!rule_when(rule, view))
         return 0;
     got = run_start(&r, env, rc, rule, st, chain, id, why, sizeof why);
     if (got <= 0) {
-        if (got < 0)
-            log_warnx("rule %s, student %s: %s", rule->name, st->id, why);
-        else
-            log_debug("rule %s, student %s: not started: %s", rule->name,
-                      st->id, why);
+        log_not_started(&r, got, why);
         return got;
     }
-    if (holdout_keeps_out(rule->src, st->id)) { /* rules/holdout.h */
-        if ((rc_ = holdout_record(&r)) < 0)
-            log_warnx("rule %s, student %s: recording the holdout: %s",
-                      rule->name, st->id, rc->errstr);
-    } else if ((rc_ = report_run_started(&r, REPORT_TREATED)) < 0) {
-        log_warnx("rule %s, student %s: counting the start: %s", rule->name,
-                  st->id, rc->errstr); /* rules/report.h */
-    } else {
-        rc_ = settle_run(&r, run_steps(&r, 0, &at, err, sizeof err), at, err);
-    }
+    ret = begin_run(&r);
     run_free(&r);
-    return rc_;
+    return ret;
 }
 
 int engine_wants(struct engine *e, const struct event *ev)
@@ -265,60 +280,6 @@ int engine_wants(struct engine *e, const struct event *ev)
             consent_confirm_wants(e->confirm, ev);
     snap_put(s);
     return wants;
-}
-
-int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
-                    const struct student *st)
-{
-    const char *chain_s = event_get(ev, "chain");
-    int chain = chain_s ? atoi(chain_s) : 0, status = 0;
-    size_t idx[MAX_TRIGGERED], n;
-    struct run_env env;
-    struct rview view;
-    struct snap *s;
-    char id[48];
-
-    if (!st) /* an unknown student: nothing to note, nothing to start */
-        return 0;
-    if (leads_on_event(rc, e->cfg, ev, st) < 0) {
-        log_warnx("event %s %s of student %s: open leads not updated: %s",
-                  ev->id, ev->type, ev->student, rc->errstr);
-        return -1;
-    }
-    if (chain > e->cfg->rules.max_chain) {
-        log_warnx("event %s %s of student %s: a chain of %d rule-caused "
-                  "events (max_chain %d): cut, no rule runs",
-                  ev->id, ev->type, ev->student, chain,
-                  e->cfg->rules.max_chain);
-        return 0;
-    }
-    s = snap_get(e);
-    n = ruleset_triggered(s->rules, ev, idx, MAX_TRIGGERED);
-    if (n > MAX_TRIGGERED)
-        n = MAX_TRIGGERED;
-    /* The run's id is the event's: handled twice (nudged killed before
-     * its XACK), the event finds the run it started. */
-    snprintf(id, sizeof id, "e%s", ev->id);
-    if (n && rview_init(&view, s->rules) == 0) {
-        env_of(e, s, rc, &env);
-        pthread_mutex_lock(&e->defer_lock);
-        env.defer = e->defer;
-        rview_load(&view, st, clock_now_ms());
-        for (size_t i = 0; i < n && status == 0; i++)
-            status = start_rule(&env, rc, &s->rules->rules[idx[i]], st, &view,
-                                chain, id) < 0
-                         ? -1
-                         : 0;
-        pthread_mutex_unlock(&e->defer_lock);
-        env_done(&env);
-        rview_free(&view);
-    }
-    /* The opt-out the consumer recorded for this reply, confirmed. */
-    if (status == 0 && e->confirm &&
-        consent_confirm_on_event(e->confirm, rc, s->tmpls, ev, st) < 0)
-        status = -1;
-    snap_put(s);
-    return status;
 }
 
 int engine_flush(struct engine *e, struct rconn *rc)
@@ -362,10 +323,26 @@ int engine_hook_wants(void *ctx, const struct event *ev)
     return engine_wants(ctx, ev);
 }
 
-int engine_hook_handle(void *ctx, struct rconn *rc, const struct event *ev,
-                       const struct student *st)
+int engine_hook_send(void *ctx, struct rconn *rc,
+                     const struct event_student *evs, size_t n, void **state)
 {
-    return engine_on_event(ctx, rc, ev, st);
+    struct engine_batch *eb;
+    int got = engine_batch_send(ctx, rc, evs, n, &eb);
+
+    *state = eb;
+    return got;
+}
+
+int engine_hook_finish(void *ctx, void *state)
+{
+    (void)ctx;
+    return engine_batch_finish(state);
+}
+
+void engine_hook_drop(void *ctx, void *state)
+{
+    (void)ctx;
+    engine_batch_drop(state);
 }
 
 /* --- schedules

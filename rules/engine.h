@@ -6,7 +6,8 @@
  * nudged wires it so (see daemon/nudged.c):
  *
  *     struct engine *e = engine_new(&cfg, &channels, &d);  // NULL: errors
- *     struct consumer_hook hook = {engine_hook_wants, engine_hook_handle,
+ *     struct consumer_hook hook = {engine_hook_wants, engine_hook_send,
+ *                                  engine_hook_finish, engine_hook_drop,
  *                                  engine_hook_flush, e};
  *     consumer_set_hook(consumer, &hook);
  *     struct job_hooks jobs = {engine_job, engine_prefetch, engine_drop};
@@ -68,17 +69,34 @@ int engine_wants(struct engine *e, const struct event *ev);
 /* Starts the runs ev triggers for st and runs their first steps up to a
  * wait or a message step; the jobs for those are kept until
  * engine_flush(). Returns 0, or -1 when Redis failed (the event should be
- * handled again). */
+ * handled again). A batch of one (below). */
 int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
                     const struct student *st);
+/* The same for a batch of events (stream order), in two halves around one
+ * round trip (rules/engine_batch.c): send queues on rc the batch's leads
+ * and run-start scripts (behind whatever the caller queued first) and
+ * gives the state for finish in *out (NULL: nothing to do); finish reads
+ * their replies, starts the runs' steps and handles what had to wait,
+ * then frees the state. evs and rc stay the caller's and must outlive
+ * finish; drop frees a state whose finish will not come (the link
+ * failed). 0, or -1 (nothing acknowledged: the batch is handled again). */
+struct engine_batch;
+int engine_batch_send(struct engine *e, struct rconn *rc,
+                      const struct event_student *evs, size_t n,
+                      struct engine_batch **out);
+int engine_batch_finish(struct engine_batch *eb);
+void engine_batch_drop(struct engine_batch *eb);
 /* Writes the jobs the events handled since the last call queued (one
  * round trip per queue shard). 0, or -1: handle the events again. */
 int engine_flush(struct engine *e, struct rconn *rc);
 
-/* The same with the consumer hook's signatures (ctx is the engine). */
+/* The same with the consumer hook's signatures (ctx is the engine;
+ * daemon/consumer.h). */
 int engine_hook_wants(void *ctx, const struct event *ev);
-int engine_hook_handle(void *ctx, struct rconn *rc, const struct event *ev,
-                       const struct student *st);
+int engine_hook_send(void *ctx, struct rconn *rc,
+                     const struct event_student *evs, size_t n, void **state);
+int engine_hook_finish(void *ctx, void *state);
+void engine_hook_drop(void *ctx, void *state);
 int engine_hook_flush(void *ctx, struct rconn *rc);
 /* The consumer's stage_rank (rules/report.h): a stage's place in the
  * loaded rules' `stages` line, or -1. */

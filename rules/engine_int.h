@@ -51,6 +51,13 @@ void env_done(struct run_env *env);
  * to the queue. 0 or -1 (Redis). */
 int settle_run(struct run *r, enum run_status st, size_t at, const char *err);
 
+/* A run that has just started (run_start): recorded as held out, or
+ * counted as treated and its steps run up to the first wait or message
+ * step (the jobs for those kept in env->defer). 0 or -1 (Redis). */
+int begin_run(struct run *r);
+/* Logs why run_start() did not start r (got 0: debug; -1: a warning). */
+void log_not_started(const struct run *r, int got, const char *why);
+
 /* Starts rule for st if `when` holds (the view is loaded), as run id
  * (derived from what started it); steps up to the first wait or message
  * step run here. 0 or -1. */

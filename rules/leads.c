@@ -149,46 +149,6 @@ int leads_take_cmd(struct rconn *rc, const char *prefix, const char *student,
                         "rule");
 }
 
-/* Runs script s and gives back its reply (the caller frees), or NULL
- * with rc->errstr set. */
-static redisReply *run_script(struct rconn *rc, struct rscript *s, int nkeys,
-                              int argc, const char **argv)
-{
-    redisReply *rep = rconn_script(rc, s, nkeys, argc, argv, NULL);
-
-    if (rep && rep->type == REDIS_REPLY_ERROR) {
-        snprintf(rc->errstr, sizeof rc->errstr, "%s", rep->str);
-        freeReplyObject(rep);
-        return NULL;
-    }
-    return rep;
-}
-
-/* The CRM gave the lead to someone: book the move. */
-static int on_assigned(struct rconn *rc, const char *prefix,
-                       const struct event *ev)
-{
-    const char *owner = event_get(ev, "owner");
-    char skey[KEY_MAX], leads[KEY_MAX], held[KEY_MAX], now[24];
-    const char *argv[8];
-    redisReply *rep;
-
-    /* A rule's assignment booked the lead with the owner (assign.c). */
-    if (event_get(ev, "rule") || !owner || !key_valid_id(owner))
-        return 0;
-    if (key_student(skey, sizeof skey, prefix, ev->student, NULL) < 0 ||
-        key_global(leads, sizeof leads, prefix, "leads") < 0 ||
-        leads_staff_key(held, sizeof held, prefix, owner) < 0)
-        return 0;
-    snprintf(now, sizeof now, "%lld", (long long)clock_now_ms());
-    argv[0] = skey, argv[1] = leads, argv[2] = held, argv[3] = prefix;
-    argv[4] = ev->student, argv[5] = owner, argv[6] = now, argv[7] = "event";
-    if (!(rep = run_script(rc, &take_script, 3, 8, argv)))
-        return -1;
-    freeReplyObject(rep);
-    return 0;
-}
-
 static void observe_first_followup(double seconds)
 {
     static const double buckets[] = {60,    300,    900,    1800,  3600,
@@ -202,49 +162,123 @@ static void observe_first_followup(double seconds)
         seconds);
 }
 
-static int on_followup(struct rconn *rc, const struct config *cfg,
-                       const struct event *ev)
+/* The CRM gave the lead to someone: book the move. */
+static int prepare_assigned(struct leads_call *call, const char *prefix,
+                            const struct event *ev)
+{
+    const char *owner = event_get(ev, "owner");
+
+    /* A rule's assignment booked the lead with the owner (assign.c). */
+    if (event_get(ev, "rule") || !owner || !key_valid_id(owner))
+        return 0;
+    if (key_student(call->skey, sizeof call->skey, prefix, ev->student,
+                    NULL) < 0 ||
+        key_global(call->leads, sizeof call->leads, prefix, "leads") < 0 ||
+        leads_staff_key(call->held, sizeof call->held, prefix, owner) < 0)
+        return 0;
+    snprintf(call->at, sizeof call->at, "%lld", (long long)clock_now_ms());
+    call->script = &take_script, call->nkeys = 3, call->argc = 8;
+    call->argv[0] = call->skey, call->argv[1] = call->leads;
+    call->argv[2] = call->held, call->argv[3] = prefix;
+    call->argv[4] = ev->student, call->argv[5] = owner;
+    call->argv[6] = call->at, call->argv[7] = "event";
+    return 1;
+}
+
+static int prepare_followup(struct leads_call *call, const struct config *cfg,
+                            const struct event *ev)
 {
     const char *staff = event_get(ev, "staff");
-    char skey[KEY_MAX], leads[KEY_MAX], at[24];
-    long long ms = ev->id[0] ? strtoll(ev->id, NULL, 10) : clock_now_ms();
-    const char *argv[6];
-    redisReply *rep;
 
     if (!staff)
         return 0;
-    key_student(skey, sizeof skey, cfg->redis.prefix, ev->student, NULL);
-    key_global(leads, sizeof leads, cfg->redis.prefix, "leads");
-    snprintf(at, sizeof at, "%lld", ms);
-    argv[0] = skey, argv[1] = leads, argv[2] = ev->student, argv[3] = staff;
-    argv[4] = cfg->leads.followup_by == LEADS_FOLLOWUP_OWNER ? "owner" : "any";
-    argv[5] = at;
-    if (!(rep = run_script(rc, &followup_script, 2, 6, argv)))
+    call->at_ms = ev->id[0] ? strtoll(ev->id, NULL, 10) : clock_now_ms();
+    key_student(call->skey, sizeof call->skey, cfg->redis.prefix, ev->student,
+                NULL);
+    key_global(call->leads, sizeof call->leads, cfg->redis.prefix, "leads");
+    snprintf(call->at, sizeof call->at, "%lld", call->at_ms);
+    call->script = &followup_script, call->nkeys = 2, call->argc = 6;
+    call->argv[0] = call->skey, call->argv[1] = call->leads;
+    call->argv[2] = ev->student, call->argv[3] = staff;
+    call->argv[4] =
+        cfg->leads.followup_by == LEADS_FOLLOWUP_OWNER ? "owner" : "any";
+    call->argv[5] = call->at;
+    return 1;
+}
+
+static int prepare_closed(struct leads_call *call, const struct config *cfg,
+                          const struct event *ev, const struct student *st)
+{
+    if (!leads_closed(cfg, st, call->why, sizeof call->why))
+        return 0;
+    key_global(call->leads, sizeof call->leads, cfg->redis.prefix, "leads");
+    call->script = &close_script, call->nkeys = 1, call->argc = 3;
+    call->argv[0] = call->leads, call->argv[1] = cfg->redis.prefix;
+    call->argv[2] = ev->student;
+    return 1;
+}
+
+int leads_event_prepare(struct leads_call *call, const struct config *cfg,
+                        const struct event *ev, const struct student *st)
+{
+    call->ev = ev;
+    if (!st || !leads_wants(cfg, ev))
+        return 0;
+    switch (ev->kind) {
+    case EV_ASSIGNED:
+        return prepare_assigned(call, cfg->redis.prefix, ev);
+    case EV_FOLLOWUP:
+        return prepare_followup(call, cfg, ev);
+    default:
+        return prepare_closed(call, cfg, ev, st);
+    }
+}
+
+int leads_event_append(struct rconn *rc, struct leads_call *call)
+{
+    return rconn_script_append(rc, call->script, call->nkeys, call->argc,
+                               call->argv, NULL);
+}
+
+int leads_event_result(struct rconn *rc, struct leads_call *call,
+                       redisReply *rep)
+{
+    const struct event *ev = call->ev;
+
+    if (!rep || rconn_noscript(rep)) { /* run here, which loads it */
+        if (rep)
+            freeReplyObject(rep);
+        rep = rconn_script(rc, call->script, call->nkeys, call->argc,
+                           call->argv, NULL);
+    }
+    if (!rep)
         return -1;
-    if (rep->type == REDIS_REPLY_INTEGER && rep->integer >= 0)
-        observe_first_followup(ms > rep->integer
-                                   ? (double)(ms - rep->integer) / 1000.0
+    if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(rc->errstr, sizeof rc->errstr, "%s", rep->str);
+        freeReplyObject(rep);
+        return -1;
+    }
+    if (call->script == &followup_script && rep->type == REDIS_REPLY_INTEGER &&
+        rep->integer >= 0)
+        observe_first_followup(call->at_ms > rep->integer
+                                   ? (double)(call->at_ms - rep->integer) /
+                                         1000.0
                                    : 0.0);
+    if (call->script == &close_script && rep->type == REDIS_REPLY_STRING)
+        log_info("student %s: %s; out of %s's open leads", ev->student,
+                 call->why, rep->str);
     freeReplyObject(rep);
     return 0;
 }
 
-static int on_closed(struct rconn *rc, const char *prefix,
-                     const struct event *ev, const char *why)
+int leads_on_event(struct rconn *rc, const struct config *cfg,
+                   const struct event *ev, const struct student *st)
 {
-    char leads[KEY_MAX];
-    const char *argv[3];
-    redisReply *rep;
+    struct leads_call call;
 
-    key_global(leads, sizeof leads, prefix, "leads");
-    argv[0] = leads, argv[1] = prefix, argv[2] = ev->student;
-    if (!(rep = run_script(rc, &close_script, 1, 3, argv)))
-        return -1;
-    if (rep->type == REDIS_REPLY_STRING)
-        log_info("student %s: %s; out of %s's open leads", ev->student, why,
-                 rep->str);
-    freeReplyObject(rep);
-    return 0;
+    if (!leads_event_prepare(&call, cfg, ev, st))
+        return 0;
+    return leads_event_result(rc, &call, NULL);
 }
 
 int leads_wants(const struct config *cfg, const struct event *ev)
@@ -263,25 +297,6 @@ int leads_wants(const struct config *cfg, const struct event *ev)
                strcmp(tag, cfg->leads.closed_tag) == 0;
     default:
         return 0;
-    }
-}
-
-int leads_on_event(struct rconn *rc, const struct config *cfg,
-                   const struct event *ev, const struct student *st)
-{
-    char why[300];
-
-    if (!st || !leads_wants(cfg, ev))
-        return 0;
-    switch (ev->kind) {
-    case EV_ASSIGNED:
-        return on_assigned(rc, cfg->redis.prefix, ev);
-    case EV_FOLLOWUP:
-        return on_followup(rc, cfg, ev);
-    default:
-        return leads_closed(cfg, st, why, sizeof why)
-                   ? on_closed(rc, cfg->redis.prefix, ev, why)
-                   : 0;
     }
 }
 

@@ -31,6 +31,7 @@
 
 #include "core/config.h"
 #include "core/event.h"
+#include "core/keys.h"
 #include "core/redis.h"
 #include "core/student.h"
 
@@ -73,6 +74,28 @@ int leads_take_cmd(struct rconn *rc, const char *prefix, const char *student,
  * event. 0, or -1 on a Redis error (rc->errstr). */
 int leads_on_event(struct rconn *rc, const struct config *cfg,
                    const struct event *ev, const struct student *st);
+
+/* leads_on_event() in three parts, for a batch of events in one round
+ * trip (rules/engine_batch.c): prepare fills call (1; 0 when ev means
+ * nothing for the leads); append queues its script on rc (0, or -1 on a
+ * connection error); result takes its reply (freed; NULL: the script is
+ * run now), once every reply of the pipeline is read, as a NOSCRIPT
+ * reply makes it run the script itself. ev and st are borrowed until
+ * result. Returns as leads_on_event(). */
+struct leads_call {
+    const struct event *ev;
+    struct rscript *script;
+    int nkeys, argc;
+    const char *argv[8];
+    char skey[KEY_MAX], leads[KEY_MAX], held[KEY_MAX], at[24];
+    long long at_ms; /* a followup's time */
+    char why[300];   /* why a closed lead is closed */
+};
+int leads_event_prepare(struct leads_call *call, const struct config *cfg,
+                        const struct event *ev, const struct student *st);
+int leads_event_append(struct rconn *rc, struct leads_call *call);
+int leads_event_result(struct rconn *rc, struct leads_call *call,
+                       redisReply *rep);
 /* Whether leads_on_event() has work for ev (the student must be loaded). */
 int leads_wants(const struct config *cfg, const struct event *ev);
 

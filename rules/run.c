@@ -131,14 +131,12 @@ static void run_init(struct run *r, const struct run_env *env,
     r->started_ms = started_ms;
 }
 
-int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
-              const struct crule *rule, const struct student *st, int chain,
-              const char *id, char *why, size_t n)
+void run_start_prepare(struct run *r, struct run_start_call *call,
+                       const struct run_env *env, struct rconn *rc,
+                       const struct crule *rule, const struct student *st,
+                       int chain, const char *id)
 {
-    char runs[KEY_MAX], limit[KEY_MAX], value[128], now[24], ln[24], lw[24];
-    char age[24];
-    const char *argv[9];
-    long long got;
+    const char *prefix = env->cfg->redis.prefix;
 
     run_init(r, env, rc, rule, st, chain, clock_now_ms());
     if (id) /* one id per rule: two rules on one event are two runs */
@@ -147,24 +145,64 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
     else
         snprintf(r->id, sizeof r->id, "%llx-%x-%x", (long long)r->started_ms,
                  (unsigned)getpid() & 0xffff, atomic_fetch_add(&run_seq, 1));
-    key_student(runs, sizeof runs, env->cfg->redis.prefix, st->id, "runs");
-    limit_key(limit, sizeof limit, env->cfg->redis.prefix, st->id, rule->name);
-    run_value(r, value, sizeof value);
-    snprintf(now, sizeof now, "%lld", (long long)r->started_ms);
-    snprintf(ln, sizeof ln, "%ld", rule->src->limit_n);
-    snprintf(lw, sizeof lw, "%lld", (long long)rule->src->limit_ms);
-    argv[0] = runs, argv[1] = limit, argv[2] = rule->name, argv[3] = value;
-    snprintf(age, sizeof age, "%lld",
-             (long long)run_max_age(env, rule, r->started_ms));
-    argv[4] = now, argv[5] = ln, argv[6] = lw, argv[7] = age;
-    argv[8] = r->id;
-    /* A rule with no wait and no limit runs start to end in this call:
-     * no other run of it can overlap, so it keeps no state in Redis. */
+    /* A rule with no wait and no limit runs start to end in one call: no
+     * other run of it can overlap, so it keeps no state in Redis. */
     r->instant = rule->span_ms == 0 && rule->work_ms == 0 &&
                  rule->work_days == 0 && rule->src->limit_n == 0;
-    got = r->instant ? 1 : script_int(rc, &start_script, 9, argv);
+    key_student(call->runs, sizeof call->runs, prefix, st->id, "runs");
+    limit_key(call->limit, sizeof call->limit, prefix, st->id, rule->name);
+    run_value(r, call->value, sizeof call->value);
+    snprintf(call->now, sizeof call->now, "%lld", (long long)r->started_ms);
+    snprintf(call->ln, sizeof call->ln, "%ld", rule->src->limit_n);
+    snprintf(call->lw, sizeof call->lw, "%lld", (long long)rule->src->limit_ms);
+    snprintf(call->age, sizeof call->age, "%lld",
+             (long long)run_max_age(env, rule, r->started_ms));
+    call->argv[0] = call->runs, call->argv[1] = call->limit;
+    call->argv[2] = rule->name, call->argv[3] = call->value;
+    call->argv[4] = call->now, call->argv[5] = call->ln;
+    call->argv[6] = call->lw, call->argv[7] = call->age;
+    call->argv[8] = r->id;
+}
+
+int run_start_append(struct run *r, struct run_start_call *call)
+{
+    if (r->instant)
+        return 0;
+    return rconn_script_append(r->rc, &start_script, 2, RUN_START_ARGC,
+                               call->argv, NULL) < 0
+               ? -1
+               : 1;
+}
+
+/* The start script's answer: 1 started, 0 busy, 2 limited, -1 error.
+ * With no reply yet, or a NOSCRIPT one (Redis never ran it, or
+ * restarted), the script is run here, which loads it. */
+static long long start_answer(struct run *r, struct run_start_call *call,
+                              redisReply *rep)
+{
+    long long got = -1;
+
+    if (!rep || rconn_noscript(rep)) {
+        if (rep)
+            freeReplyObject(rep);
+        return script_int(r->rc, &start_script, RUN_START_ARGC, call->argv);
+    }
+    if (rep->type == REDIS_REPLY_INTEGER)
+        got = rep->integer;
+    else
+        snprintf(r->rc->errstr, sizeof r->rc->errstr, "%s",
+                 rep->type == REDIS_REPLY_ERROR ? rep->str : "bad reply");
+    freeReplyObject(rep);
+    return got;
+}
+
+int run_start_result(struct run *r, struct run_start_call *call,
+                     redisReply *rep, char *why, size_t n)
+{
+    long long got = r->instant ? 1 : start_answer(r, call, rep);
+
     if (got < 0) {
-        snprintf(why, n, "starting a run: %s", rc->errstr);
+        snprintf(why, n, "starting a run: %s", r->rc->errstr);
         return -1;
     }
     if (got != 1) {
@@ -173,13 +211,23 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
                           : "limit reached");
         return 0;
     }
-    if (rview_init(&r->view, env->rules) < 0) {
+    if (rview_init(&r->view, r->env->rules) < 0) {
         snprintf(why, n, "out of memory");
         run_end(r);
         return -1;
     }
-    rview_load(&r->view, st, r->started_ms);
+    rview_load(&r->view, r->st, r->started_ms);
     return 1;
+}
+
+int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
+              const struct crule *rule, const struct student *st, int chain,
+              const char *id, char *why, size_t n)
+{
+    struct run_start_call call;
+
+    run_start_prepare(r, &call, env, rc, rule, st, chain, id);
+    return run_start_result(r, &call, NULL, why, n);
 }
 
 int run_resume(struct run *r, const struct run_env *env, struct rconn *rc,

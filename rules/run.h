@@ -140,6 +140,26 @@ enum run_status {
 int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
               const struct crule *rule, const struct student *st, int chain,
               const char *id, char *why, size_t n);
+/* run_start() in three parts, for starting many runs in one round trip
+ * (rules/start_batch.h): prepare fills r and the script call; append
+ * queues the call on r->rc (1; 0 for an instant rule, which needs none;
+ * -1 on a connection error); result takes its reply (rep, which it
+ * frees; NULL for an instant rule) and returns as run_start(). result
+ * may run the script itself (a NOSCRIPT reply), so it must be called
+ * only once every reply of the pipeline has been read. */
+#define RUN_START_ARGC 9
+struct run_start_call {
+    char runs[KEY_MAX], limit[KEY_MAX], value[128];
+    char now[24], ln[24], lw[24], age[24];
+    const char *argv[RUN_START_ARGC];
+};
+void run_start_prepare(struct run *r, struct run_start_call *call,
+                       const struct run_env *env, struct rconn *rc,
+                       const struct crule *rule, const struct student *st,
+                       int chain, const char *id);
+int run_start_append(struct run *r, struct run_start_call *call);
+int run_start_result(struct run *r, struct run_start_call *call,
+                     redisReply *rep, char *why, size_t n);
 /* Resumes a run from a job (the state was checked by the caller). */
 int run_resume(struct run *r, const struct run_env *env, struct rconn *rc,
                const struct crule *rule, const char *id, int64_t started_ms,

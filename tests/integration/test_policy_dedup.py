@@ -180,8 +180,15 @@ class TwoDaemonsTest(DedupCase):
         time.sleep(0.5)
         for sid in students:
             self.assertEqual(len(self.sent_to(sid)), 1, sid)
-            types = sorted(e["type"] for e in self.steps(sid))
-            self.assertEqual(types, ["sent", "skipped"], sid)
+            steps = self.steps(sid)
+            self.assertEqual([e["type"] for e in steps].count("sent"), 1, sid)
+            # A step is handled at least once: a daemon slowed down past a
+            # lease (a loaded machine, ASan) may see its skip again, but
+            # every entry past the one sent is a skip for the same reason.
+            for e in steps:
+                if e["type"] != "sent":
+                    self.assertEqual(e["type"], "skipped", steps)
+                    self.assertRegex(e["detail"], REASON)
 
 
 class ShortWindowTest(DedupCase):

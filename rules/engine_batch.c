@@ -1,0 +1,406 @@
+/*
+ * engine_batch.c - the rule engine's part of a batch of events (see
+ * engine.h), in as few round trips as the events allow.
+ *
+ * An event's Redis work is a leads script (a followup noted, a lead
+ * moved or closed: rules/leads.h) and a start script per rule whose
+ * `when` holds (rules/run.h); then, for each run that started, its
+ * first steps. The scripts of the whole batch go out together, behind
+ * the batch's own writes (the consumer's round trip: engine_batch_send),
+ * and their replies are taken in the same order (engine_batch_finish);
+ * only the runs that did start (a few in a batch: most find theirs
+ * already going) then take round trips of their own.
+ *
+ * Redis runs one connection's commands in order, so the scripts of
+ * different students cannot tell they were sent together. One student's
+ * events must still see each other as if handled one by one: once an
+ * event of a student has queued a start (whose first steps run only in
+ * finish) or asks for an opt-out confirmation, that student's later
+ * events in the batch wait for another round, which repeats the same
+ * two halves over them. Each round handles at least the first waiting
+ * event of every student, so the rounds end; a batch whose events are
+ * all one student's starts is the one-by-one handling of old.
+ *
+ * engine_on_event() is a batch of one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "rules/engine.h"
+#include "rules/engine_int.h"
+#include "rules/leads.h"
+
+#define MAX_TRIGGERED 256
+
+/* One event's piece of work, in the order of the events; most queue one
+ * command, whose reply finish takes before acting on any. */
+struct slot {
+    enum { SLOT_LEADS, SLOT_START, SLOT_CONFIRM } kind;
+    const struct event_student *es;
+    int queued;      /* a command went out; rep is its reply */
+    redisReply *rep; /* owned until handed to its result function */
+    int got;         /* SLOT_START: run_start_result()'s */
+    union {
+        struct leads_call leads;
+        struct {
+            struct run run;
+            struct run_start_call call;
+        } start;
+    } u;
+};
+
+struct engine_batch {
+    struct engine *e;
+    struct snap *s;
+    struct run_env env;
+    struct rconn *rc;
+    struct slot **slots; /* each allocated alone: a call points into itself */
+    size_t nslots, cap;
+    struct event_student *later; /* the events left for the next round */
+    size_t nlater;
+    const char **waiting; /* students whose next events wait (borrowed) */
+    size_t nwaiting;
+    struct slot *spare; /* filled in vain (no work after all): reused */
+};
+
+/* --- state ------------------------------------------------------------ */
+
+static void batch_free(struct engine_batch *eb)
+{
+    if (!eb)
+        return;
+    for (size_t i = 0; i < eb->nslots; i++) {
+        struct slot *sl = eb->slots[i];
+        if (sl->rep)
+            freeReplyObject(sl->rep);
+        if (sl->kind == SLOT_START && sl->got == 1)
+            run_free(&sl->u.start.run);
+        free(sl);
+    }
+    free(eb->slots);
+    free(eb->spare);
+    free(eb->later);
+    free(eb->waiting);
+    env_done(&eb->env);
+    snap_put(eb->s);
+    free(eb);
+}
+
+static struct engine_batch *batch_new(struct engine *e, struct rconn *rc,
+                                      size_t n)
+{
+    struct engine_batch *eb = calloc(1, sizeof *eb);
+
+    if (!eb)
+        return NULL;
+    eb->e = e;
+    eb->rc = rc;
+    eb->s = snap_get(e);
+    env_of(e, eb->s, rc, &eb->env);
+    eb->later = malloc(n * sizeof *eb->later);
+    eb->waiting = malloc(n * sizeof *eb->waiting);
+    if (!eb->later || !eb->waiting) {
+        batch_free(eb);
+        return NULL;
+    }
+    return eb;
+}
+
+/* A slot to fill: the spare one, or a new one. NULL: no memory. */
+static struct slot *slot_get(struct engine_batch *eb)
+{
+    struct slot *sl = eb->spare;
+
+    eb->spare = NULL;
+    if (!sl && !(sl = malloc(sizeof *sl)))
+        return NULL;
+    sl->queued = 0;
+    sl->rep = NULL;
+    sl->got = 0;
+    return sl;
+}
+
+/* Adds sl (from slot_get) to the batch's work; on no memory it is kept
+ * as the spare and -1 returned. */
+static int slot_add(struct engine_batch *eb, struct slot *sl, int kind,
+                    const struct event_student *es)
+{
+    if (eb->nslots == eb->cap) {
+        size_t cap = eb->cap ? 2 * eb->cap : 64;
+        struct slot **grown = realloc(eb->slots, cap * sizeof *grown);
+        if (!grown) {
+            eb->spare = sl;
+            return -1;
+        }
+        eb->slots = grown;
+        eb->cap = cap;
+    }
+    sl->kind = kind;
+    sl->es = es;
+    eb->slots[eb->nslots++] = sl;
+    return 0;
+}
+
+static int is_waiting(const struct engine_batch *eb, const char *student)
+{
+    for (size_t i = 0; i < eb->nwaiting; i++)
+        if (strcmp(eb->waiting[i], student) == 0)
+            return 1;
+    return 0;
+}
+
+/* --- send: queue the batch's scripts ------------------------------------ */
+
+/* Queues leads work for es, if it has any. 0 or -1. */
+static int queue_leads(struct engine_batch *eb, const struct event_student *es)
+{
+    struct slot *sl = slot_get(eb);
+
+    if (!sl)
+        return -1;
+    if (!leads_event_prepare(&sl->u.leads, eb->e->cfg, es->ev, es->st)) {
+        eb->spare = sl;
+        return 0;
+    }
+    if (slot_add(eb, sl, SLOT_LEADS, es) < 0 ||
+        leads_event_append(eb->rc, &sl->u.leads) < 0)
+        return -1;
+    sl->queued = 1;
+    return 0;
+}
+
+/* Queues the start of each rule es triggers whose `when` holds. Returns
+ * how many, or -1. */
+static int queue_starts(struct engine_batch *eb, const struct event_student *es,
+                        int chain)
+{
+    const struct ruleset *rules = eb->s->rules;
+    size_t idx[MAX_TRIGGERED], n;
+    struct rview view;
+    char id[48];
+    int queued = 0;
+
+    n = ruleset_triggered(rules, es->ev, idx, MAX_TRIGGERED);
+    if (n > MAX_TRIGGERED)
+        n = MAX_TRIGGERED;
+    if (n == 0)
+        return 0;
+    if (rview_init(&view, rules) < 0)
+        return -1;
+    rview_load(&view, es->st, clock_now_ms());
+    /* The run's id is the event's: handled twice (nudged killed before
+     * its XACK), the event finds the run it started. */
+    snprintf(id, sizeof id, "e%s", es->ev->id);
+    for (size_t i = 0; i < n && queued >= 0; i++) {
+        const struct crule *rule = &rules->rules[idx[i]];
+        struct slot *sl;
+
+        if (!rule_when(rule, &view))
+            continue;
+        if (!(sl = slot_get(eb)) || slot_add(eb, sl, SLOT_START, es) < 0) {
+            queued = -1;
+            break;
+        }
+        run_start_prepare(&sl->u.start.run, &sl->u.start.call, &eb->env,
+                          eb->rc, rule, es->st, chain, id);
+        switch (run_start_append(&sl->u.start.run, &sl->u.start.call)) {
+        case -1:
+            queued = -1;
+            break;
+        case 1:
+            sl->queued = 1;
+            /* fallthrough */
+        default:
+            queued++;
+        }
+    }
+    rview_free(&view);
+    return queued;
+}
+
+/* One event's commands; its student's next events wait when it leaves
+ * work for finish that they must come after. 0 or -1. */
+static int queue_event(struct engine_batch *eb, const struct event_student *es)
+{
+    const struct config *cfg = eb->e->cfg;
+    const char *chain_s = event_get(es->ev, "chain");
+    int chain = chain_s ? atoi(chain_s) : 0, starts;
+
+    if (queue_leads(eb, es) < 0)
+        return -1;
+    if (chain > cfg->rules.max_chain) {
+        log_warnx("event %s %s of student %s: a chain of %d rule-caused "
+                  "events (max_chain %d): cut, no rule runs",
+                  es->ev->id, es->ev->type, es->ev->student, chain,
+                  cfg->rules.max_chain);
+        return 0;
+    }
+    if ((starts = queue_starts(eb, es, chain)) < 0)
+        return -1;
+    /* The opt-out the consumer recorded for this reply, confirmed. */
+    if (consent_confirm_wants(eb->e->confirm, es->ev)) {
+        struct slot *sl = slot_get(eb);
+        if (!sl || slot_add(eb, sl, SLOT_CONFIRM, es) < 0)
+            return -1;
+        starts++;
+    }
+    if (starts > 0)
+        eb->waiting[eb->nwaiting++] = es->st->id;
+    return 0;
+}
+
+int engine_batch_send(struct engine *e, struct rconn *rc,
+                      const struct event_student *evs, size_t n,
+                      struct engine_batch **out)
+{
+    struct engine_batch *eb;
+
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    if (!(eb = batch_new(e, rc, n)))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const struct event_student *es = &evs[i];
+
+        if (!es->st) /* an unknown student: nothing to note or start */
+            continue;
+        if (is_waiting(eb, es->st->id)) {
+            eb->later[eb->nlater++] = *es;
+            continue;
+        }
+        if (queue_event(eb, es) < 0) {
+            log_warnx("event %s %s of student %s: %s", es->ev->id,
+                      es->ev->type, es->ev->student,
+                      rc->errstr[0] ? rc->errstr : "out of memory");
+            batch_free(eb);
+            return -1;
+        }
+    }
+    *out = eb;
+    return 0;
+}
+
+/* --- finish: take the replies, then act ------------------------------- */
+
+/* Every queued command's reply, before any is acted on: acting may take
+ * round trips of its own. 0, or -1 when the connection failed. */
+static int read_replies(struct engine_batch *eb)
+{
+    for (size_t i = 0; i < eb->nslots; i++) {
+        struct slot *sl = eb->slots[i];
+        if (sl->queued && !(sl->rep = rconn_reply(eb->rc)))
+            return -1;
+    }
+    return 0;
+}
+
+/* The scripts' outcomes, in order. 0, or -1 when one failed. */
+static int take_results(struct engine_batch *eb)
+{
+    char why[256];
+    int status = 0;
+
+    for (size_t i = 0; i < eb->nslots; i++) {
+        struct slot *sl = eb->slots[i];
+        redisReply *rep = sl->rep;
+        const struct event *ev = sl->es->ev;
+
+        sl->rep = NULL; /* the result functions free it */
+        switch (sl->kind) {
+        case SLOT_LEADS:
+            if (leads_event_result(eb->rc, &sl->u.leads, rep) < 0) {
+                log_warnx("event %s %s of student %s: open leads not "
+                          "updated: %s",
+                          ev->id, ev->type, ev->student, eb->rc->errstr);
+                status = -1;
+            }
+            break;
+        case SLOT_START:
+            sl->got = run_start_result(&sl->u.start.run, &sl->u.start.call,
+                                       rep, why, sizeof why);
+            if (sl->got != 1)
+                log_not_started(&sl->u.start.run, sl->got, why);
+            if (sl->got < 0)
+                status = -1;
+            break;
+        case SLOT_CONFIRM:
+            break;
+        }
+    }
+    return status;
+}
+
+/* The runs that started go on, and opt-outs are confirmed, in order.
+ * Stops at the first failure: the batch is then handled again, and
+ * finds the runs it started. */
+static int act(struct engine_batch *eb)
+{
+    struct engine *e = eb->e;
+    int status = 0;
+
+    pthread_mutex_lock(&e->defer_lock);
+    eb->env.defer = e->defer;
+    for (size_t i = 0; i < eb->nslots && status == 0; i++) {
+        struct slot *sl = eb->slots[i];
+
+        if (sl->kind == SLOT_START && sl->got == 1)
+            status = begin_run(&sl->u.start.run) < 0 ? -1 : 0;
+        else if (sl->kind == SLOT_CONFIRM)
+            status = consent_confirm_on_event(e->confirm, eb->rc,
+                                              eb->s->tmpls, sl->es->ev,
+                                              sl->es->st);
+    }
+    eb->env.defer = NULL;
+    pthread_mutex_unlock(&e->defer_lock);
+    return status;
+}
+
+/* The events left waiting, as a round of their own: send and finish on
+ * the same link (hiredis writes the queued commands when the first
+ * reply is asked for). */
+static int next_round(struct engine_batch *eb)
+{
+    struct engine_batch *next;
+
+    if (eb->nlater == 0)
+        return 0;
+    if (engine_batch_send(eb->e, eb->rc, eb->later, eb->nlater, &next) < 0)
+        return -1;
+    return engine_batch_finish(next);
+}
+
+int engine_batch_finish(struct engine_batch *eb)
+{
+    int status;
+
+    if (!eb)
+        return 0;
+    status = read_replies(eb);
+    if (status == 0)
+        status = take_results(eb);
+    if (status == 0)
+        status = act(eb);
+    if (status == 0)
+        status = next_round(eb);
+    batch_free(eb);
+    return status;
+}
+
+void engine_batch_drop(struct engine_batch *eb)
+{
+    batch_free(eb);
+}
+
+int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
+                    const struct student *st)
+{
+    struct event_student es = {ev, st};
+    struct engine_batch *eb;
+
+    if (engine_batch_send(e, rc, &es, 1, &eb) < 0)
+        return -1;
+    return engine_batch_finish(eb);
+}
