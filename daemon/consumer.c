@@ -13,9 +13,8 @@
  *      hook's commands for the batch behind them (the rule engine's
  *      leads and run-start scripts: rules/engine_batch.c), then let the
  *      hook finish (the runs that started take their first steps), XACK.
- *      The writer sends one batch's
- *      commands before it reads the replies of the one before, so that
- *      Redis always has work from it.
+ *      The writer sends one batch's commands before it reads the replies
+ *      of the one before, so that Redis always has work from it.
  * At most HANDOFF_DEPTH prepared batches wait between the two. A Redis
  * failure anywhere leaves the batch unacknowledged; after the reconnect
  * the consumer waits for the writer to go idle and reads its own pending
