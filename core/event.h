@@ -45,9 +45,15 @@ struct event {
     const char *values[EVENT_MAX_FIELDS];
 };
 
-/* An accepted event and its student as loaded for it (NULL: unknown),
- * as the consumer hands a batch's events to the rule engine; both
- * borrowed. */
+/* How much of an event's student the rule engine needs: nothing, to
+ * know that the student exists (the event alone says what to do: a
+ * followup noted for the leads), or the student loaded (a rule's `when`,
+ * a lead closed by the student's stage). */
+enum student_need { NEED_NONE, NEED_EXISTS, NEED_LOADED };
+
+/* An accepted event of a known student, and the student as loaded for
+ * it (NULL when NEED_EXISTS was asked), as the consumer hands a batch's
+ * events to the rule engine; both borrowed. */
 struct event_student {
     const struct event *ev;
     const struct student *st;

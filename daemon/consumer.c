@@ -160,9 +160,10 @@ int consumer_healthy(const struct consumer *c)
  * asked again on its own (one more round trip) to find the missing ones.
  */
 
-static int wants(const struct consumer *c, const struct event *ev)
+static enum student_need wants(const struct consumer *c,
+                               const struct event *ev)
 {
-    return c->hook.wants && c->hook.wants(c->hook.ctx, ev);
+    return c->hook.wants ? c->hook.wants(c->hook.ctx, ev) : NEED_NONE;
 }
 
 static int queue_load(struct consumer *c, struct link *l, struct item *it)
@@ -212,7 +213,8 @@ static int queue_lookups(struct consumer *c, struct link *l,
         struct item *it = &items[i];
         if (!it->ev.student || !key_valid_id(it->ev.student))
             continue;
-        if (!it->accepted || !wants(c, &it->ev))
+        it->need = it->accepted ? wants(c, &it->ev) : NEED_NONE;
+        if (it->need != NEED_LOADED)
             it->lookup = LOOKUP_EXISTS;
         else if (queue_load(c, l, it) < 0)
             return -1;
@@ -222,7 +224,8 @@ static int queue_lookups(struct consumer *c, struct link *l,
     for (size_t i = 0; i < n; i++) {
         struct item *it = &items[i];
         if (it->accepted && it->ev.student && key_valid_id(it->ev.student) &&
-            report_wants_event(c->cfg, &it->ev)) {
+            report_wants_event(c->cfg, &it->ev, c->hook.stage_rank,
+                               c->hook.ctx)) {
             it->exp_wanted = 1;
             report_exp_read(&l->out, c->cfg->redis.prefix, it->ev.student);
         }
@@ -357,10 +360,11 @@ static int queue_records(struct consumer *c, struct link *l,
     return replies;
 }
 
-/* The hook gets the accepted events whose student it had loaded. */
+/* The hook gets the accepted events of known students it wants. */
 static int for_hook(const struct consumer *c, const struct item *it)
 {
-    return c->hook.send && it->accepted && it->st;
+    return c->hook.send && it->accepted && it->known &&
+           it->need != NEED_NONE && (it->st || it->need == NEED_EXISTS);
 }
 
 /* Lists in b->hooked what the hook gets. 0, or -1 on no memory. */

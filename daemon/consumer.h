@@ -21,14 +21,16 @@
 #include "core/student.h"
 
 /* The rule engine's place. wants() is asked first, so that the student is
- * loaded only for events some rule listens to; send() and finish() then
- * get the batch's events and their loaded students; flush() (may be
+ * loaded only for events some rule listens to, and looked for alone for
+ * events that need only know it exists; send() and finish() then get
+ * the batch's events of known students that the hook wants, with the
+ * loaded students; flush() (may be
  * NULL) is called once the batch's events were all handled, to write
  * what finish() kept for the batch (the jobs its runs queued). finish()
  * and flush() return 0, or -1 when the batch must be handled again later
  * (Redis went away): it is then not acknowledged. */
 struct consumer_hook {
-    int (*wants)(void *ctx, const struct event *ev);
+    enum student_need (*wants)(void *ctx, const struct event *ev);
     /* A batch's accepted events whose students were loaded, in stream
      * order, in two halves around the round trip that writes the batch's
      * records: send queues the hook's commands on rc behind those and

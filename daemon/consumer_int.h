@@ -37,6 +37,7 @@ struct item {
     int accepted; /* decoded and checked */
     int known;    /* the student exists */
     enum { LOOKUP_NONE, LOOKUP_EXISTS, LOOKUP_LOAD } lookup;
+    enum student_need need; /* what the hook wants of the student */
     struct student *st; /* loaded when the hook wants it */
     int exp_wanted;     /* its exp hash is read (rules/report.h) */
     redisReply *exp;    /* that HGETALL's reply, or NULL */

@@ -270,16 +270,18 @@ int start_rule(const struct run_env *env, struct rconn *rc,
     return ret;
 }
 
-int engine_wants(struct engine *e, const struct event *ev)
+enum student_need engine_wants(struct engine *e, const struct event *ev)
 {
+    enum student_need need = leads_wants(e->cfg, ev);
     struct snap *s;
-    int wants;
 
+    if (need == NEED_LOADED)
+        return need;
     s = snap_get(e);
-    wants = ruleset_wants(s->rules, ev) || leads_wants(e->cfg, ev) ||
-            consent_confirm_wants(e->confirm, ev);
+    if (ruleset_wants(s->rules, ev) || consent_confirm_wants(e->confirm, ev))
+        need = NEED_LOADED;
     snap_put(s);
-    return wants;
+    return need;
 }
 
 int engine_flush(struct engine *e, struct rconn *rc)
@@ -318,7 +320,7 @@ int engine_stage_rank(void *ctx, const char *stage)
     return rank;
 }
 
-int engine_hook_wants(void *ctx, const struct event *ev)
+enum student_need engine_hook_wants(void *ctx, const struct event *ev)
 {
     return engine_wants(ctx, ev);
 }

@@ -62,20 +62,19 @@ int engine_start(struct engine *e, volatile int *stop);
 void engine_stop(struct engine *e);
 
 /* --- events ------------------------------------------------------------- */
-/* True when some rule's trigger matches ev: the consumer loads the
- * student only then. (The consumer itself records followups, whose time
- * `stop if followed_up` reads.) */
-int engine_wants(struct engine *e, const struct event *ev);
-/* Starts the runs ev triggers for st and runs their first steps up to a
- * wait or a message step; the jobs for those are kept until
- * engine_flush(). Returns 0, or -1 when Redis failed (the event should be
- * handled again). A batch of one (below). */
-int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
-                    const struct student *st);
-/* The same for a batch of events (stream order), in two halves around one
- * round trip (rules/engine_batch.c): send queues on rc the batch's leads
- * and run-start scripts (behind whatever the caller queued first) and
- * gives the state for finish in *out (NULL: nothing to do); finish reads
+/* What the engine needs of ev's student: loaded when some rule's trigger
+ * matches ev (or the leads or an opt-out confirmation read it), known to
+ * exist when the event alone is enough (a followup for the leads), else
+ * nothing. (The consumer itself records followups, whose time `stop if
+ * followed_up` reads.) */
+enum student_need engine_wants(struct engine *e, const struct event *ev);
+/* A batch of events (stream order, of known students): starts the runs
+ * they trigger and runs their first steps up to a wait or a message step
+ * (the jobs for those are kept until engine_flush()), and notes what the
+ * events mean for the leads. In two halves around one round trip
+ * (rules/engine_batch.c): send queues on rc the batch's leads and
+ * run-start scripts (behind whatever the caller queued first) and gives
+ * the state for finish in *out (NULL: nothing to do); finish reads
  * their replies, starts the runs' steps and handles what had to wait,
  * then frees the state. evs and rc stay the caller's and must outlive
  * finish; drop frees a state whose finish will not come (the link
@@ -92,7 +91,7 @@ int engine_flush(struct engine *e, struct rconn *rc);
 
 /* The same with the consumer hook's signatures (ctx is the engine;
  * daemon/consumer.h). */
-int engine_hook_wants(void *ctx, const struct event *ev);
+enum student_need engine_hook_wants(void *ctx, const struct event *ev);
 int engine_hook_send(void *ctx, struct rconn *rc,
                      const struct event_student *evs, size_t n, void **state);
 int engine_hook_finish(void *ctx, void *state);

@@ -20,8 +20,6 @@
  * two halves over them. Each round handles at least the first waiting
  * event of every student, so the rounds end; a batch whose events are
  * all one student's starts is the one-by-one handling of old.
- *
- * engine_on_event() is a batch of one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +180,10 @@ static int queue_starts(struct engine_batch *eb, const struct event_student *es,
     char id[48];
     int queued = 0;
 
+    /* not loaded: no rule listened to it when it was read (a reload
+     * since may have added one; the event is past for it) */
+    if (!es->st)
+        return 0;
     n = ruleset_triggered(rules, es->ev, idx, MAX_TRIGGERED);
     if (n > MAX_TRIGGERED)
         n = MAX_TRIGGERED;
@@ -240,14 +242,14 @@ static int queue_event(struct engine_batch *eb, const struct event_student *es)
     if ((starts = queue_starts(eb, es, chain)) < 0)
         return -1;
     /* The opt-out the consumer recorded for this reply, confirmed. */
-    if (consent_confirm_wants(eb->e->confirm, es->ev)) {
+    if (es->st && consent_confirm_wants(eb->e->confirm, es->ev)) {
         struct slot *sl = slot_get(eb);
         if (!sl || slot_add(eb, sl, SLOT_CONFIRM, es) < 0)
             return -1;
         starts++;
     }
     if (starts > 0)
-        eb->waiting[eb->nwaiting++] = es->st->id;
+        eb->waiting[eb->nwaiting++] = es->ev->student;
     return 0;
 }
 
@@ -265,9 +267,7 @@ int engine_batch_send(struct engine *e, struct rconn *rc,
     for (size_t i = 0; i < n; i++) {
         const struct event_student *es = &evs[i];
 
-        if (!es->st) /* an unknown student: nothing to note or start */
-            continue;
-        if (is_waiting(eb, es->st->id)) {
+        if (is_waiting(eb, es->ev->student)) {
             eb->later[eb->nlater++] = *es;
             continue;
         }
@@ -392,15 +392,4 @@ int engine_batch_finish(struct engine_batch *eb)
 void engine_batch_drop(struct engine_batch *eb)
 {
     batch_free(eb);
-}
-
-int engine_on_event(struct engine *e, struct rconn *rc, const struct event *ev,
-                    const struct student *st)
-{
-    struct event_student es = {ev, st};
-    struct engine_batch *eb;
-
-    if (engine_batch_send(e, rc, &es, 1, &eb) < 0)
-        return -1;
-    return engine_batch_finish(eb);
 }

@@ -221,8 +221,10 @@ static int prepare_closed(struct leads_call *call, const struct config *cfg,
 int leads_event_prepare(struct leads_call *call, const struct config *cfg,
                         const struct event *ev, const struct student *st)
 {
+    enum student_need need = leads_wants(cfg, ev);
+
     call->ev = ev;
-    if (!st || !leads_wants(cfg, ev))
+    if (need == NEED_NONE || (need == NEED_LOADED && !st))
         return 0;
     switch (ev->kind) {
     case EV_ASSIGNED:
@@ -271,32 +273,26 @@ int leads_event_result(struct rconn *rc, struct leads_call *call,
     return 0;
 }
 
-int leads_on_event(struct rconn *rc, const struct config *cfg,
-                   const struct event *ev, const struct student *st)
-{
-    struct leads_call call;
-
-    if (!leads_event_prepare(&call, cfg, ev, st))
-        return 0;
-    return leads_event_result(rc, &call, NULL);
-}
-
-int leads_wants(const struct config *cfg, const struct event *ev)
+enum student_need leads_wants(const struct config *cfg, const struct event *ev)
 {
     const char *tag;
 
     switch (ev->kind) {
     case EV_ASSIGNED:
     case EV_FOLLOWUP:
-        return 1;
+        return NEED_EXISTS;
     case EV_STAGE:
-        return cfg->leads.open_stages && cfg->leads.open_stages[0];
+        return cfg->leads.open_stages && cfg->leads.open_stages[0]
+                   ? NEED_LOADED
+                   : NEED_NONE;
     case EV_TAG:
         tag = event_get(ev, "tag");
         return cfg->leads.closed_tag && cfg->leads.closed_tag[0] && tag &&
-               strcmp(tag, cfg->leads.closed_tag) == 0;
+                       strcmp(tag, cfg->leads.closed_tag) == 0
+                   ? NEED_LOADED
+                   : NEED_NONE;
     default:
-        return 0;
+        return NEED_NONE;
     }
 }
 

@@ -70,18 +70,16 @@ int leads_take_cmd(struct rconn *rc, const char *prefix, const char *student,
 /* What an accepted event means for the leads: the CRM's `assigned` moves
  * the lead (one nudge's rule caused is booked already); a followup is
  * noted (first followup: the metric); a stage or tag that closes the lead
- * takes it out of its owner's set. st is the student as loaded after the
- * event. 0, or -1 on a Redis error (rc->errstr). */
-int leads_on_event(struct rconn *rc, const struct config *cfg,
-                   const struct event *ev, const struct student *st);
-
-/* leads_on_event() in three parts, for a batch of events in one round
- * trip (rules/engine_batch.c): prepare fills call (1; 0 when ev means
- * nothing for the leads); append queues its script on rc (0, or -1 on a
- * connection error); result takes its reply (freed; NULL: the script is
- * run now), once every reply of the pipeline is read, as a NOSCRIPT
- * reply makes it run the script itself. ev and st are borrowed until
- * result. Returns as leads_on_event(). */
+ * takes it out of its owner's set. Each is one script, sent in a
+ * pipeline with the rest of a batch's (rules/engine_batch.c), in three
+ * parts: prepare fills call for ev (1; 0 when ev means nothing for the
+ * leads); append queues the script on rc (0, or -1 on a connection
+ * error); result takes its reply (freed; NULL: the script is run now)
+ * once every reply of the pipeline is read, as a NOSCRIPT reply makes it
+ * run the script itself: 0, or -1 on a Redis error (rc->errstr). The
+ * student is known to exist; st is it as loaded after the event, or NULL
+ * where leads_wants() said NEED_EXISTS. ev and st are borrowed until
+ * result. */
 struct leads_call {
     const struct event *ev;
     struct rscript *script;
@@ -96,8 +94,9 @@ int leads_event_prepare(struct leads_call *call, const struct config *cfg,
 int leads_event_append(struct rconn *rc, struct leads_call *call);
 int leads_event_result(struct rconn *rc, struct leads_call *call,
                        redisReply *rep);
-/* Whether leads_on_event() has work for ev (the student must be loaded). */
-int leads_wants(const struct config *cfg, const struct event *ev);
+/* Whether leads_on_event() has work for ev, and whether it needs the
+ * student loaded or only known to exist (then st may be NULL). */
+enum student_need leads_wants(const struct config *cfg, const struct event *ev);
 
 /* --- metrics ------------------------------------------------------------- */
 

@@ -214,11 +214,15 @@ int report_run_reached_cmd(struct run *r, size_t step)
 
 /* --- the events consumer -------------------------------------------------- */
 
-int report_wants_event(const struct config *cfg, const struct event *ev)
+int report_wants_event(const struct config *cfg, const struct event *ev,
+                       report_rank_fn rank, void *rank_ctx)
 {
-    return cfg->report.counters &&
-           (ev->kind == EV_REPLY || ev->kind == EV_OPTOUT ||
-            ev->kind == EV_STAGE);
+    if (!cfg->report.counters)
+        return 0;
+    /* a stage the `stages` line does not place converts no one */
+    if (ev->kind == EV_STAGE)
+        return rank && rank(rank_ctx, event_get(ev, "to")) >= 0;
+    return ev->kind == EV_REPLY || ev->kind == EV_OPTOUT;
 }
 
 void report_exp_read(struct resp *out, const char *prefix, const char *student)

@@ -95,15 +95,16 @@ int report_run_reached_cmd(struct run *r, size_t step);
 
 /* --- the events consumer -------------------------------------------------- */
 
-/* 1 when ev may count (a reply, an opt-out or a stage) and the counters
- * are on: the consumer then reads the student's exp hash with its
- * lookups. */
-int report_wants_event(const struct config *cfg, const struct event *ev);
-/* Appends the HGETALL of the student's exp hash. */
-void report_exp_read(struct resp *out, const char *prefix, const char *student);
 /* The position of a stage in the rule files' `stages` line (0 first),
  * or -1 when it is not there: what `converted` compares. */
 typedef int (*report_rank_fn)(void *ctx, const char *stage);
+/* 1 when ev may count (a reply, an opt-out, or a stage that rank places:
+ * rank may be NULL) and the counters are on: the consumer then reads the
+ * student's exp hash with its lookups. */
+int report_wants_event(const struct config *cfg, const struct event *ev,
+                       report_rank_fn rank, void *rank_ctx);
+/* Appends the HGETALL of the student's exp hash. */
+void report_exp_read(struct resp *out, const char *prefix, const char *student);
 int report_stage_rank(const struct ruleset *set, const char *stage);
 /* Appends the counts event ev (of a student whose exp hash is exp, an
  * HGETALL reply; opted_out: it opted the student out) adds, at now_ms.
