@@ -410,6 +410,8 @@ static int script_load(struct rconn *rc, struct rscript *s)
     memcpy(s->sha, r->str, 40);
     s->sha[40] = '\0';
     freeReplyObject(r);
+    s->sent_on = rc;
+    s->sent_connect = rc->reconnects;
     return 0;
 }
 
@@ -422,12 +424,19 @@ static redisReply *evalsha(struct rconn *rc, struct rscript *s, int numkeys,
     const char *av[argc + 3];
     size_t al[argc + 3];
     char nk[16];
+    /* queued on a connection that has not sent it: the source itself */
+    int whole = append && (s->sent_on != rc ||
+                           s->sent_connect != rc->reconnects);
 
     snprintf(nk, sizeof nk, "%d", numkeys);
-    av[0] = "EVALSHA";
-    al[0] = 7;
-    av[1] = s->sha;
-    al[1] = 40;
+    av[0] = whole ? "EVAL" : "EVALSHA";
+    al[0] = strlen(av[0]);
+    av[1] = whole ? s->source : s->sha;
+    al[1] = whole ? strlen(s->source) : 40;
+    if (whole) {
+        s->sent_on = rc;
+        s->sent_connect = rc->reconnects;
+    }
     av[2] = nk;
     al[2] = strlen(nk);
     for (int i = 0; i < argc; i++) {

@@ -38,10 +38,17 @@ struct rconn {
 };
 
 /* A Lua script run with EVALSHA, loaded again after NOSCRIPT (a Redis
- * restart or SCRIPT FLUSH). Declare one static per script. */
+ * restart or SCRIPT FLUSH). Declare one static per script (per thread:
+ * the fields below are written on use). */
 struct rscript {
     const char *source;
     char sha[41]; /* filled on first use */
+    /* The connection (and its connect) that last sent the whole source,
+     * which loads it in Redis: a pipeline's first call of it on a fresh
+     * connection is an EVAL, so that no NOSCRIPT answers it out of
+     * order with the commands queued around it. */
+    const struct rconn *sent_on;
+    unsigned long sent_connect;
 };
 
 /* Returns a new, not yet connected, handle; caller frees with

@@ -9,13 +9,16 @@
  * the batch's own writes (the consumer's round trip: engine_batch_send),
  * and their replies are taken in the same order (engine_batch_finish);
  * only the runs that did start (a few in a batch: most find theirs
- * already going) then take round trips of their own.
+ * already going) then take round trips of their own. A followup first
+ * asks whether its student has an owner (an HGET, where a script call
+ * costs Redis several times more); the scripts of those that do go out
+ * together in one more round trip.
  *
  * Redis runs one connection's commands in order, so the scripts of
  * different students cannot tell they were sent together. One student's
  * events must still see each other as if handled one by one: once an
  * event of a student has queued a start (whose first steps run only in
- * finish) or asks for an opt-out confirmation, that student's later
+ * finish), a question, or an opt-out confirmation, that student's later
  * events in the batch wait for another round, which repeats the same
  * two halves over them. Each round handles at least the first waiting
  * event of every student, so the rounds end; a batch whose events are
@@ -38,6 +41,7 @@ struct slot {
     enum { SLOT_LEADS, SLOT_START, SLOT_CONFIRM } kind;
     const struct event_student *es;
     int queued;      /* a command went out; rep is its reply */
+    int again;       /* SLOT_LEADS: its script is to go out next */
     redisReply *rep; /* owned until handed to its result function */
     int got;         /* SLOT_START: run_start_result()'s */
     union {
@@ -115,6 +119,7 @@ static struct slot *slot_get(struct engine_batch *eb)
     if (!sl && !(sl = malloc(sizeof *sl)))
         return NULL;
     sl->queued = 0;
+    sl->again = 0;
     sl->rep = NULL;
     sl->got = 0;
     return sl;
@@ -151,7 +156,8 @@ static int is_waiting(const struct engine_batch *eb, const char *student)
 
 /* --- send: queue the batch's scripts ------------------------------------ */
 
-/* Queues leads work for es, if it has any. 0 or -1. */
+/* Queues leads work for es, if it has any. 1 when its script may be
+ * queued only later (a question first), 0, or -1. */
 static int queue_leads(struct engine_batch *eb, const struct event_student *es)
 {
     struct slot *sl = slot_get(eb);
@@ -166,7 +172,7 @@ static int queue_leads(struct engine_batch *eb, const struct event_student *es)
         leads_event_append(eb->rc, &sl->u.leads) < 0)
         return -1;
     sl->queued = 1;
-    return 0;
+    return sl->u.leads.owner_first;
 }
 
 /* Queues the start of each rule es triggers whose `when` holds. Returns
@@ -228,27 +234,27 @@ static int queue_event(struct engine_batch *eb, const struct event_student *es)
 {
     const struct config *cfg = eb->e->cfg;
     const char *chain_s = event_get(es->ev, "chain");
-    int chain = chain_s ? atoi(chain_s) : 0, starts;
+    int chain = chain_s ? atoi(chain_s) : 0, leads, starts = 0;
 
-    if (queue_leads(eb, es) < 0)
+    if ((leads = queue_leads(eb, es)) < 0)
         return -1;
     if (chain > cfg->rules.max_chain) {
         log_warnx("event %s %s of student %s: a chain of %d rule-caused "
                   "events (max_chain %d): cut, no rule runs",
                   es->ev->id, es->ev->type, es->ev->student, chain,
                   cfg->rules.max_chain);
-        return 0;
-    }
-    if ((starts = queue_starts(eb, es, chain)) < 0)
-        return -1;
-    /* The opt-out the consumer recorded for this reply, confirmed. */
-    if (es->st && consent_confirm_wants(eb->e->confirm, es->ev)) {
-        struct slot *sl = slot_get(eb);
-        if (!sl || slot_add(eb, sl, SLOT_CONFIRM, es) < 0)
+    } else {
+        if ((starts = queue_starts(eb, es, chain)) < 0)
             return -1;
-        starts++;
+        /* The opt-out the consumer recorded for this reply, confirmed. */
+        if (es->st && consent_confirm_wants(eb->e->confirm, es->ev)) {
+            struct slot *sl = slot_get(eb);
+            if (!sl || slot_add(eb, sl, SLOT_CONFIRM, es) < 0)
+                return -1;
+            starts++;
+        }
     }
-    if (starts > 0)
+    if (leads + starts > 0)
         eb->waiting[eb->nwaiting++] = es->ev->student;
     return 0;
 }
@@ -291,8 +297,31 @@ static int read_replies(struct engine_batch *eb)
 {
     for (size_t i = 0; i < eb->nslots; i++) {
         struct slot *sl = eb->slots[i];
-        if (sl->queued && !(sl->rep = rconn_reply(eb->rc)))
+        if (!sl->queued)
+            continue;
+        sl->queued = 0;
+        if (!(sl->rep = rconn_reply(eb->rc)))
             return -1;
+    }
+    return 0;
+}
+
+/* A leads command's outcome: done, or its script to send (again). 0 or
+ * -1. */
+static int take_leads(struct engine_batch *eb, struct slot *sl)
+{
+    const struct event *ev = sl->es->ev;
+    redisReply *rep = sl->rep;
+    int got;
+
+    sl->rep = NULL; /* leads_event_result() frees it */
+    got = leads_event_result(eb->rc, &sl->u.leads, rep);
+    if (got == LEADS_AGAIN) {
+        sl->again = 1;
+    } else if (got < 0) {
+        log_warnx("event %s %s of student %s: open leads not updated: %s",
+                  ev->id, ev->type, ev->student, eb->rc->errstr);
+        return -1;
     }
     return 0;
 }
@@ -306,19 +335,14 @@ static int take_results(struct engine_batch *eb)
     for (size_t i = 0; i < eb->nslots; i++) {
         struct slot *sl = eb->slots[i];
         redisReply *rep = sl->rep;
-        const struct event *ev = sl->es->ev;
 
-        sl->rep = NULL; /* the result functions free it */
         switch (sl->kind) {
         case SLOT_LEADS:
-            if (leads_event_result(eb->rc, &sl->u.leads, rep) < 0) {
-                log_warnx("event %s %s of student %s: open leads not "
-                          "updated: %s",
-                          ev->id, ev->type, ev->student, eb->rc->errstr);
+            if (take_leads(eb, sl) < 0)
                 status = -1;
-            }
             break;
         case SLOT_START:
+            sl->rep = NULL; /* run_start_result() frees it */
             sl->got = run_start_result(&sl->u.start.run, &sl->u.start.call,
                                        rep, why, sizeof why);
             if (sl->got != 1)
@@ -330,6 +354,33 @@ static int take_results(struct engine_batch *eb)
             break;
         }
     }
+    return status;
+}
+
+/* The scripts that first answers called for (a followup's student has
+ * an owner), in one more round trip. 0 or -1. */
+static int ask_again(struct engine_batch *eb)
+{
+    size_t asked = 0;
+    int status = 0;
+
+    for (size_t i = 0; i < eb->nslots; i++) {
+        struct slot *sl = eb->slots[i];
+        if (!sl->again)
+            continue;
+        sl->again = 0;
+        if (leads_event_append(eb->rc, &sl->u.leads) < 0)
+            return -1;
+        sl->queued = 1;
+        asked++;
+    }
+    if (asked == 0)
+        return 0;
+    if (read_replies(eb) < 0)
+        return -1;
+    for (size_t i = 0; i < eb->nslots; i++)
+        if (eb->slots[i]->rep && take_leads(eb, eb->slots[i]) < 0)
+            status = -1;
     return status;
 }
 
@@ -381,6 +432,8 @@ int engine_batch_finish(struct engine_batch *eb)
     status = read_replies(eb);
     if (status == 0)
         status = take_results(eb);
+    if (status == 0)
+        status = ask_again(eb);
     if (status == 0)
         status = act(eb);
     if (status == 0)

@@ -203,6 +203,10 @@ static int prepare_followup(struct leads_call *call, const struct config *cfg,
     call->argv[4] =
         cfg->leads.followup_by == LEADS_FOLLOWUP_OWNER ? "owner" : "any";
     call->argv[5] = call->at;
+    /* No owner, no open lead (the take script sets both): a followup of
+     * a student nobody holds is first asked about with one HGET, far
+     * cheaper for Redis than a script call. */
+    call->owner_first = 1;
     return 1;
 }
 
@@ -224,6 +228,7 @@ int leads_event_prepare(struct leads_call *call, const struct config *cfg,
     enum student_need need = leads_wants(cfg, ev);
 
     call->ev = ev;
+    call->owner_first = 0;
     if (need == NEED_NONE || (need == NEED_LOADED && !st))
         return 0;
     switch (ev->kind) {
@@ -238,6 +243,8 @@ int leads_event_prepare(struct leads_call *call, const struct config *cfg,
 
 int leads_event_append(struct rconn *rc, struct leads_call *call)
 {
+    if (call->owner_first)
+        return rconn_append(rc, "HGET %s owner", call->skey);
     return rconn_script_append(rc, call->script, call->nkeys, call->argc,
                                call->argv, NULL);
 }
@@ -247,6 +254,14 @@ int leads_event_result(struct rconn *rc, struct leads_call *call,
 {
     const struct event *ev = call->ev;
 
+    if (call->owner_first) {
+        int owned = rep && rep->type == REDIS_REPLY_STRING;
+
+        if (rep)
+            freeReplyObject(rep);
+        call->owner_first = 0;
+        return owned ? LEADS_AGAIN : 0;
+    }
     if (!rep || rconn_noscript(rep)) { /* run here, which loads it */
         if (rep)
             freeReplyObject(rep);

@@ -73,15 +73,20 @@ int leads_take_cmd(struct rconn *rc, const char *prefix, const char *student,
  * takes it out of its owner's set. Each is one script, sent in a
  * pipeline with the rest of a batch's (rules/engine_batch.c), in three
  * parts: prepare fills call for ev (1; 0 when ev means nothing for the
- * leads); append queues the script on rc (0, or -1 on a connection
+ * leads); append queues its command on rc (0, or -1 on a connection
  * error); result takes its reply (freed; NULL: the script is run now)
  * once every reply of the pipeline is read, as a NOSCRIPT reply makes it
- * run the script itself: 0, or -1 on a Redis error (rc->errstr). The
+ * run the script itself: 0 done, -1 on a Redis error (rc->errstr), or
+ * LEADS_AGAIN: the command was a question (a followup asks whether the
+ * student has an owner before its script) whose answer calls for the
+ * script, to be queued with append and taken with result again. The
  * student is known to exist; st is it as loaded after the event, or NULL
  * where leads_wants() said NEED_EXISTS. ev and st are borrowed until
  * result. */
+#define LEADS_AGAIN 1
 struct leads_call {
     const struct event *ev;
+    int owner_first; /* append asks for the owner, not the script */
     struct rscript *script;
     int nkeys, argc;
     const char *argv[8];
