@@ -442,15 +442,6 @@ static int queue_ack(struct consumer *c, struct link *l,
     return 1;
 }
 
-/* Sends what is queued and reads its replies; an error reply is logged
- * and counts as done (a retry would fail the same way). */
-static int send_queued(struct link *l, int replies)
-{
-    if (rconn_append_resp(l->rc, &l->out) < 0)
-        return -1;
-    return rconn_discard(l->rc, replies) < 0 ? -1 : 0;
-}
-
 /* --- a batch ----------------------------------------------------------- */
 
 static void log_rejected(const struct item *it)
@@ -551,17 +542,20 @@ static int batch_prepare(struct consumer *c, struct link *l,
 }
 
 /*
- * Committing a batch is two halves, so that the writer thread can send
+ * Committing a batch is done in parts, so that the writer thread can send
  * one batch's commands before it reads the replies of the one before:
  * Redis then always has the writer's next commands while the writer
  * reads and prepares (docs/performance.md). commit_send() queues the
- * writes and, when no hook has to run in between, the XACK behind them
- * (Redis runs one connection's commands in order, so it still comes
- * after them), and sends it all. commit_finish() reads those replies,
- * then runs the hooks and acknowledges when there are hooks. A batch
- * with hooks must be finished before anything else is sent on its link:
- * the hooks talk to Redis on it. Both return 0, or -1 on a Redis failure
- * (then the batch may be only partly written, and is not acknowledged).
+ * writes, the hook's commands behind them or, when the hook has nothing
+ * in the batch, the XACK (Redis runs one connection's commands in order,
+ * so it still comes after them), and sends it all. For a batch with
+ * hooks, commit_hooks() then reads the writes' replies, lets the hook
+ * finish (it may talk to Redis on the link, so nothing else may be in
+ * flight there) and sends the XACK. commit_finish() reads what is left
+ * (the XACK's reply, and the writes' when there were no hooks): until
+ * then the writer may send the next batch. Each returns 0, or -1 on a
+ * Redis failure (then the batch may be only partly written, and is not
+ * acknowledged).
  */
 int commit_send(struct consumer *c, struct link *l, struct batch *b)
 {
@@ -577,14 +571,22 @@ int commit_send(struct consumer *c, struct link *l, struct batch *b)
     return rconn_send(l->rc);
 }
 
+int commit_hooks(struct consumer *c, struct link *l, struct batch *b)
+{
+    if (rconn_discard(l->rc, b->replies) < 0 || finish_hooks(c, l, b) < 0)
+        return -1;
+    b->hooks = 0;
+    b->replies = queue_ack(c, l, b->entries);
+    if (rconn_append_resp(l->rc, &l->out) < 0)
+        return -1;
+    return rconn_send(l->rc);
+}
+
 int commit_finish(struct consumer *c, struct link *l, struct batch *b)
 {
     if (rconn_discard(l->rc, b->replies) < 0)
         return -1;
     metric_add(c->m.timeline_writes, (uint64_t)b->entries_written);
-    if (b->hooks && (finish_hooks(c, l, b) < 0 ||
-                     send_queued(l, queue_ack(c, l, b->entries)) < 0))
-        return -1;
     count_batch(c, b->items, b->n);
     metric_inc(c->m.batches);
     return 0;
@@ -593,7 +595,11 @@ int commit_finish(struct consumer *c, struct link *l, struct batch *b)
 /* Records, runs the hooks and acknowledges, on one link. */
 static int batch_commit(struct consumer *c, struct link *l, struct batch *b)
 {
-    return commit_send(c, l, b) == 0 && commit_finish(c, l, b) == 0 ? 0 : -1;
+    return commit_send(c, l, b) == 0 &&
+                   (!b->hooks || commit_hooks(c, l, b) == 0) &&
+                   commit_finish(c, l, b) == 0
+               ? 0
+               : -1;
 }
 
 /* Handles entries on the caller's thread alone (recovery). Returns 0, or

@@ -109,9 +109,12 @@ void batch_clear(struct batch *b);
 void batch_free(struct batch *b);
 /* Frees the hook's state of a batch whose commit failed half way. */
 void batch_drop_hook(struct consumer *c, struct batch *b);
-/* Sends b's writes on l (commit_send), then reads their replies, runs
- * the hooks and acknowledges (commit_finish). 0 or -1. */
+/* Sends b's writes on l (commit_send); for a batch with hooks
+ * (b->hooks), reads their replies, lets the hook finish and sends the
+ * XACK (commit_hooks); reads what replies are left (commit_finish).
+ * 0 or -1. */
 int commit_send(struct consumer *c, struct link *l, struct batch *b);
+int commit_hooks(struct consumer *c, struct link *l, struct batch *b);
 int commit_finish(struct consumer *c, struct link *l, struct batch *b);
 
 /* writer.c: */

@@ -2,8 +2,9 @@
  * writer.c - the events consumer's writer thread (see consumer.c's top
  * comment): it takes the batches the reading thread prepared, one at a
  * time through a handoff of HANDOFF_DEPTH, writes each batch's records,
- * runs the rule hooks and acknowledges, keeping one batch in flight so
- * that Redis always has work; batches go back to the reader on a spare
+ * runs the rule hooks and acknowledges, keeping one batch in flight (its
+ * writes' replies, or its XACK's) so that Redis always has work;
+ * batches go back to the reader on a spare
  * list. A failure marks the writer failed: later batches are dropped
  * unacknowledged and the reader recovers them in order.
  */
@@ -100,13 +101,13 @@ static void *writer_main(void *arg)
         if (!b)
             continue;
         if (ok && b->hooks)
-            ok = commit_finish(c, &c->wr, b) == 0;
-        if (!ok)
-            writer_reset(c);
-        if (ok && !b->hooks)
+            ok = commit_hooks(c, &c->wr, b) == 0;
+        if (ok) {
             inflight = b;
-        else
+        } else {
+            writer_reset(c);
             handoff_release(c, b, ok);
+        }
     }
     return NULL;
 }
