@@ -9,10 +9,11 @@
  * the batch's own writes (the consumer's round trip: engine_batch_send),
  * and their replies are taken in the same order (engine_batch_finish);
  * only the runs that did start (a few in a batch: most find theirs
- * already going) then take round trips of their own. A followup first
- * asks whether its student has an owner (an HGET, where a script call
- * costs Redis several times more); the scripts of those that do go out
- * together in one more round trip.
+ * already going) then take round trips of their own. A start first asks
+ * whether a run of its rule is going, and a followup whether its student
+ * has an owner (an HGET each, where a script call costs Redis ten times
+ * more); the scripts of those whose answer calls for one go out together
+ * in one more round trip.
  *
  * Redis runs one connection's commands in order, so the scripts of
  * different students cannot tell they were sent together. One student's
@@ -41,7 +42,7 @@ struct slot {
     enum { SLOT_LEADS, SLOT_START, SLOT_CONFIRM } kind;
     const struct event_student *es;
     int queued;      /* a command went out; rep is its reply */
-    int again;       /* SLOT_LEADS: its script is to go out next */
+    int again;       /* its script is to go out next (a question first) */
     redisReply *rep; /* owned until handed to its result function */
     int got;         /* SLOT_START: run_start_result()'s */
     union {
@@ -326,50 +327,61 @@ static int take_leads(struct engine_batch *eb, struct slot *sl)
     return 0;
 }
 
-/* The scripts' outcomes, in order. 0, or -1 when one failed. */
-static int take_results(struct engine_batch *eb)
+/* A start's outcome: started, not, or its script to send (again). 0, or
+ * -1 when it failed. */
+static int take_start(struct slot *sl)
 {
+    redisReply *rep = sl->rep;
     char why[256];
+
+    sl->rep = NULL; /* run_start_result() frees it */
+    sl->got = run_start_result(&sl->u.start.run, &sl->u.start.call, rep, why,
+                               sizeof why);
+    if (sl->got == RUN_START_AGAIN) {
+        sl->again = 1;
+        sl->got = 0;
+    } else if (sl->got != 1) {
+        log_not_started(&sl->u.start.run, sl->got, why);
+    }
+    return sl->got < 0 ? -1 : 0;
+}
+
+/* The outcome of each slot's reply (every slot's, or only those that
+ * had one). 0, or -1 when one failed. */
+static int take_results(struct engine_batch *eb, int answered_only)
+{
     int status = 0;
 
     for (size_t i = 0; i < eb->nslots; i++) {
         struct slot *sl = eb->slots[i];
-        redisReply *rep = sl->rep;
 
-        switch (sl->kind) {
-        case SLOT_LEADS:
-            if (take_leads(eb, sl) < 0)
-                status = -1;
-            break;
-        case SLOT_START:
-            sl->rep = NULL; /* run_start_result() frees it */
-            sl->got = run_start_result(&sl->u.start.run, &sl->u.start.call,
-                                       rep, why, sizeof why);
-            if (sl->got != 1)
-                log_not_started(&sl->u.start.run, sl->got, why);
-            if (sl->got < 0)
-                status = -1;
-            break;
-        case SLOT_CONFIRM:
-            break;
-        }
+        if (answered_only && !sl->rep)
+            continue;
+        if ((sl->kind == SLOT_LEADS && take_leads(eb, sl) < 0) ||
+            (sl->kind == SLOT_START && take_start(sl) < 0))
+            status = -1;
     }
     return status;
 }
 
 /* The scripts that first answers called for (a followup's student has
- * an owner), in one more round trip. 0 or -1. */
+ * an owner; no run of the rule is going), in one more round trip. 0 or
+ * -1. */
 static int ask_again(struct engine_batch *eb)
 {
     size_t asked = 0;
-    int status = 0;
 
     for (size_t i = 0; i < eb->nslots; i++) {
         struct slot *sl = eb->slots[i];
+        int got;
+
         if (!sl->again)
             continue;
         sl->again = 0;
-        if (leads_event_append(eb->rc, &sl->u.leads) < 0)
+        got = sl->kind == SLOT_LEADS
+                  ? leads_event_append(eb->rc, &sl->u.leads)
+                  : run_start_append(&sl->u.start.run, &sl->u.start.call);
+        if (got < 0)
             return -1;
         sl->queued = 1;
         asked++;
@@ -378,10 +390,7 @@ static int ask_again(struct engine_batch *eb)
         return 0;
     if (read_replies(eb) < 0)
         return -1;
-    for (size_t i = 0; i < eb->nslots; i++)
-        if (eb->slots[i]->rep && take_leads(eb, eb->slots[i]) < 0)
-            status = -1;
-    return status;
+    return take_results(eb, 1);
 }
 
 /* The runs that started go on, and opt-outs are confirmed, in order.
@@ -431,7 +440,7 @@ int engine_batch_finish(struct engine_batch *eb)
         return 0;
     status = read_replies(eb);
     if (status == 0)
-        status = take_results(eb);
+        status = take_results(eb, 0);
     if (status == 0)
         status = ask_again(eb);
     if (status == 0)

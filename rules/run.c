@@ -162,16 +162,51 @@ void run_start_prepare(struct run *r, struct run_start_call *call,
     call->argv[4] = call->now, call->argv[5] = call->ln;
     call->argv[6] = call->lw, call->argv[7] = call->age;
     call->argv[8] = r->id;
+    /* A run found going costs Redis an HGET, not a script call: in a
+     * backlog most starts find one. */
+    call->ask_first = !r->instant;
 }
 
 int run_start_append(struct run *r, struct run_start_call *call)
 {
+    int got;
+
     if (r->instant)
         return 0;
-    return rconn_script_append(r->rc, &start_script, 2, RUN_START_ARGC,
-                               call->argv, NULL) < 0
-               ? -1
-               : 1;
+    if (call->ask_first)
+        got = rconn_append(r->rc, "HGET %s %s", call->runs, r->rule->name);
+    else
+        got = rconn_script_append(r->rc, &start_script, 2, RUN_START_ARGC,
+                                  call->argv, NULL);
+    return got < 0 ? -1 : 1;
+}
+
+/* The answer of the start script's first question (the rule's current
+ * run, as HGET gives it), as the script would take it: 1 it is this run
+ * (its event handled again), 0 another run is going, else
+ * RUN_START_AGAIN: none, or a lost one, so the script must decide.
+ * Frees rep. */
+static long long asked_answer(struct run *r, struct run_start_call *call,
+                              redisReply *rep)
+{
+    size_t len = strlen(r->id);
+    long long got = RUN_START_AGAIN;
+
+    if (rep->type == REDIS_REPLY_STRING) {
+        const char *sp = strrchr(rep->str, ' ');
+        long long started = sp ? strtoll(sp + 1, NULL, 10) : 0;
+
+        if (strncmp(rep->str, r->id, len) == 0 && rep->str[len] == ' ')
+            got = 1;
+        else if (started > 0 &&
+                 started >= r->started_ms - strtoll(call->age, NULL, 10))
+            got = 0;
+    } else if (rep->type == REDIS_REPLY_ERROR) {
+        snprintf(r->rc->errstr, sizeof r->rc->errstr, "%s", rep->str);
+        got = -1;
+    }
+    freeReplyObject(rep);
+    return got;
 }
 
 /* The start script's answer: 1 started, 0 busy, 2 limited, -1 error.
@@ -182,6 +217,11 @@ static long long start_answer(struct run *r, struct run_start_call *call,
 {
     long long got = -1;
 
+    if (call->ask_first && rep) {
+        call->ask_first = 0;
+        return asked_answer(r, call, rep);
+    }
+    call->ask_first = 0;
     if (!rep || rconn_noscript(rep)) {
         if (rep)
             freeReplyObject(rep);
@@ -201,6 +241,8 @@ int run_start_result(struct run *r, struct run_start_call *call,
 {
     long long got = r->instant ? 1 : start_answer(r, call, rep);
 
+    if (got == RUN_START_AGAIN)
+        return RUN_START_AGAIN;
     if (got < 0) {
         snprintf(why, n, "starting a run: %s", r->rc->errstr);
         return -1;

@@ -144,11 +144,16 @@ int run_start(struct run *r, const struct run_env *env, struct rconn *rc,
  * (rules/start_batch.h): prepare fills r and the script call; append
  * queues the call on r->rc (1; 0 for an instant rule, which needs none;
  * -1 on a connection error); result takes its reply (rep, which it
- * frees; NULL for an instant rule) and returns as run_start(). result
- * may run the script itself (a NOSCRIPT reply), so it must be called
- * only once every reply of the pipeline has been read. */
+ * frees; NULL for an instant rule, or to run the script now) and returns
+ * as run_start(), or RUN_START_AGAIN: the command was a question (is a
+ * run of the rule going? an HGET) whose answer leaves it to the script,
+ * to be queued with append and taken with result again. result may run
+ * the script itself (a NOSCRIPT reply), so it must be called only once
+ * every reply of the pipeline has been read. */
 #define RUN_START_ARGC 9
+#define RUN_START_AGAIN 3
 struct run_start_call {
+    int ask_first; /* append asks for the current run, not the script */
     char runs[KEY_MAX], limit[KEY_MAX], value[128];
     char now[24], ln[24], lw[24], age[24];
     const char *argv[RUN_START_ARGC];
