@@ -13,7 +13,7 @@
 #define UCS2_SINGLE 70
 #define UCS2_PART 67
 
-/* The non-ASCII characters of the GSM 03.38 basic alphabet. */
+/* The non-ASCII characters of the GSM 03.38 basic alphabet, in order. */
 static const uint32_t gsm_basic_high[] = {
     0x00a1, 0x00a3, 0x00a4, 0x00a5, 0x00a7, 0x00bf, 0x00c4, 0x00c5,
     0x00c6, 0x00c7, 0x00c9, 0x00d1, 0x00d6, 0x00d8, 0x00dc, 0x00df,
@@ -39,6 +39,9 @@ static int gsm_septets(uint32_t cp)
     }
     if (cp == 0x20ac) /* euro sign, in the escape table */
         return 2;
+    /* Above the table's last (highest) entry, as every CJK character is. */
+    if (cp > gsm_basic_high[sizeof gsm_basic_high / sizeof gsm_basic_high[0] - 1])
+        return 0;
     for (size_t i = 0; i < sizeof gsm_basic_high / sizeof gsm_basic_high[0];
          i++)
         if (gsm_basic_high[i] == cp)
