@@ -118,14 +118,16 @@ void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
         /* A run of bytes copied as they are: safe ASCII and well-formed
          * UTF-8 sequences (Chinese values are runs of 3-byte ones). */
         while (u < end) {
-            if (tab[*u])
+            if (*u < 0x80) {
+                if (!tab[*u])
+                    break;
                 u++;
-            else if (*u >= 0x80 &&
-                     (len = tmpl_utf8_valid_len(u, (size_t)(end - u))) &&
-                     !(esc == ESC_HEADER && is_c1_seq(u)))
+            } else if ((len = tmpl_utf8_valid_len(u, (size_t)(end - u))) &&
+                       !(esc == ESC_HEADER && is_c1_seq(u))) {
                 u += len;
-            else
+            } else {
                 break;
+            }
         }
         if (u > run)
             tbuf_add(b, run, (size_t)(u - run));
