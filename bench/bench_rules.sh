@@ -127,7 +127,7 @@ raw=$(median <"$tmp/raw"); eng=$(median <"$tmp/eng")
 lat=""
 if [ "$LATENCY_SECONDS" -gt 0 ]; then
 	/usr/bin/python3 "$root/bench/rules_latency.py" "$build" 1000 \
-		"$LATENCY_SECONDS" | tee -a "$out" >"$tmp/lat"
+		"$LATENCY_SECONDS" | tee -a "$out" | tee "$tmp/lat"
 	lat=$(awk '/^latency/ {print $10}' "$tmp/lat")
 fi
 

@@ -8,7 +8,8 @@
 // Leaves are counted as evaluated, as for nudge: json-rules-engine runs
 // the conditions of an `all` or `any` of one priority together
 // (Promise.all) and stops only between priority groups; here every fact
-// has the default priority, so it evaluates every leaf. The warm-up pass
+// has the default priority, so it evaluates every leaf (JRE_SHORT=1 gives
+// each condition its own priority instead). The warm-up pass
 // counts them from its own results (each rule result carries a copy of
 // the conditions with `result` set on those it evaluated).
 'use strict';
@@ -29,7 +30,15 @@ function makeEngine() {
   e.addOperator('anyTagMatches', (tags, re) => Array.isArray(tags) && tags.some((t) => re.test(t)));
   e.addOperator('absent', (v) => v === undefined || v === '');
   const region = /^region:(xinjiang|xizang|qinghai)$/;
-  const rule = (name, all) => e.addRule({ name, conditions: { all }, event: { type: name } });
+  // JRE_SHORT=1: each condition of an `all` in a priority of its own, in
+  // order, so that json-rules-engine stops at the first false one, as
+  // nudge does (its own short-circuit works between priority groups).
+  const short = process.env.JRE_SHORT === '1';
+  const rule = (name, all) => e.addRule({
+    name,
+    conditions: { all: short ? all.map((c, i) => ({ ...c, priority: all.length - i })) : all },
+    event: { type: name },
+  });
   rule('trial_class_invite', [
     { fact: 'score', operator: 'numGte', value: 600 },
     { fact: 'tags', operator: 'hasTag', value: 'intent:high' },
