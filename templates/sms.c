@@ -21,6 +21,7 @@ static const uint32_t gsm_basic_high[] = {
     0x00f2, 0x00f6, 0x00f8, 0x00f9, 0x00fc, 0x0393, 0x0394, 0x0398,
     0x039b, 0x039e, 0x03a0, 0x03a3, 0x03a6, 0x03a8, 0x03a9,
 };
+#define GSM_HIGH_N (sizeof gsm_basic_high / sizeof gsm_basic_high[0])
 
 /* Septets the character takes in GSM-7 (2 for the escape table), or 0
  * when it is not in the alphabet. */
@@ -40,10 +41,9 @@ static int gsm_septets(uint32_t cp)
     if (cp == 0x20ac) /* euro sign, in the escape table */
         return 2;
     /* Above the table's last (highest) entry, as every CJK character is. */
-    if (cp > gsm_basic_high[sizeof gsm_basic_high / sizeof gsm_basic_high[0] - 1])
+    if (cp > gsm_basic_high[GSM_HIGH_N - 1])
         return 0;
-    for (size_t i = 0; i < sizeof gsm_basic_high / sizeof gsm_basic_high[0];
-         i++)
+    for (size_t i = 0; i < GSM_HIGH_N; i++)
         if (gsm_basic_high[i] == cp)
             return 1;
     return 0;
