@@ -4,6 +4,14 @@
 // untimed warm-up pass.
 //   node bench/rules_jre.js STUDENTS.jsonl
 // json-rules-engine comes from npm into bench/.npm/jre (bench_rules.sh).
+//
+// Leaves are counted as evaluated, as for nudge: json-rules-engine runs
+// the conditions of an `all` or `any` of one priority together
+// (Promise.all) and stops only between priority groups; here every fact
+// has the default priority, so it evaluates every leaf (JRE_SHORT=1 gives
+// each condition its own priority instead). The warm-up pass
+// counts them from its own results (each rule result carries a copy of
+// the conditions with `result` set on those it evaluated).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -22,7 +30,15 @@ function makeEngine() {
   e.addOperator('anyTagMatches', (tags, re) => Array.isArray(tags) && tags.some((t) => re.test(t)));
   e.addOperator('absent', (v) => v === undefined || v === '');
   const region = /^region:(xinjiang|xizang|qinghai)$/;
-  const rule = (name, all) => e.addRule({ name, conditions: { all }, event: { type: name } });
+  // JRE_SHORT=1: each condition of an `all` in a priority of its own, in
+  // order, so that json-rules-engine stops at the first false one, as
+  // nudge does (its own short-circuit works between priority groups).
+  const short = process.env.JRE_SHORT === '1';
+  const rule = (name, all) => e.addRule({
+    name,
+    conditions: { all: short ? all.map((c, i) => ({ ...c, priority: all.length - i })) : all },
+    event: { type: name },
+  });
   rule('trial_class_invite', [
     { fact: 'score', operator: 'numGte', value: 600 },
     { fact: 'tags', operator: 'hasTag', value: 'intent:high' },
@@ -42,15 +58,25 @@ function makeEngine() {
   return e;
 }
 
+// The leaf conditions of a rule result's condition tree that were evaluated.
+function evaluatedLeaves(c) {
+  if (c.all) return c.all.reduce((n, x) => n + evaluatedLeaves(x), 0);
+  if (c.any) return c.any.reduce((n, x) => n + evaluatedLeaves(x), 0);
+  if (c.not) return evaluatedLeaves(c.not);
+  return typeof c.result === 'boolean' ? 1 : 0;
+}
+
 async function main() {
   const engine = makeEngine();
   const matched = {};
-  let passes = 0, n = 0;
+  let passes = 0, n = 0, evaluated = 0;
   // A warm-up pass, not timed (the JIT compiles the engine's hot paths,
-  // as it would in a long-running service); it also counts the matches.
+  // as it would in a long-running service); it also counts the matches
+  // and the leaves evaluated.
   for (const s of students) {
-    const { events } = await engine.run(s);
+    const { events, results, failureResults } = await engine.run(s);
     for (const ev of events) matched[ev.type] = (matched[ev.type] || 0) + 1;
+    for (const r of results.concat(failureResults)) evaluated += evaluatedLeaves(r.conditions);
   }
   const start = process.hrtime.bigint();
   let elapsed = 0;
@@ -66,6 +92,8 @@ async function main() {
   console.log(`students_per_s ${(n / elapsed).toFixed(0)}`);
   console.log(`rule_evals_per_s ${(n * 5 / elapsed).toFixed(0)}`);
   console.log('leaf_conditions 11');
+  console.log(`leaves_evaluated_per_student ${(evaluated / students.length).toFixed(2)}`);
+  console.log(`leaves_evaluated_per_s ${(evaluated * passes / elapsed).toFixed(0)}`);
   for (const name of Object.keys(matched).sort()) console.log(`matched ${name} ${matched[name]}`);
 }
 main();

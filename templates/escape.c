@@ -18,6 +18,12 @@ static int is_c1(uint32_t cp)
     return cp >= 0x80 && cp <= 0x9f;
 }
 
+/* The same on the encoded sequence at u: C2 80 to C2 9F. */
+static int is_c1_seq(const unsigned char *u)
+{
+    return u[0] == 0xc2 && u[1] < 0xa0;
+}
+
 /* safe[esc][byte]: 1 when the byte is copied unchanged. */
 static unsigned char safe[ESC_COUNT][256];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
@@ -112,14 +118,16 @@ void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
         /* A run of bytes copied as they are: safe ASCII and well-formed
          * UTF-8 sequences (Chinese values are runs of 3-byte ones). */
         while (u < end) {
-            if (tab[*u])
+            if (*u < 0x80) {
+                if (!tab[*u])
+                    break;
                 u++;
-            else if (*u >= 0x80 &&
-                     (len = tmpl_utf8_decode(u, (size_t)(end - u), &cp)) &&
-                     !(esc == ESC_HEADER && is_c1(cp)))
+            } else if ((len = tmpl_utf8_valid_len(u, (size_t)(end - u))) &&
+                       !(esc == ESC_HEADER && is_c1_seq(u))) {
                 u += len;
-            else
+            } else {
                 break;
+            }
         }
         if (u > run)
             tbuf_add(b, run, (size_t)(u - run));

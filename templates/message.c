@@ -311,13 +311,13 @@ static const char *at(const struct tbuf *b, size_t off)
     return off == NO_OFF ? NULL : b->p + off;
 }
 
+/* Fills out->msg, which tmpl_render() cleared (render_sms() has put the
+ * SMS measure in it since). */
 static void fill_msg(struct render *r, const struct offsets *o)
 {
     struct tmpl_out *out = r->out;
     struct tmpl_msg *m = &out->msg;
-    struct sms_info sms = m->sms;
 
-    memset(m, 0, sizeof *m);
     m->type = tmpl_type_name(r->part->type);
     m->to = at(&out->buf, o->to);
     m->subject = at(&out->buf, o->subject);
@@ -328,8 +328,6 @@ static void fill_msg(struct render *r, const struct offsets *o)
     if (r->part->type == TMPL_WECOM)
         m->format = r->part->markdown ? "markdown" : "text";
     m->unsubscribe_url = r->link_made ? out->link.p : NULL;
-    if (r->part->type == TMPL_SMS)
-        m->sms = sms;
 }
 
 static enum tmpl_status render_type(struct render *r, struct offsets *o)

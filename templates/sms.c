@@ -13,7 +13,7 @@
 #define UCS2_SINGLE 70
 #define UCS2_PART 67
 
-/* The non-ASCII characters of the GSM 03.38 basic alphabet. */
+/* The non-ASCII characters of the GSM 03.38 basic alphabet, in order. */
 static const uint32_t gsm_basic_high[] = {
     0x00a1, 0x00a3, 0x00a4, 0x00a5, 0x00a7, 0x00bf, 0x00c4, 0x00c5,
     0x00c6, 0x00c7, 0x00c9, 0x00d1, 0x00d6, 0x00d8, 0x00dc, 0x00df,
@@ -21,6 +21,7 @@ static const uint32_t gsm_basic_high[] = {
     0x00f2, 0x00f6, 0x00f8, 0x00f9, 0x00fc, 0x0393, 0x0394, 0x0398,
     0x039b, 0x039e, 0x03a0, 0x03a3, 0x03a6, 0x03a8, 0x03a9,
 };
+#define GSM_HIGH_N (sizeof gsm_basic_high / sizeof gsm_basic_high[0])
 
 /* Septets the character takes in GSM-7 (2 for the escape table), or 0
  * when it is not in the alphabet. */
@@ -39,8 +40,10 @@ static int gsm_septets(uint32_t cp)
     }
     if (cp == 0x20ac) /* euro sign, in the escape table */
         return 2;
-    for (size_t i = 0; i < sizeof gsm_basic_high / sizeof gsm_basic_high[0];
-         i++)
+    /* Above the table's last (highest) entry, as every CJK character is. */
+    if (cp > gsm_basic_high[GSM_HIGH_N - 1])
+        return 0;
+    for (size_t i = 0; i < GSM_HIGH_N; i++)
         if (gsm_basic_high[i] == cp)
             return 1;
     return 0;
@@ -95,6 +98,58 @@ static size_t lanes_sum(uint64_t v)
     return (size_t)((v * 0x0001000100010001ULL) >> 48);
 }
 
+#ifdef __SSE2__
+/* The leads of 4-byte characters (0xf0 and up) in the first n bytes, n a
+ * multiple of 16: as signed bytes they are -16 to -1. Each byte lane
+ * counts up to 255 steps before it is added up. */
+static size_t sse_four_leads(const unsigned char *u, size_t n)
+{
+    const __m128i above = _mm_set1_epi8(-17), zero = _mm_setzero_si128();
+    size_t four = 0, i = 0;
+
+    while (i < n) {
+        __m128i lacc = zero;
+        for (int k = 0; k < 255 && i < n; k++, i += 16) {
+            __m128i v =
+                _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+            lacc = _mm_sub_epi8(lacc, _mm_and_si128(_mm_cmpgt_epi8(v, above),
+                                                    _mm_cmplt_epi8(v, zero)));
+        }
+        four += sse_sum(lacc);
+    }
+    return four;
+}
+
+/* The continuation bytes (10xxxxxx) of the first n bytes, n a multiple of
+ * 16, and in *top the highest byte seen: as signed bytes continuations
+ * are below -64. */
+static size_t sse_continuations(const unsigned char *u, size_t n,
+                                unsigned char *top)
+{
+    const __m128i below = _mm_set1_epi8(-64), zero = _mm_setzero_si128();
+    __m128i hi = zero;
+    size_t c = 0, i = 0;
+
+    while (i < n) {
+        __m128i cacc = zero;
+        for (int k = 0; k < 255 && i < n; k++, i += 16) {
+            __m128i v =
+                _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+            cacc = _mm_sub_epi8(cacc, _mm_cmplt_epi8(v, below)); /* -1 */
+            hi = _mm_max_epu8(hi, v);
+        }
+        c += sse_sum(cacc);
+    }
+    /* The highest of the sixteen lanes. */
+    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 8));
+    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 4));
+    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 2));
+    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 1));
+    *top = (unsigned char)_mm_cvtsi128_si32(hi);
+    return c;
+}
+#endif
+
 /* Characters and UTF-16 units of valid UTF-8, counted on bytes: every
  * byte but a continuation starts a character, a 4-byte one is two
  * units. *wide tells whether there is any 4-byte character. */
@@ -106,25 +161,14 @@ static void count_utf16(const unsigned char *u, size_t n, size_t *chars,
     uint64_t w, conts, leads;
 
 #ifdef __SSE2__
-    /* Sixteen bytes at a time (SSE2 is part of x86-64): as signed bytes,
-     * continuations are below -64, and bytes from 0xf0 up are -16 to -1.
-     * Each byte lane counts up to 255 steps before it is added up. */
-    const __m128i below = _mm_set1_epi8(-64), above = _mm_set1_epi8(-17);
-    const __m128i zero = _mm_setzero_si128();
-    while (i + 16 <= n) {
-        __m128i cacc = zero, lacc = zero;
-        for (int k = 0; k < 255 && i + 16 <= n; k++, i += 16) {
-            __m128i v =
-                _mm_loadu_si128((const __m128i *)(const void *)(u + i));
-            __m128i cont = _mm_cmplt_epi8(v, below);
-            __m128i lead = _mm_and_si128(_mm_cmpgt_epi8(v, above),
-                                         _mm_cmplt_epi8(v, zero));
-            cacc = _mm_sub_epi8(cacc, cont); /* a hit is -1 */
-            lacc = _mm_sub_epi8(lacc, lead);
-        }
-        c += sse_sum(cacc);
-        four += sse_sum(lacc);
-    }
+    /* Sixteen bytes at a time (SSE2 is part of x86-64). 4-byte characters
+     * (emoji) are rare: their leads are counted in a second pass only
+     * when some byte is 0xf0 or above. */
+    unsigned char high = 0;
+    i = n & ~(size_t)15;
+    c = sse_continuations(u, i, &high);
+    if (high >= 0xf0)
+        four = sse_four_leads(u, i);
 #endif
     /* Eight bytes at a time: in each byte, bit 7 and the bits below it
      * shifted up into bit 7 tell continuation bytes (10xxxxxx) and the

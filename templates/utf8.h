@@ -52,6 +52,35 @@ static inline size_t tmpl_utf8_decode(const unsigned char *s, size_t n,
     return len;
 }
 
+/* The length (1 to 4) of the well-formed sequence at s (n bytes
+ * available), or 0: the same answer as tmpl_utf8_decode() without
+ * building the code point, for scans that only copy (the byte ranges of
+ * the Unicode standard's table of well-formed sequences). */
+static inline size_t tmpl_utf8_valid_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0], lo = 0x80, hi = 0xbf;
+
+    if (c < 0x80)
+        return 1;
+    if (c < 0xc2 || c > 0xf4)
+        return 0;
+    if (c < 0xe0)
+        return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c < 0xf0) {
+        lo = c == 0xe0 ? 0xa0 : lo; /* no overlong form */
+        hi = c == 0xed ? 0x9f : hi; /* no surrogate */
+        return n >= 3 && s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80
+                   ? 3
+                   : 0;
+    }
+    lo = c == 0xf0 ? 0x90 : lo; /* no overlong form */
+    hi = c == 0xf4 ? 0x8f : hi; /* nothing above U+10FFFF */
+    return n >= 4 && s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 &&
+                   (s[3] & 0xc0) == 0x80
+               ? 4
+               : 0;
+}
+
 /* The offset of the first invalid byte of s, or n when all is valid. */
 size_t tmpl_utf8_invalid_at(const char *s, size_t n);
 

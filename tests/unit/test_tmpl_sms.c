@@ -130,6 +130,33 @@ START_TEST(test_counts_random)
 }
 END_TEST
 
+/* The copy scans' length check against decoding: every first and second
+ * byte, the third and fourth at every boundary of the continuation
+ * ranges, every available length. */
+START_TEST(test_valid_len_as_decode)
+{
+    static const unsigned char edges[] = {0x00, 0x7f, 0x80, 0x8f, 0x90,
+                                          0x9f, 0xa0, 0xbf, 0xc0, 0xff};
+    const size_t ne = sizeof edges;
+    unsigned char s[4], first[4] = {0};
+    size_t wrong = 0;
+    uint32_t cp;
+
+    for (unsigned i = 0; i < 256 * 256 * ne * ne; i++) {
+        s[0] = (unsigned char)(i % 256);
+        s[1] = (unsigned char)(i / 256 % 256);
+        s[2] = edges[i / 65536 % ne];
+        s[3] = edges[i / 65536 / ne];
+        for (size_t n = 1; n <= 4; n++)
+            if (tmpl_utf8_valid_len(s, n) != tmpl_utf8_decode(s, n, &cp) &&
+                wrong++ == 0)
+                memcpy(first, s, sizeof s);
+    }
+    ck_assert_msg(wrong == 0, "%zu disagree, the first at %02x %02x %02x %02x",
+                  wrong, first[0], first[1], first[2], first[3]);
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc;
@@ -137,5 +164,6 @@ int main(void)
 
     tcase_add_loop_test(tc, test_segments, 0, sizeof cases / sizeof cases[0]);
     tcase_add_test(tc, test_counts_random);
+    tcase_add_test(tc, test_valid_len_as_decode);
     return check_run(s);
 }
