@@ -47,9 +47,10 @@ struct event {
 
 /* How much of an event's student the rule engine needs: nothing, to
  * know that the student exists (the event alone says what to do: a
- * followup noted for the leads), or the student loaded (a rule's `when`,
- * a lead closed by the student's stage). */
-enum student_need { NEED_NONE, NEED_EXISTS, NEED_LOADED };
+ * followup noted for the leads), the student loaded but for its
+ * opt-outs (a rule's `when`, a lead closed by the student's stage), or
+ * the whole student (an opt-out to confirm). In that order. */
+enum student_need { NEED_NONE, NEED_EXISTS, NEED_LOADED, NEED_WHOLE };
 
 /* An accepted event of a known student, and the student as loaded for
  * it (NULL when NEED_EXISTS was asked), as the consumer hands a batch's

@@ -203,6 +203,9 @@ int student_has_tag(const struct student *s, const char *tag)
 
 int student_opted_out(const struct student *s, const char *channel_type)
 {
+    /* never read: no send may go on what was not looked at */
+    if (s->optouts_unread)
+        return 1;
     return strset_has(&s->optouts, "all") ||
            strset_has(&s->optouts, channel_type);
 }

@@ -36,6 +36,7 @@ struct student {
     struct attrs attrs;
     struct strset tags;
     struct strset optouts; /* "sms", "email", "wecom" or "all" */
+    int optouts_unread;    /* loaded without them (STUDENT_NO_OPTOUTS) */
 };
 
 struct staff {
@@ -73,7 +74,8 @@ void student_seal(struct student *s);
 /* The attribute's value, or NULL when the student has none. */
 const char *student_get(const struct student *s, const char *name);
 int student_has_tag(const struct student *s, const char *tag);
-/* True when the student refused this channel type, or "all". */
+/* True when the student refused this channel type, or "all", or when
+ * the opt-outs were not read (STUDENT_NO_OPTOUTS). */
 int student_opted_out(const struct student *s, const char *channel_type);
 
 /* --- staff ------------------------------------------------------------- */

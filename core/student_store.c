@@ -8,8 +8,8 @@
 
 #include "core/keys.h"
 
-int student_append_reads(struct rconn *rc, const char *prefix,
-                                const char *id)
+int student_append_part(struct rconn *rc, const char *prefix, const char *id,
+                        enum student_part part)
 {
     char key[KEY_MAX];
 
@@ -20,8 +20,15 @@ int student_append_reads(struct rconn *rc, const char *prefix,
     key_student(key, sizeof key, prefix, id, KEY_TAGS);
     if (rconn_append(rc, "SMEMBERS %s", key) < 0)
         return -1;
+    if (part == STUDENT_NO_OPTOUTS)
+        return 0;
     key_student(key, sizeof key, prefix, id, KEY_OPTOUT);
     return rconn_append(rc, "SMEMBERS %s", key);
+}
+
+int student_append_reads(struct rconn *rc, const char *prefix, const char *id)
+{
+    return student_append_part(rc, prefix, id, STUDENT_WHOLE);
 }
 
 static int fill_attrs(struct attrs *a, const redisReply *r)
@@ -45,16 +52,18 @@ static int fill_set(struct strset *s, const redisReply *r)
     return 0;
 }
 
-/* Reads the three replies of one student. Returns 1 (found), 0 (no hash),
- * -1 (connection error: the pipeline is gone). A wrong-type key reads as a
- * student without that part, never a crash. */
-int student_read(struct rconn *rc, const char *id, struct student **out)
+/* Reads the replies of one student (three, or two without the
+ * opt-outs). Returns 1 (found), 0 (no hash), -1 (connection error: the
+ * pipeline is gone). A wrong-type key reads as a student without that
+ * part, never a crash. */
+int student_read_part(struct rconn *rc, const char *id, enum student_part part,
+                      struct student **out)
 {
+    int nrep = part == STUDENT_NO_OPTOUTS ? 2 : 3, found = -1;
     redisReply *r[3] = {0};
-    int found = -1;
 
     *out = NULL;
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < nrep; i++)
         if (!(r[i] = rconn_reply(rc)))
             goto done;
     found = r[0]->type == REDIS_REPLY_ARRAY && r[0]->elements > 0;
@@ -66,15 +75,22 @@ int student_read(struct rconn *rc, const char *id, struct student **out)
             goto done;
         }
         fill_set(&s->tags, r[1]);
-        fill_set(&s->optouts, r[2]);
+        if (r[2])
+            fill_set(&s->optouts, r[2]);
+        s->optouts_unread = part == STUDENT_NO_OPTOUTS;
         student_seal(s);
         *out = s;
     }
 done:
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < nrep; i++)
         if (r[i])
             freeReplyObject(r[i]);
     return found;
+}
+
+int student_read(struct rconn *rc, const char *id, struct student **out)
+{
+    return student_read_part(rc, id, STUDENT_WHOLE, out);
 }
 
 int student_load(struct rconn *rc, const char *prefix, const char *id,

@@ -30,6 +30,16 @@ int student_load_many(struct rconn *rc, const char *prefix,
 int student_append_reads(struct rconn *rc, const char *prefix,
                          const char *id);
 int student_read(struct rconn *rc, const char *id, struct student **out);
+/* The same for a part of the student: everything, or all but the
+ * opt-outs, which a rule's `when` never reads (the events consumer's
+ * loads for the rules: a send reads its student again in its own job). A
+ * student read without them counts as opted out of everything
+ * (student_opted_out()), so that no send ever goes on that load. */
+enum student_part { STUDENT_WHOLE, STUDENT_NO_OPTOUTS };
+int student_append_part(struct rconn *rc, const char *prefix, const char *id,
+                        enum student_part part);
+int student_read_part(struct rconn *rc, const char *id, enum student_part part,
+                      struct student **out);
 
 /* Loads one staff member: 1 found, 0 not found, -1 error. */
 int staff_load(struct rconn *rc, const char *prefix, const char *id,

@@ -166,12 +166,19 @@ static enum student_need wants(const struct consumer *c,
     return c->hook.wants ? c->hook.wants(c->hook.ctx, ev) : NEED_NONE;
 }
 
+/* Opt-outs are read only for the hook's work that reads them. */
+static enum student_part load_part(const struct item *it)
+{
+    return it->need == NEED_WHOLE ? STUDENT_WHOLE : STUDENT_NO_OPTOUTS;
+}
+
 static int queue_load(struct consumer *c, struct link *l, struct item *it)
 {
     it->lookup = LOOKUP_LOAD;
     if (rconn_append_resp(l->rc, &l->out) < 0)
         return -1;
-    return student_append_reads(l->rc, c->cfg->redis.prefix, it->ev.student);
+    return student_append_part(l->rc, c->cfg->redis.prefix, it->ev.student,
+                               load_part(it));
 }
 
 /* Appends "EXISTS key" for each item marked LOOKUP_EXISTS, as one command
@@ -214,7 +221,7 @@ static int queue_lookups(struct consumer *c, struct link *l,
         if (!it->ev.student || !key_valid_id(it->ev.student))
             continue;
         it->need = it->accepted ? wants(c, &it->ev) : NEED_NONE;
-        if (it->need != NEED_LOADED)
+        if (it->need < NEED_LOADED)
             it->lookup = LOOKUP_EXISTS;
         else if (queue_load(c, l, it) < 0)
             return -1;
@@ -270,7 +277,8 @@ static int read_lookups(struct consumer *c, struct link *l,
     for (size_t i = 0; i < n; i++) {
         if (items[i].lookup != LOOKUP_LOAD)
             continue;
-        int ret = student_read(l->rc, items[i].ev.student, &items[i].st);
+        int ret = student_read_part(l->rc, items[i].ev.student,
+                                    load_part(&items[i]), &items[i].st);
         if (ret < 0)
             return -1;
         items[i].known = ret;

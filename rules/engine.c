@@ -275,10 +275,12 @@ enum student_need engine_wants(struct engine *e, const struct event *ev)
     enum student_need need = leads_wants(e->cfg, ev);
     struct snap *s;
 
+    if (consent_confirm_wants(e->confirm, ev))
+        return NEED_WHOLE;
     if (need == NEED_LOADED)
         return need;
     s = snap_get(e);
-    if (ruleset_wants(s->rules, ev) || consent_confirm_wants(e->confirm, ev))
+    if (ruleset_wants(s->rules, ev))
         need = NEED_LOADED;
     snap_put(s);
     return need;

@@ -62,10 +62,10 @@ int engine_start(struct engine *e, volatile int *stop);
 void engine_stop(struct engine *e);
 
 /* --- events ------------------------------------------------------------- */
-/* What the engine needs of ev's student: loaded when some rule's trigger
- * matches ev (or the leads or an opt-out confirmation read it), known to
- * exist when the event alone is enough (a followup for the leads), else
- * nothing. (The consumer itself records followups, whose time `stop if
+/* What the engine needs of ev's student: whole for an opt-out to
+ * confirm; loaded (but for its opt-outs) when some rule's trigger matches
+ * ev or the leads read it; known to exist when the event alone is enough
+ * (a followup for the leads); else nothing. (The consumer itself records followups, whose time `stop if
  * followed_up` reads.) */
 enum student_need engine_wants(struct engine *e, const struct event *ev);
 /* A batch of events (stream order, of known students): starts the runs
