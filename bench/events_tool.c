@@ -3,8 +3,9 @@
  * Each consumer reads the whole backlog in a consumer group of its own,
  * so all of them face the same events on the same Redis.
  *
- *   events_tool fill PORT EVENTS STUDENTS   students, then a backlog of
- *                                           events (pipelined XADD)
+ *   events_tool fill PORT EVENTS STUDENTS   students (each with a timeline
+ *                                           entry), then a backlog of events
+ *                                           (pipelined XADD)
  *   events_tool limit PORT EVENTS BATCH     the limit: exactly the Redis
  *       commands nudged must issue per event, with no work between them,
  *       hand-pipelined so Redis never waits for the client. Per batch:
@@ -88,7 +89,13 @@ static int fill(int port, long events, long students)
                            "HSET slm:student:{%ld} name 学生%ld phone "
                            "+86138%08ld stage lead score %ld",
                            i, i, i, 450 + i % 250);
-        queued++;
+        /* a timeline already, as a school's students have: no consumer
+         * pays for creating the streams, so their order does not matter */
+        redisAppendCommand(c,
+                           "XADD slm:student:{%ld}:timeline * type created "
+                           "actor crm",
+                           i);
+        queued += 2;
         if (i % 10 == 0) { /* what the example trial_class_invite wants */
             redisAppendCommand(c, "SADD slm:student:{%ld}:tags intent:high", i);
             queued++;
