@@ -59,23 +59,27 @@ static redisContext *connect_port(int port)
     return c;
 }
 
-/* Reads n replies; a failure or an error reply ends the benchmark (its
- * figures would be wrong). */
-static void drain_replies(redisContext *c, int n)
+/* The next reply, the caller's to free; a failure or an error reply ends
+ * the benchmark (its figures would be wrong). */
+static redisReply *next_reply(redisContext *c)
 {
     redisReply *r;
 
-    for (int i = 0; i < n; i++) {
-        if (redisGetReply(c, (void **)&r) != REDIS_OK) {
-            fprintf(stderr, "redis: %s\n", c->errstr);
-            exit(1);
-        }
-        if (r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "redis: %s\n", r->str);
-            exit(1);
-        }
-        freeReplyObject(r);
+    if (redisGetReply(c, (void **)&r) != REDIS_OK) {
+        fprintf(stderr, "redis: %s\n", c->errstr);
+        exit(1);
     }
+    if (r->type == REDIS_REPLY_ERROR) {
+        fprintf(stderr, "redis: %s\n", r->str);
+        exit(1);
+    }
+    return r;
+}
+
+static void drain_replies(redisContext *c, int n)
+{
+    for (int i = 0; i < n; i++)
+        freeReplyObject(next_reply(c));
 }
 
 static int fill(int port, long events, long students)
@@ -320,15 +324,8 @@ static long pipeline_consume(struct pipe *p, long events)
     flush_queued(p->c);
     for (long j = 0; in_flight > 0; j++) {
         drain_replies(p->c, owed[j % 2]);
-        if (redisGetReply(p->c, (void **)&r) != REDIS_OK) {
-            fprintf(stderr, "redis: %s\n", p->c->errstr);
-            exit(1);
-        }
+        r = next_reply(p->c);
         in_flight--;
-        if (r->type == REDIS_REPLY_ERROR) {
-            fprintf(stderr, "XREADGROUP: %s\n", r->str);
-            exit(1);
-        }
         const redisReply *entries = stream_entries(r);
         size_t n = entries ? entries->elements : 0;
         read += (long)n;
