@@ -9,10 +9,10 @@
 #   nudged  with no rules (the events path alone)
 #   nudged with etc/rules loaded
 # It reports medians and ranges of RUNS runs, the ratios nudged/limit,
-# nudged/bare and with rules/without, how busy Redis was (its CPU time
-# over the wall time), nudged's RSS at rest and after the backlog, and the
-# load average before and during the runs; then one figure_json line per
-# figure. QUICK=1 (make bench-quick) skips the RSS at rest (a fixed sleep).
+# nudged/bare and with rules/without, how busy each kept Redis (its CPU
+# time, and that plus its wait for a CPU, over the wall time), nudged's
+# RSS at rest and after the backlog, and the load average before and
+# during the runs; then one figure_json line per figure. QUICK=1 (make bench-quick) skips the RSS at rest (a fixed sleep).
 set -eu
 build=${1:-build}
 EVENTS=${EVENTS:-200000}
@@ -69,8 +69,9 @@ CONF
 } >"$tmp/rules.conf"
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system
-tck=$(getconf CLK_TCK)
+# Redis's main thread (where commands run): ns on a CPU, ns runnable but
+# waiting for one (the shared machine's other work took it)
+redis_sched() { cut -d' ' -f1,2 "/proc/$redis_pid/schedstat"; }
 
 nudged_start() { # CONF
 	"$root/$build/nudged" -f -c "$1" 2>"$tmp/log" &
@@ -83,16 +84,19 @@ nudged_stop() {
 }
 
 # Runs a consumer that prints its seconds for the backlog; appends its
-# rate to $tmp/NAME and how busy it kept Redis (%) to $tmp/NAME.busy.
+# rate to $tmp/NAME, how busy it kept Redis (% of the wall time on a CPU)
+# to $tmp/NAME.busy, and the % Redis was busy or waiting for a CPU to
+# $tmp/NAME.demand: near 100, Redis always had work (it was the limit),
+# however much of the machine other processes took.
 timed() { # NAME COMMAND...
 	name=$1
 	shift
-	ticks=$(cpu_ticks "$redis_pid")
+	before=$(redis_sched)
 	secs=$("$@")
-	ticks=$(($(cpu_ticks "$redis_pid") - ticks))
-	echo "$EVENTS $secs" | awk '{printf "%.0f\n", $1 / $2}' >>"$tmp/$name"
-	echo "$ticks $tck $secs" |
-		awk '{printf "%.0f\n", 100 * $1 / $2 / $3}' >>"$tmp/$name.busy"
+	echo "$before $(redis_sched) $secs" | awk -v f="$tmp/$name" '{
+		printf "%.0f\n", 100 * ($3 - $1) / 1e9 / $5 >>(f ".busy")
+		printf "%.0f\n", 100 * ($3 - $1 + $4 - $2) / 1e9 / $5 >>(f ".demand")
+		printf "%.0f\n", '"$EVENTS"' / $5 >>f }'
 }
 
 # This run's A/B into $tmp/A-B.
@@ -135,13 +139,22 @@ one_run() {
 
 # "median (min–max)" of $tmp/NAME
 med_range() { echo "$(median <"$tmp/$1") ($(range <"$tmp/$1"))"; }
+redis_line() { # NAME LABEL
+	echo "Redis while $2 ran: busy $(med_range "$1.busy")%," \
+		"busy or waiting for a CPU $(med_range "$1.demand")%"
+}
 
 load_warn
 load_before=$(load_now)
 load_watch "$tmp/load"
-for f in limit bare nudged withrules nudged-limit nudged-bare withrules-nudged \
-	withrules-limit rest after; do
+for f in nudged-limit nudged-bare withrules-nudged withrules-limit rest \
+	after; do
 	: >"$tmp/$f"
+done
+for f in limit bare nudged withrules; do
+	: >"$tmp/$f"
+	: >"$tmp/$f.busy"
+	: >"$tmp/$f.demand"
 done
 for run in $(seq "$RUNS"); do
 	one_run
@@ -161,12 +174,14 @@ nudged=$(median <"$tmp/nudged")
 	echo "load average: $load_before before the first run," \
 		"$(load_max "$tmp/load") at most during the runs"
 	echo "limit (nudged's commands pipelined: read, EXISTS, timeline XADD," \
-		"followup HSET, XACK): $(med_range limit) events/s;" \
-		"Redis busy (%): $(med_range limit.busy)"
+		"followup HSET, XACK): $(med_range limit) events/s"
 	echo "bare XREADGROUP + XACK, pipelined: $(med_range bare) events/s"
-	echo "nudged, no rules: $(med_range nudged) events/s;" \
-		"Redis busy (%): $(med_range nudged.busy)"
+	echo "nudged, no rules: $(med_range nudged) events/s"
 	echo "nudged, etc/rules loaded: $(med_range withrules) events/s"
+	redis_line limit "the limit"
+	redis_line bare "bare"
+	redis_line nudged "nudged, no rules"
+	redis_line withrules "nudged, etc/rules"
 	echo "ratio nudged / limit: $(med_range nudged-limit) (goal >= 0.8)"
 	echo "ratio nudged / bare: $(med_range nudged-bare)"
 	echo "ratio with etc/rules / no rules: $(med_range withrules-nudged) (goal >= 0.8)"
