@@ -1,24 +1,37 @@
 #!/bin/sh
-# Event pipeline benchmark (issue 2): a backlog of EVENTS events (stage,
-# tag and followup, so every one writes a timeline entry) over 10,000
-# students; nudged's rate beside the raw XREADGROUP+XACK rate with no work
-# (the limit) on the same throwaway Redis in the same run; nudged's RSS at
-# rest and after the backlog; how busy Redis was while nudged ran (its
-# CPU time over the wall time). RUNS runs; the medians are reported.
+# Event pipeline benchmark (issue 2, issue 14): a backlog of EVENTS events
+# (stage, tag and followup, so every one writes a timeline entry) over
+# 10,000 students, read on one throwaway Redis per run by four consumers,
+# each in a consumer group of its own:
+#   limit   events_tool issuing exactly the Redis commands nudged must
+#           issue per event, hand-pipelined (Redis never waits for it)
+#   bare    events_tool reading and acknowledging only, pipelined the same
+#   nudged  with no rules (the events path alone)
+#   nudged with etc/rules loaded
+# It reports medians and ranges of RUNS runs, the ratios nudged/limit,
+# nudged/bare and with rules/without, how busy each kept Redis (its CPU
+# time, and that plus its wait for a CPU, over the wall time), nudged's
+# RSS at rest and after the backlog, and the load average before and
+# during the runs; then one figure_json line per figure. QUICK=1 (make bench-quick) skips the RSS at rest (a fixed sleep).
 set -eu
 build=${1:-build}
 EVENTS=${EVENTS:-200000}
 RUNS=${RUNS:-3}
+QUICK=${QUICK:-0}
 BATCH=500
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
 tool="$root/$build/bench/events_tool"
 tmp=$(mktemp -d /tmp/nudge-bench-events-XXXXXX)
 mkdir "$tmp/rules" "$tmp/templates" # none: the events path alone
+mkdir -p "$root/bench/out"
 out="$root/bench/out/events.txt"
 redis_pid=""
-# `|| true`: under set -e a failed kill (Redis already stopped) would end
-# the trap before the rm, leaving the folder behind on every run
-trap 'kill $redis_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+nudged_pid=""
+# `|| true`: under set -e a failed kill (a process already stopped) would
+# end the trap before the rm, leaving the folder behind
+trap 'load_watch_stop || true; kill $nudged_pid $redis_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
 
 . "$root/scripts/throwaway_redis.sh"
 port=$(free_port)
@@ -33,11 +46,10 @@ log_level = warn
 listen =
 CONF
 
-# For reference, not the issue's measure: the same backlog again, read by
-# a group of its own, with the example rules of etc/rules loaded. Stage
-# events then load their student in full and go through the rule engine,
-# which starts a run where a rule's `when` holds (fill tags every tenth
-# student intent:high for trial_class_invite).
+# The same backlog read by a group of its own with the example rules of
+# etc/rules loaded: stage events then load their student in full and go
+# through the rule engine, which starts a run where a rule's `when` holds
+# (fill tags every tenth student intent:high for trial_class_invite).
 {
 	sed 's/^\[daemon\]$/[daemon]\ngroup = with_rules/' "$tmp/nudged.conf"
 	cat <<CONF
@@ -57,60 +69,133 @@ CONF
 } >"$tmp/rules.conf"
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Redis's main thread (where commands run): ns on a CPU, ns runnable but
+# waiting for one (the shared machine's other work took it)
+redis_sched() { cut -d' ' -f1,2 "/proc/$redis_pid/schedstat"; }
 
-: >"$tmp/raw" ; : >"$tmp/nudged" ; : >"$tmp/rest" ; : >"$tmp/after"
-: >"$tmp/ratio" ; : >"$tmp/busy" ; : >"$tmp/withrules"
-for run in $(seq "$RUNS"); do
-	start_redis "$port" "$tmp"
+nudged_start() { # CONF
+	"$root/$build/nudged" -f -c "$1" 2>"$tmp/log" &
+	nudged_pid=$!
+}
+nudged_stop() {
+	kill "$nudged_pid" 2>/dev/null || true
+	wait "$nudged_pid" || true
+	nudged_pid=""
+}
 
-	# nudged at rest: connected, nothing to do
-	"$root/$build/nudged" -f -c "$tmp/nudged.conf" 2>"$tmp/log" &
-	pid=$!
+# Runs a consumer that prints its seconds for the backlog; appends its
+# rate to $tmp/NAME, how busy it kept Redis (% of the wall time on a CPU)
+# to $tmp/NAME.busy, and the % Redis was busy or waiting for a CPU to
+# $tmp/NAME.demand: near 100, Redis always had work (it was the limit),
+# however much of the machine other processes took.
+timed() { # NAME COMMAND...
+	name=$1
+	shift
+	before=$(redis_sched)
+	secs=$("$@")
+	echo "$before $(redis_sched) $secs" | awk -v f="$tmp/$name" '{
+		printf "%.0f\n", 100 * ($3 - $1) / 1e9 / $5 >>(f ".busy")
+		printf "%.0f\n", 100 * ($3 - $1 + $4 - $2) / 1e9 / $5 >>(f ".demand")
+		printf "%.0f\n", '"$EVENTS"' / $5 >>f }'
+}
+
+# This run's A/B into $tmp/A-B.
+ratio() { # A B
+	echo "$(tail -1 "$tmp/$1") $(tail -1 "$tmp/$2")" |
+		awk '{printf "%.2f\n", $1 / $2}' >>"$tmp/$1-$2"
+}
+
+# nudged connected and idle, with the rule engine's and the dispatcher's
+# threads; then an empty Redis again for the backlog.
+rss_at_rest() {
+	nudged_start "$tmp/nudged.conf"
 	sleep 1
-	rss_kb $pid >>"$tmp/rest"
-	kill $pid; wait $pid || true
+	rss_kb "$nudged_pid" >>"$tmp/rest"
+	nudged_stop
 	redis-cli -p "$port" flushall >/dev/null
+}
 
+one_run() {
+	start_redis "$port" "$tmp"
+	[ "$QUICK" = 1 ] || rss_at_rest
 	"$tool" fill "$port" "$EVENTS" 10000
-	"$tool" raw "$port" "$EVENTS" "$BATCH" >>"$tmp/raw"
-
-	"$root/$build/nudged" -f -c "$tmp/nudged.conf" 2>"$tmp/log" &
-	pid=$!
-	ticks=$(cpu_ticks "$redis_pid")
-	secs=$("$tool" wait "$port" "$EVENTS" nudged)
-	ticks=$(($(cpu_ticks "$redis_pid") - ticks))
-	echo "$EVENTS $secs" | awk '{printf "%.0f\n", $1 / $2}' >>"$tmp/nudged"
-	# how busy nudged kept Redis (its CPU over the run's wall time)
-	echo "$ticks $(getconf CLK_TCK) $secs" |
-		awk '{printf "%.0f\n", 100 * $1 / $2 / $3}' >>"$tmp/busy"
-	echo "$(tail -1 "$tmp/nudged") $(tail -1 "$tmp/raw")" |
-		awk '{printf "%.2f\n", $1 / $2}' >>"$tmp/ratio"
-	rss_kb $pid >>"$tmp/after"
-	kill $pid; wait $pid || true
-
-	"$root/$build/nudged" -f -c "$tmp/rules.conf" 2>"$tmp/log" &
-	pid=$!
-	secs=$("$tool" wait "$port" "$EVENTS" with_rules)
-	echo "$EVENTS $secs" | awk '{printf "%.0f\n", $1 / $2}' >>"$tmp/withrules"
-	kill $pid; wait $pid || true
+	timed limit "$tool" limit "$port" "$EVENTS" "$BATCH"
+	timed bare "$tool" bare "$port" "$EVENTS" "$BATCH"
+	nudged_start "$tmp/nudged.conf"
+	timed nudged "$tool" wait "$port" "$EVENTS" nudged
+	rss_kb "$nudged_pid" >>"$tmp/after"
+	nudged_stop
+	nudged_start "$tmp/rules.conf"
+	timed withrules "$tool" wait "$port" "$EVENTS" with_rules
+	nudged_stop
 	redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
-	wait $redis_pid 2>/dev/null || true
-	echo "run $run: raw $(tail -1 "$tmp/raw")/s, nudged $(tail -1 "$tmp/nudged")/s," \
-		"ratio $(tail -1 "$tmp/ratio"), Redis $(tail -1 "$tmp/busy")% busy;" \
-		"with etc/rules $(tail -1 "$tmp/withrules")/s"
-done
+	wait "$redis_pid" 2>/dev/null || true
+	redis_pid=""
+	ratio nudged limit
+	ratio nudged bare
+	ratio withrules nudged
+	ratio withrules limit
+}
 
-raw=$(median <"$tmp/raw")
-nud=$(median <"$tmp/nudged")
+# "median (min–max)" of $tmp/NAME
+med_range() { echo "$(median <"$tmp/$1") ($(range <"$tmp/$1"))"; }
+redis_line() { # NAME LABEL
+	echo "Redis while $2 ran: busy $(med_range "$1.busy")%," \
+		"busy or waiting for a CPU $(med_range "$1.demand")%"
+}
+
+load_warn
+load_before=$(load_now)
+load_watch "$tmp/load"
+for f in nudged-limit nudged-bare withrules-nudged withrules-limit rest \
+	after; do
+	: >"$tmp/$f"
+done
+for f in limit bare nudged withrules; do
+	: >"$tmp/$f"
+	: >"$tmp/$f.busy"
+	: >"$tmp/$f.demand"
+done
+for run in $(seq "$RUNS"); do
+	one_run
+	echo "run $run: limit $(tail -1 "$tmp/limit")/s," \
+		"bare $(tail -1 "$tmp/bare")/s, nudged $(tail -1 "$tmp/nudged")/s" \
+		"($(tail -1 "$tmp/nudged-limit") of the limit)," \
+		"with etc/rules $(tail -1 "$tmp/withrules")/s" \
+		"($(tail -1 "$tmp/withrules-nudged") of no rules)"
+done
+load_watch_stop || true
+
+limit=$(median <"$tmp/limit")
+nudged=$(median <"$tmp/nudged")
 {
-	echo "events: $EVENTS per run, $RUNS runs, batch $BATCH, medians"
-	echo "raw XREADGROUP+XACK (no work): $raw events/s"
-	echo "nudged (decode, lookup, timeline XADD, XACK): $nud events/s"
-	echo "ratio nudged/raw: $(echo "$nud $raw" | awk '{printf "%.2f", $1/$2}')" \
-		"(median of the runs' own ratios: $(median <"$tmp/ratio"))"
-	echo "Redis CPU busy while nudged ran: $(median <"$tmp/busy")%"
-	echo "for reference, nudged with etc/rules loaded: $(median <"$tmp/withrules") events/s"
-	echo "nudged RSS at rest: $(median <"$tmp/rest") KiB; after the backlog: $(median <"$tmp/after") KiB"
+	echo "events: $EVENTS per run, $RUNS runs, batch $BATCH;" \
+		"medians (min–max of the runs)"
+	echo "load average: $load_before before the first run," \
+		"$(load_max "$tmp/load") at most during the runs"
+	echo "limit (nudged's commands pipelined: read, EXISTS, timeline XADD," \
+		"followup HSET, XACK): $(med_range limit) events/s"
+	echo "bare XREADGROUP + XACK, pipelined: $(med_range bare) events/s"
+	echo "nudged, no rules: $(med_range nudged) events/s"
+	echo "nudged, etc/rules loaded: $(med_range withrules) events/s"
+	redis_line limit "the limit"
+	redis_line bare "bare"
+	redis_line nudged "nudged, no rules"
+	redis_line withrules "nudged, etc/rules"
+	echo "ratio nudged / limit: $(med_range nudged-limit) (goal >= 0.8)"
+	echo "ratio nudged / bare: $(med_range nudged-bare)"
+	echo "ratio with etc/rules / no rules: $(med_range withrules-nudged) (goal >= 0.8)"
+	echo "ratio with etc/rules / limit: $(med_range withrules-limit)"
+	if [ "$QUICK" = 1 ]; then
+		echo "nudged RSS after the backlog: $(median <"$tmp/after") KiB" \
+			"(at rest: not measured with QUICK=1)"
+	else
+		echo "nudged RSS at rest: $(median <"$tmp/rest") KiB;" \
+			"after the backlog: $(median <"$tmp/after") KiB"
+	fi
+	figure_json events limit "$limit" events/s
+	figure_json events bare "$(median <"$tmp/bare")" events/s
+	figure_json events nudged "$nudged" events/s limit "$limit"
+	figure_json events nudged_with_rules "$(median <"$tmp/withrules")" events/s \
+		nudged "$nudged"
 } | tee "$out"
