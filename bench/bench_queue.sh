@@ -12,7 +12,7 @@
 #   sh bench/bench_queue.sh BUILD
 #   QUEUE_BENCH_N=1000000 QUEUE_BENCH_REPEAT=3 QUEUE_BENCH_LAG_SECONDS=10
 #   QUEUE_BENCH_CONCURRENCY=100 (BullMQ's worker concurrency)
-#   QUICK=1: 20,000 jobs, one run, 2 s of lag; BullMQ only if installed
+#   QUICK=1: 10,000 jobs, one run, 1 s of lag; BullMQ only if installed
 #
 # BullMQ is installed with npm into bench/.npm/bullmq (git-ignored); with
 # no node or npm on the machine (scripts/deps.sh bench installs them) only
@@ -23,8 +23,8 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
-	N=${QUEUE_BENCH_N:-20000} REPEAT=${QUEUE_BENCH_REPEAT:-1}
-	LAG_S=${QUEUE_BENCH_LAG_SECONDS:-2}
+	N=${QUEUE_BENCH_N:-10000} REPEAT=${QUEUE_BENCH_REPEAT:-1}
+	LAG_S=${QUEUE_BENCH_LAG_SECONDS:-1}
 else
 	N=${QUEUE_BENCH_N:-1000000} REPEAT=${QUEUE_BENCH_REPEAT:-${REPEAT:-3}}
 	LAG_S=${QUEUE_BENCH_LAG_SECONDS:-10}
