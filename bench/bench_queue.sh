@@ -11,7 +11,8 @@
 #
 #   sh bench/bench_queue.sh BUILD
 #   QUEUE_BENCH_N=1000000 QUEUE_BENCH_REPEAT=3 QUEUE_BENCH_LAG_SECONDS=10
-#   QUEUE_BENCH_CONCURRENCY=100 (BullMQ's worker concurrency)
+#   QUEUE_BENCH_CONCURRENCY=100 (BullMQ's worker concurrency),
+#   QUEUE_BENCH_BULLMQ_WORKERS=1 (BullMQ Worker instances in its drainer)
 #   QUICK=1: 10,000 jobs, one run, 1 s of lag; BullMQ only if installed
 #
 # BullMQ is installed with npm into bench/.npm/bullmq (git-ignored); with
@@ -30,6 +31,7 @@ else
 	LAG_S=${QUEUE_BENCH_LAG_SECONDS:-10}
 fi
 CONC=${QUEUE_BENCH_CONCURRENCY:-100}
+BWORKERS=${QUEUE_BENCH_BULLMQ_WORKERS:-1}
 RATE=2000
 WORKERS=4
 BATCH=100
@@ -92,7 +94,7 @@ run_throughput() {
 	if [ "$1" = nudge ]; then
 		d=$("$BENCH" -c "$conf" drain "$N")
 	else
-		d=$(node "$JS" "$port" drain "$N" "$CONC")
+		d=$(node "$JS" "$port" drain "$N" "$CONC" "$BWORKERS")
 	fi
 	echo "  $1: $s"
 	echo "  $1: $d  redis_bytes_per_job=$(((after - before) / N))"
@@ -125,7 +127,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 sides="nudge"
 [ "$bullmq" -eq 1 ] && sides="nudge bullmq"
 for i in $(seq "$REPEAT"); do
-	echo "run $i of $REPEAT: $N jobs, nudge $WORKERS workers x batch $BATCH, BullMQ concurrency $CONC"
+	echo "run $i of $REPEAT: $N jobs, nudge $WORKERS workers x batch $BATCH, BullMQ $BWORKERS worker(s) x concurrency $CONC"
 	load_before=$(load_now)
 	load_watch "$tmp/load.$i"
 	for side in $sides; do run_throughput "$side"; done
