@@ -11,7 +11,8 @@ the absolute rates of two runs minutes apart differ by more than 20%,
 while both sides of one run see the same machine. Without a peer the
 absolute value is checked. Rates are figures whose unit ends in "/s"
 (higher is better); latencies (ms) are listed but not checked, being
-too noisy at the quick sizes. Exit 1 when a rate got worse by more than
+too noisy at the quick sizes. A figure from a run whose load average was
+1 or more is marked busy. Exit 1 when a rate got worse by more than
 PERCENT (20), else 0.
 """
 import json
@@ -57,10 +58,9 @@ def compare(old, new, limit):
         elif moved < -limit:
             text += "  WORSE by more than %g%%" % limit
             worse.append(name)
+        if a.get("load", 0) >= 1 or b.get("load", 0) >= 1:
+            text += "  [load %s, %s: busy]" % (a.get("load"), b.get("load"))
         print(text)
-        for d, which in ((a, "old"), (b, "new")):
-            if d.get("load", 0) >= 1:
-                print("%-34s   (%s run's load average %s: a busy machine)" % ("", which, d["load"]))
     return worse
 
 
