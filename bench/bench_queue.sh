@@ -12,7 +12,8 @@
 #   sh bench/bench_queue.sh BUILD
 #   QUEUE_BENCH_N=1000000 QUEUE_BENCH_REPEAT=3 QUEUE_BENCH_LAG_SECONDS=10
 #   QUEUE_BENCH_CONCURRENCY=100 (BullMQ's worker concurrency),
-#   QUEUE_BENCH_BULLMQ_WORKERS=1 (BullMQ Worker instances in its drainer)
+#   QUEUE_BENCH_BULLMQ_WORKERS=1 (BullMQ Worker instances in its drainer),
+#   QUEUE_BENCH_WORKERS=8 (nudge's dispatcher threads, nudged's default)
 #   QUICK=1: 10,000 jobs, one run, 1 s of lag; BullMQ only if installed
 #
 # BullMQ is installed with npm into bench/.npm/bullmq (git-ignored); with
@@ -33,7 +34,7 @@ fi
 CONC=${QUEUE_BENCH_CONCURRENCY:-100}
 BWORKERS=${QUEUE_BENCH_BULLMQ_WORKERS:-1}
 RATE=2000
-WORKERS=4
+WORKERS=${QUEUE_BENCH_WORKERS:-8} # nudged's [queue] defaults
 BATCH=100
 BENCH="$build/bench/queue_bench"
 JS=bench/queue_bullmq.js
