@@ -160,7 +160,13 @@ r() { range <"$tmp/$1"; }
 			b=$(m "bullmq.$2")
 			bcol="$b ($(r "bullmq.$2"))"
 		fi
-		if [ "$3" -eq 1 ]; then x=$(ratio "$a" "$b"); else x=$(ratio "$b" "$a"); fi
+		if [ "$bullmq" -eq 0 ]; then
+			x=n/a
+		elif [ "$3" -eq 1 ]; then
+			x=$(ratio "$a" "$b")
+		else
+			x=$(ratio "$b" "$a")
+		fi
 		printf '%-28s %26s %26s %8s\n' "$1" "$a ($(r "nudge.$2"))" "$bcol" "$x"
 	}
 	row "schedule (jobs/s)" schedule 1
