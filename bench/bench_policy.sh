@@ -12,11 +12,11 @@
 # by N).
 #
 #   sh bench/bench_policy.sh BUILD [N] [RUNS]
-#   QUICK=1: 2,000 messages, one run
+#   QUICK=1: 5,000 messages, one run
 set -eu
 build=${1:-build}
 if [ "${QUICK:-0}" = 1 ]; then
-	n=${2:-2000} runs=${3:-1}
+	n=${2:-5000} runs=${3:-1}
 else
 	n=${2:-10000} runs=${3:-3}
 fi

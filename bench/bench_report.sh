@@ -13,11 +13,11 @@
 # events); the medians, the ratio on/off, and the load average.
 #
 #   sh bench/bench_report.sh BUILD [N] [RUNS]
-#   QUICK=1: 5,000 students, one run
+#   QUICK=1: 10,000 students, one run
 set -eu
 build=${1:-build}
 if [ "${QUICK:-0}" = 1 ]; then
-	n=${2:-5000} runs=${3:-1}
+	n=${2:-10000} runs=${3:-1}
 else
 	n=${2:-20000} runs=${3:-3}
 fi
