@@ -82,8 +82,8 @@ Q =
 show = @:
 endif
 
-.PHONY: all deps deps-bench check test test-build demo bench fuzz install \
-        uninstall clean format
+.PHONY: all deps deps-bench check test test-build demo bench bench-quick \
+        fuzz install uninstall clean format
 
 all: $(BUILD)/nudged $(BUILD)/nudgectl
 
@@ -174,6 +174,15 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@bench/run.sh $(BUILD)
+
+# Every benchmark at a small size, under 2 minutes: one JSON line per
+# figure, also in bench/out/quick.jsonl; `bench/quick.sh compare OLD NEW`
+# flags rates more than 20% worse (docs/performance.md, Quick benchmark).
+# The node peers are optional here: a script runs without one not installed.
+bench-quick:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@bench/quick.sh $(BUILD)
 
 fuzz:
 	@scripts/deps.sh fuzz

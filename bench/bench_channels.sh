@@ -7,6 +7,7 @@
 # curl, RUNS times per channel; each run's ratio is printed, then medians.
 #
 #   bench/bench_channels.sh BUILD [N] [RUNS]
+#   QUICK=1: 2,000 messages, one run, sms at 200 in flight, no RSS run
 #
 # nudged reads N campaign events (a backlog), starts a run per student,
 # queues each send as a job due WAIT (3) seconds later, and sends through
@@ -18,13 +19,19 @@
 # 5 s, max_in_flight = 1000).
 set -eu
 build=${1:-build}
-n=${2:-10000}
-runs=${3:-3}
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	n=${2:-2000} runs=${3:-1}
+	KINDS=${KINDS:-sms} IN_FLIGHT=${IN_FLIGHT:-200}
+else
+	n=${2:-10000} runs=${3:-3}
+fi
 delay=50
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
 . "$top/bench/campaign.sh"
+. "$top/bench/lib.sh"
 
 work=$(mktemp -d /tmp/nudge-bench-chan.XXXXXX)
 redis_pid=
@@ -134,12 +141,19 @@ for kind in ${KINDS:-sms wecom webhook}; do
 		printf '%-7s in flight %3s  median: nudge %s/s  curl %s/s  ratio %s\n' \
 			"$kind" "$par" "$(median <"$work/nudge")" "$(median <"$work/curl")" \
 			"$(median <"$work/ratios")"
+		figure_json channels "${kind}_in_flight_$par" "$(median <"$work/nudge")" \
+			msg/s curl "$(median <"$work/curl")" >>"$work/figures"
 	done
 	if [ "$kind" = wecom ]; then
 		echo "wecom: gettoken calls in the last run's fake: $(curl -s "http://127.0.0.1:$gport/stats")"
 	fi
 	start_gateway "$delay" # fresh counters
 done
+
+if [ "$QUICK" = 1 ]; then
+	cat "$work/figures"
+	exit 0
+fi
 
 # RSS with 1,000 messages in flight.
 start_gateway 5000
@@ -156,3 +170,4 @@ kill -9 "$nudged_pid"
 wait "$nudged_pid" 2>/dev/null || true
 nudged_pid=
 n=$n_saved
+cat "$work/figures"

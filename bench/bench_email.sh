@@ -10,6 +10,7 @@
 # then medians.
 #
 #   bench/bench_email.sh BUILD [N] [RUNS]
+#   QUICK=1: 1,000 messages, one run, no driver-alone runs
 #
 # nudged reads N campaign events (a backlog), starts a run per student
 # and queues its send as a job due WAIT (3) seconds later; then renders
@@ -40,12 +41,17 @@
 # KEEP=1 keeps the work folder (config, templates, the message, logs).
 set -eu
 build=${1:-build}
-n=${2:-5000}
-runs=${3:-3}
+QUICK=${QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+	n=${2:-1000} runs=${3:-1}
+else
+	n=${2:-5000} runs=${3:-3}
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
 . "$top/bench/campaign.sh"
+. "$top/bench/lib.sh"
 
 sessions=${SESSIONS:-4}
 batch=${BATCH:-100}
@@ -222,12 +228,16 @@ done
 printf 'email median: nudge %s/s  smtplib %s/s  ratio %s\n' \
 	"$(median <"$work/nudge")" "$(median <"$work/base")" \
 	"$(median <"$work/ratios")"
+figure_json email end_to_end "$(median <"$work/nudge")" msg/s smtplib \
+	"$(median <"$work/base")" >"$work/figures"
+[ "$QUICK" = 1 ] && { cat "$work/figures"; exit 0; }
 
 # The driver alone: chan_tool submits the N messages (the baseline's MIME,
 # each to its own address) through a config holding only the channel.
 chan_tool=$build/tools/chan_tool
 if [ ! -x "$chan_tool" ]; then
 	echo "driver alone: skipped ($chan_tool missing: make test-build)"
+	cat "$work/figures"
 	exit 0
 fi
 sed -n '/^\[channel.bench\]/,$p' "$work/nudged.conf" >"$work/driver.conf"
@@ -266,3 +276,6 @@ printf 'email driver alone median: driver %s/s  smtplib %s/s  ratio %s\n' \
 	"$(median <"$work/nudge")" "$(median <"$work/base")" \
 	"$(median <"$work/ratios")"
 echo "sink got, driver and smtplib runs together: $(sink_counts)"
+figure_json email driver_alone "$(median <"$work/nudge")" msg/s smtplib \
+	"$(median <"$work/base")" >>"$work/figures"
+cat "$work/figures"

@@ -8,6 +8,7 @@
 # nudged from `tag` events, then nudged is stopped).
 #
 #   sh bench/bench_forecast.sh BUILD [N] [RUNS]
+#   QUICK=1: 30,000 students, one run
 #
 # Per run it prints the forecast's wall time; then the median of RUNS
 # (3), and the Redis commands per student of one run
@@ -15,12 +16,16 @@
 # INFO is included).
 set -eu
 build=${1:-build}
-n=${2:-100000}
-runs=${3:-3}
+if [ "${QUICK:-0}" = 1 ]; then
+	n=${2:-30000} runs=${3:-1}
+else
+	n=${2:-100000} runs=${3:-3}
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
-. "$top/bench/campaign.sh" # bench_start, now_ms, median
+. "$top/bench/campaign.sh" # bench_start, now_ms
+. "$top/bench/lib.sh"
 
 bench_start forecast # work, rport; all gone at exit
 mkdir -p "$work/rules" "$work/templates"
@@ -169,3 +174,6 @@ for c in f["channels"]:
 PY
 echo "N=$n runs=$runs median $(echo "$times" | tr ' ' '\n' | grep . | median) ms"
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+# no peer: students forecast per second
+figure_json forecast students_per_s "$(echo "$times" | tr ' ' '\n' | grep . | median |
+	awk -v n="$n" '{ printf "%.0f", n * 1000 / $1 }')" students/s

@@ -7,6 +7,7 @@
 # their supervisors (an outbox channel of type wecom).
 #
 #   sh bench/bench_leads.sh BUILD [N] [RUNS]
+#   QUICK=1: 2,000 leads, one run, a 5 s wait
 #
 # Per run it prints:
 # - leads assigned per second: N over the time from nudged answering
@@ -21,14 +22,17 @@
 #   alert the outbox received.
 set -eu
 build=${1:-build}
-n=${2:-10000}
-runs=${3:-3}
-wait_s=${WAIT:-20}
+if [ "${QUICK:-0}" = 1 ]; then
+	n=${2:-2000} runs=${3:-1} wait_s=${WAIT:-5}
+else
+	n=${2:-10000} runs=${3:-3} wait_s=${WAIT:-20}
+fi
 followed=${FOLLOWED:-70}
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
 . "$top/bench/campaign.sh" # config_head, metric, now_ms
+. "$top/bench/lib.sh"
 
 bench_start leads # work, rport; all gone at exit
 mkdir -p "$work/rules" "$work/templates"
@@ -202,8 +206,14 @@ while [ "$r" -le "$runs" ]; do
 	out=$(one_run)
 	lim=$(limit_run)
 	rate=$(echo "$out" | sed -n 's/.*ms: \([0-9]*\) leads\/s.*/\1/p')
+	echo "$rate" >>"$work/rates"
+	echo "$lim" >>"$work/limits"
+	echo "$out" | sed -n 's/.* p99 \([0-9-]*\) .*/\1/p' >>"$work/p99"
 	printf '  run %d: %s\n         limit (4 sequential round trips per lead): %s leads/s; nudge/limit %s\n' \
 		"$r" "$out" "$lim" "$(echo "$rate $lim" | awk '{ printf "%.2f", $1 / $2 }')"
 	r=$((r + 1))
 done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+figure_json leads assigned "$(median <"$work/rates")" leads/s \
+	"4 round trips" "$(median <"$work/limits")"
+figure_json leads alert_p99 "$(median <"$work/p99")" ms

@@ -12,15 +12,20 @@
 # by N).
 #
 #   sh bench/bench_policy.sh BUILD [N] [RUNS]
+#   QUICK=1: 5,000 messages, one run
 set -eu
 build=${1:-build}
-n=${2:-10000}
-runs=${3:-3}
+if [ "${QUICK:-0}" = 1 ]; then
+	n=${2:-5000} runs=${3:-1}
+else
+	n=${2:-10000} runs=${3:-3}
+fi
 caps=${CAPS:-all} # all: six counters a message; day: max_per_day alone
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
 . "$top/bench/campaign.sh"
+. "$top/bench/lib.sh"
 
 bench_start policy # work, rport; all gone at exit
 mkdir -p "$work/rules" "$work/templates"
@@ -80,3 +85,5 @@ printf 'policy median: on %s/s  off %s/s  on/off %s; round trips per message on 
 	"$(cut -d' ' -f1 "$work/on" | median)" "$(cut -d' ' -f1 "$work/off" | median)" \
 	"$(median <"$work/ratios")" "$(cut -d' ' -f2 "$work/on" | median)" \
 	"$(cut -d' ' -f2 "$work/off" | median)"
+figure_json policy on "$(cut -d' ' -f1 "$work/on" | median)" msg/s \
+	"policy off" "$(cut -d' ' -f1 "$work/off" | median)"

@@ -13,14 +13,19 @@
 # events); the medians, the ratio on/off, and the load average.
 #
 #   sh bench/bench_report.sh BUILD [N] [RUNS]
+#   QUICK=1: 10,000 students, one run
 set -eu
 build=${1:-build}
-n=${2:-20000}
-runs=${3:-3}
+if [ "${QUICK:-0}" = 1 ]; then
+	n=${2:-10000} runs=${3:-1}
+else
+	n=${2:-20000} runs=${3:-3}
+fi
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 . "$top/scripts/throwaway_redis.sh"
 . "$top/bench/campaign.sh"
+. "$top/bench/lib.sh"
 
 bench_start report # work, rport; all gone at exit
 mkdir -p "$work/rules" "$work/templates"
@@ -130,3 +135,5 @@ printf 'report counters median: on %s events/s  off %s events/s  on/off %s; roun
 	"$(cut -d' ' -f1 "$work/on" | median)" "$(cut -d' ' -f1 "$work/off" | median)" \
 	"$(median <"$work/ratios")" "$(cut -d' ' -f2 "$work/on" | median)" \
 	"$(cut -d' ' -f2 "$work/off" | median)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+figure_json report counters_on "$(cut -d' ' -f1 "$work/on" | median)" events/s \
+	"counters off" "$(cut -d' ' -f1 "$work/off" | median)"

@@ -4,17 +4,20 @@
 // into bench/.npm/bullmq (git-ignored).
 //
 //   node bench/queue_bullmq.js PORT schedule N DELAY_MS
-//   node bench/queue_bullmq.js PORT drain N CONCURRENCY
+//   node bench/queue_bullmq.js PORT drain N CONCURRENCY [WORKERS]
 //   node bench/queue_bullmq.js PORT lagworker N CONCURRENCY   (start first)
 //   node bench/queue_bullmq.js PORT produce RATE SECONDS
 //
-// Each prints one line of key=value figures, like queue_bench.
+// Each prints one line of key=value figures, like queue_bench. WORKERS
+// (1) Worker instances share the process, each with CONCURRENCY; lock
+// renewal and the stalled-job check stay on: they are BullMQ's crash
+// recovery, as leases are nudge's.
 'use strict';
 const path = require('path');
 const { Queue, Worker } = require(
   path.join(__dirname, '.npm', 'bullmq', 'node_modules', 'bullmq'));
 
-const [, , port, mode, a, b] = process.argv;
+const [, , port, mode, a, b, c] = process.argv;
 const connection = { host: '127.0.0.1', port: Number(port),
                      maxRetriesPerRequest: null };
 const NAME = 'bench';
@@ -53,18 +56,22 @@ function worker(concurrency, onJob) {
                     { connection, concurrency });
 }
 
-async function drain(n, concurrency) {
+async function drain(n, concurrency, workers) {
   let done = 0;
   let finish;
   const finished = new Promise((resolve) => { finish = resolve; });
   const start = process.hrtime.bigint();
-  const w = worker(concurrency, () => {});
-  w.on('completed', () => { if (++done === n) finish(); });
+  const ws = [];
+  for (let i = 0; i < workers; i++) {
+    const w = worker(concurrency, () => {});
+    w.on('completed', () => { if (++done === n) finish(); });
+    ws.push(w);
+  }
   await finished;
   const t = seconds(start);
   const rss = Math.round(process.memoryUsage().rss / 1024);
   console.log(`drained=${n} seconds=${t.toFixed(3)} rate=${(n / t).toFixed(0)} rss_kib=${rss}`);
-  await w.close();
+  await Promise.all(ws.map((w) => w.close()));
 }
 
 async function lagWorker(n, concurrency) {
@@ -110,7 +117,7 @@ async function produce(rate, secs) {
 
 const runs = {
   schedule: () => schedule(Number(a), Number(b)),
-  drain: () => drain(Number(a), Number(b)),
+  drain: () => drain(Number(a), Number(b), Number(c || 1)),
   lagworker: () => lagWorker(Number(a), Number(b)),
   produce: () => produce(Number(a), Number(b)),
 };

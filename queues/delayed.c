@@ -526,13 +526,16 @@ int queue_claim(struct queue *q, int shard, int max, struct queue_batch *b)
     return (int)b->n;
 }
 
-/* The acks of one shard in one script call. */
-static int ack_shard(struct queue *q, int shard,
-                     const struct queue_job *const *jobs, size_t n)
+/* Jobs acked per script call: the script unpack()s their ids, and Lua's
+ * stack takes a few thousand values at most. */
+#define ACK_CHUNK QUEUE_BATCH_MAX
+
+/* One script call for up to ACK_CHUNK jobs of one shard. */
+static long long ack_chunk(struct queue *q, int shard,
+                           const struct queue_job *const *jobs, size_t n)
 {
     const char **av = malloc(sizeof *av * 2 * n);
     char(*att)[16] = malloc(sizeof *att * n);
-    size_t k = 0;
     long long got = -1;
 
     if (!av || !att) {
@@ -540,38 +543,52 @@ static int ack_shard(struct queue *q, int shard,
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        if (jobs[i]->shard != shard)
-            continue;
-        snprintf(att[k / 2], sizeof att[0], "%d", jobs[i]->attempt);
-        av[k] = jobs[i]->id;
-        av[k + 1] = att[k / 2];
-        k += 2;
+        snprintf(att[i], sizeof att[i], "%d", jobs[i]->attempt);
+        av[2 * i] = jobs[i]->id;
+        av[2 * i + 1] = att[i];
     }
-    got = k ? run_int(q, S_ACK, shard, (int)k, av, NULL) : 0;
+    got = run_int(q, S_ACK, shard, (int)(2 * n), av, NULL);
     if (got > 0)
         metric_add(qm.acked, (uint64_t)got);
 done:
     free(av);
     free(att);
-    return (int)got;
+    return got;
+}
+
+/* The acks of one shard, ACK_CHUNK at a time; none: no round trip. */
+static long long ack_shard(struct queue *q, int shard,
+                           const struct queue_job *const *jobs, size_t n)
+{
+    const struct queue_job *chunk[ACK_CHUNK];
+    long long total = 0, got;
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i]->shard == shard)
+            chunk[k++] = jobs[i];
+        if (k > 0 && (k == ACK_CHUNK || i == n - 1)) {
+            got = ack_chunk(q, shard, chunk, k);
+            if (got < 0)
+                return -1;
+            total += got;
+            k = 0;
+        }
+    }
+    return total;
 }
 
 int queue_ack(struct queue *q, const struct queue_job *const *jobs, size_t n)
 {
-    int total = 0;
+    long long total = 0;
 
     for (int s = 0; s < q->shards; s++) {
-        int got = 0;
-        for (size_t i = 0; i < n && !got; i++)
-            got = jobs[i]->shard == s;
-        if (!got)
-            continue;
-        got = ack_shard(q, s, jobs, n);
+        long long got = ack_shard(q, s, jobs, n);
         if (got < 0)
             return -1;
         total += got;
     }
-    return total;
+    return (int)total;
 }
 
 int64_t queue_retry_delay(int64_t base_ms, int64_t cap_ms, int attempt,

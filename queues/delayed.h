@@ -129,9 +129,9 @@ struct queue_batch {
 int queue_claim(struct queue *q, int shard, int max, struct queue_batch *b);
 void queue_batch_free(struct queue_batch *b);
 
-/* Acknowledges handled jobs (one round trip per shard): they are gone.
- * Returns how many were still ours (a job whose lease expired and was
- * claimed again is not acked here), or -1. */
+/* Acknowledges handled jobs (one round trip per shard and 1,000 jobs):
+ * they are gone. Returns how many were still ours (a job whose lease
+ * expired and was claimed again is not acked here), or -1. */
 int queue_ack(struct queue *q, const struct queue_job *const *jobs, size_t n);
 enum queue_failure {
     QUEUE_FAIL_TRANSIENT, /* retry after a backoff, unless last attempt */

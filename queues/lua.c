@@ -37,6 +37,13 @@ const char QUEUE_LUA_SCHEDULE[] = PRELUDE
     "if wake then redis.call('PUBLISH', ARGV[2], '1') end\n"
     "return added\n";
 
+/* The leases of a batch end 1 ms apart, the first claimed last (the
+ * last one's is the lease, the others' up to a ms per job longer): Redis
+ * keeps a small lease zset as a flat list and walks it to each insertion
+ * point, so that order puts each new member first among its batch
+ * instead of after all of it (equal scores are ordered by member, walked
+ * one by one): at a batch of 100 into an empty lease zset, the claim
+ * takes half the time in Redis. */
 const char QUEUE_LUA_CLAIM[] = PRELUDE
     "local n = tonumber(ARGV[2])\n"
     "local lease = tonumber(ARGV[3])\n"
@@ -63,18 +70,24 @@ const char QUEUE_LUA_CLAIM[] = PRELUDE
     "  local ids, leased = {}, {}\n"
     "  for i = 1, #due, 2 do\n"
     "    ids[#ids + 1] = due[i]\n"
-    "    leased[#leased + 1] = now + lease\n"
+    "    leased[#leased + 1] = now + lease + #due / 2 - #ids\n"
     "    leased[#leased + 1] = due[i]\n"
     "  end\n"
     "  redis.call('ZREM', KEYS[1], unpack(ids))\n"
     "  redis.call('ZADD', KEYS[2], unpack(leased))\n"
     "  local payloads = redis.call('HMGET', KEYS[3], unpack(ids))\n"
+    "  local before = redis.call('HMGET', KEYS[4], unpack(ids))\n"
+    "  local counted = {}\n"
     "  for i, id in ipairs(ids) do\n"
+    "    local a = tonumber(before[i] or '0') + 1\n"
+    "    counted[#counted + 1] = id\n"
+    "    counted[#counted + 1] = a\n"
     "    out[#out + 1] = id\n"
     "    out[#out + 1] = payloads[i]\n"
-    "    out[#out + 1] = redis.call('HINCRBY', KEYS[4], id, 1)\n"
+    "    out[#out + 1] = a\n"
     "    out[#out + 1] = tonumber(due[2 * i])\n"
     "  end\n"
+    "  redis.call('HSET', KEYS[4], unpack(counted))\n"
     "end\n"
     "local nd = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')\n"
     "local nl = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')\n"
@@ -92,18 +105,37 @@ const char QUEUE_LUA_CLAIM[] = PRELUDE
     "         redis.call('HGET', KEYS[4], id) == attempt\n"                  \
     "end\n"
 
-const char QUEUE_LUA_ACK[] = PRELUDE OWNED
-    "local acked = 0\n"
-    "for i = 2, #ARGV, 2 do\n"
-    "  local id = ARGV[i]\n"
-    "  if owned(id, ARGV[i + 1]) then\n"
-    "    redis.call('ZREM', KEYS[2], id)\n"
-    "    redis.call('HDEL', KEYS[3], id)\n"
-    "    redis.call('HDEL', KEYS[4], id)\n"
-    "    redis.call('HDEL', KEYS[6], id)\n"
-    "    acked = acked + 1\n"
-    "  end\n"
+/* A pair is ours when its job is leased and its attempt is the one we
+ * claimed. The attempts are compared first; ZREM then takes the matching
+ * ones off the lease, and when it took them all (always, unless a lease
+ * expired) no other lookup is needed. Otherwise those that were not
+ * leased are in due or dead (a job is in one of the three) and are not
+ * ours. */
+const char QUEUE_LUA_ACK[] = PRELUDE
+    "local ids = {}\n"
+    "for i = 2, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end\n"
+    "if #ids == 0 then return 0 end\n"
+    "local att = redis.call('HMGET', KEYS[4], unpack(ids))\n"
+    "local mine = {}\n"
+    "for i, id in ipairs(ids) do\n"
+    "  if att[i] == ARGV[2 * i + 1] then mine[#mine + 1] = id end\n"
     "end\n"
+    "if #mine == 0 then return 0 end\n"
+    "local acked = redis.call('ZREM', KEYS[2], unpack(mine))\n"
+    "if acked < #mine then\n"
+    "  local leased = {}\n"
+    "  for _, id in ipairs(mine) do\n"
+    "    if not redis.call('ZSCORE', KEYS[1], id) and\n"
+    "       not redis.call('ZSCORE', KEYS[5], id) then\n"
+    "      leased[#leased + 1] = id\n"
+    "    end\n"
+    "  end\n"
+    "  mine = leased\n"
+    "  if #mine == 0 then return 0 end\n"
+    "end\n"
+    "redis.call('HDEL', KEYS[3], unpack(mine))\n"
+    "redis.call('HDEL', KEYS[4], unpack(mine))\n"
+    "redis.call('HDEL', KEYS[6], unpack(mine))\n"
     "return acked\n";
 
 const char QUEUE_LUA_FAIL[] = PRELUDE OWNED
