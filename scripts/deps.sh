@@ -23,6 +23,8 @@ esac
 
 missing=""
 for p in $want; do
+	# a node that brings its own npm (NodeSource's) conflicts with Debian's
+	[ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
 		missing="$missing $p"
 	fi
