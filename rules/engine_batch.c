@@ -25,6 +25,7 @@
  * event of every student, so the rounds end; a batch whose events are
  * all one student's starts is the one-by-one handling of old.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,14 +46,59 @@ struct slot {
     int again;       /* its script is to go out next (a question first) */
     redisReply *rep; /* owned until handed to its result function */
     int got;         /* SLOT_START: run_start_result()'s */
-    union {
-        struct leads_call leads;
-        struct {
-            struct run run;
-            struct run_start_call call;
-        } start;
-    } u;
+    struct leads_call leads;   /* SLOT_LEADS */
+    struct start_part *start;  /* SLOT_START (a run is large: apart) */
+    struct slot *next;         /* in the thread's pool */
 };
+
+struct start_part {
+    struct run run;
+    struct run_start_call call;
+};
+
+/* Slots done with, for the next batches of the same thread: a batch has
+ * one for most followups, and taking them from malloc each time cost
+ * more than their work. At most POOL_MAX are kept; the thread's exit
+ * frees them (a pthread key's destructor). */
+#define POOL_MAX 1024
+struct pool {
+    struct slot *head;
+    size_t n;
+};
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_free(void *p)
+{
+    struct pool *pl = p;
+
+    while (pl->head) {
+        struct slot *sl = pl->head;
+        pl->head = sl->next;
+        free(sl);
+    }
+    free(pl);
+}
+
+static void pool_key_init(void)
+{
+    pthread_key_create(&pool_key, pool_free);
+}
+
+/* This thread's pool; NULL on no memory (slots then come and go). */
+static struct pool *thread_pool(void)
+{
+    struct pool *pl;
+
+    pthread_once(&pool_once, pool_key_init);
+    if ((pl = pthread_getspecific(pool_key)) == NULL &&
+        (pl = calloc(1, sizeof *pl)) != NULL &&
+        pthread_setspecific(pool_key, pl) != 0) {
+        free(pl);
+        pl = NULL;
+    }
+    return pl;
+}
 
 struct engine_batch {
     struct engine *e;
@@ -70,20 +116,36 @@ struct engine_batch {
 
 /* --- state ------------------------------------------------------------ */
 
+/* Gives a slot back: to the pool, or to free(). */
+static void slot_put(struct slot *sl)
+{
+    if (sl->rep)
+        freeReplyObject(sl->rep);
+    if (sl->start) {
+        if (sl->got == 1)
+            run_free(&sl->start->run);
+        free(sl->start);
+    }
+    struct pool *pl = thread_pool();
+
+    if (!pl || pl->n >= POOL_MAX) {
+        free(sl);
+        return;
+    }
+    sl->next = pl->head;
+    pl->head = sl;
+    pl->n++;
+}
+
 static void batch_free(struct engine_batch *eb)
 {
     if (!eb)
         return;
-    for (size_t i = 0; i < eb->nslots; i++) {
-        struct slot *sl = eb->slots[i];
-        if (sl->rep)
-            freeReplyObject(sl->rep);
-        if (sl->kind == SLOT_START && sl->got == 1)
-            run_free(&sl->u.start.run);
-        free(sl);
-    }
+    for (size_t i = 0; i < eb->nslots; i++)
+        slot_put(eb->slots[i]);
     free(eb->slots);
-    free(eb->spare);
+    if (eb->spare)
+        slot_put(eb->spare);
     free(eb->later);
     free(eb->waiting);
     env_done(&eb->env);
@@ -117,8 +179,16 @@ static struct slot *slot_get(struct engine_batch *eb)
     struct slot *sl = eb->spare;
 
     eb->spare = NULL;
+    struct pool *pl;
+
+    if (!sl && (pl = thread_pool()) != NULL && pl->head) {
+        sl = pl->head;
+        pl->head = sl->next;
+        pl->n--;
+    }
     if (!sl && !(sl = malloc(sizeof *sl)))
         return NULL;
+    sl->start = NULL;
     sl->queued = 0;
     sl->again = 0;
     sl->rep = NULL;
@@ -165,15 +235,15 @@ static int queue_leads(struct engine_batch *eb, const struct event_student *es)
 
     if (!sl)
         return -1;
-    if (!leads_event_prepare(&sl->u.leads, eb->e->cfg, es->ev, es->st)) {
+    if (!leads_event_prepare(&sl->leads, eb->e->cfg, es->ev, es->st)) {
         eb->spare = sl;
         return 0;
     }
     if (slot_add(eb, sl, SLOT_LEADS, es) < 0 ||
-        leads_event_append(eb->rc, &sl->u.leads) < 0)
+        leads_event_append(eb->rc, &sl->leads) < 0)
         return -1;
     sl->queued = 1;
-    return sl->u.leads.owner_first;
+    return sl->leads.owner_first;
 }
 
 /* Queues the start of each rule es triggers whose `when` holds. Returns
@@ -208,13 +278,14 @@ static int queue_starts(struct engine_batch *eb, const struct event_student *es,
 
         if (!rule_when(rule, &view))
             continue;
-        if (!(sl = slot_get(eb)) || slot_add(eb, sl, SLOT_START, es) < 0) {
+        if (!(sl = slot_get(eb)) || slot_add(eb, sl, SLOT_START, es) < 0 ||
+            !(sl->start = malloc(sizeof *sl->start))) {
             queued = -1;
             break;
         }
-        run_start_prepare(&sl->u.start.run, &sl->u.start.call, &eb->env,
+        run_start_prepare(&sl->start->run, &sl->start->call, &eb->env,
                           eb->rc, rule, es->st, chain, id);
-        switch (run_start_append(&sl->u.start.run, &sl->u.start.call)) {
+        switch (run_start_append(&sl->start->run, &sl->start->call)) {
         case -1:
             queued = -1;
             break;
@@ -316,7 +387,7 @@ static int take_leads(struct engine_batch *eb, struct slot *sl)
     int got;
 
     sl->rep = NULL; /* leads_event_result() frees it */
-    got = leads_event_result(eb->rc, &sl->u.leads, rep);
+    got = leads_event_result(eb->rc, &sl->leads, rep);
     if (got == LEADS_AGAIN) {
         sl->again = 1;
     } else if (got < 0) {
@@ -335,13 +406,13 @@ static int take_start(struct slot *sl)
     char why[256];
 
     sl->rep = NULL; /* run_start_result() frees it */
-    sl->got = run_start_result(&sl->u.start.run, &sl->u.start.call, rep, why,
+    sl->got = run_start_result(&sl->start->run, &sl->start->call, rep, why,
                                sizeof why);
     if (sl->got == RUN_START_AGAIN) {
         sl->again = 1;
         sl->got = 0;
     } else if (sl->got != 1) {
-        log_not_started(&sl->u.start.run, sl->got, why);
+        log_not_started(&sl->start->run, sl->got, why);
     }
     return sl->got < 0 ? -1 : 0;
 }
@@ -379,8 +450,8 @@ static int ask_again(struct engine_batch *eb)
             continue;
         sl->again = 0;
         got = sl->kind == SLOT_LEADS
-                  ? leads_event_append(eb->rc, &sl->u.leads)
-                  : run_start_append(&sl->u.start.run, &sl->u.start.call);
+                  ? leads_event_append(eb->rc, &sl->leads)
+                  : run_start_append(&sl->start->run, &sl->start->call);
         if (got < 0)
             return -1;
         sl->queued = 1;
@@ -407,7 +478,7 @@ static int act(struct engine_batch *eb)
         struct slot *sl = eb->slots[i];
 
         if (sl->kind == SLOT_START && sl->got == 1)
-            status = begin_run(&sl->u.start.run) < 0 ? -1 : 0;
+            status = begin_run(&sl->start->run) < 0 ? -1 : 0;
         else if (sl->kind == SLOT_CONFIRM)
             status = consent_confirm_on_event(e->confirm, eb->rc,
                                               eb->s->tmpls, sl->es->ev,

@@ -243,8 +243,10 @@ int leads_event_prepare(struct leads_call *call, const struct config *cfg,
 
 int leads_event_append(struct rconn *rc, struct leads_call *call)
 {
-    if (call->owner_first)
-        return rconn_append(rc, "HGET %s owner", call->skey);
+    if (call->owner_first) {
+        const char *argv[3] = {"HGET", call->skey, "owner"};
+        return rconn_appendargv(rc, 3, argv, NULL);
+    }
     return rconn_script_append(rc, call->script, call->nkeys, call->argc,
                                call->argv, NULL);
 }

@@ -173,8 +173,10 @@ int run_start_append(struct run *r, struct run_start_call *call)
 
     if (r->instant)
         return 0;
-    if (call->ask_first)
-        got = rconn_append(r->rc, "HGET %s %s", call->runs, r->rule->name);
+    if (call->ask_first) {
+        const char *argv[3] = {"HGET", call->runs, r->rule->name};
+        got = rconn_appendargv(r->rc, 3, argv, NULL);
+    }
     else
         got = rconn_script_append(r->rc, &start_script, 2, RUN_START_ARGC,
                                   call->argv, NULL);
