@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/hash.h"
 #include "core/log.h"
 #include "rules/engine.h"
 #include "rules/engine_int.h"
@@ -109,8 +110,10 @@ struct engine_batch {
     size_t nslots, cap;
     struct event_student *later; /* the events left for the next round */
     size_t nlater;
-    const char **waiting; /* students whose next events wait (borrowed) */
-    size_t nwaiting;
+    /* The students whose next events wait (borrowed ids): a hash set,
+     * open addressing, at most half full, as every event asks it. */
+    const char **waiting;
+    size_t wait_mask;
     struct slot *spare; /* filled in vain (no work after all): reused */
 };
 
@@ -165,7 +168,10 @@ static struct engine_batch *batch_new(struct engine *e, struct rconn *rc,
     eb->s = snap_get(e);
     env_of(e, eb->s, rc, &eb->env);
     eb->later = malloc(n * sizeof *eb->later);
-    eb->waiting = malloc(n * sizeof *eb->waiting);
+    eb->wait_mask = 1;
+    while (eb->wait_mask < 2 * n)
+        eb->wait_mask <<= 1;
+    eb->waiting = calloc(eb->wait_mask--, sizeof *eb->waiting);
     if (!eb->later || !eb->waiting) {
         batch_free(eb);
         return NULL;
@@ -217,12 +223,21 @@ static int slot_add(struct engine_batch *eb, struct slot *sl, int kind,
     return 0;
 }
 
+/* The slot of student in the waiting set: where it is, or the empty one
+ * where it would go. */
+static const char **waiting_slot(const struct engine_batch *eb,
+                                 const char *student)
+{
+    size_t i = (size_t)fnv1a64_str(student) & eb->wait_mask;
+
+    while (eb->waiting[i] && strcmp(eb->waiting[i], student) != 0)
+        i = (i + 1) & eb->wait_mask;
+    return &eb->waiting[i];
+}
+
 static int is_waiting(const struct engine_batch *eb, const char *student)
 {
-    for (size_t i = 0; i < eb->nwaiting; i++)
-        if (strcmp(eb->waiting[i], student) == 0)
-            return 1;
-    return 0;
+    return *waiting_slot(eb, student) != NULL;
 }
 
 /* --- send: queue the batch's scripts ------------------------------------ */
@@ -327,7 +342,7 @@ static int queue_event(struct engine_batch *eb, const struct event_student *es)
         }
     }
     if (leads + starts > 0)
-        eb->waiting[eb->nwaiting++] = es->ev->student;
+        *waiting_slot(eb, es->ev->student) = es->ev->student;
     return 0;
 }
 
