@@ -114,7 +114,6 @@ struct engine_batch {
      * open addressing, at most half full, as every event asks it. */
     const char **waiting;
     size_t wait_mask;
-    struct slot *spare; /* filled in vain (no work after all): reused */
 };
 
 /* --- state ------------------------------------------------------------ */
@@ -122,6 +121,8 @@ struct engine_batch {
 /* Gives a slot back: to the pool, or to free(). */
 static void slot_put(struct slot *sl)
 {
+    struct pool *pl = thread_pool();
+
     if (sl->rep)
         freeReplyObject(sl->rep);
     if (sl->start) {
@@ -129,8 +130,6 @@ static void slot_put(struct slot *sl)
             run_free(&sl->start->run);
         free(sl->start);
     }
-    struct pool *pl = thread_pool();
-
     if (!pl || pl->n >= POOL_MAX) {
         free(sl);
         return;
@@ -147,8 +146,6 @@ static void batch_free(struct engine_batch *eb)
     for (size_t i = 0; i < eb->nslots; i++)
         slot_put(eb->slots[i]);
     free(eb->slots);
-    if (eb->spare)
-        slot_put(eb->spare);
     free(eb->later);
     free(eb->waiting);
     env_done(&eb->env);
@@ -179,15 +176,13 @@ static struct engine_batch *batch_new(struct engine *e, struct rconn *rc,
     return eb;
 }
 
-/* A slot to fill: the spare one, or a new one. NULL: no memory. */
-static struct slot *slot_get(struct engine_batch *eb)
+/* A slot to fill: one from the pool, or a new one. NULL: no memory. */
+static struct slot *slot_get(void)
 {
-    struct slot *sl = eb->spare;
+    struct pool *pl = thread_pool();
+    struct slot *sl = NULL;
 
-    eb->spare = NULL;
-    struct pool *pl;
-
-    if (!sl && (pl = thread_pool()) != NULL && pl->head) {
+    if (pl && pl->head) {
         sl = pl->head;
         pl->head = sl->next;
         pl->n--;
@@ -202,8 +197,8 @@ static struct slot *slot_get(struct engine_batch *eb)
     return sl;
 }
 
-/* Adds sl (from slot_get) to the batch's work; on no memory it is kept
- * as the spare and -1 returned. */
+/* Adds sl (from slot_get) to the batch's work; on no memory it goes
+ * back to the pool and -1 is returned. */
 static int slot_add(struct engine_batch *eb, struct slot *sl, int kind,
                     const struct event_student *es)
 {
@@ -211,7 +206,7 @@ static int slot_add(struct engine_batch *eb, struct slot *sl, int kind,
         size_t cap = eb->cap ? 2 * eb->cap : 64;
         struct slot **grown = realloc(eb->slots, cap * sizeof *grown);
         if (!grown) {
-            eb->spare = sl;
+            slot_put(sl);
             return -1;
         }
         eb->slots = grown;
@@ -246,12 +241,12 @@ static int is_waiting(const struct engine_batch *eb, const char *student)
  * queued only later (a question first), 0, or -1. */
 static int queue_leads(struct engine_batch *eb, const struct event_student *es)
 {
-    struct slot *sl = slot_get(eb);
+    struct slot *sl = slot_get();
 
     if (!sl)
         return -1;
     if (!leads_event_prepare(&sl->leads, eb->e->cfg, es->ev, es->st)) {
-        eb->spare = sl;
+        slot_put(sl); /* no work after all */
         return 0;
     }
     if (slot_add(eb, sl, SLOT_LEADS, es) < 0 ||
@@ -293,7 +288,7 @@ static int queue_starts(struct engine_batch *eb, const struct event_student *es,
 
         if (!rule_when(rule, &view))
             continue;
-        if (!(sl = slot_get(eb)) || slot_add(eb, sl, SLOT_START, es) < 0 ||
+        if (!(sl = slot_get()) || slot_add(eb, sl, SLOT_START, es) < 0 ||
             !(sl->start = malloc(sizeof *sl->start))) {
             queued = -1;
             break;
@@ -335,7 +330,7 @@ static int queue_event(struct engine_batch *eb, const struct event_student *es)
             return -1;
         /* The opt-out the consumer recorded for this reply, confirmed. */
         if (es->st && consent_confirm_wants(eb->e->confirm, es->ev)) {
-            struct slot *sl = slot_get(eb);
+            struct slot *sl = slot_get();
             if (!sl || slot_add(eb, sl, SLOT_CONFIRM, es) < 0)
                 return -1;
             starts++;

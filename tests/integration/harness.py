@@ -5,6 +5,7 @@ temporary folder and stops it; nothing here touches a Redis it did not
 start. NUDGE_BUILD names the build folder (build or build/san) whose
 nudged and nudgectl are run.
 """
+import hashlib
 import json
 import os
 import shutil
@@ -260,6 +261,26 @@ def add_student(r, sid, prefix="slm:", tags=(), optout=(), **attrs):
         r.sadd(key + ":tags", *tags)
     if optout:
         r.sadd(key + ":optout", *optout)
+
+
+def add_students(r, sids):
+    """Students with a name, a phone and stage lead, in one pipeline."""
+    pipe = r.pipeline(transaction=False)
+    for sid in sids:
+        pipe.hset("slm:student:{%s}" % sid, mapping={
+            "name": "学生" + sid, "phone": "+8613800%06d" % int(sid),
+            "stage": "lead"})
+    pipe.execute()
+
+
+def redis_digest(r):
+    """Every key with its type and serialised value: equal before and
+    after, nothing was written."""
+    h = hashlib.sha256()
+    for key in sorted(r.scan_iter(count=1000)):
+        h.update(key.encode() + b"\0" + r.type(key).encode() + b"\0")
+        h.update(r.execute_command("DUMP", key, NEVER_DECODE=True) or b"")
+    return h.hexdigest()
 
 
 def timeline(r, sid, prefix="slm:"):

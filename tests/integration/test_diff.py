@@ -6,7 +6,6 @@ the old rules; every figure is compared with a count made here, in
 Python, from the students' data and runs hashes; the samples are masked;
 nothing is written to Redis; the exit statuses follow DESIGN.md.
 """
-import hashlib
 import json
 import os
 import pty
@@ -14,7 +13,8 @@ import random
 import subprocess
 import unittest
 
-from harness import NUDGECTL, Nudge, RedisServer, add_student, wait_for
+from harness import (NUDGECTL, Nudge, RedisServer, add_student, redis_digest,
+                     wait_for)
 
 EXTRA = """
 [queue]
@@ -132,15 +132,6 @@ def old_b(a, t):
 
 def new_d(a, t):
     return "region:remote" in t
-
-
-def digest(r):
-    """Every key with its type and serialised value."""
-    h = hashlib.sha256()
-    for key in sorted(r.scan_iter(count=1000)):
-        h.update(key.encode() + b"\0" + r.type(key).encode() + b"\0")
-        h.update(r.execute_command("DUMP", key, NEVER_DECODE=True) or b"")
-    return h.hexdigest()
 
 
 READS = {"scan", "hgetall", "hget", "hmget", "smembers", "sismember",
@@ -316,7 +307,7 @@ class DiffTest(unittest.TestCase):
         self.assertEqual(json.loads(out)["students"], N)
 
     def test_nothing_written(self):
-        before = digest(self.r)
+        before = redis_digest(self.r)
         self.r.config_resetstat()
         self.diff()
         self.diff("--json")
@@ -325,7 +316,7 @@ class DiffTest(unittest.TestCase):
         self.assertLessEqual(used, READS, "commands beyond reads: %s" %
                              sorted(used - READS))
         self.assertIn("hmget", used)  # the runs were read
-        self.assertEqual(digest(self.r), before)
+        self.assertEqual(redis_digest(self.r), before)
 
     def test_errors_and_usage(self):
         bad = self.nudge.path("bad")

@@ -12,7 +12,6 @@ read commands in commandstats), the segments and their cost, progress on
 a terminal only, exit statuses.
 """
 import datetime
-import hashlib
 import json
 import os
 import pty
@@ -20,7 +19,8 @@ import random
 import subprocess
 import unittest
 
-from harness import NUDGECTL, Nudge, RedisServer, add_student, wait_for
+from harness import (NUDGECTL, Nudge, RedisServer, add_student, redis_digest,
+                     wait_for)
 
 ZONE = datetime.timezone(datetime.timedelta(hours=8))  # Asia/Shanghai
 # Monday 2026-03-02 07:00 local: the forecast's "now"
@@ -69,15 +69,6 @@ N = 2000
 
 def ms(dt):
     return int(dt.timestamp() * 1000)
-
-
-def digest(r):
-    """Every key with its type and serialised value."""
-    h = hashlib.sha256()
-    for key in sorted(r.scan_iter(count=1000)):
-        h.update(key.encode() + b"\0" + r.type(key).encode() + b"\0")
-        h.update(r.execute_command("DUMP", key, NEVER_DECODE=True) or b"")
-    return h.hexdigest()
 
 
 READS = {"scan", "hgetall", "hget", "hmget", "smembers", "sismember",
@@ -181,9 +172,9 @@ class ForecastTest(unittest.TestCase):
 
     def test_what_happens_equals_the_forecast(self):
         self.assertTrue(self.drained(ms(T0)))
-        before = digest(self.r)
+        before = redis_digest(self.r)
         fc = self.forecast_json("--days", str(DAYS))
-        self.assertEqual(digest(self.r), before)
+        self.assertEqual(redis_digest(self.r), before)
         self.assertEqual(fc["students"], N)
         self.assertEqual(fc["queued_jobs"]["read"], len(self.webinar))
         days = [(T0 + datetime.timedelta(days=d)).strftime("%Y-%m-%d")
@@ -244,7 +235,7 @@ class ForecastTest(unittest.TestCase):
             "messages": tips[0]["messages"]})
 
     def test_nothing_written(self):
-        before = digest(self.r)
+        before = redis_digest(self.r)
         self.r.config_resetstat()
         self.forecast()
         self.forecast("--json", "--days", "2")
@@ -254,7 +245,7 @@ class ForecastTest(unittest.TestCase):
                              sorted(used - READS))
         self.assertIn("zrange", used)  # the queue was read
         self.assertIn("xrange", used)  # and the events
-        self.assertEqual(digest(self.r), before)
+        self.assertEqual(redis_digest(self.r), before)
 
     def test_text_and_one_rule(self):
         res = self.forecast("--days", "2")

@@ -14,8 +14,8 @@ and a schedule's scan holds out the same draw.
 """
 import unittest
 
-from harness import (Nudge, RedisServer, http_get, metric, timeline,
-                     wait_for)
+from harness import (Nudge, RedisServer, add_students, http_get, metric,
+                     timeline, wait_for)
 
 STUDENTS = 10000
 AGAIN = 3000  # students who get a second event after the restart
@@ -255,12 +255,7 @@ class OncePerRunTest(unittest.TestCase):
                  what="nudged to start")
 
     def add(self, sids):
-        pipe = self.r.pipeline(transaction=False)
-        for sid in sids:
-            pipe.hset("slm:student:{%s}" % sid, mapping={
-                "name": "学生" + sid, "phone": "+8613800%06d" % int(sid),
-                "stage": "lead"})
-        pipe.execute()
+        add_students(self.r, sids)
 
     def emit(self, sid, kind):
         return self.r.xadd("slm:events", {"type": kind, "student": sid})

@@ -23,7 +23,7 @@ import math
 import statistics
 import unittest
 
-from harness import Nudge, RedisServer, wait_for
+from harness import Nudge, RedisServer, add_students, wait_for
 
 STUDENTS = 2000
 
@@ -129,12 +129,7 @@ class Base:
                  what="nudged to start")
 
     def add(self, sids):
-        pipe = self.r.pipeline(transaction=False)
-        for sid in sids:
-            pipe.hset("slm:student:{%s}" % sid, mapping={
-                "name": "学生" + sid, "phone": "+8613800%06d" % int(sid),
-                "stage": "lead"})
-        pipe.execute()
+        add_students(self.r, sids)
 
     def emit(self, events):
         """(type, student, fields) as the CRM writes them; the last id."""
