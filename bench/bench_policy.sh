@@ -67,23 +67,10 @@ one() { # on|off: prints "RATE READS_PER_MSG"
 }
 
 echo "policy: $n messages per run, $runs runs, on and off in turns; quiet hours (on) $quiet Asia/Shanghai"
-: >"$work/on"
-: >"$work/off"
-: >"$work/ratios"
-r=1
-while [ "$r" -le "$runs" ]; do
-	a=$(one on)
-	b=$(one off)
-	echo "$a" >>"$work/on"
-	echo "$b" >>"$work/off"
-	echo "$a $b" | awk '{ printf "%.2f\n", $1 / $3 }' >>"$work/ratios"
-	printf '  run %d: on %s/s, %s round trips/msg   off %s/s, %s round trips/msg   on/off %s\n' \
-		"$r" ${a% *} ${a#* } ${b% *} ${b#* } "$(tail -1 "$work/ratios")"
-	r=$((r + 1))
-done
+in_turns on off msg
 printf 'policy median: on %s/s  off %s/s  on/off %s; round trips per message on %s, off %s\n' \
-	"$(cut -d' ' -f1 "$work/on" | median)" "$(cut -d' ' -f1 "$work/off" | median)" \
-	"$(median <"$work/ratios")" "$(cut -d' ' -f2 "$work/on" | median)" \
-	"$(cut -d' ' -f2 "$work/off" | median)"
-figure_json policy on "$(cut -d' ' -f1 "$work/on" | median)" msg/s \
-	"policy off" "$(cut -d' ' -f1 "$work/off" | median)"
+	"$(turns_median on 1)" "$(turns_median off 1)" \
+	"$(median <"$work/ratios")" "$(turns_median on 2)" \
+	"$(turns_median off 2)"
+figure_json policy on "$(turns_median on 1)" msg/s \
+	"policy off" "$(turns_median off 1)"

@@ -117,23 +117,10 @@ one() { # yes|no: prints "EVENTS_PER_S ROUND_TRIPS_PER_EVENT"
 }
 
 echo "report counters: $events events per run ($n blast, $n stage, $((n / 2)) reply), $runs runs, on and off in turns"
-: >"$work/on"
-: >"$work/off"
-: >"$work/ratios"
-r=1
-while [ "$r" -le "$runs" ]; do
-	a=$(one yes)
-	b=$(one no)
-	echo "$a" >>"$work/on"
-	echo "$b" >>"$work/off"
-	echo "$a $b" | awk '{ printf "%.2f\n", $1 / $3 }' >>"$work/ratios"
-	printf '  run %d: on %s events/s, %s round trips/event   off %s events/s, %s round trips/event   on/off %s\n' \
-		"$r" ${a% *} ${a#* } ${b% *} ${b#* } "$(tail -1 "$work/ratios")"
-	r=$((r + 1))
-done
+in_turns yes no event
 printf 'report counters median: on %s events/s  off %s events/s  on/off %s; round trips per event on %s, off %s; load average %s\n' \
-	"$(cut -d' ' -f1 "$work/on" | median)" "$(cut -d' ' -f1 "$work/off" | median)" \
-	"$(median <"$work/ratios")" "$(cut -d' ' -f2 "$work/on" | median)" \
-	"$(cut -d' ' -f2 "$work/off" | median)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-figure_json report counters_on "$(cut -d' ' -f1 "$work/on" | median)" events/s \
-	"counters off" "$(cut -d' ' -f1 "$work/off" | median)"
+	"$(turns_median on 1)" "$(turns_median off 1)" \
+	"$(median <"$work/ratios")" "$(turns_median on 2)" \
+	"$(turns_median off 2)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+figure_json report counters_on "$(turns_median on 1)" events/s \
+	"counters off" "$(turns_median off 1)"

@@ -30,7 +30,30 @@ metric() { # NAME-PREFIX: the sum of its samples
 
 now_ms() { date +%s%3N; }
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# A feature's cost, in turns: `one ON` then `one OFF` (the caller's:
+# each prints "RATE ROUND_TRIPS_PER_UNIT"), RUNS times; the lines go to
+# $work/on and $work/off, each run's on/off ratio to $work/ratios, and a
+# line per run to stdout. UNIT names what a rate counts ("msg", "event").
+in_turns() { # ON OFF UNIT
+	: >"$work/on"
+	: >"$work/off"
+	: >"$work/ratios"
+	r=1
+	while [ "$r" -le "$runs" ]; do
+		a=$(one "$1")
+		b=$(one "$2")
+		echo "$a" >>"$work/on"
+		echo "$b" >>"$work/off"
+		echo "$a $b" | awk '{ printf "%.2f\n", $1 / $3 }' >>"$work/ratios"
+		printf '  run %d: on %s %s/s, %s round trips/%s   off %s %s/s, %s round trips/%s   on/off %s\n' \
+			"$r" "${a% *}" "$3" "${a#* }" "$3" "${b% *}" "$3" "${b#* }" "$3" \
+			"$(tail -1 "$work/ratios")"
+		r=$((r + 1))
+	done
+}
+
+# The median of column COL (1 rate, 2 round trips) of $work/on or off.
+turns_median() { cut -d' ' -f"$2" "$work/$1" | median; } # on|off COL
 
 # The rule the channel benchmarks run: each run's send is a job due WAIT
 # seconds (3) after the run started, so that the whole backlog of events
