@@ -368,11 +368,12 @@ static int queue_records(struct consumer *c, struct link *l,
     return replies;
 }
 
-/* The hook gets the accepted events of known students it wants. */
+/* The hook gets the accepted events of known students it wants (a
+ * known student it wanted loaded is: known comes from the load). */
 static int for_hook(const struct consumer *c, const struct item *it)
 {
     return c->hook.send && it->accepted && it->known &&
-           it->need != NEED_NONE && (it->st || it->need == NEED_EXISTS);
+           it->need != NEED_NONE;
 }
 
 /* Lists in b->hooked what the hook gets. 0, or -1 on no memory. */
