@@ -18,6 +18,7 @@
 
 #include "cli/check.h"
 #include "core/keys.h"
+#include "core/reply.h"
 #include "rules/hint.h"
 #include "templates/tmpl.h"
 
@@ -56,9 +57,9 @@ static void sample_fields(const struct config *cfg, struct strset *known)
                                    j < h->elements;
                      j++)
                     strset_put(known, h->element[j]->str);
-                freeReplyObject(h);
+                reply_free(h);
             }
-        freeReplyObject(scan);
+        reply_free(scan);
     }
     rconn_free(rc);
 }

@@ -22,6 +22,7 @@
 #include "cli/progress.h"
 #include "core/clock.h"
 #include "core/keys.h"
+#include "core/reply.h"
 #include "rules/scanload.h"
 #include "rules/schedule.h"
 
@@ -159,7 +160,7 @@ static int count_chunk(struct diff_cmd *c, struct rconn *rc,
             if (!rep || rep->type != REDIS_REPLY_ARRAY ||
                 rep->elements != nfields) {
                 if (rep)
-                    freeReplyObject(rep);
+                    reply_free(rep);
                 rconn_close(rc); /* the other replies are pending */
                 return -1;
             }
@@ -169,7 +170,7 @@ static int count_chunk(struct diff_cmd *c, struct rconn *rc,
         }
         diff_student(&c->d, k->st[i], runs, c->now_ms);
         if (rep)
-            freeReplyObject(rep);
+            reply_free(rep);
     }
     return 0;
 }

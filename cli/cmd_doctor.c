@@ -13,6 +13,7 @@
 
 #include "cli/ctl.h"
 #include "core/keys.h"
+#include "core/reply.h"
 #include "core/tz.h"
 #include "rules/delivery.h"
 
@@ -92,7 +93,7 @@ static int check_batch(struct rconn *rc, const char *prefix,
                     rv = -1;
             }
         }
-        freeReplyObject(r);
+        reply_free(r);
     }
     return rv;
 }
@@ -129,12 +130,12 @@ static int scan_students(struct rconn *rc, const char *prefix,
             fprintf(stderr, "nudgectl: SCAN failed: %s\n",
                     r && r->type == REDIS_REPLY_ERROR ? r->str : rc->errstr);
             if (r)
-                freeReplyObject(r);
+                reply_free(r);
             return -1;
         }
         snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
         rv = check_batch(rc, prefix, r->element[1], d);
-        freeReplyObject(r);
+        reply_free(r);
         if (rv < 0) {
             fprintf(stderr, "nudgectl: reading tz: %s\n",
                     rc->errstr[0] ? rc->errstr : "out of memory");

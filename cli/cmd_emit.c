@@ -14,6 +14,7 @@
 #include "core/event.h"
 #include "core/event_write.h"
 #include "core/keys.h"
+#include "core/reply.h"
 #include "rules/checker.h"
 #include "rules/compile.h"
 #include "rules/hint.h"
@@ -82,7 +83,7 @@ static char *current_stage(struct rconn *rc, const char *key)
     if (r && r->type == REDIS_REPLY_STRING)
         s = strdup(r->str);
     if (r)
-        freeReplyObject(r);
+        reply_free(r);
     return s;
 }
 

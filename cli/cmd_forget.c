@@ -27,6 +27,7 @@
 #include "core/e164.h"
 #include "cli/ctl.h"
 #include "core/keys.h"
+#include "core/reply.h"
 #include "queues/delayed.h"
 #include "rules/leads.h"
 #include "rules/report.h"
@@ -101,16 +102,16 @@ static int scan_keys(struct rconn *rc, const char *pattern,
         if (!rep)
             return -1;
         if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-            freeReplyObject(rep);
+            reply_free(rep);
             return -1;
         }
         snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
         for (size_t i = 0; i < rep->element[1]->elements; i++)
             if (fn(rc, rep->element[1]->element[i]->str, arg) < 0) {
-                freeReplyObject(rep);
+                reply_free(rep);
                 return -1;
             }
-        freeReplyObject(rep);
+        reply_free(rep);
     } while (strcmp(cursor, "0") != 0);
     return 0;
 }
@@ -126,7 +127,7 @@ static int note_send_record(struct rconn *rc, const char *key, void *arg)
         return -1;
     if (rep->type == REDIS_REPLY_STRING && strncmp(rep->str, "sent ", 5) == 0)
         note_pid(arg, rep->str + 5);
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -150,12 +151,12 @@ static int note_timeline_pids(struct rconn *rc, const char *tl,
         }
         f->timeline_entries += (long)n;
         if (n < 1000) {
-            freeReplyObject(rep);
+            reply_free(rep);
             return 0;
         }
         snprintf(start, sizeof start, "(%s",
                  rep->element[n - 1]->element[0]->str);
-        freeReplyObject(rep);
+        reply_free(rep);
     }
 }
 
@@ -174,12 +175,12 @@ static int drop_receipts(struct rconn *rc, const char *prefix, const char *id,
             return -1;
         if (rep->type == REDIS_REPLY_STRING &&
             strncmp(rep->str, id, idlen) == 0 && rep->str[idlen] == '\t') {
-            freeReplyObject(rep);
+            reply_free(rep);
             if (!(rep = rconn_cmd(rc, "DEL %s %s:status", key, key)))
                 return -1;
             f->receipts++;
         }
-        freeReplyObject(rep);
+        reply_free(rep);
     }
     return 0;
 }
@@ -197,16 +198,16 @@ static int drop_leads(struct rconn *rc, const char *prefix, const char *id,
         return -1;
     if (rep->type == REDIS_REPLY_STRING)
         snprintf(staff[0], sizeof staff[0], "%s", rep->str);
-    freeReplyObject(rep);
+    reply_free(rep);
     if (!(rep = rconn_cmd(rc, "HGET %s owner", skey)))
         return -1;
     if (rep->type == REDIS_REPLY_STRING)
         snprintf(staff[1], sizeof staff[1], "%s", rep->str);
-    freeReplyObject(rep);
+    reply_free(rep);
     if (!(rep = rconn_cmd(rc, "HDEL %s %s", leads, id)))
         return -1;
     f->leads += rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-    freeReplyObject(rep);
+    reply_free(rep);
     for (int i = 0; i < 2; i++) {
         char key[KEY_MAX];
         if (!staff[i][0] || !key_valid_id(staff[i]) ||
@@ -214,7 +215,7 @@ static int drop_leads(struct rconn *rc, const char *prefix, const char *id,
             continue;
         if (!(rep = rconn_cmd(rc, "ZREM %s %s", key, id)))
             return -1;
-        freeReplyObject(rep);
+        reply_free(rep);
     }
     return 0;
 }
@@ -235,19 +236,19 @@ static int drop_phone_index(struct rconn *rc, const char *prefix,
     ok = rep->type == REDIS_REPLY_STRING &&
          e164_normalise(rep->str, e164) == 0 &&
          key_phone(key, sizeof key, prefix, e164) >= 0;
-    freeReplyObject(rep);
+    reply_free(rep);
     if (!ok)
         return 0;
     if (!(rep = rconn_cmd(rc, "GET %s", key)))
         return -1;
     ok = rep->type == REDIS_REPLY_STRING && strcmp(rep->str, id) == 0;
-    freeReplyObject(rep);
+    reply_free(rep);
     if (!ok)
         return 0;
     if (!(rep = rconn_cmd(rc, "DEL %s", key)))
         return -1;
     f->keys += rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -270,7 +271,7 @@ static int drop_alert_member(struct rconn *rc, const char *key, void *arg)
         cmd = "ZREM";
     else if (rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "hash") == 0)
         cmd = "HDEL";
-    freeReplyObject(rep);
+    reply_free(rep);
     if (!cmd)
         return 0;
     if (!(rep = rconn_cmd(rc, "%s %s %s", cmd, key, m->id)))
@@ -278,7 +279,7 @@ static int drop_alert_member(struct rconn *rc, const char *key, void *arg)
     if (rep->type == REDIS_REPLY_INTEGER && rep->integer > 0 &&
         strcmp(cmd, "ZREM") == 0)
         m->f->alerts++;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -298,7 +299,7 @@ static int drop_report_member(struct rconn *rc, const char *key, void *arg)
         return 0;
     if (!(rep = rconn_cmd(rc, "SREM %s %s", key, m->id)))
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -315,7 +316,7 @@ static int cancel_in(struct queue *q, struct rconn *rc, const char *key,
                                     scan, key, cursor, pattern);
         if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
             if (rep)
-                freeReplyObject(rep);
+                reply_free(rep);
             return -1;
         }
         snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
@@ -323,12 +324,12 @@ static int cancel_in(struct queue *q, struct rconn *rc, const char *key,
         for (size_t i = 0; i < rep->element[1]->elements; i += 2) {
             int got = queue_cancel(q, rep->element[1]->element[i]->str);
             if (got < 0) {
-                freeReplyObject(rep);
+                reply_free(rep);
                 return -1;
             }
             f->jobs += got;
         }
-        freeReplyObject(rep);
+        reply_free(rep);
     } while (strcmp(cursor, "0") != 0);
     return 0;
 }
@@ -380,7 +381,7 @@ static int drop_own_key(struct rconn *rc, const char *key, void *arg)
     if (!(rep = rconn_cmd(rc, "UNLINK %s", key)))
         return -1;
     o->f->keys += rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -423,7 +424,7 @@ static int write_audit(struct rconn *rc, const char *prefix, const char *id,
                     key, hex, actor, when, summary);
     if (!rep)
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -443,7 +444,7 @@ static int sweep(struct ctl *ctl, struct rconn *rc, const char *id, int all,
     key_student(key, sizeof key, prefix, id, "runs");
     if (!(rep = rconn_cmd(rc, "DEL %s", key)))
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     if (cancel_jobs(ctl, rc, eid, f) < 0)
         return -1;
     snprintf(pattern, sizeof pattern, "%sstudent:{%s}:send:*", prefix, eid);

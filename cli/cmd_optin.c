@@ -12,6 +12,7 @@
 #include "core/consent.h"
 #include "core/event_write.h"
 #include "core/keys.h"
+#include "core/reply.h"
 #include "core/timeline.h"
 
 static void optin_usage(FILE *fp)
@@ -83,7 +84,7 @@ static int still_all(struct rconn *rc, const struct config *cfg,
     if (!(r = rconn_cmd(rc, "SISMEMBER %s all", key)))
         return 0;
     yes = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
+    reply_free(r);
     return yes;
 }
 

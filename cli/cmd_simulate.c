@@ -17,6 +17,7 @@
 #include "core/duration.h"
 #include "core/keys.h"
 #include "core/mask.h"
+#include "core/reply.h"
 #include "core/student_store.h"
 #include "rules/compile.h"
 #include "rules/caps.h"
@@ -387,7 +388,7 @@ static int run_state(struct sim *s, const struct crule *r)
                                    sizeof when));
             go = 0;
         }
-        freeReplyObject(rep);
+        reply_free(rep);
     }
     if (!r->src->limit_n || !go)
         return go;
@@ -405,7 +406,7 @@ static int run_state(struct sim *s, const struct crule *r)
         }
     }
     if (rep)
-        freeReplyObject(rep);
+        reply_free(rep);
     return go;
 }
 

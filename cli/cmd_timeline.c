@@ -11,6 +11,7 @@
 #include "cli/ctl.h"
 #include "core/keys.h"
 #include "core/mask.h"
+#include "core/reply.h"
 #include "core/student_store.h"
 
 static void timeline_usage(FILE *fp)
@@ -119,7 +120,7 @@ static int print_timeline(struct rconn *rc, const char *prefix,
             if (r->element[i]->elements == 2)
                 print_entry(r->element[i], unmasked);
     }
-    freeReplyObject(r);
+    reply_free(r);
     return 0;
 }
 

@@ -45,10 +45,23 @@ const char *const *event_required_fields(enum event_kind kind)
 
 const char *event_get(const struct event *ev, const char *field)
 {
+    /* the first letters first: most names differ there, and this runs
+     * a dozen times an event */
     for (size_t i = 0; i < ev->nfields; i++)
-        if (strcmp(ev->names[i], field) == 0)
+        if (ev->names[i][0] == field[0] && strcmp(ev->names[i], field) == 0)
             return ev->values[i];
     return NULL;
+}
+
+/* By hand: strtoll() costs ten times as much, on every event. */
+int64_t event_time_ms(const struct event *ev, int64_t now_ms)
+{
+    const char *p = ev->id;
+    int64_t ms = 0;
+
+    for (; *p >= '0' && *p <= '9' && p - ev->id < 18; p++)
+        ms = ms * 10 + (*p - '0');
+    return p != ev->id && *p == '-' && ms > 0 ? ms : now_ms;
 }
 
 /* A custom type name is a word: a letter, then letters, digits, '_', '-'
@@ -113,8 +126,12 @@ int event_decode(const redisReply *entry, struct event *ev,
 {
     const redisReply *fields;
 
-    memset(ev, 0, sizeof *ev);
+    /* not the field arrays: nfields bounds them, and this runs for every
+     * event */
     ev->id = "";
+    ev->kind = EV_CREATED;
+    ev->type = ev->student = NULL;
+    ev->nfields = 0;
     if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 ||
         entry->element[0]->type != REDIS_REPLY_STRING)
         return reject(rej, "garbage", "stream entry is not [id, fields]%s",

@@ -78,6 +78,10 @@ int event_from_args(struct event *ev, const char *type, const char *student,
                     char **kv, int nkv, struct event_reject *rej);
 /* The value of a field, or NULL. */
 const char *event_get(const struct event *ev, const char *field);
+
+/* When ev happened: the milliseconds of its stream id ("1700000000000-0"),
+ * or now_ms for an event without one (made up, or a bad id). */
+int64_t event_time_ms(const struct event *ev, int64_t now_ms);
 /* The kind of a type name (EV_CUSTOM for any other name). */
 enum event_kind event_kind_of(const char *type);
 /* The name of a built-in kind ("stage"). */

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/keys.h"
+#include "core/reply.h"
 
 /* Queues the write of the student data the event implies. */
 static int queue_student_data(struct rconn *rc, const char *prefix,
@@ -94,7 +95,7 @@ int event_write(struct rconn *rc, const char *prefix, const struct event *ev,
                 snprintf(err, errlen, "Redis: %s", last->str);
             }
         }
-        freeReplyObject(r);
+        reply_free(r);
         if (is_exec)
             return ok ? 0 : -1;
     }
@@ -113,6 +114,6 @@ int event_student_exists(struct rconn *rc, const char *prefix,
     if (!(r = rconn_cmd(rc, "EXISTS %s", key)))
         return -1;
     found = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
+    reply_free(r);
     return found;
 }

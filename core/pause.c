@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "core/keys.h"
+#include "core/reply.h"
 
 static struct {
     pthread_mutex_t lock;
@@ -59,7 +60,7 @@ int pause_set(struct rconn *rc, const char *prefix, const char *field,
     snprintf(value, sizeof value, "%lld %s", (long long)now_ms, actor);
     if (!(rep = rconn_cmd(rc, "HSET %s %s %s", key, field, value)))
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -78,7 +79,7 @@ int pause_list(struct rconn *rc, const char *prefix, struct pause_entry **out,
         return -1;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 &&
         !(v = calloc(rep->elements / 2, sizeof *v))) {
-        freeReplyObject(rep);
+        reply_free(rep);
         return -1;
     }
     for (size_t i = 0; v && i + 1 < rep->elements; i += 2) {
@@ -90,7 +91,7 @@ int pause_list(struct rconn *rc, const char *prefix, struct pause_entry **out,
         e->since_ms = value ? atoll(value) : 0;
         snprintf(e->actor, sizeof e->actor, "%s", by ? by + 1 : "?");
     }
-    freeReplyObject(rep);
+    reply_free(rep);
     *out = v;
     *n = count;
     return 0;
@@ -113,7 +114,7 @@ long long pause_clear(struct rconn *rc, const char *prefix, const char *field)
     if (!rep)
         return -1;
     n = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-    freeReplyObject(rep);
+    reply_free(rep);
     return n;
 }
 
@@ -142,7 +143,7 @@ static int cache_load(struct rconn *rc, const char *prefix)
             if (rep->element[i]->type == REDIS_REPLY_STRING &&
                 (cache.fields[cache.n] = strdup(rep->element[i]->str)))
                 cache.n++;
-    freeReplyObject(rep);
+    reply_free(rep);
     cache.loaded_ms = mono_ms();
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/mask.h"
+#include "core/reply.h"
 #include "core/timeline.h"
 
 int receipt_id_valid(const char *id)
@@ -132,7 +133,7 @@ static int string_reply(struct rconn *rc, const char *id, char *buf, size_t n)
         log_warnx("receipt %s: unexpected reply from Redis (%s)", id,
                   r->type == REDIS_REPLY_ERROR ? r->str : "not a short string");
     }
-    freeReplyObject(r);
+    reply_free(r);
     return got;
 }
 

@@ -6,17 +6,21 @@
 #include <openssl/sha.h>
 
 #include <errno.h>
+#include <hiredis/sds.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/backoff.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/reply.h"
+#include "core/resp.h"
 
 #define RECONNECT_BASE_MS 100
 #define RECONNECT_CAP_MS 5000
@@ -147,10 +151,10 @@ static int handshake(struct rconn *rc)
             set_err(rc, REDIS_ERR_OTHER, "AUTH failed: %s",
                     r ? r->str : rc->c->errstr);
             if (r)
-                freeReplyObject(r);
+                reply_free(r);
             return -1;
         }
-        freeReplyObject(r);
+        reply_free(r);
     }
     if (rc->db != 0) {
         r = redisCommand(rc->c, "SELECT %d", rc->db);
@@ -158,10 +162,10 @@ static int handshake(struct rconn *rc)
             set_err(rc, REDIS_ERR_OTHER, "SELECT %d failed: %s", rc->db,
                     r ? r->str : rc->c->errstr);
             if (r)
-                freeReplyObject(r);
+                reply_free(r);
             return -1;
         }
-        freeReplyObject(r);
+        reply_free(r);
     }
     return 0;
 }
@@ -180,6 +184,10 @@ int rconn_connect(struct rconn *rc)
     /* before AUTH: a port that accepts and never answers must not hang
      * the handshake either */
     set_reply_timeout(rc, rc->cmd_timeout_ms);
+    /* Keep the read buffer between replies too: hiredis frees one with
+     * more than 16 KiB unused, and a batch's replies regrew it. */
+    rc->c->reader->maxbuf = 0;
+    reply_pool_attach(rc->c);
     if (handshake(rc) < 0) {
         rconn_close(rc);
         return -1;
@@ -314,15 +322,64 @@ int rconn_append(struct rconn *rc, const char *fmt, ...)
 int rconn_appendargv(struct rconn *rc, int argc, const char **argv,
                      const size_t *argvlen)
 {
+    char buf[RESP_SHORT_MAX];
+    size_t n;
+
     if (!rc->c) {
         set_err(rc, REDIS_ERR_IO, "not connected to Redis");
         return -1;
+    }
+    /* A short command (most are) is built on the stack: hiredis's
+     * formatting allocates for each. */
+    if ((n = resp_format_short(buf, argc, argv, argvlen)) > 0) {
+        if (redisAppendFormattedCommand(rc->c, buf, n) != REDIS_OK) {
+            conn_failed(rc);
+            return -1;
+        }
+        return 0;
     }
     if (redisAppendCommandArgv(rc->c, argc, argv, argvlen) != REDIS_OK) {
         conn_failed(rc);
         return -1;
     }
     return 0;
+}
+
+/* The largest output buffer kept between batches (a batch of 500
+ * events with their lookups takes about 100 KiB). */
+#define OBUF_KEEP_MAX (4u << 20)
+
+/* Writes the commands hiredis has queued on rc. hiredis 0.14 frees its
+ * output buffer after each complete write, so every pipelined batch grew
+ * a new one from nothing by doubling: each step past 1 KiB a large
+ * malloc, on which glibc consolidates its fast bins, full of the freed
+ * reply objects (a tenth of the event path's CPU). Written here, the
+ * buffer is cleared and keeps its room. A write that times out is an
+ * error, as hiredis makes it on a blocking connection. */
+static int write_queued(struct rconn *rc)
+{
+    redisContext *c = rc->c;
+    size_t len = sdslen(c->obuf), off = 0;
+
+    while (off < len) {
+        ssize_t n = write(c->fd, c->obuf + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            c->err = REDIS_ERR_IO;
+            snprintf(c->errstr, sizeof c->errstr, "%s", strerror(errno));
+            conn_failed(rc);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    if (sdsalloc(c->obuf) > OBUF_KEEP_MAX) {
+        sdsfree(c->obuf);
+        c->obuf = sdsempty();
+    } else {
+        sdsclear(c->obuf);
+    }
+    return c->obuf ? 0 : -1;
 }
 
 redisReply *rconn_reply(struct rconn *rc)
@@ -333,7 +390,15 @@ redisReply *rconn_reply(struct rconn *rc)
         set_err(rc, REDIS_ERR_IO, "not connected to Redis");
         return NULL;
     }
-    if (redisGetReply(rc->c, &r) != REDIS_OK || !r) {
+    /* As redisGetReply(): a reply already read first, then the queued
+     * commands go out (a caller may be queueing the next round). */
+    if (redisGetReplyFromReader(rc->c, &r) != REDIS_OK) {
+        conn_failed(rc);
+        return NULL;
+    }
+    if (!r && sdslen(rc->c->obuf) > 0 && write_queued(rc) < 0)
+        return NULL;
+    if (!r && (redisGetReply(rc->c, &r) != REDIS_OK || !r)) {
         conn_failed(rc);
         return NULL;
     }
@@ -343,19 +408,11 @@ redisReply *rconn_reply(struct rconn *rc)
 
 int rconn_send(struct rconn *rc)
 {
-    int done = 0;
-
     if (!rc->c) {
         set_err(rc, REDIS_ERR_IO, "not connected to Redis");
         return -1;
     }
-    while (!done) {
-        if (redisBufferWrite(rc->c, &done) != REDIS_OK) {
-            conn_failed(rc);
-            return -1;
-        }
-    }
-    return 0;
+    return write_queued(rc);
 }
 
 int rconn_discard(struct rconn *rc, int n)
@@ -370,7 +427,7 @@ int rconn_discard(struct rconn *rc, int n)
             log_warnx("Redis: %s", r->str);
             errors++;
         }
-        freeReplyObject(r);
+        reply_free(r);
     }
     return errors;
 }
@@ -391,7 +448,7 @@ int rconn_exec_errors(struct rconn *rc, int n)
             errors++;
         }
     }
-    freeReplyObject(exec);
+    reply_free(exec);
     return errors;
 }
 
@@ -404,12 +461,12 @@ static int script_load(struct rconn *rc, struct rscript *s)
     if (r->type != REDIS_REPLY_STRING || r->len != 40) {
         set_err(rc, REDIS_ERR_OTHER, "SCRIPT LOAD failed: %s",
                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        freeReplyObject(r);
+        reply_free(r);
         return -1;
     }
     memcpy(s->sha, r->str, 40);
     s->sha[40] = '\0';
-    freeReplyObject(r);
+    reply_free(r);
     s->sent_on = rc;
     s->sent_connect = rc->reconnects;
     return 0;
@@ -472,7 +529,7 @@ redisReply *rconn_script(struct rconn *rc, struct rscript *s, int numkeys,
         script_sha(s);
     r = evalsha(rc, s, numkeys, argc, argv, argvlen, 0, &unused);
     if (r && rconn_noscript(r)) {
-        freeReplyObject(r);
+        reply_free(r);
         if (script_load(rc, s) < 0)
             return NULL;
         r = evalsha(rc, s, numkeys, argc, argv, argvlen, 0, &unused);

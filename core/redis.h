@@ -10,14 +10,16 @@
  * connection, which is dropped and made again with the backoff.
  * Calls that fail on the connection (I/O error, EOF, timeout) close it and return
  * NULL or -1 with rc->err and rc->errstr set; the next rconn_ensure()
- * reconnects. Replies are hiredis's: the caller frees them with
- * freeReplyObject().
+ * reconnects. Replies are hiredis's objects, built by core/reply.c: the
+ * caller frees them with reply_free().
  */
 #ifndef NUDGE_REDIS_H
 #define NUDGE_REDIS_H
 
 #include <hiredis/hiredis.h>
 #include <stdint.h>
+
+#include "core/reply.h"
 
 struct config;
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/join.h"
+
 static int reserve(struct resp *r, size_t more)
 {
     size_t cap;
@@ -28,23 +30,26 @@ static int reserve(struct resp *r, size_t more)
     return 0;
 }
 
-/* Writes "<c><n>\r\n" (the array and bulk headers). */
-static void header(struct resp *r, char c, unsigned long long n)
+/* Writes "<c><n>\r\n" (an array or bulk header) at p, which has room
+ * for HEADER_MAX bytes; returns its length. Most are one or two digits. */
+#define HEADER_MAX 32
+static size_t put_header(char *p, char c, size_t n)
 {
-    char digits[24];
-    int i = (int)sizeof digits;
+    size_t len = 1;
 
-    do {
-        digits[--i] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    if (reserve(r, 1 + sizeof digits - (size_t)i + 2) < 0)
-        return;
-    r->buf[r->len++] = c;
-    memcpy(r->buf + r->len, digits + i, sizeof digits - (size_t)i);
-    r->len += sizeof digits - (size_t)i;
-    r->buf[r->len++] = '\r';
-    r->buf[r->len++] = '\n';
+    p[0] = c;
+    if (n < 10) {
+        p[1] = (char)('0' + n);
+    } else if (n < 100) {
+        p[1] = (char)('0' + n / 10);
+        p[2] = (char)('0' + n % 10);
+        len = 2;
+    } else {
+        len = join_long(p + 1, (long long)n);
+    }
+    p[len + 1] = '\r';
+    p[len + 2] = '\n';
+    return len + 3;
 }
 
 void resp_reset(struct resp *r)
@@ -61,14 +66,15 @@ void resp_free(struct resp *r)
 
 void resp_begin(struct resp *r, int argc)
 {
-    header(r, '*', (unsigned long long)argc);
+    if (reserve(r, HEADER_MAX) == 0)
+        r->len += put_header(r->buf + r->len, '*', (size_t)argc);
 }
 
 void resp_arg(struct resp *r, const char *s, size_t len)
 {
-    header(r, '$', len);
-    if (reserve(r, len + 2) < 0)
+    if (reserve(r, HEADER_MAX + len + 2) < 0)
         return;
+    r->len += put_header(r->buf + r->len, '$', len);
     memcpy(r->buf + r->len, s, len);
     r->len += len;
     r->buf[r->len++] = '\r';
@@ -83,9 +89,8 @@ void resp_str(struct resp *r, const char *s)
 void resp_long(struct resp *r, long long v)
 {
     char num[24];
-    int n = snprintf(num, sizeof num, "%lld", v);
 
-    resp_arg(r, num, (size_t)n);
+    resp_arg(r, num, join_long(num, v));
 }
 
 int rconn_append_resp(struct rconn *rc, struct resp *r)
@@ -100,4 +105,28 @@ int rconn_append_resp(struct rconn *rc, struct resp *r)
         ret = 0;
     resp_reset(r);
     return ret;
+}
+
+size_t resp_format_short(char buf[RESP_SHORT_MAX], int argc,
+                         const char **argv, const size_t *argvlen)
+{
+    size_t len[RESP_SHORT_ARGS], need = HEADER_MAX, n;
+
+    if (argc > RESP_SHORT_ARGS)
+        return 0;
+    for (int i = 0; i < argc; i++) {
+        len[i] = argvlen ? argvlen[i] : strlen(argv[i]);
+        need += HEADER_MAX + len[i] + 2;
+    }
+    if (need > RESP_SHORT_MAX)
+        return 0;
+    n = put_header(buf, '*', (size_t)argc);
+    for (int i = 0; i < argc; i++) {
+        n += put_header(buf + n, '$', len[i]);
+        memcpy(buf + n, argv[i], len[i]);
+        n += len[i];
+        buf[n++] = '\r';
+        buf[n++] = '\n';
+    }
+    return n;
 }

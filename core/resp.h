@@ -39,4 +39,12 @@ void resp_long(struct resp *r, long long v);
  * -1 (nothing queued). */
 int rconn_append_resp(struct rconn *rc, struct resp *r);
 
+/* Writes the command of argc arguments (argvlen NULL: C strings) into
+ * buf, for a caller that builds it on the stack; returns its length, or 0
+ * when it has more than RESP_SHORT_ARGS arguments or does not fit. */
+#define RESP_SHORT_ARGS 16
+#define RESP_SHORT_MAX 1024
+size_t resp_format_short(char buf[RESP_SHORT_MAX], int argc,
+                         const char **argv, const size_t *argvlen);
+
 #endif

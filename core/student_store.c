@@ -7,23 +7,25 @@
 #include <string.h>
 
 #include "core/keys.h"
+#include "core/reply.h"
 
 int student_append_part(struct rconn *rc, const char *prefix, const char *id,
                         enum student_part part)
 {
     char key[KEY_MAX];
+    const char *hgetall[] = {"HGETALL", key}, *smembers[] = {"SMEMBERS", key};
 
     if (key_student(key, sizeof key, prefix, id, NULL) < 0)
         return -1;
-    if (rconn_append(rc, "HGETALL %s", key) < 0)
+    if (rconn_appendargv(rc, 2, hgetall, NULL) < 0)
         return -1;
     key_student(key, sizeof key, prefix, id, KEY_TAGS);
-    if (rconn_append(rc, "SMEMBERS %s", key) < 0)
+    if (rconn_appendargv(rc, 2, smembers, NULL) < 0)
         return -1;
     if (part == STUDENT_NO_OPTOUTS)
         return 0;
     key_student(key, sizeof key, prefix, id, KEY_OPTOUT);
-    return rconn_append(rc, "SMEMBERS %s", key);
+    return rconn_appendargv(rc, 2, smembers, NULL);
 }
 
 int student_append_reads(struct rconn *rc, const char *prefix, const char *id)
@@ -84,7 +86,7 @@ int student_read_part(struct rconn *rc, const char *id, enum student_part part,
 done:
     for (int i = 0; i < nrep; i++)
         if (r[i])
-            freeReplyObject(r[i]);
+            reply_free(r[i]);
     return found;
 }
 
@@ -152,6 +154,6 @@ int staff_load(struct rconn *rc, const char *prefix, const char *id,
             *out = s;
         }
     }
-    freeReplyObject(r);
+    reply_free(r);
     return found;
 }

@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "core/join.h"
 #include "core/keys.h"
 #include "core/mask.h"
 
@@ -31,12 +32,12 @@ static void push_field(struct argv *a, const char *name, const char *value)
 int timeline_format(struct resp *r, const char *prefix, const char *student,
                     long maxlen, const struct tl_entry *e)
 {
-    char key[KEY_MAX], maxbuf[32], stepbuf[16], masked[256];
+    char key[KEY_MAX], maxbuf[24], stepbuf[24], masked[256];
     struct argv a = {.n = 0};
 
     if (key_student(key, sizeof key, prefix, student, KEY_TIMELINE) < 0)
         return -1;
-    snprintf(maxbuf, sizeof maxbuf, "%ld", maxlen);
+    join_long(maxbuf, maxlen);
     push(&a, "XADD");
     push(&a, key);
     push(&a, "MAXLEN");
@@ -46,7 +47,7 @@ int timeline_format(struct resp *r, const char *prefix, const char *student,
     push_field(&a, "type", e->type ? e->type : "note");
     push_field(&a, "rule", e->rule);
     if (e->step >= 0) {
-        snprintf(stepbuf, sizeof stepbuf, "%d", e->step);
+        join_long(stepbuf, e->step);
         push_field(&a, "step", stepbuf);
     }
     push_field(&a, "channel", e->channel);

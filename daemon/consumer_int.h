@@ -1,9 +1,10 @@
 /*
- * consumer_int.h - what the events consumer's two files share: the
- * batches and their items, the handoff between the reading thread
- * (consumer.c: read, decode, look the students up) and the writer thread
- * (writer.c: write the records, run the hooks, XACK), and the consumer
- * itself. Nothing outside daemon/consumer*.c and writer.c includes it.
+ * consumer_int.h - what the events consumer's files share: the batches
+ * and their items, the handoff between the reading thread (consumer.c:
+ * read, recover; consumer_prepare.c: decode, look the students up) and
+ * the writer thread (writer.c; consumer_commit.c: write the records, run
+ * the hooks, XACK), and the consumer itself. Nothing outside
+ * daemon/consumer*.c and writer.c includes it.
  */
 #ifndef NUDGE_DAEMON_CONSUMER_INT_H
 #define NUDGE_DAEMON_CONSUMER_INT_H
@@ -32,8 +33,7 @@ struct consumer_metrics {
 
 /* One entry of a batch while it is handled. */
 struct item {
-    struct event ev;
-    struct event_reject rej;
+    /* zeroed for each batch, up to ev */
     int accepted; /* decoded and checked */
     int known;    /* the student exists */
     enum { LOOKUP_NONE, LOOKUP_EXISTS, LOOKUP_LOAD } lookup;
@@ -41,6 +41,9 @@ struct item {
     struct student *st; /* loaded when the hook wants it */
     int exp_wanted;     /* its exp hash is read (rules/report.h) */
     redisReply *exp;    /* that HGETALL's reply, or NULL */
+    /* set by event_decode() (not zeroed: half a KB an event) */
+    struct event ev;
+    struct event_reject rej; /* when it is rejected */
 };
 
 /* A Redis connection and the buffer its commands are built in; one per
@@ -105,8 +108,22 @@ struct consumer {
 };
 
 /* consumer.c: */
+/* Frees what the batch's last use left (students, the reply) and keeps
+ * its item array; batch_free() frees it all. */
 void batch_clear(struct batch *b);
 void batch_free(struct batch *b);
+/* The rejected-events counter of a reason code. */
+struct metric *consumer_reject_metric(struct consumer *c, const char *code);
+
+/* consumer_prepare.c: */
+/* Decodes the entries into b and looks their students up on l. With
+ * prefetch, also reads the next batch in the same round trip: *prefetch
+ * gets the reply (the caller's to free). 0 or -1. */
+int batch_prepare(struct consumer *c, struct link *l,
+                  const redisReply *entries, struct batch *b,
+                  redisReply **prefetch);
+
+/* consumer_commit.c: */
 /* Frees the hook's state of a batch whose commit failed half way. */
 void batch_drop_hook(struct consumer *c, struct batch *b);
 /* Sends b's writes on l (commit_send); for a batch with hooks
@@ -116,6 +133,8 @@ void batch_drop_hook(struct consumer *c, struct batch *b);
 int commit_send(struct consumer *c, struct link *l, struct batch *b);
 int commit_hooks(struct consumer *c, struct link *l, struct batch *b);
 int commit_finish(struct consumer *c, struct link *l, struct batch *b);
+/* All three on one link (recovery). 0 or -1. */
+int batch_commit(struct consumer *c, struct link *l, struct batch *b);
 
 /* writer.c: */
 /* Hands a prepared batch over to the writer (which gives it back through

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/keys.h"
 #include "core/log.h"
+#include "core/reply.h"
 
 struct name_lease {
     const struct config *cfg;
@@ -113,7 +114,7 @@ int name_lease_renew(struct name_lease *nl, struct rconn *rc)
         if (!holder_dead(nl, r->str))
             warn_holder(nl, r->str);
         else {
-            freeReplyObject(r);
+            reply_free(r);
             r = rconn_cmd(rc, "SET %s %s PX %lld", nl->key, nl->me,
                           (long long)nl->ttl_ms);
             if (!r)
@@ -122,7 +123,7 @@ int name_lease_renew(struct name_lease *nl, struct rconn *rc)
     } else if (r->type == REDIS_REPLY_ERROR) {
         log_warnx("consumer name lease %s: %s", nl->key, r->str);
     }
-    freeReplyObject(r);
+    reply_free(r);
     return 0;
 }
 
@@ -137,5 +138,5 @@ void name_lease_release(struct name_lease *nl, struct rconn *rc)
 
     if (!rc->c || !(r = run(nl, rc, &release_script)))
         return;
-    freeReplyObject(r);
+    reply_free(r);
 }

@@ -14,6 +14,7 @@
 
 #include "core/e164.h"
 #include "core/clock.h"
+#include "core/join.h"
 #include "core/keys.h"
 #include "core/timeline.h"
 
@@ -32,13 +33,13 @@ static int entry_for_event(const struct event *ev, struct tl_entry *e,
     case EV_STAGE:
         from = event_get(ev, "from");
         to = event_get(ev, "to");
-        snprintf(detail, n, "%s -> %s", from ? from : "?", to);
+        join(detail, n, from ? from : "?", " -> ", to, NULL);
         e->detail = detail;
         return 1;
     case EV_TAG:
     case EV_UNTAG:
-        snprintf(detail, n, "%s %s", ev->kind == EV_TAG ? "added" : "removed",
-                 event_get(ev, "tag"));
+        join(detail, n, ev->kind == EV_TAG ? "added " : "removed ",
+             event_get(ev, "tag"), NULL);
         e->type = "tag";
         e->detail = detail;
         return 1;
@@ -116,7 +117,7 @@ static int queue_followup_marks(struct resp *out, const struct config *cfg,
                                 const struct event *ev)
 {
     char key[KEY_MAX];
-    long long ms = ev->id[0] ? strtoll(ev->id, NULL, 10) : clock_now_ms();
+    long long ms = event_time_ms(ev, clock_now_ms());
 
     key_student(key, sizeof key, cfg->redis.prefix, ev->student, NULL);
     resp_begin(out, 6);

@@ -18,6 +18,7 @@
 #include "core/mask.h"
 #include "core/metrics.h"
 #include "core/redis.h"
+#include "core/reply.h"
 #include "daemon/callback.h"
 
 struct replies {
@@ -196,10 +197,10 @@ static int look_up_all(struct replies *r, struct request *req)
             return -1;
         if (rep->type == REDIS_REPLY_STRING && key_valid_id(rep->str) &&
             !(it->student = strdup(rep->str))) {
-            freeReplyObject(rep);
+            reply_free(rep);
             return -1;
         }
-        freeReplyObject(rep);
+        reply_free(rep);
     }
     return 0;
 }

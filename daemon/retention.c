@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/duration.h"
 #include "core/redis.h"
+#include "core/reply.h"
 #include "daemon/stream_trim.h"
 
 struct retention {
@@ -40,7 +41,7 @@ static long long trim_step(struct retention *rt)
                           pattern, cfg->retention.students_per_tick)))
         return -1;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
-        freeReplyObject(rep);
+        reply_free(rep);
         return -1;
     }
     snprintf(rt->cursor, sizeof rt->cursor, "%s", rep->element[0]->str);
@@ -54,14 +55,14 @@ static long long trim_step(struct retention *rt)
     for (size_t i = 0; i < sent; i++) {
         redisReply *r = rconn_reply(rt->rc);
         if (!r) {
-            freeReplyObject(rep);
+            reply_free(rep);
             return -1;
         }
         if (r->type == REDIS_REPLY_INTEGER)
             removed += r->integer;
-        freeReplyObject(r);
+        reply_free(r);
     }
-    freeReplyObject(rep);
+    reply_free(rep);
     return removed;
 }
 

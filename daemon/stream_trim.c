@@ -14,6 +14,7 @@
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 
 struct stream_trim {
     const struct config *cfg;
@@ -210,7 +211,7 @@ static int read_pending(struct stream_trim *t, struct rconn *rc,
         else if ((g[i].has_pending = is_text(r->element[1])) &&
                  stream_id_parse(r->element[1]->str, &g[i].first_pending) < 0)
             ret = -2;
-        freeReplyObject(r);
+        reply_free(r);
     }
     return ret;
 }
@@ -236,13 +237,13 @@ static long long trim_and_count(struct stream_trim *t, struct rconn *rc,
             removed = r->integer;
         else if (r->type == REDIS_REPLY_ERROR)
             note(t, 1, "XTRIM %s: %s", t->stream, r->str);
-        freeReplyObject(r);
+        reply_free(r);
     }
     if (!(r = rconn_reply(rc)))
         return -1;
     if (r->type == REDIS_REPLY_INTEGER)
         metric_set(t->length, r->integer);
-    freeReplyObject(r);
+    reply_free(r);
     metric_add(t->trimmed, (uint64_t)removed);
     return removed;
 }
@@ -278,7 +279,7 @@ static int measure_lag(struct stream_trim *t, struct rconn *rc,
             is_text(r->element[0]->element[0]) &&
             stream_id_parse(r->element[0]->element[0]->str, &first) == 0)
             lag_ms = now - (int64_t)first.ms;
-        freeReplyObject(r);
+        reply_free(r);
         snprintf(labels, sizeof labels, "group=\"%.*s\"",
                  (int)(name->len < 150 ? name->len : 150), name->str);
         metric_set(metric_gauge("nudge_events_lag_seconds",
@@ -339,11 +340,11 @@ long long stream_trim_pass(struct stream_trim *t, struct rconn *rc)
         /* "no such key": nothing was ever written; else say it */
         if (info->type == REDIS_REPLY_ERROR && !strstr(info->str, "no such"))
             note(t, 1, "XINFO GROUPS %s: %s", t->stream, info->str);
-        freeReplyObject(info);
+        reply_free(info);
         return 0;
     }
     found = find_cut(t, rc, info, &cut);
-    freeReplyObject(info);
+    reply_free(info);
     if (found < 0)
         return -1;
     if (found)

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/redis.h"
+#include "core/reply.h"
 #include "core/student.h"
 #include "templates/unsub.h"
 
@@ -93,7 +94,7 @@ static int already_out(struct unsub *u, const char *student,
         out = -1;
     if (r->type == REDIS_REPLY_ERROR) /* WRONGTYPE: the CRM's data is odd */
         log_warnx("unsubscribe: SMISMEMBER %s: %s", key, r->str);
-    freeReplyObject(r);
+    reply_free(r);
     return out;
 }
 

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/keys.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 #include "queues/lua.h"
 
 /* The keys every script gets, in the order of queues/lua.h. */
@@ -257,7 +258,7 @@ static redisReply *run(struct queue *q, enum script_id s, int shard, int argc,
         set_error(q, "%s", q->rc->errstr);
     } else if (r->type == REDIS_REPLY_ERROR) {
         set_error(q, "queue script failed: %s", r->str);
-        freeReplyObject(r);
+        reply_free(r);
         r = NULL;
     }
 done:
@@ -277,11 +278,11 @@ static long long run_int(struct queue *q, enum script_id s, int shard, int argc,
         return -1;
     if (r->type != REDIS_REPLY_INTEGER) {
         set_error(q, "queue script: unexpected reply type %d", r->type);
-        freeReplyObject(r);
+        reply_free(r);
         return -1;
     }
     v = r->integer;
-    freeReplyObject(r);
+    reply_free(r);
     return v;
 }
 
@@ -519,7 +520,7 @@ int queue_claim(struct queue *q, int shard, int max, struct queue_batch *b)
     if (!r)
         return -1;
     ret = parse_claim(q, r, shard, b);
-    freeReplyObject(r);
+    reply_free(r);
     if (ret < 0)
         return -1;
     count_claim(b);
@@ -676,11 +677,11 @@ int queue_stats(struct queue *q, struct queue_stats *st)
         if (!r)
             return -1;
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 6) {
-            freeReplyObject(r);
+            reply_free(r);
             return set_error(q, "stats: unexpected reply");
         }
         add_stats(st, r);
-        freeReplyObject(r);
+        reply_free(r);
     }
     st->scheduled = st->pending - st->due;
     return 0;
@@ -743,7 +744,7 @@ int queue_dead_list(struct queue *q, size_t max, struct queue_dead **out,
         if (!r)
             return -1;
         ret = parse_dead(q, r, out, n);
-        freeReplyObject(r);
+        reply_free(r);
         if (ret < 0)
             return -1;
     }

@@ -21,6 +21,7 @@
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 
 /* Longest a sleeping thread goes without looking at the stop flag. */
 #define STOP_CHECK_MS 200
@@ -116,11 +117,11 @@ static int subscribe(struct dispatcher *d, struct rconn *rc)
     if (r->type != REDIS_REPLY_ARRAY) {
         log_warnx("queue: SUBSCRIBE %s failed: %s", channel,
                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-        freeReplyObject(r);
+        reply_free(r);
         rconn_close(rc);
         return -1;
     }
-    freeReplyObject(r);
+    reply_free(r);
     return 0;
 }
 
@@ -143,7 +144,7 @@ static int read_messages(struct dispatcher *d, struct rconn *rc)
         }
         if (!reply)
             return 0;
-        freeReplyObject(reply);
+        reply_free(reply);
         wake(d, 0);
     }
 }

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 #include "core/timeline.h"
 #include "queues/delayed.h"
 #include "rules/recipient.h"
@@ -177,7 +178,7 @@ static int script_pair(struct rconn *rc, struct rscript *s, int nkeys,
         snprintf(rc->errstr, sizeof rc->errstr, "unexpected script reply");
     }
     if (rep)
-        freeReplyObject(rep);
+        reply_free(rep);
     return ok ? 0 : -1;
 }
 
@@ -223,7 +224,7 @@ static int reschedule_pending(struct rconn *rc, const struct config *cfg,
         b = atoll(rep->element[0]->str);
         due = atoll(rep->element[1]->str);
     }
-    freeReplyObject(rep);
+    reply_free(rep);
     return b > 0 ? alert_schedule(rc, cfg, g, b, due) : 0;
 }
 
@@ -247,7 +248,7 @@ int64_t alert_freeze(struct rconn *rc, const struct config *cfg,
     else if (rep && rep->type == REDIS_REPLY_ERROR)
         snprintf(rc->errstr, sizeof rc->errstr, "%s", rep->str);
     if (rep)
-        freeReplyObject(rep);
+        reply_free(rep);
     if (got == 0 && reschedule_pending(rc, cfg, g) < 0)
         return -1;
     return got;
@@ -307,7 +308,7 @@ static int escalated_before(struct run *r, size_t i, const char *record)
     done = rep->type == REDIS_REPLY_STRING &&
            (strncmp(rep->str, "escalated", 9) == 0 ||
             strncmp(rep->str, "skipped", 7) == 0);
-    freeReplyObject(rep);
+    reply_free(rep);
     return done;
 }
 

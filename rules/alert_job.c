@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/pause.h"
+#include "core/reply.h"
 #include "core/student_store.h"
 #include "core/timeline.h"
 #include "rules/policy.h"
@@ -87,7 +88,7 @@ static int load_batch(struct alert_send *as, struct rconn *rc)
         return -1;
     n = ids->type == REDIS_REPLY_ARRAY ? ids->elements / 2 : 0;
     if (n == 0) {
-        freeReplyObject(ids);
+        reply_free(ids);
         return 0;
     }
     as->v = calloc(n, sizeof *as->v);
@@ -95,7 +96,7 @@ static int load_batch(struct alert_send *as, struct rconn *rc)
     const char **argv = calloc(n + 2, sizeof *argv);
     if (!as->v || !argv) {
         free(argv);
-        freeReplyObject(ids);
+        reply_free(ids);
         return -1;
     }
     argv[0] = "HMGET", argv[1] = binfo;
@@ -118,10 +119,10 @@ static int load_batch(struct alert_send *as, struct rconn *rc)
         k++;
     }
     as->n = k;
-    freeReplyObject(ids);
+    reply_free(ids);
     if (!infos)
         return -1;
-    freeReplyObject(infos);
+    reply_free(infos);
     return 0;
 }
 
@@ -224,7 +225,7 @@ static long long *alerted_times(struct alert_send *as, struct rconn *rc)
     free(argv);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != as->n) {
         if (rep)
-            freeReplyObject(rep);
+            reply_free(rep);
         free(t);
         return NULL;
     }
@@ -232,7 +233,7 @@ static long long *alerted_times(struct alert_send *as, struct rconn *rc)
         t[i] = rep->element[i]->type == REDIS_REPLY_STRING
                    ? atoll(rep->element[i]->str)
                    : -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return t;
 }
 
@@ -264,7 +265,7 @@ static int drop_left_out(struct alert_send *as, struct rconn *rc)
         if (rep->type == REDIS_REPLY_INTEGER && rep->integer == 1 && l->st &&
             lead_entry_cmd(as, rc, l, "skipped", NULL, why) == 0)
             rconn_discard(rc, 1);
-        freeReplyObject(rep);
+        reply_free(rep);
         free(l->id);
         free(l->rule);
         student_free(l->st);
@@ -297,7 +298,7 @@ static int set_record(struct alert_send *as, struct rconn *rc,
 
     if (!rep)
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -471,7 +472,7 @@ static int read_template(struct alert_send *as, struct rconn *rc)
         return -1;
     snprintf(as->tmpl, sizeof as->tmpl, "%s",
              rep->type == REDIS_REPLY_STRING ? rep->str : "");
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -550,7 +551,7 @@ static int64_t staff_window_wait(struct alert_send *as, struct rconn *rc)
     for (size_t i = 0; i < 5; i++)
         if ((rep = rconn_cmd(rc, "PEXPIRE %s %lld GT", keys[i],
                              (long long)(wait + alert_keys_ttl(as->cfg)))))
-            freeReplyObject(rep);
+            reply_free(rep);
     return wait;
 }
 

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/keys.h"
 #include "core/log.h"
+#include "core/reply.h"
 #include "rules/leads.h"
 #include "rules/run.h"
 
@@ -44,7 +45,7 @@ static int by_id(const void *a, const void *b)
 static void team_free(struct team *t)
 {
     if (t->ids)
-        freeReplyObject(t->ids);
+        reply_free(t->ids);
     free(t->m);
     memset(t, 0, sizeof *t);
 }
@@ -76,13 +77,13 @@ static int read_members(struct rconn *rc, const char *prefix, struct team *t,
             m->away = status->type == REDIS_REPLY_STRING &&
                       strcmp(status->str, "away") == 0;
         }
-        freeReplyObject(rep);
+        reply_free(rep);
         if (!by_load)
             continue;
         if (!(rep = rconn_reply(rc)))
             return -1;
         m->open = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-        freeReplyObject(rep);
+        reply_free(rep);
     }
     return 0;
 }
@@ -152,7 +153,7 @@ static const struct member *next_in_turn(struct run *r, const char *name,
     if (!(rep = rconn_cmd(r->rc, "INCR %s", key)))
         return NULL;
     turn = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return &t->m[(size_t)((turn - 1) % (long long)t->n)];
 }
 
@@ -171,7 +172,7 @@ static int team_supervisor(struct run *r, const char *name, char *id,
     if (!(rep = rconn_cmd(r->rc, "HGET %s supervisor", key)))
         return -1;
     snprintf(id, idn, "%s", rep->type == REDIS_REPLY_STRING ? rep->str : "");
-    freeReplyObject(rep);
+    reply_free(rep);
     if (!id[0] || !key_valid_id(id)) {
         snprintf(why, n, "and no supervisor (set supervisor in %.200s)", key);
         return 0;
@@ -180,7 +181,7 @@ static int team_supervisor(struct run *r, const char *name, char *id,
     if (!(rep = rconn_cmd(r->rc, "EXISTS %s", key)))
         return -1;
     known = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-    freeReplyObject(rep);
+    reply_free(rep);
     if (!known) {
         snprintf(why, n, "and its supervisor %s is not in Redis", id);
         return 0;

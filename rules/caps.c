@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/reply.h"
 #include "core/tz.h"
 #include "core/worktime.h"
 
@@ -155,7 +156,7 @@ static int script_answer(struct rconn *rc, redisReply *rep)
     else
         snprintf(rc->errstr, sizeof rc->errstr, "frequency caps: %s",
                  rep->type == REDIS_REPLY_ERROR ? rep->str : "bad reply");
-    freeReplyObject(rep);
+    reply_free(rep);
     return got;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/reply.h"
 #include "rules/caps.h"
 #include "rules/dedup.h"
 #include "rules/delivery.h"
@@ -84,7 +85,7 @@ int run_pre_reply(struct rconn *rc, struct run_pre *p)
     if (!(rep = rconn_reply(rc)))
         return -1;
     p->record = rep->type == REDIS_REPLY_STATUS;
-    freeReplyObject(rep);
+    reply_free(rep);
     if (p->dedup >= 0 &&
         (p->dedup = dedup_take_reply(rc, p->dedup_prev,
                                      sizeof p->dedup_prev)) < 0)
@@ -104,7 +105,7 @@ void run_pre_release(struct rconn *rc, const struct config *cfg,
         run_send_record_key(cfg->redis.prefix, student, run, p->step, 0, key,
                             sizeof key);
         if ((rep = rconn_cmd(rc, "DEL %s", key)))
-            freeReplyObject(rep);
+            reply_free(rep);
     }
     if (p->caps == 0)
         caps_give_back(rc, &p->capset);

@@ -14,6 +14,7 @@
 #include "core/consent.h"
 #include "core/keys.h"
 #include "core/log.h"
+#include "core/reply.h"
 #include "core/student_store.h"
 #include "core/timeline.h"
 #include "queues/delayed.h"
@@ -101,7 +102,7 @@ static int claim(struct rconn *rc, const struct config *cfg,
     if (!(r = rconn_cmd(rc, "SET %s 1 NX", key)))
         return -1;
     got = r->type == REDIS_REPLY_STATUS;
-    freeReplyObject(r);
+    reply_free(r);
     return got;
 }
 
@@ -113,7 +114,7 @@ static void unclaim(struct rconn *rc, const struct config *cfg,
 
     consent_confirmed_key(key, sizeof key, cfg->redis.prefix, student, member);
     if ((r = rconn_cmd(rc, "DEL %s", key)))
-        freeReplyObject(r);
+        reply_free(r);
 }
 
 /* Writes the outcome's entry on cc's own connection. */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/keys.h"
+#include "core/reply.h"
 #include "core/tz.h"
 
 /* Deletes KEYS[1] only while its value is ARGV[1] "@..." (the holder's). */
@@ -55,7 +56,7 @@ int dedup_take_reply(struct rconn *rc, char *prev, size_t n)
         got = rep->type != REDIS_REPLY_STRING; /* nil: it is ours now */
         snprintf(prev, n, "%s", got ? "" : rep->str);
     }
-    freeReplyObject(rep);
+    reply_free(rep);
     return got;
 }
 
@@ -76,7 +77,7 @@ int dedup_peek(struct rconn *rc, const char *key, char *prev, size_t n)
         return -1;
     got = rep->type == REDIS_REPLY_STRING;
     snprintf(prev, n, "%s", got ? rep->str : "");
-    freeReplyObject(rep);
+    reply_free(rep);
     return got;
 }
 
@@ -87,7 +88,7 @@ int dedup_give_back(struct rconn *rc, const char *key, const char *holder)
 
     if (!rep)
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 

@@ -13,6 +13,7 @@
 
 #include "core/keys.h"
 #include "core/log.h"
+#include "core/reply.h"
 #include "queues/delayed.h"
 #include "rules/delivery.h"
 
@@ -95,12 +96,12 @@ int digest_tick(const struct config *cfg, struct rconn *rc, int64_t now_ms)
                           (long long)FIRED_TTL_MS)))
         return -1;
     won = rep->type == REDIS_REPLY_STATUS;
-    freeReplyObject(rep);
+    reply_free(rep);
     if (won && queue_scan(cfg, rc, day, fire) < 0) {
         log_warnx("digest of %s: queueing it failed (tried again): %s", day,
                   rc->errstr);
         if ((rep = rconn_cmd(rc, "DEL %s", key)))
-            freeReplyObject(rep);
+            reply_free(rep);
         return -1;
     }
     last_fire = fire;
@@ -183,12 +184,12 @@ static int scan_pages(struct rconn *rc, const char *pattern, page_fn each,
             rc, "SCAN %s MATCH %s COUNT 500 TYPE hash", cursor, pattern);
         if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) {
             if (rep)
-                freeReplyObject(rep);
+                reply_free(rep);
             return -1;
         }
         snprintf(cursor, sizeof cursor, "%s", rep->element[0]->str);
         got = each(rc, rep->element[1], ctx);
-        freeReplyObject(rep);
+        reply_free(rep);
     } while (got == 0 && strcmp(cursor, "0") != 0);
     return got;
 }
@@ -213,7 +214,7 @@ static int staff_page(struct rconn *rc, const redisReply *keys, void *ctx)
             return -1;
         if (got == 0 && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2)
             got = add_member(sc->t, keys->element[i]->str + sc->plen, rep);
-        freeReplyObject(rep);
+        reply_free(rep);
     }
     return got;
 }
@@ -299,13 +300,13 @@ static int student_page(struct rconn *rc, const redisReply *keys, void *ctx)
         redisReply *owner = rconn_reply(rc), *entries = NULL;
         if (!owner || !(entries = rconn_reply(rc))) {
             if (owner)
-                freeReplyObject(owner);
+                reply_free(owner);
             return -1;
         }
         if (owner->type == REDIS_REPLY_STRING)
             count_student(sc->t, owner->str, entries);
-        freeReplyObject(owner);
-        freeReplyObject(entries);
+        reply_free(owner);
+        reply_free(entries);
     }
     return 0;
 }

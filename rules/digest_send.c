@@ -16,6 +16,7 @@
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 #include "core/student_store.h"
 #include "rules/alert_int.h"
 #include "rules/alert_render.h"
@@ -143,7 +144,7 @@ static int set_record(struct rconn *rc, const char *key, const char *state)
 
     if (!rep)
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 

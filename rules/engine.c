@@ -21,6 +21,7 @@
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 #include "core/student_store.h"
 #include "queues/delayed.h"
 #include "rules/defer.h"
@@ -425,7 +426,7 @@ static int claim_firing(struct engine *e, struct rconn *rc, const char *rule,
     if (!rep)
         return -1;
     won = rep->type == REDIS_REPLY_STATUS;
-    freeReplyObject(rep);
+    reply_free(rep);
     return won;
 }
 

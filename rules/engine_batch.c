@@ -31,7 +31,9 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
+#include "core/join.h"
 #include "core/log.h"
+#include "core/reply.h"
 #include "rules/engine.h"
 #include "rules/engine_int.h"
 #include "rules/leads.h"
@@ -124,7 +126,7 @@ static void slot_put(struct slot *sl)
     struct pool *pl = thread_pool();
 
     if (sl->rep)
-        freeReplyObject(sl->rep);
+        reply_free(sl->rep);
     if (sl->start) {
         if (sl->got == 1)
             run_free(&sl->start->run);
@@ -281,7 +283,7 @@ static int queue_starts(struct engine_batch *eb, const struct event_student *es,
     rview_load(&view, es->st, clock_now_ms());
     /* The run's id is the event's: handled twice (nudged killed before
      * its XACK), the event finds the run it started. */
-    snprintf(id, sizeof id, "e%s", es->ev->id);
+    join(id, sizeof id, "e", es->ev->id, NULL);
     for (size_t i = 0; i < n && queued >= 0; i++) {
         const struct crule *rule = &rules->rules[idx[i]];
         struct slot *sl;

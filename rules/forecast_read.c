@@ -13,6 +13,7 @@
 
 #include "core/event.h"
 #include "core/keys.h"
+#include "core/reply.h"
 #include "rules/scanload.h"
 
 #define FC_CHUNK 500 /* students read and walked at a time */
@@ -95,7 +96,7 @@ static int read_pauses(struct forecast_read *c, struct rconn *rc)
         if (rep->element[i]->type == REDIS_REPLY_STRING &&
             forecast_pause(&c->fc, rep->element[i]->str) < 0)
             status = -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return status;
 }
 
@@ -187,8 +188,8 @@ static long read_queue_page(struct forecast_read *c, struct rconn *rc,
                     strtoll(ids->element[2 * i + 1]->str, NULL, 10)) < 0)
             n = -1;
     if (pay)
-        freeReplyObject(pay);
-    freeReplyObject(ids);
+        reply_free(pay);
+    reply_free(ids);
     return n;
 }
 
@@ -303,7 +304,7 @@ static int count_events(struct forecast_read *c, struct rconn *rc,
         if (n) /* the next page starts after the last id */
             snprintf(from, sizeof from, "(%s",
                      rep->element[n - 1]->element[0]->str);
-        freeReplyObject(rep);
+        reply_free(rep);
         if (n < FC_PAGE)
             break;
     }

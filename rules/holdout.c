@@ -12,6 +12,7 @@
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 #include "core/timeline.h"
 #include "rules/ast.h"
 #include "rules/report.h"
@@ -98,7 +99,7 @@ static int claim_record(struct run *r)
     if (!rep)
         return -1;
     created = rep->type == REDIS_REPLY_STATUS;
-    freeReplyObject(rep);
+    reply_free(rep);
     return created;
 }
 
@@ -112,7 +113,7 @@ static void give_back_record(struct run *r)
 
     record_key(r, key, sizeof key);
     if ((rep = rconn_cmd(r->rc, "DEL %s", key)))
-        freeReplyObject(rep);
+        reply_free(rep);
 }
 
 static void count_held_out(const char *rule)

@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/join.h"
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 #include "core/worktime.h"
 
 /* Moves the lead to a new holder. KEYS: student hash, slm:leads, the new
@@ -141,7 +143,7 @@ int leads_take_cmd(struct rconn *rc, const char *prefix, const char *student,
         key_global(leads, sizeof leads, prefix, "leads") < 0 ||
         leads_staff_key(held, sizeof held, prefix, owner) < 0)
         return -1;
-    snprintf(now, sizeof now, "%lld", (long long)now_ms);
+    join_long(now, now_ms);
     /* EVAL, not EVALSHA: inside a MULTI there is no second chance after a
      * NOSCRIPT. */
     return rconn_append(rc, "EVAL %s 3 %s %s %s %s %s %s %s %s", TAKE_SCRIPT,
@@ -176,7 +178,7 @@ static int prepare_assigned(struct leads_call *call, const char *prefix,
         key_global(call->leads, sizeof call->leads, prefix, "leads") < 0 ||
         leads_staff_key(call->held, sizeof call->held, prefix, owner) < 0)
         return 0;
-    snprintf(call->at, sizeof call->at, "%lld", (long long)clock_now_ms());
+    join_long(call->at, clock_now_ms());
     call->script = &take_script, call->nkeys = 3, call->argc = 8;
     call->argv[0] = call->skey, call->argv[1] = call->leads;
     call->argv[2] = call->held, call->argv[3] = prefix;
@@ -192,11 +194,11 @@ static int prepare_followup(struct leads_call *call, const struct config *cfg,
 
     if (!staff)
         return 0;
-    call->at_ms = ev->id[0] ? strtoll(ev->id, NULL, 10) : clock_now_ms();
+    call->at_ms = event_time_ms(ev, clock_now_ms());
     key_student(call->skey, sizeof call->skey, cfg->redis.prefix, ev->student,
                 NULL);
     key_global(call->leads, sizeof call->leads, cfg->redis.prefix, "leads");
-    snprintf(call->at, sizeof call->at, "%lld", call->at_ms);
+    join_long(call->at, call->at_ms);
     call->script = &followup_script, call->nkeys = 2, call->argc = 6;
     call->argv[0] = call->skey, call->argv[1] = call->leads;
     call->argv[2] = ev->student, call->argv[3] = staff;
@@ -260,13 +262,13 @@ int leads_event_result(struct rconn *rc, struct leads_call *call,
         int owned = rep && rep->type == REDIS_REPLY_STRING;
 
         if (rep)
-            freeReplyObject(rep);
+            reply_free(rep);
         call->owner_first = 0;
         return owned ? LEADS_AGAIN : 0;
     }
     if (!rep || rconn_noscript(rep)) { /* run here, which loads it */
         if (rep)
-            freeReplyObject(rep);
+            reply_free(rep);
         rep = rconn_script(rc, call->script, call->nkeys, call->argc,
                            call->argv, NULL);
     }
@@ -274,7 +276,7 @@ int leads_event_result(struct rconn *rc, struct leads_call *call,
         return -1;
     if (rep->type == REDIS_REPLY_ERROR) {
         snprintf(rc->errstr, sizeof rc->errstr, "%s", rep->str);
-        freeReplyObject(rep);
+        reply_free(rep);
         return -1;
     }
     if (call->script == &followup_script && rep->type == REDIS_REPLY_INTEGER &&
@@ -286,7 +288,7 @@ int leads_event_result(struct rconn *rc, struct leads_call *call,
     if (call->script == &close_script && rep->type == REDIS_REPLY_STRING)
         log_info("student %s: %s; out of %s's open leads", ev->student,
                  call->why, rep->str);
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 

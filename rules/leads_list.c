@@ -11,6 +11,7 @@
 
 #include "core/keys.h"
 #include "core/mask.h"
+#include "core/reply.h"
 #include "rules/leads.h"
 
 void leads_list_free(struct lead_list *l)
@@ -90,7 +91,7 @@ static int read_students(struct rconn *rc, const struct config *cfg,
             x->assigned_ms = reply_ms(r->element[4]);
             x->followup_ms = reply_ms(r->element[5]);
         }
-        freeReplyObject(r);
+        reply_free(r);
         if (x->assigned_ms >= 0)
             x->deadline_ms = leads_deadline(cfg, x->assigned_ms);
     }
@@ -123,7 +124,7 @@ static int collect_open(struct rconn *rc, const char *prefix, const char *team,
     key_global(key, sizeof key, prefix, "leads");
     if (!(r = rconn_cmd(rc, "HGETALL %s", key))) {
         if (members)
-            freeReplyObject(members);
+            reply_free(members);
         return -1;
     }
     for (size_t k = 0;
@@ -138,9 +139,9 @@ static int collect_open(struct rconn *rc, const char *prefix, const char *team,
         if (!list_add(l, id, holder))
             got = -1;
     }
-    freeReplyObject(r);
+    reply_free(r);
     if (members)
-        freeReplyObject(members);
+        reply_free(members);
     return got;
 }
 
@@ -163,16 +164,16 @@ int leads_list_staff(struct rconn *rc, const struct config *cfg,
     if (!(r = rconn_cmd(rc, "EXISTS %s", key)))
         return -1;
     known = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    freeReplyObject(r);
+    reply_free(r);
     leads_staff_key(key, sizeof key, cfg->redis.prefix, staff);
     if (!(r = rconn_cmd(rc, "ZRANGE %s 0 -1", key)))
         return -1;
     for (size_t k = 0; r->type == REDIS_REPLY_ARRAY && k < r->elements; k++)
         if (!list_add(l, r->element[k]->str, staff)) {
-            freeReplyObject(r);
+            reply_free(r);
             return -1;
         }
-    freeReplyObject(r);
+    reply_free(r);
     if (!known && l->n == 0)
         return 0;
     return read_students(rc, cfg, l) < 0 ? -1 : 1;

@@ -286,21 +286,12 @@ static unsigned metrics_of(const struct event *ev, int opted_out,
     return bits;
 }
 
-/* When ev happened: its stream id's milliseconds, else now. */
-static int64_t event_ms(const struct event *ev, int64_t now_ms)
-{
-    char *end;
-    long long ms = strtoll(ev->id, &end, 10);
-
-    return end != ev->id && *end == '-' && ms > 0 ? ms : now_ms;
-}
-
 int report_attribute(struct resp *out, const struct config *cfg,
                      const redisReply *exp, const struct event *ev,
                      int opted_out, report_rank_fn rank, void *rank_ctx,
                      int64_t now_ms)
 {
-    int64_t at = event_ms(ev, now_ms);
+    int64_t at = event_time_ms(ev, now_ms);
     int k = 0;
 
     if (!cfg->report.counters || !exp || exp->type != REDIS_REPLY_ARRAY)

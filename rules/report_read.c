@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/keys.h"
+#include "core/reply.h"
 
 #define REPORT_CHUNK 1000 /* SCARDs sent at a time */
 
@@ -36,14 +37,14 @@ static int members(struct rconn *rc, const char *key, char ***out, size_t *n)
         return -1;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements &&
         !(*out = calloc(rep->elements, sizeof **out))) {
-        freeReplyObject(rep);
+        reply_free(rep);
         return -1;
     }
     for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++)
         if (rep->element[i]->type == REDIS_REPLY_STRING &&
             ((*out)[*n] = strdup(rep->element[i]->str)))
             (*n)++;
-    freeReplyObject(rep);
+    reply_free(rep);
     if (*n > 1)
         qsort(*out, *n, sizeof **out, cmp_str);
     return 0;
@@ -104,7 +105,7 @@ static int count_days(struct reader *rd, struct report_rule *r, char **days,
                     return -1;
                 if (rep->type == REDIS_REPLY_INTEGER)
                     r->arms[a].n[m] += rep->integer;
-                freeReplyObject(rep);
+                reply_free(rep);
             }
     rd->done += sent;
     tell(rd);
@@ -163,7 +164,7 @@ static long long scard(struct rconn *rc, const char *key)
 
     if (rep) {
         n = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-        freeReplyObject(rep);
+        reply_free(rep);
     }
     return n;
 }

@@ -12,10 +12,12 @@
 
 #include "core/clock.h"
 #include "core/hash.h"
+#include "core/join.h"
 #include "core/keys.h"
 #include "core/log.h"
 #include "core/mask.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 #include "core/student_store.h"
 #include "core/timeline.h"
 #include "core/worktime.h"
@@ -87,7 +89,7 @@ static long long script_int(struct rconn *rc, struct rscript *s, int argc,
     else if (rep && rep->type == REDIS_REPLY_ERROR)
         snprintf(rc->errstr, sizeof rc->errstr, "%s", rep->str);
     if (rep)
-        freeReplyObject(rep);
+        reply_free(rep);
     return v;
 }
 
@@ -152,11 +154,10 @@ void run_start_prepare(struct run *r, struct run_start_call *call,
     key_student(call->runs, sizeof call->runs, prefix, st->id, "runs");
     limit_key(call->limit, sizeof call->limit, prefix, st->id, rule->name);
     run_value(r, call->value, sizeof call->value);
-    snprintf(call->now, sizeof call->now, "%lld", (long long)r->started_ms);
-    snprintf(call->ln, sizeof call->ln, "%ld", rule->src->limit_n);
-    snprintf(call->lw, sizeof call->lw, "%lld", (long long)rule->src->limit_ms);
-    snprintf(call->age, sizeof call->age, "%lld",
-             (long long)run_max_age(env, rule, r->started_ms));
+    join_long(call->now, r->started_ms);
+    join_long(call->ln, rule->src->limit_n);
+    join_long(call->lw, rule->src->limit_ms);
+    join_long(call->age, run_max_age(env, rule, r->started_ms));
     call->argv[0] = call->runs, call->argv[1] = call->limit;
     call->argv[2] = rule->name, call->argv[3] = call->value;
     call->argv[4] = call->now, call->argv[5] = call->ln;
@@ -207,7 +208,7 @@ static long long asked_answer(struct run *r, struct run_start_call *call,
         snprintf(r->rc->errstr, sizeof r->rc->errstr, "%s", rep->str);
         got = -1;
     }
-    freeReplyObject(rep);
+    reply_free(rep);
     return got;
 }
 
@@ -226,7 +227,7 @@ static long long start_answer(struct run *r, struct run_start_call *call,
     call->ask_first = 0;
     if (!rep || rconn_noscript(rep)) {
         if (rep)
-            freeReplyObject(rep);
+            reply_free(rep);
         return script_int(r->rc, &start_script, RUN_START_ARGC, call->argv);
     }
     if (rep->type == REDIS_REPLY_INTEGER)
@@ -234,7 +235,7 @@ static long long start_answer(struct run *r, struct run_start_call *call,
     else
         snprintf(r->rc->errstr, sizeof r->rc->errstr, "%s",
                  rep->type == REDIS_REPLY_ERROR ? rep->str : "bad reply");
-    freeReplyObject(rep);
+    reply_free(rep);
     return got;
 }
 
@@ -343,7 +344,7 @@ int run_is_current_reply(struct rconn *rc, const char *id)
         return -1;
     cur = rep->type == REDIS_REPLY_STRING && strncmp(rep->str, id, len) == 0 &&
           rep->str[len] == ' ';
-    freeReplyObject(rep);
+    reply_free(rep);
     return cur;
 }
 
@@ -365,7 +366,7 @@ int run_note_touch(struct rconn *rc, const char *prefix, const char *student,
     if (!(rep = rconn_cmd(rc, "HSET %s last_touch_at %lld", key,
                           (long long)(now_ms / 1000))))
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -409,7 +410,7 @@ int run_persist(struct run *r)
     run_value(r, value, sizeof value);
     if (!(rep = rconn_cmd(r->rc, "HSET %s %s %s", runs, r->rule->name, value)))
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     r->instant = 0;
     return 0;
 }
@@ -564,7 +565,7 @@ int run_emit_event(struct run *r, const char *type, const char *field,
     if (run_emit_event_cmd(r, type, field, value) < 0 ||
         !(rep = rconn_reply(r->rc)))
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -624,7 +625,7 @@ static enum step_result step_tag(struct run *r, size_t i, const struct step *s)
               rconn_cmd(r->rc, "%s %s %s", add ? "SADD" : "SREM", key, s->arg)))
         return ST_ERROR;
     changed = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
-    freeReplyObject(rep);
+    reply_free(rep);
     if (changed && run_emit_event(r, add ? "tag" : "untag", "tag", s->arg) < 0)
         return ST_ERROR;
     if (!changed) { /* no event, so the consumer records nothing */
@@ -715,7 +716,7 @@ int run_abandon(struct rconn *rc, const struct config *cfg, const char *student,
     if (id && run_is_current(rc, cfg->redis.prefix, student, rule, id) == 1) {
         if (!(rep = rconn_cmd(rc, "HDEL %s %s", runs, rule)))
             return -1;
-        freeReplyObject(rep);
+        reply_free(rep);
     }
     snprintf(actor, sizeof actor, "rule:%s", rule);
     e.type = "skipped";

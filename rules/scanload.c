@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/keys.h"
+#include "core/reply.h"
 #include "core/student_store.h"
 
 #define CHUNK 100
@@ -105,7 +106,7 @@ int students_scan_page(struct rconn *rc, const char *prefix,
         else if (rep)
             snprintf(rc->errstr, sizeof rc->errstr, "SCAN: unexpected reply");
         if (rep)
-            freeReplyObject(rep);
+            reply_free(rep);
         return -1;
     }
     snprintf(cursor, STUDENTS_CURSOR_MAX, "%s", rep->element[0]->str);
@@ -115,7 +116,7 @@ int students_scan_page(struct rconn *rc, const char *prefix,
         if (id)
             status = fn(ctx, id);
     }
-    freeReplyObject(rep);
+    reply_free(rep);
     return status;
 }
 

@@ -34,6 +34,7 @@
 #include "core/clock.h"
 #include "core/keys.h"
 #include "core/receipt.h"
+#include "core/reply.h"
 #include "core/tz.h"
 #include "core/log.h"
 #include "core/pause.h"
@@ -118,14 +119,14 @@ int run_record_claim(struct rconn *rc, const char *key, int64_t ttl_ms,
                               (long long)ttl_ms)))
             return -1;
         created = rep->type == REDIS_REPLY_STATUS;
-        freeReplyObject(rep);
+        reply_free(rep);
     }
     if (created)
         return 1;
     if (!(rep = rconn_cmd(rc, "GET %s", key)))
         return -1;
     snprintf(state, n, "%s", rep->type == REDIS_REPLY_STRING ? rep->str : "");
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -151,7 +152,7 @@ static int record_pending(struct run *r)
 
     if (!rep)
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 
@@ -161,7 +162,7 @@ static int drop_record(struct run *r)
 
     if (!rep)
         return -1;
-    freeReplyObject(rep);
+    reply_free(rep);
     return 0;
 }
 

@@ -1,0 +1,241 @@
+/*
+ * consumer_prepare.c - the prepare stage of a batch of events, on the
+ * reading thread (consumer.c runs it): decode each entry, and learn of
+ * each student what the hook needs (that it exists, or its record
+ * loaded), with the next batch's read in the same round trip.
+ */
+#include "daemon/consumer_int.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/reply.h"
+#include "core/student_store.h"
+#include "rules/report.h"
+
+/*
+ * A student the hook wants is loaded whole (pipelined reads). The others
+ * are only checked to exist, all with one EXISTS of every key: in the
+ * usual case, where all exist, Redis runs one command per batch instead
+ * of one per event. When the count falls short, each of those keys is
+ * asked again on its own (one more round trip) to find the missing ones.
+ */
+
+static enum student_need wants(const struct consumer *c,
+                               const struct event *ev)
+{
+    return c->hook.wants ? c->hook.wants(c->hook.ctx, ev) : NEED_NONE;
+}
+
+/* Opt-outs are read only for the hook's work that reads them. */
+static enum student_part load_part(const struct item *it)
+{
+    return it->need == NEED_WHOLE ? STUDENT_WHOLE : STUDENT_NO_OPTOUTS;
+}
+
+static int queue_load(struct consumer *c, struct link *l, struct item *it)
+{
+    it->lookup = LOOKUP_LOAD;
+    if (rconn_append_resp(l->rc, &l->out) < 0)
+        return -1;
+    return student_append_part(l->rc, c->cfg->redis.prefix, it->ev.student,
+                               load_part(it));
+}
+
+/* Appends "EXISTS key" for each item marked LOOKUP_EXISTS, as one command
+ * (each = 0) or one per item (each = 1). Returns the keys queued. */
+static size_t queue_exists(struct consumer *c, struct link *l,
+                           const struct item *items, size_t n, int each)
+{
+    char key[KEY_MAX];
+    size_t count = 0;
+
+    for (size_t i = 0; i < n; i++)
+        count += items[i].lookup == LOOKUP_EXISTS;
+    if (count == 0)
+        return 0;
+    if (!each) {
+        resp_begin(&l->out, (int)count + 1);
+        resp_arg(&l->out, "EXISTS", 6);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].lookup != LOOKUP_EXISTS)
+            continue;
+        key_student(key, sizeof key, c->cfg->redis.prefix,
+                    items[i].ev.student, NULL);
+        if (each) {
+            resp_begin(&l->out, 2);
+            resp_arg(&l->out, "EXISTS", 6);
+        }
+        resp_str(&l->out, key);
+    }
+    return count;
+}
+
+/* Queues the lookups; *exists gets the number of keys in the one EXISTS
+ * (0: none queued). */
+static int queue_lookups(struct consumer *c, struct link *l,
+                         struct item *items, size_t n, size_t *exists)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &items[i];
+        if (!it->ev.student || !key_valid_id(it->ev.student))
+            continue;
+        it->need = it->accepted ? wants(c, &it->ev) : NEED_NONE;
+        if (it->need < NEED_LOADED)
+            it->lookup = LOOKUP_EXISTS;
+        else if (queue_load(c, l, it) < 0)
+            return -1;
+    }
+    *exists = queue_exists(c, l, items, n, 0);
+    /* the report's attribution (rules/report.h), read after the EXISTS */
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &items[i];
+        if (it->accepted && it->ev.student && key_valid_id(it->ev.student) &&
+            report_wants_event(c->cfg, &it->ev, c->hook.stage_rank,
+                               c->hook.ctx)) {
+            it->exp_wanted = 1;
+            report_exp_read(&l->out, c->cfg->redis.prefix, it->ev.student);
+        }
+    }
+    return 0;
+}
+
+/* Reads the exp hashes queue_lookups() asked for. 0 or -1. */
+static int read_exps(struct link *l, struct item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i].exp_wanted && !(items[i].exp = rconn_reply(l->rc)))
+            return -1;
+    return 0;
+}
+
+/* Reads an EXISTS reply: its count, or -1 on a Redis failure. */
+static long long read_exists(struct link *l)
+{
+    redisReply *r = rconn_reply(l->rc);
+    long long found;
+
+    if (!r)
+        return -1;
+    found = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+    reply_free(r);
+    return found;
+}
+
+/* Sends what is queued and reads the lookups' replies (the first ones).
+ * *all_exist is set when every key of the one EXISTS was found; when it
+ * is not, find_missing() must run once the rest of the round trip's
+ * replies are read. */
+static int read_lookups(struct consumer *c, struct link *l,
+                        struct item *items, size_t n, size_t exists,
+                        int *all_exist)
+{
+    long long found;
+
+    if (rconn_append_resp(l->rc, &l->out) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].lookup != LOOKUP_LOAD)
+            continue;
+        int ret = student_read_part(l->rc, items[i].ev.student,
+                                    load_part(&items[i]), &items[i].st);
+        if (ret < 0)
+            return -1;
+        items[i].known = ret;
+    }
+    *all_exist = 1;
+    if (exists == 0)
+        return read_exps(l, items, n);
+    if ((found = read_exists(l)) < 0)
+        return -1;
+    *all_exist = found == (long long)exists;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].lookup == LOOKUP_EXISTS)
+            items[i].known = *all_exist;
+    return read_exps(l, items, n);
+}
+
+/* Some student of the batch is not in Redis: which ones? */
+static int find_missing(struct consumer *c, struct link *l,
+                        struct item *items, size_t n)
+{
+    queue_exists(c, l, items, n, 1);
+    if (rconn_append_resp(l->rc, &l->out) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        long long found;
+        if (items[i].lookup != LOOKUP_EXISTS)
+            continue;
+        if ((found = read_exists(l)) < 0)
+            return -1;
+        items[i].known = found == 1;
+    }
+    return 0;
+}
+
+/* Accepted events of students not in Redis are rejected. */
+static void reject_unknown(struct item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].accepted && !items[i].known) {
+            items[i].accepted = 0;
+            items[i].rej.code = "unknown_student";
+            snprintf(items[i].rej.text, sizeof items[i].rej.text,
+                     "no student \"%.64s\" in Redis", items[i].ev.student);
+        }
+    }
+}
+
+/* The next batch's read, without blocking, queued behind the lookups so
+ * that Redis goes on from one to the other without waiting for us. */
+static void queue_prefetch(struct consumer *c, struct link *l)
+{
+    resp_begin(&l->out, 9);
+    resp_str(&l->out, "XREADGROUP");
+    resp_str(&l->out, "GROUP");
+    resp_str(&l->out, c->cfg->daemon.group);
+    resp_str(&l->out, c->name);
+    resp_str(&l->out, "COUNT");
+    resp_long(&l->out, c->cfg->daemon.batch);
+    resp_str(&l->out, "STREAMS");
+    resp_str(&l->out, c->stream);
+    resp_str(&l->out, ">");
+}
+
+int batch_prepare(struct consumer *c, struct link *l,
+                  const redisReply *entries, struct batch *b,
+                  redisReply **prefetch)
+{
+    size_t n = entries->elements, exists;
+    int all_exist;
+
+    if (n > b->cap) {
+        struct item *items = realloc(b->items, n * sizeof *items);
+        if (!items)
+            return -1;
+        b->items = items;
+        b->cap = n;
+    }
+    b->entries = entries;
+    b->n = n;
+    for (size_t i = 0; i < b->n; i++) {
+        memset(&b->items[i], 0, offsetof(struct item, ev));
+        b->items[i].accepted = event_decode(entries->element[i],
+                                            &b->items[i].ev,
+                                            &b->items[i].rej) == 0;
+    }
+    if (queue_lookups(c, l, b->items, n, &exists) < 0)
+        return -1;
+    if (prefetch)
+        queue_prefetch(c, l);
+    if (read_lookups(c, l, b->items, n, exists, &all_exist) < 0)
+        return -1;
+    if (prefetch && !(*prefetch = rconn_reply(l->rc)))
+        return -1;
+    if (!all_exist && find_missing(c, l, b->items, n) < 0)
+        return -1;
+    reject_unknown(b->items, n);
+    return 0;
+}
