@@ -1,14 +1,15 @@
 /*
  * escape.c - per-destination escaping of values (see escape.h).
  *
- * One loop serves every mode: a table per mode marks the ASCII bytes that
- * are copied as they are; runs of those are copied with one memcpy, and
- * the rest (markup, controls, non-ASCII) go through the mode's handler.
+ * One loop serves every mode: a constant set per mode marks the ASCII
+ * bytes that are copied as they are; runs of those and of well-formed
+ * UTF-8 are copied with one memcpy, and the rest (markup, controls,
+ * invalid bytes) go through the mode's handler.
  */
 #include "templates/escape.h"
 
-#include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "templates/utf8.h"
 
@@ -24,29 +25,35 @@ static int is_c1_seq(const unsigned char *u)
     return u[0] == 0xc2 && u[1] < 0xa0;
 }
 
-/* safe[esc][byte]: 1 when the byte is copied unchanged. */
-static unsigned char safe[ESC_COUNT][256];
-static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+/* The ASCII bytes each mode copies unchanged, as a 128-bit set (bits 0-63
+ * and 64-127): constants, so no table is built at run time and the hot
+ * path takes no lock. Printable ASCII, less each mode's specials; TAB
+ * and LF stay as they are except in headers and JSON. */
+#define LO(c) ((c) < 64 ? 1ULL << (c) : 0)
+#define HI(c) ((c) >= 64 ? 1ULL << ((c) - 64) : 0)
+#define PRINT_LO 0xffffffff00000000ULL /* 0x20 to 0x3f */
+#define PRINT_HI 0x7fffffffffffffffULL /* 0x40 to 0x7e */
+#define BREAKS (LO('\n') | LO('\t'))
+#define HTML_SPECIALS(f) (f('&') | f('<') | f('>') | f('"') | f('\''))
+#define MD_SPECIALS(f)                                                      \
+    (f('\\') | f('`') | f('*') | f('_') | f('[') | f(']') | f('(') |       \
+     f(')') | f('#') | f('<') | f('>') | f('~') | f('|') | f('!'))
+#define JSON_SPECIALS(f) (f('"') | f('\\'))
 
-static const char *const specials[ESC_COUNT] = {
-    [ESC_PLAIN] = "",
-    [ESC_HEADER] = "",
-    [ESC_HTML] = "&<>\"'",
-    [ESC_MARKDOWN] = "\\`*_[]()#<>~|!",
-    [ESC_JSON] = "\"\\",
+static const uint64_t safe[ESC_COUNT][2] = {
+    [ESC_PLAIN] = {PRINT_LO | BREAKS, PRINT_HI},
+    [ESC_HEADER] = {PRINT_LO, PRINT_HI},
+    [ESC_HTML] = {(PRINT_LO & ~HTML_SPECIALS(LO)) | BREAKS,
+                  PRINT_HI & ~HTML_SPECIALS(HI)},
+    [ESC_MARKDOWN] = {(PRINT_LO & ~MD_SPECIALS(LO)) | BREAKS,
+                      PRINT_HI & ~MD_SPECIALS(HI)},
+    [ESC_JSON] = {PRINT_LO & ~JSON_SPECIALS(LO), PRINT_HI & ~JSON_SPECIALS(HI)},
 };
 
-static void build_tables(void)
+/* Is the ASCII byte c copied unchanged by the mode whose set is tab? */
+static int is_safe(const uint64_t tab[2], unsigned char c)
 {
-    for (int e = 0; e < ESC_COUNT; e++) {
-        for (int c = 0x20; c < 0x7f; c++)
-            safe[e][c] = 1;
-        for (const char *s = specials[e]; *s; s++)
-            safe[e][(unsigned char)*s] = 0;
-    }
-    safe[ESC_PLAIN]['\n'] = safe[ESC_PLAIN]['\t'] = 1;
-    safe[ESC_HTML]['\n'] = safe[ESC_HTML]['\t'] = 1;
-    safe[ESC_MARKDOWN]['\n'] = safe[ESC_MARKDOWN]['\t'] = 1;
+    return (int)(tab[c >> 6] >> (c & 63) & 1);
 }
 
 /* What an ASCII control byte becomes: a string, or NULL to drop it. */
@@ -104,31 +111,58 @@ static void special_ascii(struct tbuf *b, enum tmpl_esc esc, unsigned char c)
     tbuf_addc(b, (char)c);
 }
 
+/* Is the 3-byte sequence at u well-formed and no overlong form or
+ * surrogate (lead E1..EC, EE or EF, two continuations)? Four bytes must
+ * be readable: one test of a word instead of a byte at a time. */
+static int common_three(const unsigned char *u)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t w;
+
+    memcpy(&w, u, 4);
+    return (w & 0xc0c0f0) == 0x8080e0 && (w & 0x0f) != 0 && (w & 0xff) != 0xed;
+#else
+    return (u[0] & 0xf0) == 0xe0 && u[0] != 0xe0 && u[0] != 0xed &&
+           (u[1] & 0xc0) == 0x80 && (u[2] & 0xc0) == 0x80;
+#endif
+}
+
+/* The end of the run at u that is copied as it is: safe ASCII and
+ * well-formed UTF-8 sequences (but C1 controls in headers). Chinese
+ * values are runs of 3-byte sequences: those take one test each. */
+static const unsigned char *copy_run(const unsigned char *u,
+                                     const unsigned char *end,
+                                     enum tmpl_esc esc, const uint64_t tab[2])
+{
+    size_t len;
+
+    while (u < end) {
+        if (*u < 0x80) {
+            if (!is_safe(tab, *u))
+                break;
+            u++;
+        } else if (end - u >= 4 && common_three(u)) {
+            u += 3;
+        } else if ((len = tmpl_utf8_valid_len(u, (size_t)(end - u))) &&
+                   !(esc == ESC_HEADER && is_c1_seq(u))) {
+            u += len;
+        } else {
+            break;
+        }
+    }
+    return u;
+}
+
 void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
 {
     const unsigned char *u = (const unsigned char *)v, *end = u + n;
-    const unsigned char *tab;
+    const uint64_t *tab = safe[esc];
     uint32_t cp;
+    size_t len;
 
-    pthread_once(&tables_once, build_tables);
-    tab = safe[esc];
     while (u < end) {
         const unsigned char *run = u;
-        size_t len;
-        /* A run of bytes copied as they are: safe ASCII and well-formed
-         * UTF-8 sequences (Chinese values are runs of 3-byte ones). */
-        while (u < end) {
-            if (*u < 0x80) {
-                if (!tab[*u])
-                    break;
-                u++;
-            } else if ((len = tmpl_utf8_valid_len(u, (size_t)(end - u))) &&
-                       !(esc == ESC_HEADER && is_c1_seq(u))) {
-                u += len;
-            } else {
-                break;
-            }
-        }
+        u = copy_run(u, end, esc, tab);
         if (u > run)
             tbuf_add(b, run, (size_t)(u - run));
         if (u == end)

@@ -4,6 +4,7 @@
 #include "templates/render.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "templates/filter.h"
@@ -58,12 +59,27 @@ static enum tmpl_status put_value(const struct tmpl_prog *p,
     return TMPL_OK;
 }
 
-enum tmpl_status tmpl_exec(const struct tmpl_prog *p, enum tmpl_esc esc,
-                           tmpl_lookup_fn lookup, void *arg, struct tbuf *out,
-                           char *why, size_t whylen)
+/* Adds the counts of the text op at ip: counted when compiled, or now. */
+static void count_text(const struct tmpl_prog *p, size_t ip,
+                       struct sms_count *count)
+{
+    const struct tmpl_op *op = &p->ops[ip];
+
+    if (p->sms)
+        tmpl_sms_count_add(count, &p->sms[ip]);
+    else
+        tmpl_sms_count(count, p->text + op->off, op->len);
+}
+
+/* The interpreter; count, when not NULL, gets the SMS counts of what is
+ * appended. */
+static enum tmpl_status exec(const struct tmpl_prog *p, enum tmpl_esc esc,
+                             tmpl_lookup_fn lookup, void *arg,
+                             struct tbuf *out, struct sms_count *count,
+                             char *why, size_t whylen)
 {
     const struct tmpl_op *ops = p->ops;
-    size_t ip = 0;
+    size_t ip = 0, at;
     enum tmpl_status st;
 
     while (ip < p->nops) {
@@ -71,12 +87,17 @@ enum tmpl_status tmpl_exec(const struct tmpl_prog *p, enum tmpl_esc esc,
         switch (op->kind) {
         case OP_TEXT:
             tbuf_add(out, p->text + op->off, op->len);
+            if (count)
+                count_text(p, ip, count);
             ip++;
             break;
         case OP_VALUE:
+            at = out->len;
             st = put_value(p, op, esc, lookup, arg, out, why, whylen);
             if (st != TMPL_OK)
                 return st;
+            if (count)
+                tmpl_sms_count_at(count, out->p, at, out->len);
             ip++;
             break;
         default: {
@@ -90,4 +111,34 @@ enum tmpl_status tmpl_exec(const struct tmpl_prog *p, enum tmpl_esc esc,
         return TMPL_INVALID;
     }
     return TMPL_OK;
+}
+
+enum tmpl_status tmpl_exec(const struct tmpl_prog *p, enum tmpl_esc esc,
+                           tmpl_lookup_fn lookup, void *arg, struct tbuf *out,
+                           char *why, size_t whylen)
+{
+    return exec(p, esc, lookup, arg, out, NULL, why, whylen);
+}
+
+enum tmpl_status tmpl_exec_sms(const struct tmpl_prog *p, tmpl_lookup_fn lookup,
+                               void *arg, struct tbuf *out,
+                               struct sms_count *count, char *why,
+                               size_t whylen)
+{
+    return exec(p, ESC_PLAIN, lookup, arg, out, count, why, whylen);
+}
+
+int tmpl_prog_count_sms(struct tmpl_prog *p)
+{
+    struct sms_count *c;
+
+    if (p->sms || p->nops == 0)
+        return 0;
+    if (!(c = calloc(p->nops, sizeof *c)))
+        return -1;
+    for (size_t i = 0; i < p->nops; i++)
+        if (p->ops[i].kind == OP_TEXT)
+            tmpl_sms_count(&c[i], p->text + p->ops[i].off, p->ops[i].len);
+    p->sms = c;
+    return 0;
 }
