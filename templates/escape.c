@@ -111,38 +111,94 @@ static void special_ascii(struct tbuf *b, enum tmpl_esc esc, unsigned char c)
     tbuf_addc(b, (char)c);
 }
 
-/* Is the 3-byte sequence at u well-formed and no overlong form or
- * surrogate (lead E1..EC, EE or EF, two continuations)? Four bytes must
- * be readable: one test of a word instead of a byte at a time. */
+/* The low bits of the leads E1..EC, EE and EF: 3-byte sequences with any
+ * two continuations after them are well-formed (E0 needs A0 and up, ED
+ * at most 9F: no overlong form, no surrogate). */
+#define COMMON_LEADS 0xdffe
+
+/* Is the sequence at u such a 3-byte one? Four bytes must be readable:
+ * one test of a word instead of a byte at a time. */
 static int common_three(const unsigned char *u)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     uint32_t w;
 
     memcpy(&w, u, 4);
-    return (w & 0xc0c0f0) == 0x8080e0 && (w & 0x0f) != 0 && (w & 0xff) != 0xed;
+    return (w & 0xc0c0f0) == 0x8080e0 && (COMMON_LEADS >> (w & 0x0f) & 1);
 #else
-    return (u[0] & 0xf0) == 0xe0 && u[0] != 0xe0 && u[0] != 0xed &&
+    return (u[0] & 0xf0) == 0xe0 && (COMMON_LEADS >> (u[0] & 0x0f) & 1) &&
            (u[1] & 0xc0) == 0x80 && (u[2] & 0xc0) == 0x80;
 #endif
+}
+
+/* Two of them at u (a Chinese value's usual pair)? Eight bytes must be
+ * readable. */
+static int common_three_pair(const unsigned char *u)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t w;
+
+    memcpy(&w, u, 8);
+    return (w & 0xc0c0f0c0c0f0ULL) == 0x8080e08080e0ULL &&
+           (COMMON_LEADS >> (w & 0x0f) & COMMON_LEADS >> (w >> 24 & 0x0f) & 1);
+#else
+    return common_three(u) && common_three(u + 3);
+#endif
+}
+
+/* Are the eight bytes at u all printable ASCII (0x20 to 0x7e)? The word
+ * tests find a byte below 0x20, or above 0x7e. */
+static int printable_word(const unsigned char *u)
+{
+    const uint64_t ones = 0x0101010101010101ULL;
+    uint64_t w;
+
+    memcpy(&w, u, 8);
+    return !((((w - 0x20 * ones) & ~w) | (w + ones) | w) &
+             0x8080808080808080ULL);
+}
+
+/* The end of the printable ASCII at u, eight bytes a step, the last step
+ * the word that ends the value (from start): the modes without specials
+ * copy it as it is (a phone number, an address). */
+static const unsigned char *printable_words(const unsigned char *u,
+                                            const unsigned char *start,
+                                            const unsigned char *end)
+{
+    while (end - u >= 8 && printable_word(u))
+        u += 8;
+    if (u < end && end - u < 8 && end - start >= 8 && printable_word(end - 8))
+        u = end;
+    return u;
 }
 
 /* The end of the run at u that is copied as it is: safe ASCII and
  * well-formed UTF-8 sequences (but C1 controls in headers). Chinese
  * values are runs of 3-byte sequences: those take one test each. */
 static const unsigned char *copy_run(const unsigned char *u,
+                                     const unsigned char *start,
                                      const unsigned char *end,
                                      enum tmpl_esc esc, const uint64_t tab[2])
 {
+    const int words = esc == ESC_PLAIN || esc == ESC_HEADER;
+    const unsigned char *w;
     size_t len;
 
     while (u < end) {
         if (*u < 0x80) {
+            if (words && (w = printable_words(u, start, end)) > u) {
+                u = w;
+                continue;
+            }
             if (!is_safe(tab, *u))
                 break;
             u++;
         } else if (end - u >= 4 && common_three(u)) {
             u += 3;
+            while (end - u >= 8 && common_three_pair(u))
+                u += 6;
+            while (end - u >= 4 && common_three(u))
+                u += 3;
         } else if ((len = tmpl_utf8_valid_len(u, (size_t)(end - u))) &&
                    !(esc == ESC_HEADER && is_c1_seq(u))) {
             u += len;
@@ -155,14 +211,15 @@ static const unsigned char *copy_run(const unsigned char *u,
 
 void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
 {
-    const unsigned char *u = (const unsigned char *)v, *end = u + n;
+    const unsigned char *start = (const unsigned char *)v, *u = start;
+    const unsigned char *end = u + n;
     const uint64_t *tab = safe[esc];
     uint32_t cp;
     size_t len;
 
     while (u < end) {
         const unsigned char *run = u;
-        u = copy_run(u, end, esc, tab);
+        u = copy_run(u, start, end, esc, tab);
         if (u > run)
             tbuf_add(b, run, (size_t)(u - run));
         if (u == end)
