@@ -209,6 +209,92 @@ static const unsigned char *copy_run(const unsigned char *u,
     return u;
 }
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* Values up to this long are tested whole, sixteen bytes a step (a name,
+ * a date, a major): bit i of each mask below is byte i of the value. */
+#define QUICK_MAX 48
+
+/* The ASCII bytes of each mode that the quick test refuses beside the
+ * controls (markdown has too many: its values take the loop). */
+static const char *const quick_specials[ESC_COUNT] = {
+    [ESC_PLAIN] = "",      [ESC_HEADER] = "",
+    [ESC_HTML] = "&<>\"'", [ESC_MARKDOWN] = NULL,
+    [ESC_JSON] = "\"\\",
+};
+
+/* What a value's bytes are: high (0x80 and up), 3-byte leads (E0..EF),
+ * continuations, and bytes that are not copied as they are. */
+struct classes {
+    uint64_t high, lead, cont, bad;
+};
+
+/* Adds the classes of the bytes of x, the value's bytes at shift (keep
+ * marks which of the sixteen lanes those are). Controls (below 0x20,
+ * TAB and LF too, and 0x7f), the leads E0 and ED (which need a check of
+ * their second byte) and the mode's specials are bad. */
+static void classify(__m128i x, unsigned keep, unsigned shift,
+                     const char *specials, struct classes *c)
+{
+    unsigned high = (unsigned)_mm_movemask_epi8(x);
+    __m128i lead = _mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8(-16)),
+                                  _mm_set1_epi8((char)0xe0));
+    __m128i cont = _mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8(-64)),
+                                  _mm_set1_epi8((char)0x80));
+    __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8((char)0xe0)),
+                               _mm_cmpeq_epi8(x, _mm_set1_epi8((char)0xed)));
+    unsigned ctrl = (unsigned)_mm_movemask_epi8(
+        _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+    for (const char *s = specials; *s; s++)
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(*s)));
+    c->high |= (uint64_t)(high & keep) << shift;
+    c->lead |= (uint64_t)((unsigned)_mm_movemask_epi8(lead) & keep) << shift;
+    c->cont |= (uint64_t)((unsigned)_mm_movemask_epi8(cont) & keep) << shift;
+    c->bad |= (uint64_t)(((unsigned)_mm_movemask_epi8(bad) | (ctrl & ~high)) &
+                         keep)
+              << shift;
+}
+
+/* Is all of the value at u (8 to QUICK_MAX bytes) copied as it is:
+ * printable ASCII but the mode's specials, and 3-byte sequences with a
+ * lead E1..EC, EE or EF and their two continuations? Then every high
+ * byte is a lead or a continuation, and the continuations are exactly
+ * the two bytes after each lead (a lead near the end wants bytes past
+ * it, which are no continuations). Reads only the value's bytes: steps
+ * that pass its end are taken back to end at it, their bytes in common
+ * classed twice, the same. */
+static int quick_clean(const unsigned char *u, size_t n, const char *specials)
+{
+    struct classes c = {0, 0, 0, 0};
+    size_t i;
+
+    if (n < 16) { /* two words: bytes 0-7 and n-8 to n-1 */
+        __m128i x = _mm_unpacklo_epi64(
+            _mm_loadl_epi64((const __m128i *)(const void *)u),
+            _mm_loadl_epi64((const __m128i *)(const void *)(u + n - 8)));
+        struct classes h = {0, 0, 0, 0};
+        classify(x, 0xffff, 0, specials, &h);
+        c.high = (h.high & 0xff) | (h.high >> 8) << (n - 8);
+        c.lead = (h.lead & 0xff) | (h.lead >> 8) << (n - 8);
+        c.cont = (h.cont & 0xff) | (h.cont >> 8) << (n - 8);
+        c.bad = h.bad;
+    } else {
+        for (i = 0; i + 16 <= n; i += 16)
+            classify(_mm_loadu_si128((const __m128i *)(const void *)(u + i)),
+                     0xffff, (unsigned)i, specials, &c);
+        if (i < n)
+            classify(
+                _mm_loadu_si128((const __m128i *)(const void *)(u + n - 16)),
+                0xffff, (unsigned)(n - 16), specials, &c);
+    }
+    return !c.bad && c.high == (c.lead | c.cont) &&
+           c.cont == ((c.lead << 1) | (c.lead << 2));
+}
+#endif
+
 void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
 {
     const unsigned char *start = (const unsigned char *)v, *u = start;
@@ -217,6 +303,14 @@ void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
     uint32_t cp;
     size_t len;
 
+#ifdef __SSE2__
+    /* Most values are short and need nothing: test them whole. */
+    if (n >= 8 && n <= QUICK_MAX && quick_specials[esc] &&
+        quick_clean(u, n, quick_specials[esc])) {
+        tbuf_add(b, v, n);
+        return;
+    }
+#endif
     while (u < end) {
         const unsigned char *run = u;
         u = copy_run(u, start, end, esc, tab);

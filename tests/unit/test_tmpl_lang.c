@@ -2,8 +2,9 @@
  * test_tmpl_lang.c - the template language, table-driven: each construct,
  * each escaping, defaults, missing values, nested sections, hostile values
  * ({{, }}, CRLF, <script>, NUL, invalid UTF-8, 1 MB), filters, the
- * compiler's errors with their line and column, and SMS bodies measured
- * as they are written.
+ * compiler's errors with their line and column, SMS bodies measured as
+ * they are written, and short values escaped by their whole-value test
+ * as by the byte loop.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -392,6 +393,50 @@ START_TEST(test_sms_counted)
 }
 END_TEST
 
+/* Short values are tested whole before the byte loop (escape.c): the
+ * answer must be the loop's. A value with 48 "a" after it is longer
+ * than the whole test takes, and "a" is copied as it is in every mode
+ * and ends no sequence: so escaping v and then the a's must give
+ * escape(v) and the a's. Random values of every short length, of
+ * pieces that are clean, special, control, or broken UTF-8. */
+START_TEST(test_escape_short_values)
+{
+    static const char *const pieces[] = {
+        "a", " ", "~", "你", "\xef\xbc\x88", "\xe0\xa4\x85", "\xed\x9f\xbf",
+        "\xe0\x80\x80", "\xed\xa0\x80", "\xc3\xa9", "\xc2\x85",
+        "\xf0\x9f\x98\x80", "\xe4\xb8", "\xb8", "\xff", "\n", "\t", "\r",
+        "\r\n", "\x01", "\x7f", "&", "<", "\"", "'", "\\", "*", "\xe2\x82\xac"};
+    const size_t np = sizeof pieces / sizeof pieces[0];
+    char v[128], *tail;
+    unsigned seed = 7;
+
+    memset(v, 0, sizeof v);
+    for (int t = 0; t < 20000; t++) {
+        size_t n = 0, want = (size_t)(rand_r(&seed) % 52);
+        enum tmpl_esc esc = (enum tmpl_esc)(t % ESC_COUNT);
+        struct tbuf a = {0}, b = {0};
+
+        while (n < want) {
+            const char *p = pieces[rand_r(&seed) % np];
+            size_t len = strlen(p);
+            if (n + len > want)
+                break;
+            memcpy(v + n, p, len);
+            n += len;
+        }
+        tail = v + n;
+        memset(tail, 'a', 48);
+        tmpl_esc_append(&a, esc, v, n);
+        tmpl_esc_append(&b, esc, v, n + 48);
+        ck_assert_msg(b.len == a.len + 48 && memcmp(a.p, b.p, a.len) == 0,
+                      "mode %d, value of %zu bytes: the short test differs",
+                      (int)esc, n);
+        tbuf_free(&a);
+        tbuf_free(&b);
+    }
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc;
@@ -410,6 +455,7 @@ int main(void)
                         sizeof error_cases / sizeof error_cases[0]);
     tcase_add_test(tc, test_compact);
     tcase_add_test(tc, test_sms_counted);
+    tcase_add_test(tc, test_escape_short_values);
     status = check_run(s);
     free(big_value);
     return status;
