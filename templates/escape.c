@@ -234,8 +234,9 @@ struct classes {
  * marks which of the sixteen lanes those are). Controls (below 0x20,
  * TAB and LF too, and 0x7f), the leads E0 and ED (which need a check of
  * their second byte) and the mode's specials are bad. */
-static void classify(__m128i x, unsigned keep, unsigned shift,
-                     const char *specials, struct classes *c)
+__attribute__((always_inline)) static inline void
+classify(__m128i x, unsigned keep, unsigned shift, const char *specials,
+         struct classes *c)
 {
     unsigned high = (unsigned)_mm_movemask_epi8(x);
     __m128i lead = _mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8(-16)),
@@ -295,7 +296,11 @@ static int quick_clean(const unsigned char *u, size_t n, const char *specials)
 }
 #endif
 
-void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
+/* The byte loop: runs copied, the rest through the mode's handler. Out
+ * of line, so that the values the whole-value test passes cost no
+ * registers saved for it. */
+__attribute__((noinline)) static void
+esc_loop(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
 {
     const unsigned char *start = (const unsigned char *)v, *u = start;
     const unsigned char *end = u + n;
@@ -303,14 +308,6 @@ void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
     uint32_t cp;
     size_t len;
 
-#ifdef __SSE2__
-    /* Most values are short and need nothing: test them whole. */
-    if (n >= 8 && n <= QUICK_MAX && quick_specials[esc] &&
-        quick_clean(u, n, quick_specials[esc])) {
-        tbuf_add(b, v, n);
-        return;
-    }
-#endif
     while (u < end) {
         const unsigned char *run = u;
         u = copy_run(u, start, end, esc, tab);
@@ -336,4 +333,17 @@ void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
         tbuf_add(b, UTF8_REPLACEMENT, 3); /* not well-formed */
         u++;
     }
+}
+
+void tmpl_esc_append(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
+{
+#ifdef __SSE2__
+    /* Most values are short and need nothing: test them whole. */
+    if (n >= 8 && n <= QUICK_MAX && quick_specials[esc] &&
+        quick_clean((const unsigned char *)v, n, quick_specials[esc])) {
+        tbuf_add(b, v, n);
+        return;
+    }
+#endif
+    esc_loop(b, esc, v, n);
 }
