@@ -407,7 +407,7 @@ START_TEST(test_escape_short_values)
         "\xf0\x9f\x98\x80", "\xe4\xb8", "\xb8", "\xff", "\n", "\t", "\r",
         "\r\n", "\x01", "\x7f", "&", "<", "\"", "'", "\\", "*", "\xe2\x82\xac"};
     const size_t np = sizeof pieces / sizeof pieces[0];
-    char v[128], *tail;
+    char v[128], *tail, *exact;
     unsigned seed = 7;
 
     memset(v, 0, sizeof v);
@@ -426,9 +426,14 @@ START_TEST(test_escape_short_values)
         }
         tail = v + n;
         memset(tail, 'a', 48);
-        tmpl_esc_append(&a, esc, v, n);
+        /* a copy of just n bytes: a read past it is a sanitizer error */
+        exact = malloc(n ? n : 1);
+        memcpy(exact, v, n);
+        tmpl_esc_append(&a, esc, exact, n);
         tmpl_esc_append(&b, esc, v, n + 48);
-        ck_assert_msg(b.len == a.len + 48 && memcmp(a.p, b.p, a.len) == 0,
+        free(exact);
+        ck_assert_msg(b.len == a.len + 48 &&
+                          (a.len == 0 || memcmp(a.p, b.p, a.len) == 0),
                       "mode %d, value of %zu bytes: the short test differs",
                       (int)esc, n);
         tbuf_free(&a);
