@@ -14,7 +14,8 @@
 
 #include "core/diag.h"
 #include "core/student.h"
-#include "templates/sms.h"
+
+struct sms_count; /* templates/sms.h */
 
 /* Where a name is looked up. */
 enum tmpl_ns {

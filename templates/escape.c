@@ -4,7 +4,9 @@
  * One loop serves every mode: a constant set per mode marks the ASCII
  * bytes that are copied as they are; runs of those and of well-formed
  * UTF-8 are copied with one memcpy, and the rest (markup, controls,
- * invalid bytes) go through the mode's handler.
+ * invalid bytes) go through the mode's handler. Before it, a short value
+ * (most are: a name, a date, a major) is tested whole with SSE2, and one
+ * that needs nothing is copied without the loop.
  */
 #include "templates/escape.h"
 
@@ -131,74 +133,22 @@ static int common_three(const unsigned char *u)
 #endif
 }
 
-/* Two of them at u (a Chinese value's usual pair)? Eight bytes must be
- * readable. */
-static int common_three_pair(const unsigned char *u)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint64_t w;
-
-    memcpy(&w, u, 8);
-    return (w & 0xc0c0f0c0c0f0ULL) == 0x8080e08080e0ULL &&
-           (COMMON_LEADS >> (w & 0x0f) & COMMON_LEADS >> (w >> 24 & 0x0f) & 1);
-#else
-    return common_three(u) && common_three(u + 3);
-#endif
-}
-
-/* Are the eight bytes at u all printable ASCII (0x20 to 0x7e)? The word
- * tests find a byte below 0x20, or above 0x7e. */
-static int printable_word(const unsigned char *u)
-{
-    const uint64_t ones = 0x0101010101010101ULL;
-    uint64_t w;
-
-    memcpy(&w, u, 8);
-    return !((((w - 0x20 * ones) & ~w) | (w + ones) | w) &
-             0x8080808080808080ULL);
-}
-
-/* The end of the printable ASCII at u, eight bytes a step, the last step
- * the word that ends the value (from start): the modes without specials
- * copy it as it is (a phone number, an address). */
-static const unsigned char *printable_words(const unsigned char *u,
-                                            const unsigned char *start,
-                                            const unsigned char *end)
-{
-    while (end - u >= 8 && printable_word(u))
-        u += 8;
-    if (u < end && end - u < 8 && end - start >= 8 && printable_word(end - 8))
-        u = end;
-    return u;
-}
-
 /* The end of the run at u that is copied as it is: safe ASCII and
  * well-formed UTF-8 sequences (but C1 controls in headers). Chinese
  * values are runs of 3-byte sequences: those take one test each. */
 static const unsigned char *copy_run(const unsigned char *u,
-                                     const unsigned char *start,
                                      const unsigned char *end,
                                      enum tmpl_esc esc, const uint64_t tab[2])
 {
-    const int words = esc == ESC_PLAIN || esc == ESC_HEADER;
-    const unsigned char *w;
     size_t len;
 
     while (u < end) {
         if (*u < 0x80) {
-            if (words && (w = printable_words(u, start, end)) > u) {
-                u = w;
-                continue;
-            }
             if (!is_safe(tab, *u))
                 break;
             u++;
         } else if (end - u >= 4 && common_three(u)) {
             u += 3;
-            while (end - u >= 8 && common_three_pair(u))
-                u += 6;
-            while (end - u >= 4 && common_three(u))
-                u += 3;
         } else if ((len = tmpl_utf8_valid_len(u, (size_t)(end - u))) &&
                    !(esc == ESC_HEADER && is_c1_seq(u))) {
             u += len;
@@ -230,13 +180,12 @@ struct classes {
     uint64_t high, lead, cont, bad;
 };
 
-/* Adds the classes of the bytes of x, the value's bytes at shift (keep
- * marks which of the sixteen lanes those are). Controls (below 0x20,
- * TAB and LF too, and 0x7f), the leads E0 and ED (which need a check of
- * their second byte) and the mode's specials are bad. */
+/* Adds the classes of the sixteen bytes of x, the value's bytes from
+ * shift on. Controls (below 0x20, TAB and LF too, and 0x7f), the leads
+ * E0 and ED (which need a check of their second byte) and the mode's
+ * specials are bad. */
 __attribute__((always_inline)) static inline void
-classify(__m128i x, unsigned keep, unsigned shift, const char *specials,
-         struct classes *c)
+classify(__m128i x, unsigned shift, const char *specials, struct classes *c)
 {
     unsigned high = (unsigned)_mm_movemask_epi8(x);
     __m128i lead = _mm_cmpeq_epi8(_mm_and_si128(x, _mm_set1_epi8(-16)),
@@ -251,11 +200,10 @@ classify(__m128i x, unsigned keep, unsigned shift, const char *specials,
     bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
     for (const char *s = specials; *s; s++)
         bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(*s)));
-    c->high |= (uint64_t)(high & keep) << shift;
-    c->lead |= (uint64_t)((unsigned)_mm_movemask_epi8(lead) & keep) << shift;
-    c->cont |= (uint64_t)((unsigned)_mm_movemask_epi8(cont) & keep) << shift;
-    c->bad |= (uint64_t)(((unsigned)_mm_movemask_epi8(bad) | (ctrl & ~high)) &
-                         keep)
+    c->high |= (uint64_t)high << shift;
+    c->lead |= (uint64_t)_mm_movemask_epi8(lead) << shift;
+    c->cont |= (uint64_t)_mm_movemask_epi8(cont) << shift;
+    c->bad |= (uint64_t)((unsigned)_mm_movemask_epi8(bad) | (ctrl & ~high))
               << shift;
 }
 
@@ -277,7 +225,7 @@ static int quick_clean(const unsigned char *u, size_t n, const char *specials)
             _mm_loadl_epi64((const __m128i *)(const void *)u),
             _mm_loadl_epi64((const __m128i *)(const void *)(u + n - 8)));
         struct classes h = {0, 0, 0, 0};
-        classify(x, 0xffff, 0, specials, &h);
+        classify(x, 0, specials, &h);
         c.high = (h.high & 0xff) | (h.high >> 8) << (n - 8);
         c.lead = (h.lead & 0xff) | (h.lead >> 8) << (n - 8);
         c.cont = (h.cont & 0xff) | (h.cont >> 8) << (n - 8);
@@ -285,11 +233,11 @@ static int quick_clean(const unsigned char *u, size_t n, const char *specials)
     } else {
         for (i = 0; i + 16 <= n; i += 16)
             classify(_mm_loadu_si128((const __m128i *)(const void *)(u + i)),
-                     0xffff, (unsigned)i, specials, &c);
+                     (unsigned)i, specials, &c);
         if (i < n)
             classify(
                 _mm_loadu_si128((const __m128i *)(const void *)(u + n - 16)),
-                0xffff, (unsigned)(n - 16), specials, &c);
+                (unsigned)(n - 16), specials, &c);
     }
     return !c.bad && c.high == (c.lead | c.cont) &&
            c.cont == ((c.lead << 1) | (c.lead << 2));
@@ -302,15 +250,14 @@ static int quick_clean(const unsigned char *u, size_t n, const char *specials)
 __attribute__((noinline)) static void
 esc_loop(struct tbuf *b, enum tmpl_esc esc, const char *v, size_t n)
 {
-    const unsigned char *start = (const unsigned char *)v, *u = start;
-    const unsigned char *end = u + n;
+    const unsigned char *u = (const unsigned char *)v, *end = u + n;
     const uint64_t *tab = safe[esc];
     uint32_t cp;
     size_t len;
 
     while (u < end) {
         const unsigned char *run = u;
-        u = copy_run(u, start, end, esc, tab);
+        u = copy_run(u, end, esc, tab);
         if (u > run)
             tbuf_add(b, run, (size_t)(u - run));
         if (u == end)

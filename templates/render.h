@@ -37,7 +37,7 @@ enum tmpl_status tmpl_exec(const struct tmpl_prog *p, enum tmpl_esc esc,
                            tmpl_lookup_fn lookup, void *arg, struct tbuf *out,
                            char *why, size_t whylen);
 
-/* --- SMS bodies, measured as they are written ---------------------------- */
+/* --- SMS bodies, measured as they are written -------------------------- */
 /* Counts the SMS measure (sms.h) of each text run of p once, so that
  * tmpl_exec_sms() only counts the values. Returns 0, or -1 out of memory
  * (p still renders, counting its text each time). */

@@ -79,12 +79,7 @@ static int count_parts(const unsigned char *u, size_t n, int gsm, size_t part)
     return parts;
 }
 
-/* Characters and UTF-16 units of base[from..to), valid UTF-8, counted on
- * bytes: every byte but a continuation (10xxxxxx) starts a character, and
- * a 4-byte one (lead 11110xxx) is two units. Most calls count one value
- * of a few bytes written after the text before it, so the last step
- * reads the whole step that ends at to, base[to-16..to), and ignores
- * the bytes before from: base[0..to) must be readable. */
+/* What count_utf16() finds in a piece of UTF-8. */
 struct utf16_count {
     size_t conts; /* continuation bytes */
     size_t four;  /* leads of 4-byte characters */
@@ -141,6 +136,12 @@ static size_t sse_conts(__m128i lanes)
     return sse_sum(_mm_sub_epi8(_mm_setzero_si128(), lanes));
 }
 
+/* The characters and UTF-16 units of base[from..to), valid UTF-8, are
+ * counted on bytes: every byte but a continuation (10xxxxxx) starts a
+ * character, and a 4-byte one (lead 11110xxx) is two units. Most calls
+ * count one value of a few bytes written after the text before it, so
+ * the last step reads the whole step that ends at to, base[to-16..to),
+ * and ignores the bytes before from: base[0..to) must be readable. */
 static struct utf16_count count_utf16(const unsigned char *base, size_t from,
                                       size_t to)
 {
@@ -179,6 +180,7 @@ static struct utf16_count count_utf16(const unsigned char *base, size_t from,
     return r;
 }
 #else
+/* The same a byte at a time. */
 static struct utf16_count count_utf16(const unsigned char *base, size_t from,
                                       size_t to)
 {
@@ -196,8 +198,8 @@ static struct utf16_count count_utf16(const unsigned char *base, size_t from,
  * character that is not (then *gsm is 0). *escapes counts 2-septet ones.
  * Out of line: most pieces are counted once the text is UCS-2, and their
  * count then saves no registers for this. */
-__attribute__((noinline)) static size_t count_septets(const unsigned char *u, size_t n, int *gsm,
-                            int *escapes)
+__attribute__((noinline)) static size_t
+count_septets(const unsigned char *u, size_t n, int *gsm, int *escapes)
 {
     size_t i = 0, septets = 0;
     uint32_t cp;

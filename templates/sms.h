@@ -23,7 +23,7 @@ struct sms_info {
  * tmpl_sms_finish(). */
 void tmpl_sms_measure(const char *text, size_t n, struct sms_info *out);
 
-/* --- measuring as the text is written -------------------------------------- */
+/* --- measuring as the text is written ------------------------------------ */
 /* The counts of a text, which add up over its pieces when each piece but
  * the last is well-formed UTF-8 (template text is checked when loaded,
  * values are escaped): an SMS body is counted from its template's text

@@ -360,7 +360,8 @@ static void check_counted(const char *tmpl, const struct attrs *school,
         }
         tmpl_sms_finish(&c, out.p + body, out.len - body, &got);
         tmpl_sms_measure(out.p + body, out.len - body, &want);
-        ck_assert_msg(got.encoding == want.encoding && got.chars == want.chars &&
+        ck_assert_msg(got.encoding == want.encoding &&
+                          got.chars == want.chars &&
                           got.units == want.units &&
                           got.segments == want.segments,
                       "%s + %s: counted %d %zu %zu %d, measured %d %zu %zu %d",
