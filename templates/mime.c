@@ -414,10 +414,34 @@ static int addr_byte_ok(unsigned char c)
     return c > ' ' && c != '<' && c != '>' && c != 0x7f && c != ',';
 }
 
+#define ONES 0x0101010101010101ULL
+
+/* Bit 7 set in some byte when a byte of w is c (word tests that find
+ * any such byte, whatever the bytes around it). */
+static uint64_t word_has(uint64_t w, unsigned char c)
+{
+    uint64_t v = w ^ (ONES * c);
+
+    return (v - ONES) & ~v;
+}
+
+/* Are the eight bytes at s all address bytes? */
+static int addr_word_ok(const char *s)
+{
+    uint64_t w;
+
+    memcpy(&w, s, 8);
+    return !((((w - 0x21 * ONES) & ~w) | word_has(w, '<') | word_has(w, '>') |
+              word_has(w, ',') | word_has(w, 0x7f)) &
+             0x8080808080808080ULL);
+}
+
 static void put_addr(struct tbuf *b, const char *s, size_t n)
 {
     size_t i = 0;
 
+    while (i + 8 <= n && addr_word_ok(s + i)) /* a link: eight a step */
+        i += 8;
     while (i < n && addr_byte_ok((unsigned char)s[i]))
         i++;
     tbuf_add(b, s, i); /* the usual case: all of it */
