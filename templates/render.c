@@ -71,6 +71,34 @@ static void count_text(const struct tmpl_prog *p, size_t ip,
         tmpl_sms_count(count, p->text + op->off, op->len);
 }
 
+/* The values written, counted after the text that follows them: a load
+ * of bytes a memcpy has just stored waits for the stores to land, and
+ * counting each value at once did that for every value. The counts add
+ * up in any order. */
+#define PENDING_MAX 16
+
+struct pending {
+    size_t from[PENDING_MAX], to[PENDING_MAX];
+    int n;
+};
+
+static void count_pending(struct pending *pd, const struct tbuf *out,
+                          struct sms_count *count)
+{
+    for (int i = 0; i < pd->n; i++)
+        tmpl_sms_count_at(count, out->p, pd->from[i], pd->to[i]);
+    pd->n = 0;
+}
+
+static void count_value(struct pending *pd, const struct tbuf *out,
+                        size_t at, struct sms_count *count)
+{
+    if (pd->n == PENDING_MAX)
+        count_pending(pd, out, count);
+    pd->from[pd->n] = at;
+    pd->to[pd->n++] = out->len;
+}
+
 /* The interpreter; count, when not NULL, gets the SMS counts of what is
  * appended. */
 static enum tmpl_status exec(const struct tmpl_prog *p, enum tmpl_esc esc,
@@ -79,8 +107,11 @@ static enum tmpl_status exec(const struct tmpl_prog *p, enum tmpl_esc esc,
                              char *why, size_t whylen)
 {
     const struct tmpl_op *ops = p->ops;
+    struct pending pd;
     size_t ip = 0, at;
     enum tmpl_status st;
+
+    pd.n = 0;
 
     while (ip < p->nops) {
         const struct tmpl_op *op = &ops[ip];
@@ -97,7 +128,7 @@ static enum tmpl_status exec(const struct tmpl_prog *p, enum tmpl_esc esc,
             if (st != TMPL_OK)
                 return st;
             if (count)
-                tmpl_sms_count_at(count, out->p, at, out->len);
+                count_value(&pd, out, at, count);
             ip++;
             break;
         default: {
@@ -110,6 +141,8 @@ static enum tmpl_status exec(const struct tmpl_prog *p, enum tmpl_esc esc,
         snprintf(why, whylen, "out of memory");
         return TMPL_INVALID;
     }
+    if (count)
+        count_pending(&pd, out, count);
     return TMPL_OK;
 }
 
