@@ -31,8 +31,8 @@ static int is_c1_seq(const unsigned char *u)
  * and 64-127): constants, so no table is built at run time and the hot
  * path takes no lock. Printable ASCII, less each mode's specials; TAB
  * and LF stay as they are except in headers and JSON. */
-#define LO(c) ((c) < 64 ? 1ULL << (c) : 0)
-#define HI(c) ((c) >= 64 ? 1ULL << ((c) - 64) : 0)
+#define LO(c) ((1ULL << ((c) & 63)) * ((c) < 64)) /* shifts under 64 only */
+#define HI(c) ((1ULL << ((c) & 63)) * ((c) >= 64))
 #define PRINT_LO 0xffffffff00000000ULL /* 0x20 to 0x3f */
 #define PRINT_HI 0x7fffffffffffffffULL /* 0x40 to 0x7e */
 #define BREAKS (LO('\n') | LO('\t'))

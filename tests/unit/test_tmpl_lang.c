@@ -306,19 +306,19 @@ END_TEST
  * emoji, sections hidden and shown, defaults, filters. */
 static const char *const sms_templates[] = {
     "{{name}}",
-    "Dear student, your interview is on {{date day}}. Reply {YES} or [NO] "
-    "to this message; fees are {{number fee}} EUR (or 5 €) ~ see the site "
-    "for details about the programme and the campus visit day. {{nick|-}}",
-    "{{#tag:intent:high}}High intent: {{score}} points {{/tag:intent:high}}"
-    "{{^tag:intent:high}}never shown {{name}}{{/tag:intent:high}}"
-    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-    "aaaaaaa{{school.name}}",
-    "【{{school.name}}】{{name}}同学您好！{{owner.name}}老师邀请您参加体验课"
-    "，地点在图书馆报告厅，活动免费并提供午餐。如需预约请回复本短信。"
-    "{{mask phone}}",
-    "\xf0\x9f\x98\x80 {{name}} \xf0\x9f\x8e\x93 aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{{html}}{{crlf}}",
+    ("Dear student, your interview is on {{date day}}. Reply {YES} or [NO] "
+     "to this message; fees are {{number fee}} EUR (or 5 €) ~ see the site "
+     "for details about the programme and the campus visit day. {{nick|-}}"),
+    ("{{#tag:intent:high}}High intent: {{score}} points {{/tag:intent:high}}"
+     "{{^tag:intent:high}}never shown {{name}}{{/tag:intent:high}}"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaa{{school.name}}"),
+    ("【{{school.name}}】{{name}}同学您好！{{owner.name}}老师邀请您参加体验课"
+     "，地点在图书馆报告厅，活动免费并提供午餐。如需预约请回复本短信。"
+     "{{mask phone}}"),
+    ("\xf0\x9f\x98\x80 {{name}} \xf0\x9f\x8e\x93 aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{{html}}{{crlf}}"),
     "{{bad}}{{trunc}}{{ctrl}}{{cr}}{{tab}} \\{{ literal }} {{braces}}",
 };
 
