@@ -3,7 +3,6 @@
  */
 #include "core/e164.h"
 
-#include <ctype.h>
 #include <string.h>
 
 /* Copies the digits of in (after an optional leading "+") into digits,
@@ -20,7 +19,7 @@ static int collect_digits(const char *in, char *digits, size_t cap, int *plus)
     if (*plus)
         p++;
     for (; *p; p++) {
-        if (isdigit((unsigned char)*p)) {
+        if (*p >= '0' && *p <= '9') { /* isdigit(), without its call */
             if (n + 1 >= cap)
                 return -1;
             digits[n++] = *p;
@@ -36,20 +35,25 @@ static int collect_digits(const char *in, char *digits, size_t cap, int *plus)
 }
 
 /* 1[3-9] and nine more digits: what every mainland mobile number is. */
-static int is_mainland_mobile(const char *d)
+static int is_mainland_mobile(const char *d, size_t n)
 {
-    return strlen(d) == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9';
+    return n == 11 && d[0] == '1' && d[1] >= '3' && d[1] <= '9';
 }
 
-static int is_e164_digits(const char *d)
+/* Do the n digits of d start with the two of two? Lengths are known
+ * here: no libc call for what the SMS render checks each time. */
+static int starts_with(const char *d, size_t n, const char *two)
 {
-    size_t n = strlen(d);
+    return n >= 2 && d[0] == two[0] && d[1] == two[1];
+}
 
+static int is_e164_digits(const char *d, size_t n)
+{
     if (n < 8 || n > 15 || d[0] == '0')
         return 0;
     /* +86 goes to the mainland, where SMS reach mobiles only. */
-    if (strncmp(d, "86", 2) == 0)
-        return is_mainland_mobile(d + 2);
+    if (starts_with(d, n, "86"))
+        return is_mainland_mobile(d + 2, n - 2);
     return 1;
 }
 
@@ -57,27 +61,33 @@ int e164_normalise(const char *in, char out[E164_MAX])
 {
     char d[32];
     const char *cc; /* the number from its country code on */
-    int plus, n = collect_digits(in, d, sizeof d, &plus);
+    size_t n, cn;
+    int plus, got = collect_digits(in, d, sizeof d, &plus);
 
     out[0] = '\0';
-    if (n <= 0)
+    if (got <= 0)
         return -1;
-    if (plus)
+    n = (size_t)got;
+    if (plus) {
         cc = d;
-    else if (strncmp(d, "00", 2) == 0)
+        cn = n;
+    } else if (starts_with(d, n, "00")) {
         cc = d + 2;
-    else if (is_mainland_mobile(d)) {
-        memcpy(out, "+86", 4);
-        strcat(out, d);
+        cn = n - 2;
+    } else if (is_mainland_mobile(d, n)) {
+        memcpy(out, "+86", 3);
+        memcpy(out + 3, d, n + 1);
         return 0;
-    } else if (strncmp(d, "86", 2) == 0 && is_mainland_mobile(d + 2))
+    } else if (starts_with(d, n, "86") && is_mainland_mobile(d + 2, n - 2)) {
         cc = d;
-    else
+        cn = n;
+    } else {
         return -1;
-    if (!is_e164_digits(cc))
+    }
+    if (!is_e164_digits(cc, cn))
         return -1;
     out[0] = '+';
-    strcpy(out + 1, cc);
+    memcpy(out + 1, cc, cn + 1);
     return 0;
 }
 

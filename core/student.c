@@ -49,6 +49,17 @@ void attrs_sort(struct attrs *a)
         qsort(a->v, a->n, sizeof *a->v, attr_cmp);
 }
 
+/* strcmp() after the first byte, inline: attribute names are a few
+ * bytes, shorter than a call to the library's vector compare. */
+static int rest_cmp(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return (int)(unsigned char)*a - (int)(unsigned char)*b;
+}
+
 /* A binary search of its own, not bsearch(): every template value and
  * rule attribute is looked up here, and most probes are told apart by
  * their first byte without a call. The order is attr_cmp's (strcmp's). */
@@ -62,7 +73,7 @@ const char *attrs_get(const struct attrs *a, const char *name)
         const char *probe = a->v[mid].name;
         int c = (int)first - (int)(unsigned char)probe[0];
         if (c == 0)
-            c = strcmp(name, probe);
+            c = rest_cmp(name + 1, probe + 1);
         if (c == 0)
             return a->v[mid].value;
         if (c < 0)

@@ -206,6 +206,7 @@ void tmpl_prog_free(struct tmpl_prog *p)
         free(p->refs[i].full);
     }
     free(p->refs);
+    free(p->sms);
     free(p->ops);
     free(p->text);
     free(p);

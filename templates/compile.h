@@ -15,6 +15,8 @@
 #include "core/diag.h"
 #include "core/student.h"
 
+struct sms_count; /* templates/sms.h */
+
 /* Where a name is looked up. */
 enum tmpl_ns {
     NS_STUDENT,    /* name: the student's attribute */
@@ -57,6 +59,8 @@ struct tmpl_prog {
     size_t ntext, captext;
     struct tmpl_ref *refs;
     size_t nrefs, caprefs;
+    struct sms_count *sms; /* per op: a TEXT op's SMS counts, from
+                              tmpl_prog_count_sms() (render.h); or NULL */
 };
 
 /* Where a piece of text starts in its file, for messages. */

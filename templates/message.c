@@ -220,6 +220,7 @@ static enum tmpl_status render_sms(struct render *r, struct offsets *o)
     const char *optout = r->ctx->cfg ? r->ctx->cfg->templates.sms_optout_text
                                      : NULL;
     struct tbuf *b = &r->out->buf;
+    struct sms_count count = {0};
     enum tmpl_status st;
 
     if (part->provider_code && (st = provider_params(r, &o->params)))
@@ -227,15 +228,20 @@ static enum tmpl_status render_sms(struct render *r, struct offsets *o)
     if (!part->body)
         return TMPL_OK;
     o->body = b->len;
-    st = tmpl_exec(part->body, ESC_PLAIN, lookup, r, b, r->out->err,
-                   sizeof r->out->err);
+    /* Measured as it is written (render.h), not scanned again. */
+    st = tmpl_exec_sms(part->body, lookup, r, b, &count, r->out->err,
+                       sizeof r->out->err);
     if (st != TMPL_OK)
         return st;
     if (tmpl_send_class(part, r->ctx->to_staff) == MSG_MARKETING &&
         optout && *optout &&
-        !ends_with(b->p + o->body, b->len - o->body, optout))
+        !ends_with(b->p + o->body, b->len - o->body, optout)) {
+        size_t at = b->len;
         tbuf_adds(b, optout);
-    tmpl_sms_measure(b->p + o->body, b->len - o->body, &r->out->msg.sms);
+        tmpl_sms_count_at(&count, b->p, at, b->len);
+    }
+    tmpl_sms_finish(&count, b->p + o->body, b->len - o->body,
+                    &r->out->msg.sms);
     tbuf_add(b, "", 1);
     return TMPL_OK;
 }

@@ -4,7 +4,6 @@
 #include "templates/mime.h"
 
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -32,7 +31,7 @@ static char b64_pairs[4096][2];
 static pthread_once_t pairs_once = PTHREAD_ONCE_INIT;
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#define HAVE_B64_SSSE3 1 /* base64 with SSSE3 when the CPU has it */
+#define HAVE_B64_SSSE3 1 /* base64 with SSSE3 or AVX2 when the CPU has it */
 static void detect_ssse3(void);
 #endif
 
@@ -50,44 +49,123 @@ static void build_pairs(void)
 #ifdef HAVE_B64_SSSE3
 #include <immintrin.h>
 
-/* Twelve bytes to sixteen characters with SSSE3 shuffles (Wojciech Muła's
- * and Daniel Lemire's method, "Faster Base64 Encoding and Decoding using
- * AVX2 Instructions", 2018, in its 128-bit form). It reads 16 bytes for
- * each 12 it encodes: avail (at least n) is how many may be read. Returns
- * the bytes done. */
-__attribute__((target("ssse3"))) static size_t
-b64_ssse3(char *o, const unsigned char *in, size_t n, size_t avail)
+/* Twelve bytes (of the sixteen of v) to sixteen characters with SSSE3
+ * shuffles (Wojciech Muła's and Daniel Lemire's method, "Faster Base64
+ * Encoding and Decoding using AVX2 Instructions", 2018, in its 128-bit
+ * form). Inlined into the loops below, which keep its constants in
+ * registers. */
+__attribute__((target("ssse3"), always_inline)) static inline __m128i
+b64_step(__m128i v)
 {
     const __m128i shuf =
         _mm_set_epi8(10, 11, 9, 10, 7, 8, 6, 7, 4, 5, 3, 4, 1, 2, 0, 1);
     const __m128i shift_lut = _mm_setr_epi8(
         'a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
         '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
+
+    v = _mm_shuffle_epi8(v, shuf);
+    __m128i t0 = _mm_and_si128(v, _mm_set1_epi32(0x0fc0fc00));
+    __m128i t1 = _mm_mulhi_epu16(t0, _mm_set1_epi32(0x04000040));
+    __m128i t2 = _mm_and_si128(v, _mm_set1_epi32(0x003f03f0));
+    __m128i t3 = _mm_mullo_epi16(t2, _mm_set1_epi32(0x01000010));
+    __m128i idx = _mm_or_si128(t1, t3);
+    __m128i r = _mm_subs_epu8(idx, _mm_set1_epi8(51));
+    __m128i less = _mm_cmpgt_epi8(_mm_set1_epi8(26), idx);
+    r = _mm_or_si128(r, _mm_and_si128(less, _mm_set1_epi8(13)));
+    return _mm_add_epi8(_mm_shuffle_epi8(shift_lut, r), idx);
+}
+
+/* Encodes 12 bytes a step into o; each step reads 16 bytes: avail (at
+ * least n) is how many may be read. Returns the bytes done. */
+__attribute__((target("ssse3"))) static size_t
+b64_ssse3(char *o, const unsigned char *in, size_t n, size_t avail)
+{
     size_t i = 0;
 
-    for (; i + 12 <= n && i + 16 <= avail; i += 12, o += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
-        v = _mm_shuffle_epi8(v, shuf);
-        __m128i t0 = _mm_and_si128(v, _mm_set1_epi32(0x0fc0fc00));
-        __m128i t1 = _mm_mulhi_epu16(t0, _mm_set1_epi32(0x04000040));
-        __m128i t2 = _mm_and_si128(v, _mm_set1_epi32(0x003f03f0));
-        __m128i t3 = _mm_mullo_epi16(t2, _mm_set1_epi32(0x01000010));
-        __m128i idx = _mm_or_si128(t1, t3);
-        __m128i r = _mm_subs_epu8(idx, _mm_set1_epi8(51));
-        __m128i less = _mm_cmpgt_epi8(_mm_set1_epi8(26), idx);
-        r = _mm_or_si128(r, _mm_and_si128(less, _mm_set1_epi8(13)));
-        r = _mm_add_epi8(_mm_shuffle_epi8(shift_lut, r), idx);
-        _mm_storeu_si128((__m128i *)(void *)o, r);
-    }
+    for (; i + 12 <= n && i + 16 <= avail; i += 12, o += 16)
+        _mm_storeu_si128(
+            (__m128i *)(void *)o,
+            b64_step(_mm_loadu_si128((const __m128i *)(const void *)(in + i))));
     return i;
 }
 
-static int have_ssse3;
+/* Whole 48-byte lines of in, each followed by CRLF, while 4 bytes past
+ * the line may be read; returns the bytes done, and moves *out past what
+ * it wrote. */
+__attribute__((target("ssse3"))) static size_t
+b64_lines_ssse3(char **out, const unsigned char *in, size_t n)
+{
+    char *o = *out;
+    size_t i = 0;
+
+    for (; i + B64_LINE_BYTES + 4 <= n; i += B64_LINE_BYTES) {
+        for (size_t k = 0; k < B64_LINE_BYTES; k += 12, o += 16)
+            _mm_storeu_si128((__m128i *)(void *)o,
+                             b64_step(_mm_loadu_si128(
+                                 (const __m128i *)(const void *)(in + i + k))));
+        *o++ = '\r';
+        *o++ = '\n';
+    }
+    *out = o;
+    return i;
+}
+
+/* The same step on two sets of twelve bytes, one in each 128-bit lane. */
+__attribute__((target("avx2"), always_inline)) static inline __m256i
+b64_step_avx2(__m256i v)
+{
+    const __m256i shuf = _mm256_setr_epi8(
+        1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10, 1, 0, 2, 1, 4, 3,
+        5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+    const __m256i shift_lut = _mm256_setr_epi8(
+        'a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+        '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0,
+        'a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+        '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
+
+    v = _mm256_shuffle_epi8(v, shuf);
+    __m256i t0 = _mm256_and_si256(v, _mm256_set1_epi32(0x0fc0fc00));
+    __m256i t1 = _mm256_mulhi_epu16(t0, _mm256_set1_epi32(0x04000040));
+    __m256i t2 = _mm256_and_si256(v, _mm256_set1_epi32(0x003f03f0));
+    __m256i t3 = _mm256_mullo_epi16(t2, _mm256_set1_epi32(0x01000010));
+    __m256i idx = _mm256_or_si256(t1, t3);
+    __m256i r = _mm256_subs_epu8(idx, _mm256_set1_epi8(51));
+    __m256i less = _mm256_cmpgt_epi8(_mm256_set1_epi8(26), idx);
+    r = _mm256_or_si256(r, _mm256_and_si256(less, _mm256_set1_epi8(13)));
+    return _mm256_add_epi8(_mm256_shuffle_epi8(shift_lut, r), idx);
+}
+
+/* b64_lines_ssse3() with AVX2: a line is two steps of 24 bytes, each
+ * step's lanes loaded from 12 bytes apart. */
+__attribute__((target("avx2"))) static size_t
+b64_lines_avx2(char **out, const unsigned char *in, size_t n)
+{
+    char *o = *out;
+    size_t i = 0;
+
+    for (; i + B64_LINE_BYTES + 4 <= n; i += B64_LINE_BYTES) {
+        for (size_t k = 0; k < B64_LINE_BYTES; k += 24, o += 32) {
+            const unsigned char *p = in + i + k;
+            __m256i v = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(
+                    _mm_loadu_si128((const __m128i *)(const void *)p)),
+                _mm_loadu_si128((const __m128i *)(const void *)(p + 12)), 1);
+            _mm256_storeu_si256((__m256i *)(void *)o, b64_step_avx2(v));
+        }
+        *o++ = '\r';
+        *o++ = '\n';
+    }
+    *out = o;
+    return i;
+}
+
+static int have_ssse3, have_avx2;
 
 static void detect_ssse3(void)
 {
     __builtin_cpu_init();
     have_ssse3 = __builtin_cpu_supports("ssse3");
+    have_avx2 = __builtin_cpu_supports("avx2");
 }
 #endif
 
@@ -154,13 +232,10 @@ void tmpl_mime_base64(struct tbuf *b, const unsigned char *in, size_t n)
     pthread_once(&pairs_once, build_pairs);
     o = b->p + b->len;
 #ifdef HAVE_B64_SSSE3
-    /* Whole lines, with room to read 4 bytes past each. */
-    if (have_ssse3)
-        for (; i + B64_LINE_BYTES + 4 <= n; i += B64_LINE_BYTES) {
-            o += b64_ssse3(o, in + i, B64_LINE_BYTES, n - i) / 3 * 4;
-            *o++ = '\r';
-            *o++ = '\n';
-        }
+    if (have_avx2)
+        i = b64_lines_avx2(&o, in, n);
+    else if (have_ssse3)
+        i = b64_lines_ssse3(&o, in, n);
 #endif
     for (; i < n; i += B64_LINE_BYTES) {
         size_t take = n - i < B64_LINE_BYTES ? n - i : B64_LINE_BYTES;
@@ -339,10 +414,34 @@ static int addr_byte_ok(unsigned char c)
     return c > ' ' && c != '<' && c != '>' && c != 0x7f && c != ',';
 }
 
+#define ONES 0x0101010101010101ULL
+
+/* Bit 7 set in some byte when a byte of w is c (word tests that find
+ * any such byte, whatever the bytes around it). */
+static uint64_t word_has(uint64_t w, unsigned char c)
+{
+    uint64_t v = w ^ (ONES * c);
+
+    return (v - ONES) & ~v;
+}
+
+/* Are the eight bytes at s all address bytes? */
+static int addr_word_ok(const char *s)
+{
+    uint64_t w;
+
+    memcpy(&w, s, 8);
+    return !((((w - 0x21 * ONES) & ~w) | word_has(w, '<') | word_has(w, '>') |
+              word_has(w, ',') | word_has(w, 0x7f)) &
+             0x8080808080808080ULL);
+}
+
 static void put_addr(struct tbuf *b, const char *s, size_t n)
 {
     size_t i = 0;
 
+    while (i + 8 <= n && addr_word_ok(s + i)) /* a link: eight a step */
+        i += 8;
     while (i < n && addr_byte_ok((unsigned char)s[i]))
         i++;
     tbuf_add(b, s, i); /* the usual case: all of it */
@@ -359,11 +458,15 @@ static void put_display_name(struct tbuf *b, struct tbuf *scratch,
                              const char *name, size_t n, size_t col)
 {
     char tmp[512];
+    size_t len;
 
     scratch->len = 0;
     tmpl_esc_append(scratch, ESC_HEADER, name, n);
-    snprintf(tmp, sizeof tmp, "%.*s", (int)scratch->len,
-             scratch->p ? scratch->p : "");
+    /* At most 511 bytes; the escaping left no NUL in them. */
+    len = scratch->len < sizeof tmp ? scratch->len : sizeof tmp - 1;
+    if (len)
+        memcpy(tmp, scratch->p, len);
+    tmp[len] = '\0';
     if (!plain_ascii(tmp)) {
         encoded_words(b, tmp, col);
         return;
@@ -500,9 +603,16 @@ static void header_unsubscribe(struct tbuf *b, const char *link)
 
 /* --- bodies -------------------------------------------------------------- */
 
+/* Fewer than a fifth of the bytes are not ASCII. Counted a block at a
+ * time, stopping once a fifth is reached: a Chinese body is decided in
+ * its first blocks instead of counted to the end. */
 static int mostly_ascii(const char *s, size_t n)
 {
-    return tmpl_utf8_high_bytes(s, n) * 5 < n;
+    size_t high = 0;
+
+    for (size_t i = 0; i < n && high * 5 < n; i += 256)
+        high += tmpl_utf8_high_bytes(s + i, n - i < 256 ? n - i : 256);
+    return high * 5 < n;
 }
 
 /* Canonical form: CRLF line breaks (base64 encodes them as they are). */

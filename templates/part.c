@@ -394,6 +394,10 @@ int tmpl_part_parse(struct tmpl_part *part, const struct part_text *t,
               "the Subject line and a blank line");
     if (part->type == TMPL_SMS)
         check_sms(&p, body_line);
+    /* Out of memory here only costs speed: the text is counted when
+     * rendered instead. */
+    if (part->type == TMPL_SMS && part->body && !p.errors)
+        (void)tmpl_prog_count_sms(part->body);
     if (part->type == TMPL_WEBHOOK && !p.errors)
         check_webhook(&p, body_line);
     return p.errors ? -1 : 0;

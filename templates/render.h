@@ -11,6 +11,7 @@
 #include "templates/buf.h"
 #include "templates/compile.h"
 #include "templates/escape.h"
+#include "templates/sms.h"
 
 /* What a render comes to. */
 enum tmpl_status {
@@ -35,6 +36,19 @@ typedef const char *(*tmpl_lookup_fn)(void *arg, const struct tmpl_ref *ref);
 enum tmpl_status tmpl_exec(const struct tmpl_prog *p, enum tmpl_esc esc,
                            tmpl_lookup_fn lookup, void *arg, struct tbuf *out,
                            char *why, size_t whylen);
+
+/* --- SMS bodies, measured as they are written -------------------------- */
+/* Counts the SMS measure (sms.h) of each text run of p once, so that
+ * tmpl_exec_sms() only counts the values. Returns 0, or -1 out of memory
+ * (p still renders, counting its text each time). */
+int tmpl_prog_count_sms(struct tmpl_prog *p);
+/* tmpl_exec() with ESC_PLAIN that also adds to *count (zeroed by the
+ * caller) the counts of what it appends: tmpl_sms_finish() of them is
+ * tmpl_sms_measure() of the appended text. */
+enum tmpl_status tmpl_exec_sms(const struct tmpl_prog *p, tmpl_lookup_fn lookup,
+                               void *arg, struct tbuf *out,
+                               struct sms_count *count, char *why,
+                               size_t whylen);
 
 /* True when v counts as a value (not NULL, not empty, not only blanks). */
 int tmpl_present(const char *v);

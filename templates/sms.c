@@ -79,8 +79,16 @@ static int count_parts(const unsigned char *u, size_t n, int gsm, size_t part)
     return parts;
 }
 
+/* What count_utf16() finds in a piece of UTF-8. */
+struct utf16_count {
+    size_t conts; /* continuation bytes */
+    size_t four;  /* leads of 4-byte characters */
+};
+
 #ifdef __SSE2__
 #include <emmintrin.h>
+
+#define STEP 16
 
 /* The sum of the sixteen byte lanes of v. */
 static size_t sse_sum(__m128i v)
@@ -89,115 +97,109 @@ static size_t sse_sum(__m128i v)
     return (size_t)_mm_cvtsi128_si32(s) +
            (size_t)_mm_cvtsi128_si32(_mm_srli_si128(s, 8));
 }
-#endif
 
-/* The sum of the eight byte lanes of v. */
-static size_t lanes_sum(uint64_t v)
+/* keep for the last step: its last n lanes (1 to 15) are the new bytes:
+ * lane j is kept when n + j >= 16. */
+static const unsigned char last_lanes[2 * STEP] = {
+    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+    0,    0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+};
+
+/* The 4-byte leads (0xf0 and up) of base[from..to), one by one: only
+ * for the rare text that has one (an emoji). */
+static size_t four_leads(const unsigned char *base, size_t from, size_t to)
 {
-    v = (v & 0x00ff00ff00ff00ffULL) + ((v >> 8) & 0x00ff00ff00ff00ffULL);
-    return (size_t)((v * 0x0001000100010001ULL) >> 48);
-}
+    size_t four = 0;
 
-#ifdef __SSE2__
-/* The leads of 4-byte characters (0xf0 and up) in the first n bytes, n a
- * multiple of 16: as signed bytes they are -16 to -1. Each byte lane
- * counts up to 255 steps before it is added up. */
-static size_t sse_four_leads(const unsigned char *u, size_t n)
-{
-    const __m128i above = _mm_set1_epi8(-17), zero = _mm_setzero_si128();
-    size_t four = 0, i = 0;
-
-    while (i < n) {
-        __m128i lacc = zero;
-        for (int k = 0; k < 255 && i < n; k++, i += 16) {
-            __m128i v =
-                _mm_loadu_si128((const __m128i *)(const void *)(u + i));
-            lacc = _mm_sub_epi8(lacc, _mm_and_si128(_mm_cmpgt_epi8(v, above),
-                                                    _mm_cmplt_epi8(v, zero)));
-        }
-        four += sse_sum(lacc);
-    }
+    for (size_t i = from; i < to; i++)
+        four += base[i] >= 0xf0;
     return four;
 }
 
-/* The continuation bytes (10xxxxxx) of the first n bytes, n a multiple of
- * 16, and in *top the highest byte seen: as signed bytes continuations
- * are below -64. */
-static size_t sse_continuations(const unsigned char *u, size_t n,
-                                unsigned char *top)
+/* One step: as signed bytes, continuations are below -64 (each kept lane
+ * of *conts counts down by one for them) and 4-byte leads are -16 to -1
+ * (any of them, in a kept lane, sets bits of the returned mask). */
+static int sse_step(__m128i v, __m128i keep, __m128i *conts)
 {
-    const __m128i below = _mm_set1_epi8(-64), zero = _mm_setzero_si128();
-    __m128i hi = zero;
-    size_t c = 0, i = 0;
+    __m128i c = _mm_cmplt_epi8(v, _mm_set1_epi8(-64));
+    __m128i lead4 = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(-17)),
+                                  _mm_cmplt_epi8(v, _mm_setzero_si128()));
 
-    while (i < n) {
-        __m128i cacc = zero;
-        for (int k = 0; k < 255 && i < n; k++, i += 16) {
-            __m128i v =
-                _mm_loadu_si128((const __m128i *)(const void *)(u + i));
-            cacc = _mm_sub_epi8(cacc, _mm_cmplt_epi8(v, below)); /* -1 */
-            hi = _mm_max_epu8(hi, v);
-        }
-        c += sse_sum(cacc);
+    *conts = _mm_add_epi8(*conts, _mm_and_si128(c, keep));
+    return _mm_movemask_epi8(_mm_and_si128(lead4, keep));
+}
+
+/* The continuations that lanes counted down: negate, add the lanes. */
+static size_t sse_conts(__m128i lanes)
+{
+    return sse_sum(_mm_sub_epi8(_mm_setzero_si128(), lanes));
+}
+
+/* The characters and UTF-16 units of base[from..to), valid UTF-8, are
+ * counted on bytes: every byte but a continuation (10xxxxxx) starts a
+ * character, and a 4-byte one (lead 11110xxx) is two units. Most calls
+ * count one value of a few bytes written after the text before it, so
+ * the last step reads the whole step that ends at to, base[to-16..to),
+ * and ignores the bytes before from: base[0..to) must be readable. */
+static struct utf16_count count_utf16(const unsigned char *base, size_t from,
+                                      size_t to)
+{
+    const __m128i all = _mm_set1_epi8(-1);
+    __m128i conts = _mm_setzero_si128(), keep;
+    struct utf16_count r = {0, 0};
+    size_t i = from;
+    int k = 0, any4 = 0;
+
+    if (to < STEP) { /* a text shorter than a step */
+        for (; i < to; i++)
+            r.conts += (base[i] & 0xc0) == 0x80;
+        r.four = four_leads(base, from, to);
+        return r;
     }
-    /* The highest of the sixteen lanes. */
-    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 8));
-    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 4));
-    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 2));
-    hi = _mm_max_epu8(hi, _mm_srli_si128(hi, 1));
-    *top = (unsigned char)_mm_cvtsi128_si32(hi);
-    return c;
+    for (; i + STEP <= to; i += STEP) {
+        any4 |= sse_step(
+            _mm_loadu_si128((const __m128i *)(const void *)(base + i)), all,
+            &conts);
+        if (++k == 255) { /* a lane holds 255 at most: add them up */
+            r.conts += sse_conts(conts);
+            conts = _mm_setzero_si128();
+            k = 0;
+        }
+    }
+    if (i < to) {
+        keep = _mm_loadu_si128(
+            (const __m128i *)(const void *)(last_lanes + (to - i)));
+        any4 |= sse_step(
+            _mm_loadu_si128((const __m128i *)(const void *)(base + to - STEP)),
+            keep, &conts);
+    }
+    r.conts += sse_conts(conts);
+    if (any4)
+        r.four = four_leads(base, from, to);
+    return r;
+}
+#else
+/* The same a byte at a time. */
+static struct utf16_count count_utf16(const unsigned char *base, size_t from,
+                                      size_t to)
+{
+    struct utf16_count r = {0, 0};
+
+    for (size_t i = from; i < to; i++) {
+        r.conts += (base[i] & 0xc0) == 0x80;
+        r.four += base[i] >= 0xf0;
+    }
+    return r;
 }
 #endif
-
-/* Characters and UTF-16 units of valid UTF-8, counted on bytes: every
- * byte but a continuation starts a character, a 4-byte one is two
- * units. *wide tells whether there is any 4-byte character. */
-static void count_utf16(const unsigned char *u, size_t n, size_t *chars,
-                        size_t *units, int *wide)
-{
-    const uint64_t top = 0x8080808080808080ULL;
-    size_t c = 0, four = 0, i = 0;
-    uint64_t w, conts, leads;
-
-#ifdef __SSE2__
-    /* Sixteen bytes at a time (SSE2 is part of x86-64). 4-byte characters
-     * (emoji) are rare: their leads are counted in a second pass only
-     * when some byte is 0xf0 or above. */
-    unsigned char high = 0;
-    i = n & ~(size_t)15;
-    c = sse_continuations(u, i, &high);
-    if (high >= 0xf0)
-        four = sse_four_leads(u, i);
-#endif
-    /* Eight bytes at a time: in each byte, bit 7 and the bits below it
-     * shifted up into bit 7 tell continuation bytes (10xxxxxx) and the
-     * leads of 4-byte characters (11110xxx). Each byte lane of conts and
-     * leads counts up to 255 words before it is added up. */
-    while (i + 8 <= n) {
-        conts = leads = 0;
-        for (int k = 0; k < 255 && i + 8 <= n; k++, i += 8) {
-            memcpy(&w, u + i, 8);
-            conts += (w & top & ~(w << 1)) >> 7;
-            leads += (w & (w << 1) & (w << 2) & (w << 3) & top) >> 7;
-        }
-        c += lanes_sum(conts);
-        four += lanes_sum(leads);
-    }
-    c = i - c; /* bytes that are not continuations */
-    for (; i < n; i++) {
-        c += (u[i] & 0xc0) != 0x80;
-        four += u[i] >= 0xf0;
-    }
-    *chars = c;
-    *units = c + four;
-    *wide = four > 0;
-}
 
 /* Septets of the text when all of it is GSM-7, or 0 after the first
- * character that is not (then *gsm is 0). *escapes counts 2-septet ones. */
-static size_t count_septets(const unsigned char *u, size_t n, int *gsm,
-                            int *escapes)
+ * character that is not (then *gsm is 0). *escapes counts 2-septet ones.
+ * Out of line: most pieces are counted once the text is UCS-2, and their
+ * count then saves no registers for this. */
+__attribute__((noinline)) static size_t
+count_septets(const unsigned char *u, size_t n, int *gsm, int *escapes)
 {
     size_t i = 0, septets = 0;
     uint32_t cp;
@@ -217,25 +219,58 @@ static size_t count_septets(const unsigned char *u, size_t n, int *gsm,
     return septets;
 }
 
-void tmpl_sms_measure(const char *text, size_t n, struct sms_info *out)
+void tmpl_sms_count_at(struct sms_count *c, const char *base, size_t from,
+                       size_t to)
 {
-    const unsigned char *u = (const unsigned char *)text;
-    size_t chars, utf16, septets, single, part;
-    int gsm, escapes, wide;
+    const unsigned char *u = (const unsigned char *)base;
+    struct utf16_count r;
+    size_t chars;
+    int gsm, escapes;
 
-    count_utf16(u, n, &chars, &utf16, &wide);
-    septets = count_septets(u, n, &gsm, &escapes);
+    if (from == to)
+        return;
+    r = count_utf16(u, from, to);
+    chars = to - from - r.conts;
+    c->chars += chars;
+    c->utf16 += chars + r.four;
+    c->wide |= r.four > 0;
+    if (c->non_gsm)
+        return; /* UCS-2 already: septets no longer matter */
+    c->septets += count_septets(u + from, to - from, &gsm, &escapes);
+    c->non_gsm = !gsm;
+    c->escapes |= escapes;
+}
+
+void tmpl_sms_count(struct sms_count *c, const char *text, size_t n)
+{
+    tmpl_sms_count_at(c, text, 0, n);
+}
+
+void tmpl_sms_finish(const struct sms_count *c, const char *text, size_t n,
+                     struct sms_info *out)
+{
+    int gsm = !c->non_gsm;
+    size_t single = gsm ? GSM_SINGLE : UCS2_SINGLE;
+    size_t part = gsm ? GSM_PART : UCS2_PART;
+
     out->encoding = gsm ? SMS_GSM7 : SMS_UCS2;
-    out->chars = chars;
-    out->units = gsm ? septets : utf16;
-    single = gsm ? GSM_SINGLE : UCS2_SINGLE;
-    part = gsm ? GSM_PART : UCS2_PART;
+    out->chars = c->chars;
+    out->units = gsm ? c->septets : c->utf16;
     if (out->units <= single)
         out->segments = 1;
-    else if (gsm ? escapes : wide) /* a pair might straddle two parts */
-        out->segments = count_parts(u, n, gsm, part);
+    else if (gsm ? c->escapes : c->wide) /* a pair might straddle parts */
+        out->segments =
+            count_parts((const unsigned char *)text, n, gsm, part);
     else
         out->segments = (int)((out->units + part - 1) / part);
+}
+
+void tmpl_sms_measure(const char *text, size_t n, struct sms_info *out)
+{
+    struct sms_count c = {0};
+
+    tmpl_sms_count(&c, text, n);
+    tmpl_sms_finish(&c, text, n, out);
 }
 
 const char *tmpl_sms_encoding_name(enum sms_encoding e)

@@ -6,8 +6,9 @@
  * and when it compiles it is rendered for a student whose values are
  * hostile (markup, CR LF, braces, invalid UTF-8), so the renderer, the
  * escapers, the SMS counter and the MIME builder run on whatever the
- * parser accepts. The raw bytes also go to the compiler, the SMS counter
- * and the body encoders directly.
+ * parser accepts (an SMS's measure, counted as it was written, checked
+ * against measuring the finished body). The raw bytes also go to the
+ * compiler, the SMS counter and the body encoders directly.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,6 +53,18 @@ static void setup(void)
     tmpl_out_init(&out);
 }
 
+/* The SMS measure, counted as the body was written, must be the measure
+ * of the finished body. */
+static void check_sms_measure(const struct tmpl_msg *m)
+{
+    struct sms_info want;
+
+    tmpl_sms_measure(m->body, strlen(m->body), &want);
+    if (want.encoding != m->sms.encoding || want.chars != m->sms.chars ||
+        want.units != m->sms.units || want.segments != m->sms.segments)
+        abort();
+}
+
 static void parse_and_render(enum tmpl_type type, const char *text, size_t n,
                              int html)
 {
@@ -65,8 +78,10 @@ static void parse_and_render(enum tmpl_type type, const char *text, size_t n,
     part.type = type;
     part.name = "fuzz";
     if (tmpl_part_parse(&part, &pt, &cfg, &d) == 0 &&
-        (!html || tmpl_part_add_html(&part, &pt, &cfg, &d) == 0))
-        tmpl_render(&part, &ctx, &out);
+        (!html || tmpl_part_add_html(&part, &pt, &cfg, &d) == 0) &&
+        tmpl_render(&part, &ctx, &out) == TMPL_OK && type == TMPL_SMS &&
+        out.msg.body)
+        check_sms_measure(&out.msg);
     tmpl_part_clear(&part);
     diag_clear(&d);
 }

@@ -1,8 +1,10 @@
 /*
  * test_tmpl_lang.c - the template language, table-driven: each construct,
  * each escaping, defaults, missing values, nested sections, hostile values
- * ({{, }}, CRLF, <script>, NUL, invalid UTF-8, 1 MB), filters, and the
- * compiler's errors with their line and column.
+ * ({{, }}, CRLF, <script>, NUL, invalid UTF-8, 1 MB), filters, the
+ * compiler's errors with their line and column, SMS bodies measured as
+ * they are written, and short values escaped by their whole-value test
+ * as by the byte loop.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -297,6 +299,150 @@ START_TEST(test_compact)
 }
 END_TEST
 
+/* SMS bodies are measured as they are written (render.h): text runs
+ * counted when compiled, values and the opt-out text as appended. The
+ * sum must be tmpl_sms_measure() of the finished text, for every row
+ * above and these: long GSM-7 with escape pairs near part ends, UCS-2,
+ * emoji, sections hidden and shown, defaults, filters. */
+static const char *const sms_templates[] = {
+    "{{name}}",
+    ("Dear student, your interview is on {{date day}}. Reply {YES} or [NO] "
+     "to this message; fees are {{number fee}} EUR (or 5 €) ~ see the site "
+     "for details about the programme and the campus visit day. {{nick|-}}"),
+    ("{{#tag:intent:high}}High intent: {{score}} points {{/tag:intent:high}}"
+     "{{^tag:intent:high}}never shown {{name}}{{/tag:intent:high}}"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaa{{school.name}}"),
+    ("【{{school.name}}】{{name}}同学您好！{{owner.name}}老师邀请您参加体验课"
+     "，地点在图书馆报告厅，活动免费并提供午餐。如需预约请回复本短信。"
+     "{{mask phone}}"),
+    ("\xf0\x9f\x98\x80 {{name}} \xf0\x9f\x8e\x93 aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa{{html}}{{crlf}}"),
+    "{{bad}}{{trunc}}{{ctrl}}{{cr}}{{tab}} \\{{ literal }} {{braces}}",
+};
+
+static const char *const optouts[] = {NULL, "拒收请回复R", " Reply STOP",
+                                      " {STOP}", "\xf0\x9f\x9a\xab"};
+
+/* Renders tmpl with the counts (text counted when compiled or not) after
+ * a recipient, adds an opt-out, and compares with measuring it all. */
+static void check_counted(const char *tmpl, const struct attrs *school,
+                          int precount)
+{
+    static const struct row row = {NULL, ESC_PLAIN, NULL, TMPL_OK, NULL};
+    struct tmpl_pos pos = {"t", 1, 1};
+    struct diag d = {0};
+    struct tmpl_prog *p = tmpl_compile(tmpl, strlen(tmpl), &pos, school, &d);
+    char why[256];
+
+    ck_assert_msg(p != NULL, "%s: %s", tmpl, diag_first(&d));
+    if (precount)
+        ck_assert_int_eq(tmpl_prog_count_sms(p), 0);
+    for (size_t o = 0; o < sizeof optouts / sizeof optouts[0]; o++) {
+        struct tbuf out = {0};
+        struct sms_count c = {0};
+        struct sms_info got, want;
+        size_t body, at;
+
+        tbuf_adds(&out, "+8613800000042"); /* read before a short value */
+        tbuf_addc(&out, '\0');
+        body = out.len;
+        if (tmpl_exec_sms(p, lookup, (void *)&row, &out, &c, why,
+                          sizeof why) != TMPL_OK) {
+            tbuf_free(&out);
+            continue; /* a missing value: nothing is measured */
+        }
+        if (optouts[o]) {
+            at = out.len;
+            tbuf_adds(&out, optouts[o]);
+            tmpl_sms_count_at(&c, out.p, at, out.len);
+        }
+        tmpl_sms_finish(&c, out.p + body, out.len - body, &got);
+        tmpl_sms_measure(out.p + body, out.len - body, &want);
+        ck_assert_msg(got.encoding == want.encoding &&
+                          got.chars == want.chars &&
+                          got.units == want.units &&
+                          got.segments == want.segments,
+                      "%s + %s: counted %d %zu %zu %d, measured %d %zu %zu %d",
+                      tmpl, optouts[o] ? optouts[o] : "-", got.encoding,
+                      got.chars, got.units, got.segments, want.encoding,
+                      want.chars, want.units, want.segments);
+        tbuf_free(&out);
+    }
+    tmpl_prog_free(p);
+    diag_clear(&d);
+}
+
+START_TEST(test_sms_counted)
+{
+    struct attrs school = {0};
+    size_t nrender = sizeof render_cases / sizeof render_cases[0];
+    size_t nsms = sizeof sms_templates / sizeof sms_templates[0];
+
+    attrs_set(&school, "name", "示例大学");
+    attrs_sort(&school);
+    for (int precount = 0; precount < 2; precount++) {
+        for (size_t i = 0; i < nrender; i++)
+            if (render_cases[i].status == TMPL_OK &&
+                !strstr(render_cases[i].tmpl, "big"))
+                check_counted(render_cases[i].tmpl, &school, precount);
+        for (size_t i = 0; i < nsms; i++)
+            check_counted(sms_templates[i], &school, precount);
+    }
+    attrs_clear(&school);
+}
+END_TEST
+
+/* Short values are tested whole before the byte loop (escape.c): the
+ * answer must be the loop's. A value with 48 "a" after it is longer
+ * than the whole test takes, and "a" is copied as it is in every mode
+ * and ends no sequence: so escaping v and then the a's must give
+ * escape(v) and the a's. Random values of every short length, of
+ * pieces that are clean, special, control, or broken UTF-8. */
+START_TEST(test_escape_short_values)
+{
+    static const char *const pieces[] = {
+        "a", " ", "~", "你", "\xef\xbc\x88", "\xe0\xa4\x85", "\xed\x9f\xbf",
+        "\xe0\x80\x80", "\xed\xa0\x80", "\xc3\xa9", "\xc2\x85",
+        "\xf0\x9f\x98\x80", "\xe4\xb8", "\xb8", "\xff", "\n", "\t", "\r",
+        "\r\n", "\x01", "\x7f", "&", "<", "\"", "'", "\\", "*", "\xe2\x82\xac"};
+    const size_t np = sizeof pieces / sizeof pieces[0];
+    char v[128], *tail, *exact;
+    unsigned seed = 7;
+
+    memset(v, 0, sizeof v);
+    for (int t = 0; t < 20000; t++) {
+        size_t n = 0, want = (size_t)(rand_r(&seed) % 52);
+        enum tmpl_esc esc = (enum tmpl_esc)(t % ESC_COUNT);
+        struct tbuf a = {0}, b = {0};
+
+        while (n < want) {
+            const char *p = pieces[rand_r(&seed) % np];
+            size_t len = strlen(p);
+            if (n + len > want)
+                break;
+            memcpy(v + n, p, len);
+            n += len;
+        }
+        tail = v + n;
+        memset(tail, 'a', 48);
+        /* a copy of just n bytes: a read past it is a sanitizer error */
+        exact = malloc(n ? n : 1);
+        memcpy(exact, v, n);
+        tmpl_esc_append(&a, esc, exact, n);
+        tmpl_esc_append(&b, esc, v, n + 48);
+        free(exact);
+        ck_assert_msg(b.len == a.len + 48 &&
+                          (a.len == 0 || memcmp(a.p, b.p, a.len) == 0),
+                      "mode %d, value of %zu bytes: the short test differs",
+                      (int)esc, n);
+        tbuf_free(&a);
+        tbuf_free(&b);
+    }
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc;
@@ -314,6 +460,8 @@ int main(void)
     tcase_add_loop_test(tc, test_errors, 0,
                         sizeof error_cases / sizeof error_cases[0]);
     tcase_add_test(tc, test_compact);
+    tcase_add_test(tc, test_sms_counted);
+    tcase_add_test(tc, test_escape_short_values);
     status = check_run(s);
     free(big_value);
     return status;

@@ -2,9 +2,9 @@
  * test_tmpl_message.c - whole messages through the public API (tmpl.h):
  * a templates folder loaded as the daemon does, rendered for a student
  * built in memory. The MIME encoders and the unsubscribe token against
- * known vectors; header injection; SMS opt-out text and provider
- * parameters; WeCom markdown; webhook JSON; missing recipients and
- * secrets; the chan_msg a channel receives.
+ * known vectors; header injection (addresses losing hostile bytes); SMS
+ * opt-out text and provider parameters; WeCom markdown; webhook JSON;
+ * missing recipients and secrets; the chan_msg a channel receives.
  */
 #include <check.h>
 #include <stdio.h>
@@ -126,6 +126,38 @@ START_TEST(test_headers)
     tbuf_terminate(&b);
     ck_assert_str_eq(b.p, header_cases[_i].header);
     tbuf_free(&b);
+}
+END_TEST
+
+/* Addresses lose the bytes that could end or break a header (blanks,
+ * controls, <, >, commas), found eight bytes a step and then one by
+ * one: a hostile byte at every place of a long address. */
+START_TEST(test_address_bytes)
+{
+    static const char bad[] = " \t\r\n<>,\x7f\x01";
+    const char *clean = "no-reply.admissions@example.edu";
+    size_t n = strlen(clean);
+    struct tbuf b = {0}, scratch = {0};
+    char from[64], want[128];
+
+    for (size_t at = 0; at <= n; at++)
+        for (const char *c = bad; *c; c++) {
+            struct mime_email e = {.from = from, .to = "a@b.c",
+                                   .subject = "s", .text = "t",
+                                   .now_ms = 0};
+            memcpy(from, clean, at);
+            from[at] = *c;
+            memcpy(from + at + 1, clean + at, n - at + 1);
+            b.len = 0;
+            tmpl_mime_build(&b, &scratch, &e);
+            tbuf_terminate(&b);
+            snprintf(want, sizeof want, "\r\nFrom: %s\r\n", clean);
+            ck_assert_msg(strstr(b.p, want) != NULL,
+                          "byte 0x%02x at %zu: %.80s", (unsigned char)*c, at,
+                          b.p);
+        }
+    tbuf_free(&b);
+    tbuf_free(&scratch);
 }
 END_TEST
 
@@ -526,6 +558,7 @@ int main(void)
                         sizeof header_cases / sizeof header_cases[0]);
     tcase_add_test(enc, test_base64_lengths);
     tcase_add_test(enc, test_unsubscribe_token);
+    tcase_add_test(enc, test_address_bytes);
     tcase_add_checked_fixture(msg, setup, teardown);
     tcase_add_test(msg, test_email);
     tcase_add_loop_test(msg, test_display_names, 0,
