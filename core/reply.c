@@ -1,8 +1,9 @@
 /*
  * reply.c - hiredis reply objects kept for reuse (see reply.h).
  *
- * The pieces of a reply (the object, its string, its element array) are
- * malloc() blocks sorted by size into classes of 16, 32, ... 512 bytes.
+ * The pieces of a reply (the object with its string behind it, an
+ * element array) are malloc() blocks sorted by size into classes of 16,
+ * 32, ... 512 bytes.
  * A request takes a block of the smallest class that holds it; a freed
  * block goes to the largest class it holds (by malloc_usable_size(), so
  * a block of any origin lands where it fits). Each thread keeps its own
@@ -18,21 +19,22 @@
 
 #define NCLASSES 6 /* 16 << k bytes, k = 0..5 */
 #define CLASS_BYTES(k) ((size_t)16 << (k))
-/* Kept per class and thread: KEEP_BYTES >> (k + 4) blocks of class k (a
- * shift: this runs for every piece of every reply). */
-#define KEEP_BYTES ((size_t)512 << 10)
+/* Kept per class and thread: at most KEEP_BLOCKS blocks, and at most
+ * KEEP_BYTES of them (a batch of 500 events reads about 10,000 pieces). */
+#define KEEP_BLOCKS 16384
+#define KEEP_BYTES ((size_t)1 << 20)
 
-struct block {
-    struct block *next;
-};
-
-struct free_list {
-    struct block *head;
-    size_t n;
+/* A class's kept blocks, as an array of pointers rather than a list
+ * through the blocks: taking one reads no block, so the cache misses on
+ * blocks freed long ago are the writer's, and overlap, instead of one
+ * after the other. */
+struct kept {
+    void **v;
+    size_t n, cap;
 };
 
 struct reply_cache {
-    struct free_list lists[NCLASSES];
+    struct kept kept[NCLASSES];
 };
 
 static pthread_key_t cache_key;
@@ -45,11 +47,9 @@ static void cache_free(void *p)
     struct reply_cache *c = p;
 
     for (int k = 0; k < NCLASSES; k++) {
-        struct block *b = c->lists[k].head, *next;
-        for (; b; b = next) {
-            next = b->next;
-            free(b);
-        }
+        for (size_t i = 0; i < c->kept[k].n; i++)
+            free(c->kept[k].v[i]);
+        free(c->kept[k].v);
     }
     free(c);
     cache = NULL;
@@ -97,35 +97,48 @@ static void *block_get(size_t n)
 {
     struct reply_cache *c = thread_cache();
     int k = class_holding(n);
-    struct block *b;
 
     if (k == NCLASSES)
         return malloc(n);
-    if (c && (b = c->lists[k].head) != NULL) {
-        c->lists[k].head = b->next;
-        c->lists[k].n--;
-        return b;
-    }
+    if (c && c->kept[k].n > 0)
+        return c->kept[k].v[--c->kept[k].n];
     return malloc(CLASS_BYTES(k));
+}
+
+/* Room for one more block of class k; 0, or -1 when it is full. */
+static int kept_room(struct kept *kp, int k)
+{
+    size_t most = KEEP_BYTES >> (k + 4), cap;
+    void **v;
+
+    if (most > KEEP_BLOCKS)
+        most = KEEP_BLOCKS;
+    if (kp->n < kp->cap)
+        return 0;
+    if (kp->cap >= most)
+        return -1;
+    cap = kp->cap ? 2 * kp->cap : 256;
+    if (!(v = realloc(kp->v, (cap < most ? cap : most) * sizeof *v)))
+        return -1;
+    kp->v = v;
+    kp->cap = cap < most ? cap : most;
+    return 0;
 }
 
 static void block_put(void *p)
 {
     struct reply_cache *c;
-    struct block *b = p;
     int k;
 
     if (!p)
         return;
     k = class_held(malloc_usable_size(p));
     c = thread_cache();
-    if (k < 0 || !c || c->lists[k].n >= KEEP_BYTES >> (k + 4)) {
+    if (k < 0 || !c || kept_room(&c->kept[k], k) < 0) {
         free(p);
         return;
     }
-    b->next = c->lists[k].head;
-    c->lists[k].head = b;
-    c->lists[k].n++;
+    c->kept[k].v[c->kept[k].n++] = p;
 }
 
 static redisReply *new_reply(int type)
@@ -149,16 +162,17 @@ static void *linked(const redisReadTask *task, redisReply *r)
     return r;
 }
 
+/* The string goes right behind its object, in one block: half the
+ * blocks, and a short field's object and text share a cache line. */
 static void *create_string(const redisReadTask *task, char *str, size_t len)
 {
-    redisReply *r = new_reply(task->type);
+    redisReply *r = block_get(sizeof *r + len + 1);
 
     if (!r)
         return NULL;
-    if (!(r->str = block_get(len + 1))) {
-        block_put(r);
-        return NULL;
-    }
+    memset(r, 0, sizeof *r);
+    r->type = task->type;
+    r->str = (char *)(r + 1);
     memcpy(r->str, str, len);
     r->str[len] = '\0';
     r->len = len;
@@ -226,7 +240,8 @@ void reply_free(void *p)
     case REDIS_REPLY_STRING:
     case REDIS_REPLY_STATUS:
     case REDIS_REPLY_ERROR:
-        block_put(r->str);
+        if (r->str != (char *)(r + 1)) /* hiredis's own: a block apart */
+            block_put(r->str);
         break;
     default:
         break;

@@ -7,7 +7,8 @@ shift
 cd "$(dirname "$0")/.."
 out=build/fuzz
 mkdir -p "$out"
-pkgs="hiredis jansson libpcre2-8 libcurl libesmtp-1.0 libmicrohttpd inih libcrypto"
+# the Makefile's PKGS
+pkgs="hiredis jansson libpcre2-8 libcurl libesmtp-1.0 libmicrohttpd inih libssl libcrypto"
 srcs=$(ls core/*.c rules/*.c templates/*.c queues/*.c channels/*.c 2>/dev/null)
 status=0
 for target in "$@"; do

@@ -124,8 +124,9 @@ START_TEST(test_every_kind_read_again_and_again)
 }
 END_TEST
 
-/* Blocks of hiredis's own replies (sized to their contents) are kept in
- * the class they hold, and pooled replies read after them fit. */
+/* Blocks of hiredis's own replies (sized to their contents, each string
+ * a block apart from its object) are kept in the class they hold, and
+ * pooled replies read after them fit. */
 START_TEST(test_blocks_of_any_origin_fit)
 {
     redisContext *plain = reader_context(0), *pooled = reader_context(1);
@@ -136,7 +137,7 @@ START_TEST(test_blocks_of_any_origin_fit)
         reply_free(parse(plain, wire, len));
         redisReply *r = parse(pooled, wire, len);
         check_everything(r);
-        freeReplyObject(r); /* ours, freed by hiredis: still whole */
+        reply_free(r);
     }
     reply_free(NULL);
     free(wire);
