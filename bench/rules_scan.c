@@ -88,7 +88,7 @@ static long scan(struct rconn *rc,
             const char *k = rep->element[1]->element[i]->str;
             ids[n++] = strndup(k + plen, strlen(k) - plen - 1);
         }
-        freeReplyObject(rep);
+        reply_free(rep);
         if (n >= BATCH || (strcmp(cursor, "0") == 0 && n)) {
             if (fn(rc, (const char **)ids, n, ctx) < 0)
                 return -1;

@@ -166,11 +166,14 @@ void batch_clear(struct batch *b)
     b->reply = NULL;
     b->entries = NULL;
     b->n = 0;
+    b->prepared = 0;
+    resp_reset(&b->records);
 }
 
 void batch_free(struct batch *b)
 {
     batch_clear(b);
+    resp_free(&b->records);
     free(b->items);
     free(b->hooked);
     free(b);

@@ -7,8 +7,9 @@
  * Committing a batch is done in parts, so that the writer thread can send
  * one batch's commands before it reads the replies of the one before:
  * Redis then always has the writer's next commands while the writer
- * reads and prepares (docs/performance.md). commit_send() queues the
- * writes, the hook's commands behind them or, when the hook has nothing
+ * reads and prepares (docs/performance.md). commit_prepare() builds the
+ * batch's writes, on their own (the writer builds the next batch's while
+ * Redis runs this one's); commit_send() queues the writes, the hook's commands behind them or, when the hook has nothing
  * in the batch, the XACK (Redis runs one connection's commands in order,
  * so it still comes after them), and sends it all. For a batch with
  * hooks, commit_hooks() then reads the writes' replies, lets the hook
@@ -32,20 +33,20 @@
 
 /* Queues the writes of one item: adds the commands queued to *replies
  * and the timeline entries among them to *entries. Returns 0 or -1. */
-static int queue_record(struct consumer *c, struct link *l,
+static int queue_record(struct consumer *c, struct resp *out,
                         const struct item *it, int *replies, int *entries)
 {
     enum consent_verdict v;
 
     if (!it->accepted)
-        return event_record_rejected(&l->out, c->cfg, c->rejected, &it->ev,
+        return event_record_rejected(out, c->cfg, c->rejected, &it->ev,
                                      &it->rej, it->known, replies, entries);
-    if (event_record_accepted(&l->out, c->cfg, &it->ev, replies, entries) < 0 ||
-        event_record_consent(&l->out, c->cfg, &c->consent, &it->ev, &v,
+    if (event_record_accepted(out, c->cfg, &it->ev, replies, entries) < 0 ||
+        event_record_consent(out, c->cfg, &c->consent, &it->ev, &v,
                              replies, entries) < 0)
         return -1;
     *replies +=
-        report_attribute(&l->out, c->cfg, it->exp, &it->ev, v == CONSENT_OPTOUT,
+        report_attribute(out, c->cfg, it->exp, &it->ev, v == CONSENT_OPTOUT,
                          c->hook.stage_rank, c->hook.ctx, clock_now_ms());
     if (v != CONSENT_NONE) {
         metric_inc(v == CONSENT_OPTOUT ? c->optouts : c->optins);
@@ -58,14 +59,14 @@ static int queue_record(struct consumer *c, struct link *l,
 
 /* Queues the writes of every item. Returns the number of replies they
  * will have, or -1; *entries gets the timeline entries among them. */
-static int queue_records(struct consumer *c, struct link *l,
+static int queue_records(struct consumer *c, struct resp *out,
                          const struct item *items, size_t n, int *entries)
 {
     int replies = 0;
 
     *entries = 0;
     for (size_t i = 0; i < n; i++)
-        if (queue_record(c, l, &items[i], &replies, entries) < 0)
+        if (queue_record(c, out, &items[i], &replies, entries) < 0)
             return -1;
     return replies;
 }
@@ -129,7 +130,7 @@ void batch_drop_hook(struct consumer *c, struct batch *b)
 
 /* Queues the XACK of the batch's entries. Returns the replies it will
  * have (0 when there is nothing to acknowledge, else 1). */
-static int queue_ack(struct consumer *c, struct link *l,
+static int queue_ack(struct consumer *c, struct resp *out,
                      const redisReply *entries)
 {
     size_t n = 0;
@@ -140,15 +141,15 @@ static int queue_ack(struct consumer *c, struct link *l,
              entries->element[i]->element[0]->type == REDIS_REPLY_STRING;
     if (n == 0)
         return 0;
-    resp_begin(&l->out, (int)n + 3);
-    resp_arg(&l->out, "XACK", 4);
-    resp_str(&l->out, c->stream);
-    resp_str(&l->out, c->cfg->daemon.group);
+    resp_begin(out, (int)n + 3);
+    resp_arg(out, "XACK", 4);
+    resp_str(out, c->stream);
+    resp_str(out, c->cfg->daemon.group);
     for (size_t i = 0; i < entries->elements; i++) {
         const redisReply *e = entries->element[i];
         if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
             e->element[0]->type == REDIS_REPLY_STRING)
-            resp_arg(&l->out, e->element[0]->str, e->element[0]->len);
+            resp_arg(out, e->element[0]->str, e->element[0]->len);
     }
     return 1;
 }
@@ -172,15 +173,27 @@ static void count_batch(struct consumer *c, const struct item *items,
     }
 }
 
-int commit_send(struct consumer *c, struct link *l, struct batch *b)
+int commit_prepare(struct consumer *c, struct batch *b)
 {
-    b->replies = queue_records(c, l, b->items, b->n, &b->entries_written);
-    if (b->replies < 0 || list_hooked(c, b) < 0)
+    if (b->prepared)
+        return 0;
+    b->replies = queue_records(c, &b->records, b->items, b->n,
+                               &b->entries_written);
+    if (b->replies < 0 || list_hooked(c, b) < 0) {
+        resp_reset(&b->records);
         return -1;
+    }
     b->hooks = b->nhooked > 0;
     if (!b->hooks)
-        b->replies += queue_ack(c, l, b->entries);
-    if (rconn_append_resp(l->rc, &l->out) < 0 ||
+        b->replies += queue_ack(c, &b->records, b->entries);
+    b->prepared = 1;
+    return 0;
+}
+
+int commit_send(struct consumer *c, struct link *l, struct batch *b)
+{
+    if (commit_prepare(c, b) < 0 ||
+        rconn_append_resp(l->rc, &b->records) < 0 ||
         (b->hooks && send_hooks(c, l, b) < 0))
         return -1;
     return rconn_send(l->rc);
@@ -191,7 +204,7 @@ int commit_hooks(struct consumer *c, struct link *l, struct batch *b)
     if (rconn_discard(l->rc, b->replies) < 0 || finish_hooks(c, l, b) < 0)
         return -1;
     b->hooks = 0;
-    b->replies = queue_ack(c, l, b->entries);
+    b->replies = queue_ack(c, &l->out, b->entries);
     if (rconn_append_resp(l->rc, &l->out) < 0)
         return -1;
     return rconn_send(l->rc);

@@ -59,6 +59,8 @@ struct batch {
     const redisReply *entries; /* [[id, fields], ...] */
     struct item *items;
     size_t n, cap;
+    struct resp records; /* its writes, built by commit_prepare() */
+    int prepared;        /* records, replies, hooks are set */
     int replies;         /* commit_send() sent commands with these replies */
     int entries_written; /* timeline entries among them */
     int hooks;           /* the hooks have work in it */
@@ -126,6 +128,10 @@ int batch_prepare(struct consumer *c, struct link *l,
 /* consumer_commit.c: */
 /* Frees the hook's state of a batch whose commit failed half way. */
 void batch_drop_hook(struct consumer *c, struct batch *b);
+/* Builds b's writes (and its XACK when the hook has nothing in it) into
+ * b->records, once: commit_send() does it if this was not called. 0 or
+ * -1 (no memory). */
+int commit_prepare(struct consumer *c, struct batch *b);
 /* Sends b's writes on l (commit_send); for a batch with hooks
  * (b->hooks), reads their replies, lets the hook finish and sends the
  * XACK (commit_hooks); reads what replies are left (commit_finish).

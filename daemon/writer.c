@@ -79,14 +79,35 @@ static void writer_reset(struct consumer *c)
     resp_reset(&c->wr.out);
 }
 
+/* The next batch when one is waiting, built while Redis runs the writes
+ * of the one before, which has hooks: it can go out only once their work
+ * is done (the hook's next commands must see it), and would otherwise
+ * be built then, with Redis idle (docs/performance.md). */
+static struct batch *take_early(struct consumer *c)
+{
+    int failed;
+    struct batch *next = handoff_take(&c->ho, 1, &failed);
+
+    if (next && !failed)
+        commit_prepare(c, next); /* on no memory, commit_send() says so */
+    return next;
+}
+
 /* Keeps one batch in flight: sends batch N, then finishes batch N-1. */
 static void *writer_main(void *arg)
 {
     struct consumer *c = arg;
-    struct batch *b, *inflight = NULL;
+    struct batch *b, *inflight = NULL, *early = NULL;
     int failed;
 
-    while ((b = handoff_take(&c->ho, inflight != NULL, &failed)) || inflight) {
+    for (;;) {
+        if ((b = early) != NULL) {
+            early = NULL;
+            failed = writer_failed(c);
+        } else if (!(b = handoff_take(&c->ho, inflight != NULL, &failed)) &&
+                   !inflight) {
+            break;
+        }
         /* After a failure, later batches are dropped unacknowledged: they
          * stay pending and recovery reads them again, in order. */
         int ok = !failed && (!b || writer_send(c, b, inflight != NULL) == 0);
@@ -100,8 +121,10 @@ static void *writer_main(void *arg)
         }
         if (!b)
             continue;
-        if (ok && b->hooks)
+        if (ok && b->hooks) {
+            early = take_early(c);
             ok = commit_hooks(c, &c->wr, b) == 0;
+        }
         if (ok) {
             inflight = b;
         } else {

@@ -25,6 +25,7 @@
 #include "core/config.h"
 #include "core/keys.h"
 #include "core/log.h"
+#include "core/reply.h"
 #include "queues/delayed.h"
 #include "queues/dispatcher.h"
 
@@ -80,11 +81,11 @@ static enum job_result handle(const struct queue_job *job, struct rconn *rc,
         if (r->type == REDIS_REPLY_ERROR) {
             /* LOADING after a restart, say: the job must run again */
             snprintf(err, errlen, "recording: %s", r->str);
-            freeReplyObject(r);
+            reply_free(r);
             rconn_discard(rc, 1 - i);
             return JOB_RETRY;
         }
-        freeReplyObject(r);
+        reply_free(r);
     }
     return JOB_OK;
 }

@@ -12,6 +12,7 @@
 
 #include "core/config.h"
 #include "core/keys.h"
+#include "core/reply.h"
 #include "rules/dedup.h"
 #include "tests/support/check_run.h"
 #include "tests/support/redis_server.h"
@@ -41,7 +42,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(rc);
     ck_assert_int_eq(rconn_connect(rc), 0);
     ck_assert_ptr_nonnull(r = rconn_cmd(rc, "FLUSHALL"));
-    freeReplyObject(r);
+    reply_free(r);
 }
 
 static void teardown(void)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/event.h"
+#include "core/reply.h"
 #include "core/student.h"
 #include "tests/support/check_run.h"
 
@@ -108,7 +109,7 @@ START_TEST(test_decode)
         ck_assert_str_eq(ev.id, "1700000000000-0");
         ck_assert_str_eq(ev.student, event_get(&ev, "student"));
     }
-    freeReplyObject(e);
+    reply_free(e);
 }
 END_TEST
 
@@ -120,7 +121,7 @@ START_TEST(test_decode_shapes)
 
     ck_assert_int_eq(event_decode(r, &ev, &rej), -1);
     ck_assert_str_eq(rej.code, "garbage");
-    freeReplyObject(r);
+    reply_free(r);
     /* a deleted entry comes back as [id, nil] */
     r = array_reply(2);
     r->element[0] = str_reply("1-0");
@@ -128,7 +129,7 @@ START_TEST(test_decode_shapes)
     r->element[1]->type = REDIS_REPLY_NIL;
     ck_assert_int_eq(event_decode(r, &ev, &rej), -1);
     ck_assert_str_eq(rej.code, "garbage");
-    freeReplyObject(r);
+    reply_free(r);
 }
 END_TEST
 

@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 #include "rules/leads_list.h"
 #include "rules/supervisor_page.h"
 #include "templates/page.h"
@@ -311,7 +312,7 @@ static void cmd(struct rconn *rc, const char *fmt, const char *a, const char *b,
     redisReply *r = rconn_cmd(rc, fmt, a, b, c);
     ck_assert_ptr_nonnull(r);
     ck_assert_int_ne(r->type, REDIS_REPLY_ERROR);
-    freeReplyObject(r);
+    reply_free(r);
 }
 
 /* A student assigned to owner at assigned (ms), with contacts. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/pause.h"
+#include "core/reply.h"
 #include "tests/support/check_run.h"
 #include "tests/support/redis_server.h"
 
@@ -34,7 +35,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(rc);
     ck_assert_int_eq(rconn_connect(rc), 0);
     ck_assert_ptr_nonnull(r = rconn_cmd(rc, "FLUSHALL"));
-    freeReplyObject(r);
+    reply_free(r);
     pause_cache_reset();
 }
 

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/metrics.h"
+#include "core/reply.h"
 #include "queues/delayed.h"
 #include "queues/dispatcher.h"
 #include "tests/support/redis_server.h"
@@ -66,7 +67,7 @@ static void setup(void)
     ck_assert_int_eq(rconn_connect(rc), 0);
     r = rconn_cmd(rc, "FLUSHALL");
     ck_assert_ptr_nonnull(r);
-    freeReplyObject(r);
+    reply_free(r);
     q = queue_open(&cfg, rc);
     ck_assert_ptr_nonnull(q);
     fake_now = T0;
@@ -103,7 +104,7 @@ static long long zscore(const char *key, const char *id)
     ck_assert_ptr_nonnull(r);
     if (r->type == REDIS_REPLY_STRING)
         v = atoll(r->str);
-    freeReplyObject(r);
+    reply_free(r);
     return v;
 }
 
@@ -450,7 +451,7 @@ START_TEST(test_missing_payload)
     struct queue_batch b;
 
     schedule("M", "{}", 0);
-    freeReplyObject(rconn_cmd(rc, "HDEL slm:q:{0}:jobs M"));
+    reply_free(rconn_cmd(rc, "HDEL slm:q:{0}:jobs M"));
     claim_one(&b);
     ck_assert_ptr_null(b.jobs[0].payload);
     queue_batch_free(&b);
@@ -670,7 +671,7 @@ static enum job_result slow_job(const struct queue_job *job, struct rconn *conn,
     snprintf(key, sizeof key, "test:handled:%s", job->id);
     r = rconn_cmd(conn, "INCR %s", key);
     if (r)
-        freeReplyObject(r);
+        reply_free(r);
     clock_sleep_ms(handler_sleep_ms, NULL);
     atomic_fetch_add(&handled, 1);
     return JOB_OK;
@@ -682,7 +683,7 @@ static long long get_int(const char *key)
     long long v = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
 
     if (r)
-        freeReplyObject(r);
+        reply_free(r);
     return v;
 }
 
@@ -778,7 +779,7 @@ static void prefetch_values(struct queue_job *jobs, size_t n,
         if (r && r->type == REDIS_REPLY_STRING)
             jobs[i].pre = strdup(r->str);
         if (r)
-            freeReplyObject(r);
+            reply_free(r);
         atomic_fetch_add(&prefetched, 1);
     }
 }
@@ -825,7 +826,7 @@ static void schedule_valued(const char *prefix, int n)
         jobs[i] = (struct queue_new){ids[i], "{}", 2, 0, 0};
         r = rconn_cmd(rc, "SET test:value:%s v%s", ids[i], ids[i]);
         ck_assert_ptr_nonnull(r);
-        freeReplyObject(r);
+        reply_free(r);
     }
     ck_assert_int_eq(queue_schedule_many(q, jobs, (size_t)n, &added), 0);
 }
@@ -909,7 +910,7 @@ static enum job_result after_provider(struct queue_job *job, struct rconn *conn,
     if (r && r->type == REDIS_REPLY_INTEGER && r->integer > 1)
         atomic_fetch_add(&resumed_twice, 1);
     if (r)
-        freeReplyObject(r);
+        reply_free(r);
     /* "r" jobs fail once: retried after at least 200 ms (Retry-After) */
     if (job->id[0] == 'r' && job->attempt == 1) {
         job->retry_after_ms = 200;

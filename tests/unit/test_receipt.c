@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/receipt.h"
+#include "core/reply.h"
 #include "tests/support/check_run.h"
 #include "tests/support/redis_server.h"
 
@@ -67,7 +68,7 @@ static void setup(void)
     ck_assert_int_eq(rconn_connect(rc), 0);
     r = rconn_cmd(rc, "FLUSHALL");
     ck_assert_ptr_nonnull(r);
-    freeReplyObject(r);
+    reply_free(r);
 }
 
 static void teardown(void)
@@ -87,7 +88,7 @@ static int note(const char *id, const char *student, const char *channel,
     r = rconn_reply(rc);
     ck_assert_ptr_nonnull(r);
     ck_assert_int_eq(r->type, REDIS_REPLY_STATUS);
-    freeReplyObject(r);
+    reply_free(r);
     return 0;
 }
 
@@ -99,10 +100,10 @@ START_TEST(test_note_then_lookup)
     ck_assert_int_eq(note("biz-1", "42", "sms", "trial", 2, "invite"), 0);
     r = rconn_cmd(rc, "GET slm:receipt:biz-1");
     ck_assert_str_eq(r->str, "42\tsms\ttrial\t2\tinvite");
-    freeReplyObject(r);
+    reply_free(r);
     r = rconn_cmd(rc, "TTL slm:receipt:biz-1");
     ck_assert_int_eq(r->integer, RECEIPT_TTL_S);
-    freeReplyObject(r);
+    reply_free(r);
 
     ck_assert_int_eq(receipt_lookup(rc, "slm:", "biz-1", &got), 1);
     ck_assert_str_eq(got.student, "42");
@@ -146,10 +147,10 @@ START_TEST(test_unknown_and_broken_records)
     ck_assert_int_eq(receipt_lookup(rc, "slm:", "nobody", &got), 0);
     ck_assert_int_eq(receipt_lookup(rc, "slm:", "bad id", &got), 0);
     r = rconn_cmd(rc, "SET slm:receipt:broken %s", "42\tsms");
-    freeReplyObject(r);
+    reply_free(r);
     ck_assert_int_eq(receipt_lookup(rc, "slm:", "broken", &got), 0);
     r = rconn_cmd(rc, "SET slm:receipt:step %s", "42\tsms\tr\tx\tt");
-    freeReplyObject(r);
+    reply_free(r);
     ck_assert_int_eq(receipt_lookup(rc, "slm:", "step", &got), 0);
 }
 END_TEST
@@ -180,7 +181,7 @@ START_TEST(test_record_marks_the_status)
                      "E1: to 138****5678: no");
     ck_assert_str_eq(r->element[0]->element[1]->element[17]->str,
                      "provider:sms");
-    freeReplyObject(r);
+    reply_free(r);
 }
 END_TEST
 

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/keys.h"
+#include "core/reply.h"
 #include "rules/parser.h"
 #include "rules/run.h"
 #include "tests/support/redis_server.h"
@@ -70,18 +71,18 @@ START_TEST(test_run_start)
     rc = rconn_new_addr(server.address, NULL, 0, NULL);
     ck_assert_int_eq(rconn_connect(rc), 0);
     rep = rconn_cmd(rc, "FLUSHALL");
-    freeReplyObject(rep);
+    reply_free(rep);
     if (cases[_i].run_age_ms) {
         key_student(key, sizeof key, cfg.redis.prefix, "7", "runs");
         snprintf(value, sizeof value, "old %lld",
                  (long long)(now - cases[_i].run_age_ms));
-        freeReplyObject(
+        reply_free(
             rconn_cmd(rc, "HSET %s %s %s", key, cases[_i].rule, value));
     }
     if (cases[_i].limit_age_ms) {
         snprintf(suffix, sizeof suffix, "limit:%s", cases[_i].rule);
         key_student(key, sizeof key, cfg.redis.prefix, "7", suffix);
-        freeReplyObject(rconn_cmd(rc, "ZADD %s %lld old", key,
+        reply_free(rconn_cmd(rc, "ZADD %s %lld old", key,
                                   (long long)(now - cases[_i].limit_age_ms)));
     }
     student_seal(st);
