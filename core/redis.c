@@ -366,8 +366,10 @@ static int write_queued(struct rconn *rc)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
+            int saved = errno; /* conn_failed() reads it: a timeout? */
             c->err = REDIS_ERR_IO;
-            snprintf(c->errstr, sizeof c->errstr, "%s", strerror(errno));
+            snprintf(c->errstr, sizeof c->errstr, "%s", strerror(saved));
+            errno = saved;
             conn_failed(rc);
             return -1;
         }

@@ -8,17 +8,17 @@
  * one batch's commands before it reads the replies of the one before:
  * Redis then always has the writer's next commands while the writer
  * reads and prepares (docs/performance.md). commit_prepare() builds the
- * batch's writes, on their own (the writer builds the next batch's while
- * Redis runs this one's); commit_send() queues the writes, the hook's commands behind them or, when the hook has nothing
- * in the batch, the XACK (Redis runs one connection's commands in order,
- * so it still comes after them), and sends it all. For a batch with
- * hooks, commit_hooks() then reads the writes' replies, lets the hook
- * finish (it may talk to Redis on the link, so nothing else may be in
- * flight there) and sends the XACK. commit_finish() reads what is left
- * (the XACK's reply, and the writes' when there were no hooks): until
- * then the writer may send the next batch. Each returns 0, or -1 on a
- * Redis failure (then the batch may be only partly written, and is not
- * acknowledged).
+ * batch's writes on their own (the writer builds the next batch's while
+ * Redis runs this one's); commit_send() queues them, the hook's commands
+ * behind them or, when the hook has nothing in the batch, the XACK (Redis
+ * runs one connection's commands in order, so it still comes after
+ * them), and sends it all. For a batch with hooks, commit_hooks() then
+ * reads the writes' replies, lets the hook finish (it may talk to Redis
+ * on the link, so nothing else may be in flight there) and sends the
+ * XACK. commit_finish() reads what is left (the XACK's reply, and the
+ * writes' when there were no hooks): until then the writer may send the
+ * next batch. Each returns 0, or -1 on a Redis failure (then the batch
+ * may be only partly written, and is not acknowledged).
  */
 #include "daemon/consumer_int.h"
 
