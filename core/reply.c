@@ -3,12 +3,12 @@
  *
  * The pieces of a reply (the object with its string behind it, an
  * element array) are malloc() blocks sorted by size into classes of 16,
- * 32, ... 512 bytes.
- * A request takes a block of the smallest class that holds it; a freed
- * block goes to the largest class it holds (by malloc_usable_size(), so
- * a block of any origin lands where it fits). Each thread keeps its own
- * lists, so no lock is taken; a bounded number of bytes per class, the
- * rest going back to free(). Pieces above 512 bytes are plain malloc().
+ * 32, ... 512 bytes. A request takes a block of the smallest class that
+ * holds it; a freed block goes to the largest class it holds (by
+ * malloc_usable_size(), so a block of any origin lands where it fits).
+ * Each thread keeps its own blocks, so no lock is taken: a bounded number
+ * per class, the rest going back to free(). Pieces above 512 bytes are
+ * plain malloc().
  */
 #include "core/reply.h"
 
@@ -60,7 +60,8 @@ static void cache_key_init(void)
     pthread_key_create(&cache_key, cache_free);
 }
 
-/* This thread's lists; NULL on no memory (blocks then come and go). */
+/* This thread's kept blocks; NULL on no memory (blocks then come and
+ * go). */
 static struct reply_cache *thread_cache(void)
 {
     if (cache)

@@ -2,17 +2,17 @@
  * reply.h - hiredis reply objects kept for reuse.
  *
  * hiredis builds every reply element with calloc() and a malloc() for its
- * string, and reply_free() frees them one by one. A batch of events
- * reads thousands of elements and frees them together, more than glibc's
- * per-thread cache holds, so most went through its slow paths: a quarter
- * of nudged's instructions on the event path. Every connection of
+ * string, and its freeReplyObject() frees them one by one. A batch of
+ * events reads thousands of elements and frees them together, more than
+ * glibc's per-thread cache holds, so most went through its slow paths: a
+ * quarter of nudged's instructions on the event path. Every connection of
  * core/redis.c builds its replies with the functions here instead, which
- * take the reply objects, short strings and small element arrays from
- * per-thread free lists that reply_free() refills.
+ * take the reply objects (a string's text in the same block) and element
+ * arrays from blocks each thread keeps, which reply_free() gives back.
  *
- * Every piece is still a malloc() block of its own, so a reply of any
- * origin may be given to reply_free(), and one of ours to
- * reply_free().
+ * A reply of any origin may be given to reply_free(); one of ours must
+ * never go to freeReplyObject() (its strings are not blocks of their
+ * own).
  */
 #ifndef NUDGE_CORE_REPLY_H
 #define NUDGE_CORE_REPLY_H

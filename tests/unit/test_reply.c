@@ -1,5 +1,5 @@
 /*
- * test_reply.c - hiredis replies built from the per-thread free lists of
+ * test_reply.c - hiredis replies built from the blocks each thread keeps in
  * core/reply.c: every kind of reply reads the same as hiredis's own
  * objects, round after round of reuse; blocks of any origin are kept
  * where they fit; a reply cut short, or freed on another thread, is
