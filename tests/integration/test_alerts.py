@@ -185,6 +185,10 @@ class GroupedEscalationTest(AlertsTest):
             self.assertIn("**线索跟进超时**：%d 条（1 级升级），请老师%s督促跟进。"
                           % (len(leads), sup), msg["body"])
             self.assertIn("**%d leads overdue**" % len(leads), msg["body"])
+        # the leads' entries are written once the gateway has answered,
+        # a moment after it holds the message
+        wait_for(lambda: all(self.entries(i, "alerted") for i in late), 5,
+                 what="the alerted entries of the 40 leads")
         for i in late:
             esc = self.entries(i, "escalated")
             self.assertEqual(len(esc), 1, i)
