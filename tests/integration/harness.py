@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 import urllib.error
+import weakref
 import urllib.request
 
 import redis
@@ -57,6 +58,16 @@ def read_jsonl(path):
     return [json.loads(line) for line in done.splitlines() if line.strip()]
 
 
+def _redis_leftovers(path, running):
+    """What a RedisServer leaves when its test never stopped it (a class
+    that failed to set up, a run cut short): its server and its folder,
+    removed when it is collected or at exit."""
+    for proc in running:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(path, ignore_errors=True)
+
+
 class RedisServer:
     """A redis-server of our own: start(), kill(), restart(), stop()."""
 
@@ -67,6 +78,9 @@ class RedisServer:
         self.password = password
         self.socket = os.path.join(self.dir, "redis.sock") if unixsocket else None
         self.proc = None
+        self._running = []  # the live server, for the finalizer
+        self._leftovers = weakref.finalize(self, _redis_leftovers, self.dir,
+                                           self._running)
 
     @property
     def address(self):
@@ -79,6 +93,7 @@ class RedisServer:
              "--appendonly", "yes" if self.appendonly else "no",
              "--appendfsync", "always"] + self._extra_args(),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._running[:] = [self.proc]
         wait_for(self._pings, 10, what="redis-server to start")
         return self
 
@@ -106,6 +121,7 @@ class RedisServer:
             self.proc.kill()
             self.proc.wait()
             self.proc = None
+            self._running.clear()
 
     def restart(self):
         self.kill()
@@ -116,7 +132,8 @@ class RedisServer:
             self.proc.terminate()
             self.proc.wait()
             self.proc = None
-        shutil.rmtree(self.dir, ignore_errors=True)
+            self._running.clear()
+        self._leftovers()  # the folder, now
 
 
 BASE_CONFIG = """\
