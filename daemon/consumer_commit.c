@@ -31,10 +31,12 @@
 
 /* --- record ----------------------------------------------------------- */
 
-/* Queues the writes of one item: adds the commands queued to *replies
- * and the timeline entries among them to *entries. Returns 0 or -1. */
+/* Queues the writes of one item (now_ms: the time of an event without a
+ * stream id): adds the commands queued to *replies and the timeline
+ * entries among them to *entries. Returns 0 or -1. */
 static int queue_record(struct consumer *c, struct resp *out,
-                        const struct item *it, int *replies, int *entries)
+                        const struct item *it, int64_t now_ms, int *replies,
+                        int *entries)
 {
     enum consent_verdict v;
 
@@ -47,7 +49,7 @@ static int queue_record(struct consumer *c, struct resp *out,
         return -1;
     *replies +=
         report_attribute(out, c->cfg, it->exp, &it->ev, v == CONSENT_OPTOUT,
-                         c->hook.stage_rank, c->hook.ctx, clock_now_ms());
+                         c->hook.stage_rank, c->hook.ctx, now_ms);
     if (v != CONSENT_NONE) {
         metric_inc(v == CONSENT_OPTOUT ? c->optouts : c->optins);
         log_info("student %s %s by reply on %s", it->ev.student,
@@ -62,11 +64,12 @@ static int queue_record(struct consumer *c, struct resp *out,
 static int queue_records(struct consumer *c, struct resp *out,
                          const struct item *items, size_t n, int *entries)
 {
+    int64_t now_ms = clock_now_ms(); /* one clock reading for the batch */
     int replies = 0;
 
     *entries = 0;
     for (size_t i = 0; i < n; i++)
-        if (queue_record(c, out, &items[i], &replies, entries) < 0)
+        if (queue_record(c, out, &items[i], now_ms, &replies, entries) < 0)
             return -1;
     return replies;
 }
