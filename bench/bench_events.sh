@@ -8,9 +8,11 @@
 #   bare    events_tool reading and acknowledging only, pipelined the same
 #   nudged  with no rules (the events path alone)
 #   nudged with etc/rules loaded
-# It reports medians and ranges of RUNS runs, the ratios nudged/limit,
-# nudged/bare and with rules/without, how busy each kept Redis (its CPU
-# time, and that plus its wait for a CPU, over the wall time), nudged's
+# (odd runs in that order, even runs the other way round). It reports
+# medians and ranges of RUNS runs, the ratios nudged/limit, nudged/bare
+# and with rules/without, Redis's CPU time per event under each, how
+# busy each kept Redis (its CPU time, and that plus its wait for a CPU,
+# over the wall time), nudged's
 # RSS at rest and after the backlog, and the load average before and
 # during the runs; then one figure_json line per figure. QUICK=1 (make bench-quick) skips the RSS at rest (a fixed sleep).
 set -eu
@@ -84,8 +86,9 @@ nudged_stop() {
 }
 
 # Runs a consumer that prints its seconds for the backlog; appends its
-# rate to $tmp/NAME, how busy it kept Redis (% of the wall time on a CPU)
-# to $tmp/NAME.busy, and the % Redis was busy or waiting for a CPU to
+# rate to $tmp/NAME, Redis's CPU time per event (µs: what the consumer's
+# commands cost Redis, whatever the machine's load) to $tmp/NAME.cpu, how
+# busy it kept Redis (% of the wall time on a CPU) to $tmp/NAME.busy, and the % Redis was busy or waiting for a CPU to
 # $tmp/NAME.demand: near 100, Redis always had work (it was the limit),
 # however much of the machine other processes took.
 timed() { # NAME COMMAND...
@@ -94,6 +97,7 @@ timed() { # NAME COMMAND...
 	before=$(redis_sched)
 	secs=$("$@")
 	echo "$before $(redis_sched) $secs" | awk -v f="$tmp/$name" '{
+		printf "%.2f\n", ($3 - $1) / 1e3 / '"$EVENTS"' >>(f ".cpu")
 		printf "%.0f\n", 100 * ($3 - $1) / 1e9 / $5 >>(f ".busy")
 		printf "%.0f\n", 100 * ($3 - $1 + $4 - $2) / 1e9 / $5 >>(f ".demand")
 		printf "%.0f\n", '"$EVENTS"' / $5 >>f }'
@@ -115,19 +119,39 @@ rss_at_rest() {
 	redis-cli -p "$port" flushall >/dev/null
 }
 
-one_run() {
-	start_redis "$port" "$tmp"
-	[ "$QUICK" = 1 ] || rss_at_rest
-	"$tool" fill "$port" "$EVENTS" 10000
-	timed limit "$tool" limit "$port" "$EVENTS" "$BATCH"
-	timed bare "$tool" bare "$port" "$EVENTS" "$BATCH"
+run_limit() { timed limit "$tool" limit "$port" "$EVENTS" "$BATCH"; }
+run_bare() { timed bare "$tool" bare "$port" "$EVENTS" "$BATCH"; }
+run_nudged() {
 	nudged_start "$tmp/nudged.conf"
 	timed nudged "$tool" wait "$port" "$EVENTS" nudged
 	rss_kb "$nudged_pid" >>"$tmp/after"
 	nudged_stop
+}
+run_withrules() {
 	nudged_start "$tmp/rules.conf"
 	timed withrules "$tool" wait "$port" "$EVENTS" with_rules
 	nudged_stop
+}
+
+# Odd runs go limit, bare, nudged, with rules; even runs the other way
+# round. A machine that speeds up or slows down over a run (a shared one
+# does), or Redis growing as each consumer adds its timeline entries,
+# then favours neither side of a ratio across the runs.
+one_run() { # RUN
+	start_redis "$port" "$tmp"
+	[ "$QUICK" = 1 ] || rss_at_rest
+	"$tool" fill "$port" "$EVENTS" 10000
+	if [ $(($1 % 2)) = 1 ]; then
+		run_limit
+		run_bare
+		run_nudged
+		run_withrules
+	else
+		run_withrules
+		run_nudged
+		run_bare
+		run_limit
+	fi
 	redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
 	wait "$redis_pid" 2>/dev/null || true
 	redis_pid=""
@@ -135,6 +159,12 @@ one_run() {
 	ratio nudged bare
 	ratio withrules nudged
 	ratio withrules limit
+}
+
+# Redis's CPU per event without rules over with them, from the medians.
+cpu_ratio() {
+	echo "$(median <"$tmp/nudged.cpu") $(median <"$tmp/withrules.cpu")" |
+		awk '{printf "%.2f", ($2 > 0 ? $1 / $2 : 0)}'
 }
 
 # "median (min–max)" of $tmp/NAME
@@ -155,9 +185,10 @@ for f in limit bare nudged withrules; do
 	: >"$tmp/$f"
 	: >"$tmp/$f.busy"
 	: >"$tmp/$f.demand"
+	: >"$tmp/$f.cpu"
 done
 for run in $(seq "$RUNS"); do
-	one_run
+	one_run "$run"
 	echo "run $run: limit $(tail -1 "$tmp/limit")/s," \
 		"bare $(tail -1 "$tmp/bare")/s, nudged $(tail -1 "$tmp/nudged")/s" \
 		"($(tail -1 "$tmp/nudged-limit") of the limit)," \
@@ -182,6 +213,11 @@ nudged=$(median <"$tmp/nudged")
 	redis_line bare "bare"
 	redis_line nudged "nudged, no rules"
 	redis_line withrules "nudged, etc/rules"
+	echo "Redis CPU per event (µs): limit $(med_range limit.cpu)," \
+		"nudged, no rules $(med_range nudged.cpu)," \
+		"etc/rules $(med_range withrules.cpu)"
+	echo "Redis CPU per event, no rules / etc/rules: $(cpu_ratio)" \
+		"(the rules ratio nudged would reach keeping Redis as busy in both)"
 	echo "ratio nudged / limit: $(med_range nudged-limit) (goal >= 0.8)"
 	echo "ratio nudged / bare: $(med_range nudged-bare)"
 	echo "ratio with etc/rules / no rules: $(med_range withrules-nudged) (goal >= 0.8)"
