@@ -39,7 +39,8 @@ struct item {
     enum { LOOKUP_NONE, LOOKUP_EXISTS, LOOKUP_LOAD } lookup;
     enum student_need need; /* what the hook wants of the student */
     struct student *st; /* loaded when the hook wants it */
-    int exp_wanted;     /* its exp hash is read (rules/report.h) */
+    int exp_wanted;     /* the report's index is asked of it */
+    int exposed;        /* the index holds it: its exp hash is read */
     redisReply *exp;    /* that HGETALL's reply, or NULL */
     /* set by event_decode() (not zeroed: half a KB an event) */
     struct event ev;

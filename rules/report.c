@@ -61,6 +61,11 @@ static void exp_key(char *buf, size_t n, const char *prefix,
     key_student(buf, n, prefix, student, "exp");
 }
 
+void report_exposed_key(char *buf, size_t n, const char *prefix)
+{
+    key_global(buf, n, prefix, "report:exposed");
+}
+
 /* --- the commands --------------------------------------------------------- */
 
 static void cmd3(struct resp *out, const char *a, const char *b, const char *c)
@@ -161,7 +166,22 @@ static int start_fmt(struct resp *out, const struct config *cfg,
     resp_str(out, "PEXPIRE");
     resp_str(out, key);
     resp_long(out, cfg->report.window_ms + DAY_MS);
-    return k;
+    /* the index of students with an exp hash, to the same time; each
+     * start drops those whose time has passed, so it holds about the
+     * students started within a window */
+    report_exposed_key(key, sizeof key, cfg->redis.prefix);
+    resp_begin(out, 4);
+    resp_str(out, "ZADD");
+    resp_str(out, key);
+    resp_long(out, started_ms + cfg->report.window_ms + DAY_MS);
+    resp_str(out, student);
+    resp_begin(out, 4);
+    resp_str(out, "ZREMRANGEBYSCORE");
+    resp_str(out, key);
+    resp_str(out, "-inf");
+    snprintf(value, sizeof value, "(%lld", (long long)started_ms);
+    resp_str(out, value);
+    return k + 2;
 }
 
 /* --- the engine ----------------------------------------------------------- */
@@ -223,6 +243,25 @@ int report_wants_event(const struct config *cfg, const struct event *ev,
     if (ev->kind == EV_STAGE)
         return rank && rank(rank_ctx, event_get(ev, "to")) >= 0;
     return ev->kind == EV_REPLY || ev->kind == EV_OPTOUT;
+}
+
+void report_exposed_ask(struct resp *out, const char *prefix, size_t n)
+{
+    char key[KEY_MAX];
+
+    report_exposed_key(key, sizeof key, prefix);
+    resp_begin(out, (int)n + 2);
+    resp_str(out, "ZMSCORE");
+    resp_str(out, key);
+}
+
+int report_exposed(const redisReply *score, int64_t now_ms)
+{
+    if (!score || score->type == REDIS_REPLY_NIL)
+        return 0;
+    if (score->type != REDIS_REPLY_STRING)
+        return 1; /* not an answer: read the exp hash, as without the index */
+    return strtod(score->str, NULL) > (double)now_ms;
 }
 
 void report_exp_read(struct resp *out, const char *prefix, const char *student)

@@ -29,7 +29,10 @@
  * slm:student:{ID}:exp (hash: RULE -> "ARM START_MS STAGE", and
  * "RULE variant" -> the same for the variant arm), which attributes a
  * later reply, opt-out or stage to the arms the student started in; it
- * expires [report] window + 1 day after its last start.
+ * expires [report] window + 1 day after its last start; and
+ * slm:report:exposed, the index of those hashes (a sorted set: id -> the
+ * hash's expiry, ms), so that an event of a student who has none reads
+ * nothing.
  *
  * Writers: the engine when a run starts (start_rule, holdout_record),
  * the send path when a message goes (rules/send.c), and the events
@@ -103,6 +106,19 @@ typedef int (*report_rank_fn)(void *ctx, const char *stage);
  * student's exp hash with its lookups. */
 int report_wants_event(const struct config *cfg, const struct event *ev,
                        report_rank_fn rank, void *rank_ctx);
+/* slm:report:exposed, the index of students with an exp hash: a sorted
+ * set of ids, each scored with the time (ms) its hash expires. A start
+ * adds its student and drops those whose time has passed; the consumer
+ * reads the exp hashes of only the students the index holds. */
+void report_exposed_key(char *buf, size_t n, const char *prefix);
+/* Begins a ZMSCORE of the index for n students: the caller appends each
+ * id (resp_str), n in all. */
+void report_exposed_ask(struct resp *out, const char *prefix, size_t n);
+/* 1 when score (an element of that ZMSCORE's reply) says the student's
+ * exp hash may hold an entry at now_ms, and on any answer that is not a
+ * score or nil (then the hash is read, as it would be without the
+ * index). */
+int report_exposed(const redisReply *score, int64_t now_ms);
 /* Appends the HGETALL of the student's exp hash. */
 void report_exp_read(struct resp *out, const char *prefix, const char *student);
 int report_stage_rank(const struct ruleset *set, const char *stage);

@@ -20,7 +20,9 @@ compares the second with the first as the test computes it.
 """
 import json
 import math
+import os
 import statistics
+import time
 import unittest
 
 from harness import Nudge, RedisServer, add_students, wait_for
@@ -204,6 +206,11 @@ class ReportTest(Base, unittest.TestCase):
             events.append(("stage", s, {"from": "lead", "to": "admitted"}))
         self.handled(self.emit(events))
 
+        # the index of students with an exp hash, which the consumer asks
+        # before reading any: those started, not the outsiders
+        self.assertEqual(set(self.r.zrange("slm:report:exposed", 0, -1)),
+                         set(sids))
+
         rep = self.report(n)
         self.assertEqual(rep["method"], "newcombe-hybrid-score")
         self.assertEqual([r["rule"] for r in rep["rules"]], ["invite"])
@@ -250,8 +257,10 @@ class ReportTest(Base, unittest.TestCase):
         # counts (their sets), the indexes stay
         gone = min(conv_t, key=int)
         self.assertTrue(self.r.exists("slm:student:{%s}:exp" % gone))
+        self.assertIsNotNone(self.r.zscore("slm:report:exposed", gone))
         n.ctl("forget", gone)
         self.assertFalse(self.r.exists("slm:student:{%s}:exp" % gone))
+        self.assertIsNone(self.r.zscore("slm:report:exposed", gone))
         for key in self.r.keys("slm:report:invite:*"):
             if self.r.type(key) == "set" and not key.endswith((":days", ":arms")):
                 self.assertFalse(self.r.sismember(key, gone), key)
@@ -276,6 +285,41 @@ class ReportTest(Base, unittest.TestCase):
         self.assertFalse(rep["rules"][0]["lift"][0]["enough"])
         self.assertNotIn("difference", rep["rules"][0]["lift"][0])
 
+    def test_the_index_lets_students_go_after_their_window(self):
+        day = 86400 * 1000
+        # now: events are timed by their stream ids, Redis's own clock
+        t0 = int(time.time() * 1000)
+        n = Nudge(self.redis, extra=EXTRA % 1 + "window = 1d\n\n"
+                  "[daemon]\ntest_clock = clock.txt\n")
+        self.addCleanup(n.cleanup)
+
+        def set_clock(ms):  # whole at once: nudged may be reading it
+            n.write("clock.tmp", "%d\n" % ms)
+            os.rename(n.path("clock.tmp"), n.path("clock.txt"))
+
+        n.write("rules/r.rules", REPORT_RULES)
+        n.write("templates/msg.sms", "{{name|同学}}您好。")
+        set_clock(t0)
+        self.add(ids(2))
+        self.start(n)
+        self.handled(self.emit([("campaign", "1", {})]))
+        # kept as long as its exp hash: the window and a day
+        self.assertEqual(self.r.zscore("slm:report:exposed", "1"),
+                         t0 + 2 * day)
+        # a stage within the window is attributed through it
+        self.handled(self.emit([("stage", "1", {"from": "lead",
+                                                "to": "applied"})]))
+        arm = "holdout" if held_out("invite", "1", 2000) else "treated"
+        arms = self.report(n)["rules"][0]["arms"]
+        self.assertEqual(arms[arm]["converted"], 1)
+        # the next start, three days on, drops it
+        set_clock(t0 + 3 * day)
+        self.handled(self.emit([("campaign", "2", {})]))
+        self.assertIsNone(self.r.zscore("slm:report:exposed", "1"))
+        self.assertEqual(self.r.zscore("slm:report:exposed", "2"),
+                         t0 + 5 * day)
+        self.assertEqual(n.stop(), 0)
+
     def test_counters_off(self):
         n = Nudge(self.redis, extra=EXTRA % 1 + "counters = no\n")
         self.addCleanup(n.cleanup)
@@ -289,6 +333,7 @@ class ReportTest(Base, unittest.TestCase):
         self.assertEqual(self.report(n)["rules"], [])
         self.assertEqual(self.r.keys("slm:report:*"), [])
         self.assertEqual(self.r.keys("slm:student:*:exp"), [])
+        self.assertFalse(self.r.exists("slm:report:exposed"))
         self.assertEqual(n.stop(), 0)
 
 
