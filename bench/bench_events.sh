@@ -8,13 +8,14 @@
 #   bare    events_tool reading and acknowledging only, pipelined the same
 #   nudged  with no rules (the events path alone)
 #   nudged with etc/rules loaded
-# (odd runs in that order, even runs the other way round). It reports
-# medians and ranges of RUNS runs, the ratios nudged/limit, nudged/bare
-# and with rules/without, Redis's CPU time per event under each, how
-# busy each kept Redis (its CPU time, and that plus its wait for a CPU,
-# over the wall time), nudged's
-# RSS at rest and after the backlog, and the load average before and
-# during the runs; then one figure_json line per figure. QUICK=1 (make bench-quick) skips the RSS at rest (a fixed sleep).
+# (odd runs bare, limit, nudged, with rules; even runs the other way
+# round). It reports medians and ranges of RUNS runs, the ratios
+# nudged/limit, nudged/bare and with rules/without, Redis's CPU time per
+# event under each, how busy each kept Redis (its CPU time, and that plus
+# its wait for a CPU, over the wall time), nudged's RSS at rest and after
+# the backlog, and the load average before and during the runs; then one
+# figure_json line per figure. QUICK=1 (make bench-quick) skips the RSS
+# at rest (a fixed sleep).
 set -eu
 build=${1:-build}
 EVENTS=${EVENTS:-200000}
@@ -133,24 +134,25 @@ run_withrules() {
 	nudged_stop
 }
 
-# Odd runs go limit, bare, nudged, with rules; even runs the other way
-# round. A machine that speeds up or slows down over a run (a shared one
-# does), or Redis growing as each consumer adds its timeline entries,
-# then favours neither side of a ratio across the runs.
+# Odd runs go bare, limit, nudged, with rules; even runs the other way
+# round. Each ratio's two sides run one after the other, and a machine
+# that speeds up or slows down over a run (a shared one does), or Redis
+# growing as each consumer adds its timeline entries, favours neither
+# side across the runs.
 one_run() { # RUN
 	start_redis "$port" "$tmp"
 	[ "$QUICK" = 1 ] || rss_at_rest
 	"$tool" fill "$port" "$EVENTS" 10000
 	if [ $(($1 % 2)) = 1 ]; then
-		run_limit
 		run_bare
+		run_limit
 		run_nudged
 		run_withrules
 	else
 		run_withrules
 		run_nudged
-		run_bare
 		run_limit
+		run_bare
 	fi
 	redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || true
 	wait "$redis_pid" 2>/dev/null || true
