@@ -26,7 +26,8 @@
  * ZMSCORE of its index asks which of the batch's students have an exp
  * hash, and only theirs are read, in one more round trip when there are
  * any. Most events are of students no rule started lately, and an
- * HGETALL each cost Redis about a seventh of its work with rules.
+ * HGETALL each was about a seventh of what rules add to Redis's work
+ * (docs/performance.md).
  */
 
 static enum student_need wants(const struct consumer *c,

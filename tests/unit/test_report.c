@@ -149,6 +149,22 @@ START_TEST(test_attribution)
 }
 END_TEST
 
+/* The index's answer for one student: read its exp hash or not. */
+START_TEST(test_exposed)
+{
+    redisReply nil = {.type = REDIS_REPLY_NIL};
+    redisReply err = {.type = REDIS_REPLY_ERROR};
+    redisReply until = str_reply("1209600000");
+
+    ck_assert(!report_exposed(&nil, 1000));
+    ck_assert(!report_exposed(NULL, 1000));
+    ck_assert(report_exposed(&until, 1209599999));
+    ck_assert(!report_exposed(&until, 1209600000)); /* expired by then */
+    /* not an answer the index gives: read, as without it */
+    ck_assert(report_exposed(&err, 1000));
+}
+END_TEST
+
 int main(void)
 {
     TCase *tc;
@@ -158,5 +174,6 @@ int main(void)
                         sizeof newcombe_cases / sizeof newcombe_cases[0]);
     tcase_add_test(tc, test_wilson_and_relative);
     tcase_add_test(tc, test_attribution);
+    tcase_add_test(tc, test_exposed);
     return check_run(s);
 }
