@@ -166,13 +166,16 @@ static int start_fmt(struct resp *out, const struct config *cfg,
     resp_str(out, "PEXPIRE");
     resp_str(out, key);
     resp_long(out, cfg->report.window_ms + DAY_MS);
-    /* the index of students with an exp hash, to the same time; each
-     * start drops those whose time has passed, so it holds about the
-     * students started within a window */
+    /* the index of students with an exp hash, to the same time (GT: a
+     * variant's arm starts with its run, maybe days before another
+     * rule's start, whose time must stay); each start drops those whose
+     * time has passed, so it holds about the students started within a
+     * window */
     report_exposed_key(key, sizeof key, cfg->redis.prefix);
-    resp_begin(out, 4);
+    resp_begin(out, 5);
     resp_str(out, "ZADD");
     resp_str(out, key);
+    resp_str(out, "GT");
     resp_long(out, started_ms + cfg->report.window_ms + DAY_MS);
     resp_str(out, student);
     resp_begin(out, 4);

@@ -312,6 +312,12 @@ class ReportTest(Base, unittest.TestCase):
         arm = "holdout" if held_out("invite", "1", 2000) else "treated"
         arms = self.report(n)["rules"][0]["arms"]
         self.assertEqual(arms[arm]["converted"], 1)
+        # a start with an earlier time (a variant's arm starts with its
+        # run) leaves the later one
+        set_clock(t0 - day)
+        self.handled(self.emit([("campaign", "1", {})]))
+        self.assertEqual(self.r.zscore("slm:report:exposed", "1"),
+                         t0 + 2 * day)
         # the next start, three days on, drops it
         set_clock(t0 + 3 * day)
         self.handled(self.emit([("campaign", "2", {})]))
