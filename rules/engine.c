@@ -81,18 +81,39 @@ fail:
     return NULL;
 }
 
+/* Watched from before the first load, so that a file changed while the
+ * daemon starts is loaded too (it would be missed between that load and
+ * the thread's first look). *err gets the errno of a folder that could
+ * not be watched (0: none), said once the load has worked. */
+static int watch_dirs(const struct config *cfg, int *err)
+{
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    uint32_t mask =
+        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE;
+
+    *err = fd < 0 ? errno : 0;
+    if (fd >= 0 && (inotify_add_watch(fd, cfg->rules.dir, mask) < 0 ||
+                    inotify_add_watch(fd, cfg->templates.dir, mask) < 0))
+        *err = errno;
+    return fd;
+}
+
 struct engine *engine_new(const struct config *cfg, struct channel_set *chans,
                           struct diag *d)
 {
     struct engine *e = calloc(1, sizeof *e);
+    int watch_err;
 
     if (!e)
         return NULL;
     e->cfg = cfg;
     e->chans = chans;
+    e->watch = watch_dirs(cfg, &watch_err);
     pthread_mutex_init(&e->lock, NULL);
     pthread_mutex_init(&e->defer_lock, NULL);
     if (!(e->defer = run_defer_new()) || !(e->snap = snap_load(cfg, d))) {
+        if (e->watch >= 0)
+            close(e->watch);
         run_defer_free(e->defer);
         pthread_mutex_destroy(&e->defer_lock);
         pthread_mutex_destroy(&e->lock);
@@ -102,6 +123,10 @@ struct engine *engine_new(const struct config *cfg, struct channel_set *chans,
     e->confirm = consent_confirm_new(cfg, chans);
     log_info("rules: %zu rules from %s", e->snap->rules->nrules,
              cfg->rules.dir);
+    if (watch_err) {
+        errno = watch_err;
+        log_warn("inotify on the rules and templates folders");
+    }
     return e;
 }
 
@@ -110,6 +135,8 @@ void engine_free(struct engine *e)
     if (!e)
         return;
     engine_stop(e);
+    if (e->watch >= 0)
+        close(e->watch);
     consent_confirm_free(e->confirm);
     snap_put(e->snap);
     run_defer_free(e->defer);
@@ -470,20 +497,6 @@ int engine_tick(struct engine *e, struct rconn *rc, int64_t now_ms)
 /* --- the engine's thread
  * ------------------------------------------------------- */
 
-static int watch_dirs(struct engine *e)
-{
-    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-    uint32_t mask =
-        IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE;
-
-    if (fd < 0)
-        return -1;
-    if (inotify_add_watch(fd, e->cfg->rules.dir, mask) < 0 ||
-        inotify_add_watch(fd, e->cfg->templates.dir, mask) < 0)
-        log_warn("inotify on the rules and templates folders");
-    return fd;
-}
-
 /* True when a watched folder changed since the last call. */
 static int files_changed(int fd)
 {
@@ -499,12 +512,12 @@ static void *engine_main(void *arg)
 {
     struct engine *e = arg;
     struct rconn *rc = rconn_new(e->cfg, e->stop);
-    int fd = watch_dirs(e), pending = 0;
+    int pending = 0;
     int64_t last_tick = 0;
 
     while (rc && !*e->stop && !e->quit) {
         int64_t now = clock_now_ms();
-        if (files_changed(fd)) {
+        if (files_changed(e->watch)) {
             pending = 3; /* reload after 300 ms of quiet */
         } else if (pending && --pending == 0) {
             struct diag d = {0};
@@ -518,8 +531,6 @@ static void *engine_main(void *arg)
         }
         clock_sleep_ms(100, e->stop);
     }
-    if (fd >= 0)
-        close(fd);
     if (rc)
         rconn_free(rc);
     return NULL;

@@ -30,6 +30,7 @@ struct engine {
     pthread_mutex_t defer_lock;      /* guards defer */
     struct run_defer *defer;         /* jobs of the events not yet flushed */
     struct consent_confirm *confirm; /* NULL: no opt-out confirmation */
+    int watch;        /* inotify on the rules and templates folders, or -1 */
     pthread_t thread;
     int started;
     volatile int *stop;
