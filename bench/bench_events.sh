@@ -88,10 +88,11 @@ nudged_stop() {
 
 # Runs a consumer that prints its seconds for the backlog; appends its
 # rate to $tmp/NAME, Redis's CPU time per event (µs: what the consumer's
-# commands cost Redis, whatever the machine's load) to $tmp/NAME.cpu, how
-# busy it kept Redis (% of the wall time on a CPU) to $tmp/NAME.busy, and the % Redis was busy or waiting for a CPU to
-# $tmp/NAME.demand: near 100, Redis always had work (it was the limit),
-# however much of the machine other processes took.
+# commands cost Redis, however busy it kept it) to $tmp/NAME.cpu, how
+# busy it kept Redis (% of the wall time on a CPU) to $tmp/NAME.busy,
+# and the % Redis was busy or waiting for a CPU to $tmp/NAME.demand:
+# near 100, Redis always had work (it was the limit), however much of
+# the machine other processes took.
 timed() { # NAME COMMAND...
 	name=$1
 	shift
