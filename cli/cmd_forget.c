@@ -255,7 +255,6 @@ static int drop_phone_index(struct rconn *rc, const char *prefix,
 struct member_arg {
     const char *id;
     struct forgot *f;
-    const char *prefix;
 };
 
 /* An alert group's key: the student out of its leads, batches and
@@ -285,24 +284,14 @@ static int drop_alert_member(struct rconn *rc, const char *key, void *arg)
 }
 
 /* A count of the report (rules/report.h: slm:report:RULE:DAY:ARM:METRIC,
- * sets of student ids), or its index of students with an exp hash
- * (slm:report:exposed): the student out of it. The other indexes (rules,
- * days, arms) hold no ids and are left alone. */
+ * sets of student ids): the student out of it. The indexes (rules, days,
+ * arms, and slm:report:exposed, which sweep() sees to) are left alone. */
 static int drop_report_member(struct rconn *rc, const char *key, void *arg)
 {
     struct member_arg *m = arg;
     const char *metric = strrchr(key, ':');
-    char exposed[KEY_MAX];
     redisReply *rep;
     int counted = 0;
-
-    report_exposed_key(exposed, sizeof exposed, m->prefix);
-    if (strcmp(key, exposed) == 0) {
-        if (!(rep = rconn_cmd(rc, "ZREM %s %s", key, m->id)))
-            return -1;
-        reply_free(rep);
-        return 0;
-    }
 
     for (int i = 0; metric && i < REPORT_NMETRICS; i++)
         counted |= strcmp(metric + 1, report_metric_names[i]) == 0;
@@ -447,7 +436,7 @@ static int sweep(struct ctl *ctl, struct rconn *rc, const char *id, int all,
 {
     const char *prefix = ctl->cfg.redis.prefix;
     char eid[300], pattern[KEY_MAX], key[KEY_MAX], optout[KEY_MAX];
-    struct member_arg m = {id, f, prefix};
+    struct member_arg m = {id, f};
     struct own_arg own = {all ? NULL : optout, f};
     redisReply *rep;
 
@@ -472,6 +461,10 @@ static int sweep(struct ctl *ctl, struct rconn *rc, const char *id, int all,
     snprintf(pattern, sizeof pattern, "%sreport:*", prefix);
     if (scan_keys(rc, pattern, drop_report_member, &m) < 0)
         return -1;
+    report_exposed_key(key, sizeof key, prefix);
+    if (!(rep = rconn_cmd(rc, "ZREM %s %s", key, id)))
+        return -1;
+    reply_free(rep);
     key_student(optout, sizeof optout, prefix, id, KEY_OPTOUT);
     key_student(key, sizeof key, prefix, id, NULL);
     if (drop_own_key(rc, key, &own) < 0)
