@@ -47,10 +47,18 @@ struct event {
 
 /* How much of an event's student the rule engine needs: nothing, to
  * know that the student exists (the event alone says what to do: a
- * followup noted for the leads), the student loaded but for its
- * opt-outs (a rule's `when`, a lead closed by the student's stage), or
- * the whole student (an opt-out to confirm). In that order. */
-enum student_need { NEED_NONE, NEED_EXISTS, NEED_LOADED, NEED_WHOLE };
+ * followup noted for the leads), its hash and then its tags only if a
+ * rule's `when` may hold on the hash (consumer_hook.tags_wanted), the
+ * student loaded but for its opt-outs (a lead closed by the student's
+ * stage or tag), or the whole student (an opt-out to confirm). In that
+ * order. */
+enum student_need {
+    NEED_NONE,
+    NEED_EXISTS,
+    NEED_HASH,
+    NEED_LOADED,
+    NEED_WHOLE
+};
 
 /* An accepted event of a known student, and the student as loaded for
  * it (NULL when NEED_EXISTS was asked), as the consumer hands a batch's

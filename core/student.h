@@ -37,6 +37,7 @@ struct student {
     struct strset tags;
     struct strset optouts; /* "sms", "email", "wecom" or "all" */
     int optouts_unread;    /* loaded without them (STUDENT_NO_OPTOUTS) */
+    int tags_unread;       /* loaded without them (STUDENT_HASH) */
 };
 
 struct staff {

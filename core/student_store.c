@@ -9,23 +9,41 @@
 #include "core/keys.h"
 #include "core/reply.h"
 
+/* Appends "CMD key" for the student's key with suffix (NULL: the hash). */
+static int append_key_cmd(struct rconn *rc, const char *cmd, const char *prefix,
+                          const char *id, const char *suffix)
+{
+    char key[KEY_MAX];
+    const char *argv[] = {cmd, key};
+
+    if (key_student(key, sizeof key, prefix, id, suffix) < 0)
+        return -1;
+    return rconn_appendargv(rc, 2, argv, NULL);
+}
+
+/* The replies student_read_part() reads for part. */
+static int part_replies(enum student_part part)
+{
+    return part == STUDENT_WHOLE ? 3 : part == STUDENT_NO_OPTOUTS ? 2 : 1;
+}
+
 int student_append_part(struct rconn *rc, const char *prefix, const char *id,
                         enum student_part part)
 {
-    char key[KEY_MAX];
-    const char *hgetall[] = {"HGETALL", key}, *smembers[] = {"SMEMBERS", key};
+    int nrep = part_replies(part);
 
-    if (key_student(key, sizeof key, prefix, id, NULL) < 0)
+    if (append_key_cmd(rc, "HGETALL", prefix, id, NULL) < 0)
         return -1;
-    if (rconn_appendargv(rc, 2, hgetall, NULL) < 0)
+    if (nrep > 1 && append_key_cmd(rc, "SMEMBERS", prefix, id, KEY_TAGS) < 0)
         return -1;
-    key_student(key, sizeof key, prefix, id, KEY_TAGS);
-    if (rconn_appendargv(rc, 2, smembers, NULL) < 0)
+    if (nrep > 2 && append_key_cmd(rc, "SMEMBERS", prefix, id, KEY_OPTOUT) < 0)
         return -1;
-    if (part == STUDENT_NO_OPTOUTS)
-        return 0;
-    key_student(key, sizeof key, prefix, id, KEY_OPTOUT);
-    return rconn_appendargv(rc, 2, smembers, NULL);
+    return 0;
+}
+
+int student_append_tags(struct rconn *rc, const char *prefix, const char *id)
+{
+    return append_key_cmd(rc, "SMEMBERS", prefix, id, KEY_TAGS);
 }
 
 int student_append_reads(struct rconn *rc, const char *prefix, const char *id)
@@ -61,7 +79,7 @@ static int fill_set(struct strset *s, const redisReply *r)
 int student_read_part(struct rconn *rc, const char *id, enum student_part part,
                       struct student **out)
 {
-    int nrep = part == STUDENT_NO_OPTOUTS ? 2 : 3, found = -1;
+    int nrep = part_replies(part), found = -1;
     redisReply *r[3] = {0};
 
     *out = NULL;
@@ -76,10 +94,12 @@ int student_read_part(struct rconn *rc, const char *id, enum student_part part,
             found = -1;
             goto done;
         }
-        fill_set(&s->tags, r[1]);
+        if (r[1])
+            fill_set(&s->tags, r[1]);
         if (r[2])
             fill_set(&s->optouts, r[2]);
-        s->optouts_unread = part == STUDENT_NO_OPTOUTS;
+        s->optouts_unread = part != STUDENT_WHOLE;
+        s->tags_unread = part == STUDENT_HASH;
         student_seal(s);
         *out = s;
     }
@@ -88,6 +108,19 @@ done:
         if (r[i])
             reply_free(r[i]);
     return found;
+}
+
+int student_read_tags(struct rconn *rc, struct student *s)
+{
+    redisReply *r = rconn_reply(rc);
+
+    if (!r)
+        return -1;
+    fill_set(&s->tags, r);
+    strset_sort(&s->tags);
+    s->tags_unread = 0;
+    reply_free(r);
+    return 0;
 }
 
 int student_read(struct rconn *rc, const char *id, struct student **out)

@@ -30,16 +30,23 @@ int student_load_many(struct rconn *rc, const char *prefix,
 int student_append_reads(struct rconn *rc, const char *prefix,
                          const char *id);
 int student_read(struct rconn *rc, const char *id, struct student **out);
-/* The same for a part of the student: everything, or all but the
+/* The same for a part of the student: everything; all but the
  * opt-outs, which a rule's `when` never reads (the events consumer's
- * loads for the rules: a send reads its student again in its own job). A
- * student read without them counts as opted out of everything
- * (student_opted_out()), so that no send ever goes on that load. */
-enum student_part { STUDENT_WHOLE, STUDENT_NO_OPTOUTS };
+ * loads for the rules: a send reads its student again in its own job);
+ * or the hash alone, for the consumer to see whose `when` may hold
+ * before it reads their tags (rule_when_may_hold()). A student read
+ * without opt-outs counts as opted out of everything
+ * (student_opted_out()), so that no send ever goes on that load; one
+ * read without tags has tags_unread set until student_read_tags(). */
+enum student_part { STUDENT_WHOLE, STUDENT_NO_OPTOUTS, STUDENT_HASH };
 int student_append_part(struct rconn *rc, const char *prefix, const char *id,
                         enum student_part part);
 int student_read_part(struct rconn *rc, const char *id, enum student_part part,
                       struct student **out);
+/* The tags of a student read with STUDENT_HASH, in the same two halves.
+ * student_read_tags() returns 0, or -1 on a connection error. */
+int student_append_tags(struct rconn *rc, const char *prefix, const char *id);
+int student_read_tags(struct rconn *rc, struct student *s);
 
 /* Loads one staff member: 1 found, 0 not found, -1 error. */
 int staff_load(struct rconn *rc, const char *prefix, const char *id,

@@ -175,6 +175,8 @@ void batch_free(struct batch *b)
     batch_clear(b);
     resp_free(&b->records);
     free(b->items);
+    free(b->hashed);
+    free(b->want);
     free(b->hooked);
     free(b);
 }

@@ -46,6 +46,12 @@ struct consumer_hook {
     /* A stage's place in the `stages` line, or -1 (may be NULL): what
      * the report's `converted` compares (rules/report.h). */
     int (*stage_rank)(void *ctx, const char *stage);
+    /* For the events wants() said NEED_HASH of, once their students'
+     * hashes are read: sets want[i] where evs[i]'s student must have
+     * its tags read too (may be NULL: the tags are read with the hash,
+     * as for NEED_LOADED). 0, or -1 (then all are read). */
+    int (*tags_wanted)(void *ctx, const struct event_student *evs,
+                       size_t n, unsigned char *want);
 };
 
 struct consumer;

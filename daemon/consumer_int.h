@@ -41,6 +41,7 @@ struct item {
     struct student *st; /* loaded when the hook wants it */
     int exp_wanted;     /* the report's index is asked of it */
     int exposed;        /* the index holds it: its exp hash is read */
+    int tags_wanted;    /* NEED_HASH: read its tags in the second trip */
     redisReply *exp;    /* that HGETALL's reply, or NULL */
     /* set by event_decode() (not zeroed: half a KB an event) */
     struct event ev;
@@ -60,6 +61,10 @@ struct batch {
     const redisReply *entries; /* [[id, fields], ...] */
     struct item *items;
     size_t n, cap;
+    /* prepare's: the students read with NEED_HASH, asked of the hook's
+     * tags_wanted() (cap entries each) */
+    struct event_student *hashed;
+    unsigned char *want;
     struct resp records; /* its writes, built by commit_prepare() */
     int prepared;        /* records, replies, hooks are set */
     int replies;         /* commit_send() sent commands with these replies */

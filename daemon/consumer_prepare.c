@@ -22,6 +22,12 @@
  * of one per event. When the count falls short, each of those keys is
  * asked again on its own (one more round trip) to find the missing ones.
  *
+ * A student the hook wants for a rule's `when` (NEED_HASH) is read in
+ * two halves: its hash first, then its tags only if some `when` may hold
+ * on the hash (a score too low decides "score >= 600 and tag ..."), in
+ * the second round trip below. With etc/rules, that was 60% of the
+ * SMEMBERS of a backlog of stage events not sent (docs/performance.md).
+ *
  * The report's attribution (rules/report.h) works the same way: one
  * ZMSCORE of its index asks which of the batch's students have an exp
  * hash, and only theirs are read, in one more round trip when there are
@@ -36,10 +42,17 @@ static enum student_need wants(const struct consumer *c,
     return c->hook.wants ? c->hook.wants(c->hook.ctx, ev) : NEED_NONE;
 }
 
-/* Opt-outs are read only for the hook's work that reads them. */
-static enum student_part load_part(const struct item *it)
+/* Opt-outs are read only for the hook's work that reads them; tags,
+ * where only a rule's `when` would, only once the hash says it may hold
+ * (pick_tags()). */
+static enum student_part load_part(const struct consumer *c,
+                                   const struct item *it)
 {
-    return it->need == NEED_WHOLE ? STUDENT_WHOLE : STUDENT_NO_OPTOUTS;
+    if (it->need == NEED_WHOLE)
+        return STUDENT_WHOLE;
+    if (it->need == NEED_HASH && c->hook.tags_wanted)
+        return STUDENT_HASH;
+    return STUDENT_NO_OPTOUTS;
 }
 
 static int queue_load(struct consumer *c, struct link *l, struct item *it)
@@ -48,7 +61,7 @@ static int queue_load(struct consumer *c, struct link *l, struct item *it)
     if (rconn_append_resp(l->rc, &l->out) < 0)
         return -1;
     return student_append_part(l->rc, c->cfg->redis.prefix, it->ev.student,
-                               load_part(it));
+                               load_part(c, it));
 }
 
 /* Appends "EXISTS key" for each item marked LOOKUP_EXISTS, as one command
@@ -128,23 +141,59 @@ static int read_exposed(struct link *l, struct item *items, size_t n)
     return 0;
 }
 
-/* Reads the exp hashes of the students the index holds, in a round trip
- * of their own (none when it holds none of them). 0 or -1. */
-static int read_exps(struct consumer *c, struct link *l, struct item *items,
-                     size_t n)
+/* Marks the students read without their tags whose tags must be read:
+ * those the hook says a rule's `when` may hold for. */
+static void pick_tags(struct consumer *c, struct batch *b)
 {
+    size_t k = 0;
+
+    for (size_t i = 0; i < b->n; i++) {
+        struct item *it = &b->items[i];
+        if (it->st && it->st->tags_unread) {
+            b->hashed[k].ev = &it->ev;
+            b->hashed[k].st = it->st;
+            k++;
+        }
+    }
+    if (k == 0)
+        return;
+    if (c->hook.tags_wanted(c->hook.ctx, b->hashed, k, b->want) < 0)
+        memset(b->want, 1, k);
+    k = 0;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->items[i].st && b->items[i].st->tags_unread)
+            b->items[i].tags_wanted = b->want[k++];
+}
+
+/* The second round trip, when there is anything for it: the tags
+ * pick_tags() wants, then the exp hashes of the students the report's
+ * index holds. 0 or -1. */
+static int read_second(struct consumer *c, struct link *l, struct item *items,
+                       size_t n)
+{
+    const char *prefix = c->cfg->redis.prefix;
     size_t queued = 0;
 
-    for (size_t i = 0; i < n; i++)
-        if (items[i].exposed) {
-            report_exp_read(&l->out, c->cfg->redis.prefix,
-                            items[i].ev.student);
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].tags_wanted) {
+            if (student_append_tags(l->rc, prefix, items[i].ev.student) < 0)
+                return -1;
             queued++;
         }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].exposed) {
+            report_exp_read(&l->out, prefix, items[i].ev.student);
+            queued++;
+        }
+    }
     if (queued == 0)
         return 0;
     if (rconn_append_resp(l->rc, &l->out) < 0)
         return -1;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].tags_wanted && student_read_tags(l->rc, items[i].st) < 0)
+            return -1;
     for (size_t i = 0; i < n; i++)
         if (items[i].exposed && !(items[i].exp = rconn_reply(l->rc)))
             return -1;
@@ -162,7 +211,7 @@ static int queue_lookups(struct consumer *c, struct link *l,
         if (!it->ev.student || !key_valid_id(it->ev.student))
             continue;
         it->need = it->accepted ? wants(c, &it->ev) : NEED_NONE;
-        if (it->need < NEED_LOADED)
+        if (it->need < NEED_HASH)
             it->lookup = LOOKUP_EXISTS;
         else if (queue_load(c, l, it) < 0)
             return -1;
@@ -201,7 +250,7 @@ static int read_lookups(struct consumer *c, struct link *l,
         if (items[i].lookup != LOOKUP_LOAD)
             continue;
         int ret = student_read_part(l->rc, items[i].ev.student,
-                                    load_part(&items[i]), &items[i].st);
+                                    load_part(c, &items[i]), &items[i].st);
         if (ret < 0)
             return -1;
         items[i].known = ret;
@@ -265,6 +314,26 @@ static void queue_prefetch(struct consumer *c, struct link *l)
     resp_str(&l->out, ">");
 }
 
+/* Room for n events. 0 or -1. */
+static int batch_grow(struct batch *b, size_t n)
+{
+    struct item *items = realloc(b->items, n * sizeof *items);
+    struct event_student *hashed;
+    unsigned char *want;
+
+    if (!items)
+        return -1;
+    b->items = items;
+    if (!(hashed = realloc(b->hashed, n * sizeof *hashed)))
+        return -1;
+    b->hashed = hashed;
+    if (!(want = realloc(b->want, n)))
+        return -1;
+    b->want = want;
+    b->cap = n;
+    return 0;
+}
+
 int batch_prepare(struct consumer *c, struct link *l,
                   const redisReply *entries, struct batch *b,
                   redisReply **prefetch)
@@ -272,13 +341,8 @@ int batch_prepare(struct consumer *c, struct link *l,
     size_t n = entries->elements, exists, asked;
     int all_exist;
 
-    if (n > b->cap) {
-        struct item *items = realloc(b->items, n * sizeof *items);
-        if (!items)
-            return -1;
-        b->items = items;
-        b->cap = n;
-    }
+    if (n > b->cap && batch_grow(b, n) < 0)
+        return -1;
     b->entries = entries;
     b->n = n;
     for (size_t i = 0; i < b->n; i++) {
@@ -297,7 +361,8 @@ int batch_prepare(struct consumer *c, struct link *l,
         return -1;
     if (!all_exist && find_missing(c, l, b->items, n) < 0)
         return -1;
-    if (read_exps(c, l, b->items, n) < 0)
+    pick_tags(c, b);
+    if (read_second(c, l, b->items, n) < 0)
         return -1;
     reject_unknown(b->items, n);
     return 0;

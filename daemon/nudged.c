@@ -209,9 +209,15 @@ static int start(struct nudged *nd)
     __atomic_store_n(&nd->consumer, c, __ATOMIC_RELEASE);
     { /* rule engine (issue 5): events in, queued steps, schedules */
         struct consumer_hook hook = {
-            engine_hook_wants, engine_hook_send,  engine_hook_finish,
-            engine_hook_drop,  engine_hook_flush, nd->engine,
-            engine_stage_rank};
+            .wants = engine_hook_wants,
+            .send = engine_hook_send,
+            .finish = engine_hook_finish,
+            .drop = engine_hook_drop,
+            .flush = engine_hook_flush,
+            .ctx = nd->engine,
+            .stage_rank = engine_stage_rank,
+            .tags_wanted = engine_hook_tags_wanted,
+        };
         consumer_set_hook(nd->consumer, &hook);
         struct job_hooks jobs = {engine_job, engine_prefetch, engine_drop};
         nd->dispatcher = dispatcher_start_hooks(&nd->cfg, &jobs, nd->engine,

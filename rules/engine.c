@@ -309,7 +309,7 @@ enum student_need engine_wants(struct engine *e, const struct event *ev)
         return need;
     s = snap_get(e);
     if (ruleset_wants(s->rules, ev))
-        need = NEED_LOADED;
+        need = NEED_HASH;
     snap_put(s);
     return need;
 }
@@ -353,6 +353,12 @@ int engine_stage_rank(void *ctx, const char *stage)
 enum student_need engine_hook_wants(void *ctx, const struct event *ev)
 {
     return engine_wants(ctx, ev);
+}
+
+int engine_hook_tags_wanted(void *ctx, const struct event_student *evs,
+                            size_t n, unsigned char *want)
+{
+    return engine_tags_wanted(ctx, evs, n, want);
 }
 
 int engine_hook_send(void *ctx, struct rconn *rc,

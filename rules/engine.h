@@ -6,9 +6,8 @@
  * nudged wires it so (see daemon/nudged.c):
  *
  *     struct engine *e = engine_new(&cfg, &channels, &d);  // NULL: errors
- *     struct consumer_hook hook = {engine_hook_wants, engine_hook_send,
- *                                  engine_hook_finish, engine_hook_drop,
- *                                  engine_hook_flush, e};
+ *     struct consumer_hook hook = {.wants = engine_hook_wants, ...,
+ *                                  .ctx = e};     // every engine_hook_
  *     consumer_set_hook(consumer, &hook);
  *     struct job_hooks jobs = {engine_job, engine_prefetch, engine_drop};
  *     dispatcher_start_hooks(&cfg, &jobs, e, &stop, err, sizeof err);
@@ -63,11 +62,19 @@ void engine_stop(struct engine *e);
 
 /* --- events ------------------------------------------------------------- */
 /* What the engine needs of ev's student: whole for an opt-out to
- * confirm; loaded (but for its opt-outs) when some rule's trigger matches
- * ev or the leads read it; known to exist when the event alone is enough
- * (a followup for the leads); else nothing. (The consumer itself records followups, whose time `stop if
- * followed_up` reads.) */
+ * confirm; loaded (but for its opt-outs) when the leads read it; its
+ * hash, and its tags if engine_tags_wanted() says so, when some rule's
+ * trigger matches ev; known to exist when the event alone is enough (a
+ * followup for the leads); else nothing. (The consumer itself records
+ * followups, whose time `stop if followed_up` reads.) */
 enum student_need engine_wants(struct engine *e, const struct event *ev);
+/* For events whose students were read with NEED_HASH (tags_unread):
+ * want[i] = 1 where a `when` of the rules evs[i].ev triggers may hold
+ * for evs[i].st, so that its tags must be read; 0 where every one is
+ * false on the hash alone (engine_batch_send() then starts no run for
+ * it). 0, or -1 on no memory. */
+int engine_tags_wanted(struct engine *e, const struct event_student *evs,
+                       size_t n, unsigned char *want);
 /* A batch of events (stream order, of known students): starts the runs
  * they trigger and runs their first steps up to a wait or a message step
  * (the jobs for those are kept until engine_flush()), and notes what the
@@ -92,6 +99,8 @@ int engine_flush(struct engine *e, struct rconn *rc);
 /* The same with the consumer hook's signatures (ctx is the engine;
  * daemon/consumer.h). */
 enum student_need engine_hook_wants(void *ctx, const struct event *ev);
+int engine_hook_tags_wanted(void *ctx, const struct event_student *evs,
+                            size_t n, unsigned char *want);
 int engine_hook_send(void *ctx, struct rconn *rc,
                      const struct event_student *evs, size_t n, void **state);
 int engine_hook_finish(void *ctx, void *state);

@@ -258,6 +258,40 @@ static int queue_leads(struct engine_batch *eb, const struct event_student *es)
     return sl->leads.owner_first;
 }
 
+/* Whether a `when` of the rules ev triggers may hold for st, whose tags
+ * are not read yet. */
+static int when_may_hold(const struct ruleset *rules, struct rview *view,
+                         const struct event_student *es)
+{
+    size_t idx[MAX_TRIGGERED];
+    size_t n = ruleset_triggered(rules, es->ev, idx, MAX_TRIGGERED);
+
+    if (n > MAX_TRIGGERED)
+        n = MAX_TRIGGERED;
+    rview_load(view, es->st, clock_now_ms());
+    for (size_t i = 0; i < n; i++)
+        if (rule_when_may_hold(&rules->rules[idx[i]], view))
+            return 1;
+    return 0;
+}
+
+int engine_tags_wanted(struct engine *e, const struct event_student *evs,
+                       size_t n, unsigned char *want)
+{
+    struct snap *s = snap_get(e);
+    struct rview view;
+
+    if (rview_init(&view, s->rules) < 0) {
+        snap_put(s);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        want[i] = when_may_hold(s->rules, &view, &evs[i]);
+    rview_free(&view);
+    snap_put(s);
+    return 0;
+}
+
 /* Queues the start of each rule es triggers whose `when` holds. Returns
  * how many, or -1. */
 static int queue_starts(struct engine_batch *eb, const struct event_student *es,
@@ -270,8 +304,9 @@ static int queue_starts(struct engine_batch *eb, const struct event_student *es,
     int queued = 0;
 
     /* not loaded: no rule listened to it when it was read (a reload
-     * since may have added one; the event is past for it) */
-    if (!es->st)
+     * since may have added one; the event is past for it); tags not
+     * read: no `when` could hold (engine_tags_wanted()) */
+    if (!es->st || es->st->tags_unread)
         return 0;
     n = ruleset_triggered(rules, es->ev, idx, MAX_TRIGGERED);
     if (n > MAX_TRIGGERED)

@@ -224,6 +224,46 @@ int rule_when(const struct crule *r, struct rview *v)
     return rule_cond(r, r->when, v);
 }
 
+/* Kleene's three-valued logic, the tags unknown: 0, 1 or MAYBE. */
+enum { MAYBE = 2 };
+
+static int cond_without_tags(const struct crule *r, int root, struct rview *v)
+{
+    const struct cnode *n;
+    int a, b;
+
+    if (root < 0)
+        return 1;
+    n = &r->nodes[root];
+    switch (n->op) {
+    case OP_AND:
+        if ((a = cond_without_tags(r, n->a, v)) == 0)
+            return 0;
+        if ((b = cond_without_tags(r, n->b, v)) == 0)
+            return 0;
+        return a == 1 && b == 1 ? 1 : MAYBE;
+    case OP_OR:
+        if ((a = cond_without_tags(r, n->a, v)) == 1)
+            return 1;
+        if ((b = cond_without_tags(r, n->b, v)) == 1)
+            return 1;
+        return a == 0 && b == 0 ? 0 : MAYBE;
+    case OP_NOT:
+        a = cond_without_tags(r, n->a, v);
+        return a == MAYBE ? MAYBE : !a;
+    case OP_TAG:
+    case OP_TAG_RE:
+        return MAYBE;
+    default:
+        return eval_leaf(n, v);
+    }
+}
+
+int rule_when_may_hold(const struct crule *r, struct rview *v)
+{
+    return cond_without_tags(r, r->when, v) != 0;
+}
+
 /* --- explanations ------------------------------------------------------- */
 
 /* What the student has for a leaf, in parentheses: "(score is 580)". */

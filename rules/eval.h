@@ -55,6 +55,11 @@ void rview_load(struct rview *v, const struct student *st, int64_t now_ms);
 int rule_cond(const struct crule *r, int root, struct rview *v);
 /* A rule's `when`. */
 int rule_when(const struct crule *r, struct rview *v);
+/* 0 when a rule's `when` is false whatever the student's tags are (the
+ * rest of it decides: "score >= 600 and tag ..." with a score of 580),
+ * else 1. The tags are not looked at: a student loaded without them
+ * will do (the events consumer reads them only where this is 1). */
+int rule_when_may_hold(const struct crule *r, struct rview *v);
 
 /* As rule_cond(); when false, writes why into why (the first part that
  * failed, with the student's value: "score >= 600 (score is 580)"). */

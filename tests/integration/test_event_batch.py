@@ -11,8 +11,10 @@ the same student:
   - an opt-out reply then a `tag` event whose rule would message: the
     confirmation goes out, the message does not;
   - students the `when` leaves out get nothing;
-and every event is acknowledged, whatever the mix.
+and every event is acknowledged, whatever the mix. TagsReadTest checks
+that a student's tags are read only where a `when` may hold on its hash.
 """
+import threading
 import unittest
 
 from harness import Nudge, RedisServer, add_student, http_get, metric, wait_for
@@ -147,6 +149,108 @@ class EventBatchTest(unittest.TestCase):
                                         g["last-delivered-id"])
                 return len(entries)
         return 0
+
+
+TAG_RULES = """\
+stages lead consulting applied
+
+rule invite {
+    on stage consulting
+    when score >= 600 and tag "intent:high"
+    send outbox invite_note
+}
+
+rule vip {
+    on stage applied
+    when tag "vip" or score >= 900
+    send outbox vip_note
+}
+"""
+
+
+class TagsReadTest(unittest.TestCase):
+    """The consumer reads a student's hash first and its tags only where
+    a `when` of the rules its event triggers may hold on the hash: a
+    score too low already decides "score >= 600 and tag ...", but not
+    "tag ... or score >= 900". Redis's MONITOR shows what was read."""
+
+    def setUp(self):
+        self.redis = RedisServer().start()
+        self.addCleanup(self.redis.stop)
+        self.r = self.redis.client()
+        self.nudge = Nudge(self.redis, extra=EXTRA)
+        self.addCleanup(self.nudge.cleanup)
+        self.nudge.write("rules/tags.rules", TAG_RULES)
+        self.nudge.write("templates/invite_note.sms",
+                         "Kind: notice\n\n{{name}}，试听课邀请。\n")
+        self.nudge.write("templates/vip_note.sms",
+                         "Kind: notice\n\n{{name}}，贵宾通道。\n")
+
+    def monitor(self):
+        """Starts recording Redis's commands; returns (list, stop)."""
+        seen, ready = [], threading.Event()
+        client = self.redis.client()
+
+        def record():
+            with client.monitor() as m:
+                ready.set()
+                for c in m.listen():
+                    if c["command"] == "ECHO monitor-end":
+                        return
+                    seen.append(c["command"])
+
+        t = threading.Thread(target=record, daemon=True)
+        t.start()
+        self.assertTrue(ready.wait(5), "MONITOR started")
+
+        def stop():
+            self.r.echo("monitor-end")
+            t.join(10)
+            self.assertFalse(t.is_alive(), "MONITOR stopped")
+        return seen, stop
+
+    def test_tags_are_read_only_where_a_when_may_hold(self):
+        low = [str(2000 + i) for i in range(20)]    # score decides: no
+        high = [str(2100 + i) for i in range(20)]   # score and tag: yes
+        untagged = [str(2200 + i) for i in range(10)]  # the tag decides
+        vip = [str(2300 + i) for i in range(10)]    # `or`: tags needed
+        for sid in low:
+            add_student(self.r, sid, score=580, tags=["intent:high"])
+        for sid in high:
+            add_student(self.r, sid, score=650, tags=["intent:high"])
+        for sid in untagged:
+            add_student(self.r, sid, score=650)
+        for sid in vip:
+            add_student(self.r, sid, score=100, tags=["vip"])
+        for sid in low + high + untagged:
+            event(self.r, "stage", sid, **{"from": "lead", "to": "consulting"})
+        for sid in vip:
+            event(self.r, "stage", sid, **{"from": "lead", "to": "applied"})
+        total = self.r.xlen("slm:events")
+
+        seen, stop = self.monitor()
+        self.nudge.start()
+        wait_for(lambda: EventBatchTest.acked(self) >= total, 30,
+                 what="every event acknowledged")
+        wait_for(lambda: len(self.sent("invite_note")) >= len(high) and
+                 len(self.sent("vip_note")) >= len(vip), 10,
+                 what="the invitations and the vip notes")
+        stop()
+
+        self.assertEqual(self.sent("invite_note"), {s: 1 for s in high})
+        self.assertEqual(self.sent("vip_note"), {s: 1 for s in vip})
+        read = {w[1] for w in map(str.split, seen)
+                if len(w) == 2 and w[0].upper() == "SMEMBERS"}
+        def tags(sids):
+            return {"slm:student:{%s}:tags" % sid for sid in sids}
+        self.assertEqual(sorted(tags(low) & read), [],
+                         "tags read where the score decided")
+        self.assertEqual(sorted(tags(high + untagged + vip) - read), [],
+                         "tags not read where a `when` may hold")
+        self.assertEqual(self.nudge.stop(), 0, self.nudge.log_text()[-3000:])
+        self.nudge.check_clean_log(self)
+
+    sent = EventBatchTest.sent
 
 
 if __name__ == "__main__":

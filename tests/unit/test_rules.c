@@ -289,8 +289,66 @@ START_TEST(test_eval)
     ck_assert_msg(got == eval_cases[_i].want, "case %d (%s): got %d (%s)", _i,
                   eval_cases[_i].cond, got, why);
     ck_assert_int_eq(rule_when(&set->rules[0], &v), got);
+    /* what holds may hold: the consumer never skips a student's tags
+     * where the whole `when` would have held */
+    if (got)
+        ck_assert_msg(rule_when_may_hold(&set->rules[0], &v), "case %d", _i);
     rview_free(&v);
     student_free(s);
+    ruleset_free(set);
+}
+END_TEST
+
+/* Whether a `when` may hold before the tags are read: false only where
+ * the rest of it decides, in Kleene's logic (the tags unknown). */
+static const struct {
+    const char *cond;
+    struct kv attrs[4];
+    int want;
+} may_hold_cases[] = {
+    {"score >= 600 and tag \"a\"", {{"score", "580"}}, 0},
+    {"score >= 600 and tag \"a\"", {{"score", "650"}}, 1},
+    {"tag \"a\" and score >= 600", {{"score", "580"}}, 0},
+    {"tag \"a\" or score >= 600", {{"score", "580"}}, 1},
+    {"tag \"a\" or score >= 600", {{"score", "650"}}, 1},
+    {"not tag \"a\" and score >= 600", {{"score", "580"}}, 0},
+    {"not (tag \"a\" or score < 600)", {{"score", "580"}}, 0},
+    {"not (tag \"a\" and score < 600)", {{"score", "650"}}, 1},
+    {"not (tag \"a\" and score < 600)", {{"score", "580"}}, 1},
+    {"tag matches /^r/ and stage == consulting", {{"stage", "lead"}}, 0},
+    {"tag matches /^r/ and stage == consulting", {{"stage", "consulting"}}, 1},
+    {"score >= 600", {{"score", "580"}}, 0},
+    {"score >= 600", {{"score", "650"}}, 1},
+    {"tag \"a\"", {{0}}, 1},
+    {"not tag \"a\"", {{0}}, 1},
+};
+
+START_TEST(test_may_hold)
+{
+    char src[1024], *out;
+    struct ruleset *set;
+    struct rview v;
+    struct student *s;
+    /* tags that would decide the other way, to show they are not read */
+    const char *tags[] = {"a", "region:x"};
+
+    snprintf(src, sizeof src,
+             STAGES "rule a {\n on created\n when %s\n send sms hello\n}\n",
+             may_hold_cases[_i].cond);
+    out = check_src(src, &set);
+    ck_assert_msg(set != NULL, "case %d: %s", _i, out);
+    free(out);
+    for (size_t ntags = 0; ntags <= 2; ntags += 2) {
+        s = make_student(may_hold_cases[_i].attrs, tags, ntags);
+        ck_assert_int_eq(rview_init(&v, set), 0);
+        rview_load(&v, s, 1000000000LL);
+        ck_assert_msg(rule_when_may_hold(&set->rules[0], &v) ==
+                          may_hold_cases[_i].want,
+                      "case %d (%s), %zu tags", _i, may_hold_cases[_i].cond,
+                      ntags);
+        rview_free(&v);
+        student_free(s);
+    }
     ruleset_free(set);
 }
 END_TEST
@@ -483,6 +541,8 @@ int main(void)
                         sizeof check_cases / sizeof check_cases[0]);
     tcase_add_loop_test(tc, test_eval, 0,
                         sizeof eval_cases / sizeof eval_cases[0]);
+    tcase_add_loop_test(tc, test_may_hold, 0,
+                        sizeof may_hold_cases / sizeof may_hold_cases[0]);
     tcase_add_test(tc, test_explain);
     tcase_add_test(tc, test_triggers);
     tcase_add_test(tc, test_examples);
