@@ -23,15 +23,16 @@
  * asked again on its own (one more round trip) to find the missing ones.
  *
  * A student the hook wants for a rule's `when` (NEED_HASH) is read in
- * two halves: its hash first, then its tags only if some `when` may hold
- * on the hash (a score too low decides "score >= 600 and tag ..."), in
- * the second round trip below. With etc/rules, that was 60% of the
- * SMEMBERS of a backlog of stage events not sent (docs/performance.md).
+ * two halves: its hash with the lookups, then its tags only if some
+ * `when` may still hold on the hash (a score too low decides "score >=
+ * 600 and tag ..."; the hook's tags_wanted() says). With etc/rules,
+ * that leaves 60% of the SMEMBERS of a backlog of stage events unsent
+ * (docs/performance.md).
  *
- * The report's attribution (rules/report.h) works the same way: one
- * ZMSCORE of its index asks which of the batch's students have an exp
- * hash, and only theirs are read, in one more round trip when there are
- * any. Most events are of students no rule started lately, and an
+ * The report's attribution (rules/report.h) works alike: one ZMSCORE of
+ * its index asks which of the batch's students have an exp hash, and
+ * only theirs are read. The tags and those hashes share one more round
+ * trip, when there are any. Most events are of students no rule started lately, and an
  * HGETALL each was about a seventh of what rules add to Redis's work
  * (docs/performance.md).
  */

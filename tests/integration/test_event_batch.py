@@ -69,20 +69,25 @@ def event(r, type_, student, **fields):
     r.xadd("slm:events", fields)
 
 
-class EventBatchTest(unittest.TestCase):
+class BatchCase(unittest.TestCase):
+    """A throwaway Redis and a nudged with the class's RULES and
+    TEMPLATES (name: SMS text)."""
+    RULES = RULES
+    TEMPLATES = {
+        "welcome_note": "Kind: notice\n\n{{name}}，欢迎咨询。\n",
+        "promo_note": "Kind: marketing\n\n{{name}}，开放日见。\n",
+        "optout_confirm": "Kind: notice\n\n退订成功。\n",
+    }
+
     def setUp(self):
         self.redis = RedisServer().start()
         self.addCleanup(self.redis.stop)
         self.r = self.redis.client()
         self.nudge = Nudge(self.redis, extra=EXTRA)
         self.addCleanup(self.nudge.cleanup)
-        self.nudge.write("rules/batch.rules", RULES)
-        self.nudge.write("templates/welcome_note.sms",
-                         "Kind: notice\n\n{{name}}，欢迎咨询。\n")
-        self.nudge.write("templates/promo_note.sms",
-                         "Kind: marketing\n\n{{name}}，开放日见。\n")
-        self.nudge.write("templates/optout_confirm.sms",
-                         "Kind: notice\n\n退订成功。\n")
+        self.nudge.write("rules/batch.rules", self.RULES)
+        for name, text in self.TEMPLATES.items():
+            self.nudge.write("templates/%s.sms" % name, text)
 
     def sent(self, template):
         got = {}
@@ -90,6 +95,18 @@ class EventBatchTest(unittest.TestCase):
             if m.get("template") == template:
                 got[m["student"]] = got.get(m["student"], 0) + 1
         return got
+
+    def acked(self):
+        """Events nudged's group has read and acknowledged."""
+        for g in self.r.xinfo_groups("slm:events"):
+            if g["pending"] == 0 and g["last-delivered-id"] != "0-0":
+                entries = self.r.xrange("slm:events", "-",
+                                        g["last-delivered-id"])
+                return len(entries)
+        return 0
+
+
+class EventBatchTest(BatchCase):
 
     def test_one_students_events_in_one_batch_keep_their_order(self):
         sids = [str(1000 + i) for i in range(STUDENTS)]
@@ -141,15 +158,6 @@ class EventBatchTest(unittest.TestCase):
         self.assertEqual(self.nudge.stop(), 0, self.nudge.log_text()[-3000:])
         self.nudge.check_clean_log(self)
 
-    def acked(self):
-        """Events nudged's group has read and acknowledged."""
-        for g in self.r.xinfo_groups("slm:events"):
-            if g["pending"] == 0 and g["last-delivered-id"] != "0-0":
-                entries = self.r.xrange("slm:events", "-",
-                                        g["last-delivered-id"])
-                return len(entries)
-        return 0
-
 
 TAG_RULES = """\
 stages lead consulting applied
@@ -168,23 +176,17 @@ rule vip {
 """
 
 
-class TagsReadTest(unittest.TestCase):
+class TagsReadTest(BatchCase):
     """The consumer reads a student's hash first and its tags only where
     a `when` of the rules its event triggers may hold on the hash: a
     score too low already decides "score >= 600 and tag ...", but not
     "tag ... or score >= 900". Redis's MONITOR shows what was read."""
 
-    def setUp(self):
-        self.redis = RedisServer().start()
-        self.addCleanup(self.redis.stop)
-        self.r = self.redis.client()
-        self.nudge = Nudge(self.redis, extra=EXTRA)
-        self.addCleanup(self.nudge.cleanup)
-        self.nudge.write("rules/tags.rules", TAG_RULES)
-        self.nudge.write("templates/invite_note.sms",
-                         "Kind: notice\n\n{{name}}，试听课邀请。\n")
-        self.nudge.write("templates/vip_note.sms",
-                         "Kind: notice\n\n{{name}}，贵宾通道。\n")
+    RULES = TAG_RULES
+    TEMPLATES = {
+        "invite_note": "Kind: notice\n\n{{name}}，试听课邀请。\n",
+        "vip_note": "Kind: notice\n\n{{name}}，贵宾通道。\n",
+    }
 
     def monitor(self):
         """Starts recording Redis's commands; returns (list, stop)."""
@@ -230,7 +232,7 @@ class TagsReadTest(unittest.TestCase):
 
         seen, stop = self.monitor()
         self.nudge.start()
-        wait_for(lambda: EventBatchTest.acked(self) >= total, 30,
+        wait_for(lambda: self.acked() >= total, 30,
                  what="every event acknowledged")
         wait_for(lambda: len(self.sent("invite_note")) >= len(high) and
                  len(self.sent("vip_note")) >= len(vip), 10,
@@ -249,8 +251,6 @@ class TagsReadTest(unittest.TestCase):
                          "tags not read where a `when` may hold")
         self.assertEqual(self.nudge.stop(), 0, self.nudge.log_text()[-3000:])
         self.nudge.check_clean_log(self)
-
-    sent = EventBatchTest.sent
 
 
 if __name__ == "__main__":
