@@ -162,12 +162,7 @@ one_run() { # RUN
 	ratio nudged bare
 	ratio withrules nudged
 	ratio withrules limit
-}
-
-# Redis's CPU per event without rules over with them, from the medians.
-cpu_ratio() {
-	echo "$(median <"$tmp/nudged.cpu") $(median <"$tmp/withrules.cpu")" |
-		awk '{printf "%.2f", ($2 > 0 ? $1 / $2 : 0)}'
+	ratio nudged.cpu withrules.cpu
 }
 
 # "median (min–max)" of $tmp/NAME
@@ -180,8 +175,8 @@ redis_line() { # NAME LABEL
 load_warn
 load_before=$(load_now)
 load_watch "$tmp/load"
-for f in nudged-limit nudged-bare withrules-nudged withrules-limit rest \
-	after; do
+for f in nudged-limit nudged-bare withrules-nudged withrules-limit \
+	nudged.cpu-withrules.cpu rest after; do
 	: >"$tmp/$f"
 done
 for f in limit bare nudged withrules; do
@@ -219,8 +214,9 @@ nudged=$(median <"$tmp/nudged")
 	echo "Redis CPU per event (µs): limit $(med_range limit.cpu)," \
 		"nudged, no rules $(med_range nudged.cpu)," \
 		"etc/rules $(med_range withrules.cpu)"
-	echo "Redis CPU per event, no rules / etc/rules: $(cpu_ratio)" \
-		"(the rules ratio nudged would reach keeping Redis as busy in both)"
+	echo "Redis CPU per event, no rules / etc/rules:" \
+		"$(med_range nudged.cpu-withrules.cpu) (the rules ratio nudged" \
+		"would reach keeping Redis as busy in both)"
 	echo "ratio nudged / limit: $(med_range nudged-limit) (goal >= 0.8)"
 	echo "ratio nudged / bare: $(med_range nudged-bare)"
 	echo "ratio with etc/rules / no rules: $(med_range withrules-nudged) (goal >= 0.8)"
