@@ -32,9 +32,9 @@
  * The report's attribution (rules/report.h) works alike: one ZMSCORE of
  * its index asks which of the batch's students have an exp hash, and
  * only theirs are read. The tags and those hashes share one more round
- * trip, when there are any. Most events are of students no rule started lately, and an
- * HGETALL each was about a seventh of what rules add to Redis's work
- * (docs/performance.md).
+ * trip, when there are any. Most events are of students no rule started
+ * lately, and an HGETALL each was about a seventh of what rules add to
+ * Redis's work (docs/performance.md).
  */
 
 static enum student_need wants(const struct consumer *c,
