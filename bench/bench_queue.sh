@@ -6,7 +6,9 @@
 # at a steady 2,000 jobs/s (p50/p99/max). Each run does both sides, one
 # after the other; the summary gives the medians and ranges of REPEAT
 # runs, the ratios, and the load average before and at most during each
-# run (figures from a run whose load reached 1 are not a quiet machine's).
+# run (figures from a run whose load reached 1 are not a quiet machine's);
+# each run after the first waits up to 3 minutes for the last one's load
+# to fall below 1 first.
 # The figures end as figure_json lines (bench/lib.sh) for bench/quick.sh.
 #
 #   sh bench/bench_queue.sh BUILD
@@ -128,6 +130,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 sides="nudge"
 [ "$bullmq" -eq 1 ] && sides="nudge bullmq"
 for i in $(seq "$REPEAT"); do
+	# the previous run's own load (node and Redis on both cores) decays
+	# before the next starts
+	[ "$QUICK" = 1 ] || [ "$i" = 1 ] || load_settle 180
 	echo "run $i of $REPEAT: $N jobs, nudge $WORKERS workers x batch $BATCH, BullMQ $BWORKERS worker(s) x concurrency $CONC"
 	load_before=$(load_now)
 	load_watch "$tmp/load.$i"

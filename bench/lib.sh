@@ -22,6 +22,19 @@ load_watch() { # FILE
 load_watch_stop() { [ -n "${load_watch_pid:-}" ] && kill "$load_watch_pid" 2>/dev/null; load_watch_pid=; }
 load_max() { sort -n "$1" | tail -1; }
 
+# Waits up to SECONDS for the load average to fall below 1, so that a
+# run starts on a quiet machine rather than on the last run's load (a
+# benchmark that keeps both cores busy leaves the average above 1 for
+# about a minute). Returns at once when it is below already.
+load_settle() { # SECONDS
+	_waited=0
+	while awk -v l="$(load_now)" 'BEGIN {exit !(l >= 1)}' &&
+		[ "$_waited" -lt "$1" ]; do
+		sleep 5
+		_waited=$((_waited + 5))
+	done
+}
+
 # Says, on stderr, when the machine is busy: figures from such a run are
 # not comparable (the script still runs; the summary records the load).
 load_warn() {
