@@ -1,5 +1,7 @@
 /*
- * student_store.c - HGETALL + SMEMBERS x2 per student, pipelined.
+ * student_store.c - a student's hash (HGETALL), tags and opt-outs
+ * (SMEMBERS), all or a part of them, pipelined; the tags of a student
+ * read by its hash alone, later.
  */
 #include "core/student_store.h"
 
